@@ -1,0 +1,306 @@
+package chat
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// SessionCookieName is the name of the cookie holding the session token. The
+// account pages set it; the Socket.IO handshake reads it.
+const SessionCookieName = "chatd_session"
+
+// DefaultSessionTTL is how long a session lasts: a fixed 30 days from
+// log-in (not extended by use).
+const DefaultSessionTTL = 30 * 24 * time.Hour
+
+// tokenBytes is the number of random bytes in a session token; the token is
+// their unpadded URL-safe base64 form (43 characters).
+const tokenBytes = 32
+
+var tokenLen = base64.RawURLEncoding.EncodedLen(tokenBytes)
+
+// AccountsOptions configure Accounts. Zero fields take the defaults named in
+// their comments.
+type AccountsOptions struct {
+	// SessionTTL is the fixed lifetime of a session. Defaults to
+	// DefaultSessionTTL.
+	SessionTTL time.Duration
+	// Password are the argon2id parameters for new hashes. Defaults to
+	// DefaultPasswordParams.
+	Password PasswordParams
+	// Throttle configures the per-username log-in throttle.
+	Throttle ThrottleOptions
+	// Now returns the current time. Defaults to time.Now.
+	Now func() time.Time
+}
+
+// Accounts is the account service: sign-up, log-in (throttled per
+// username), log-out, and turning a session token or an HTTP request's
+// session cookie into the signed-in User. It is safe for concurrent use.
+type Accounts struct {
+	users    UserStore
+	sessions SessionStore
+	throttle *LoginThrottle
+	ttl      time.Duration
+	params   PasswordParams
+	now      func() time.Time
+
+	dummyOnce sync.Once
+	dummyHash string
+
+	sweepMu   sync.Mutex
+	lastSweep time.Time
+}
+
+// Login is the result of a successful sign-up or log-in: the user and the
+// new session's token (to be sent to the client once, in a cookie) and
+// expiry.
+type Login struct {
+	User    User
+	Token   string
+	Expires time.Time
+}
+
+// NewAccounts returns the account service over the given stores.
+func NewAccounts(users UserStore, sessions SessionStore, opts AccountsOptions) *Accounts {
+	a := &Accounts{
+		users:    users,
+		sessions: sessions,
+		throttle: NewLoginThrottle(opts.Throttle),
+		ttl:      opts.SessionTTL,
+		params:   opts.Password,
+		now:      opts.Now,
+	}
+	if a.ttl <= 0 {
+		a.ttl = DefaultSessionTTL
+	}
+	if a.params == (PasswordParams{}) {
+		a.params = DefaultPasswordParams
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	return a
+}
+
+// CreateUser validates name and password and stores a new account with the
+// given role. Errors: EINVALID (name, password or role), ECONFLICT (name
+// taken).
+func (a *Accounts) CreateUser(ctx context.Context, name, password string, role Role) (User, error) {
+	if err := ValidateUsername(name); err != nil {
+		return User{}, err
+	}
+	if err := ValidatePassword(password); err != nil {
+		return User{}, err
+	}
+	if !role.Valid() {
+		return User{}, Errorf(EINVALID, "unknown role %q", role)
+	}
+	hash, err := HashPassword(password, a.params)
+	if err != nil {
+		return User{}, err
+	}
+	return a.users.CreateUser(ctx, name, role, hash)
+}
+
+// SetPassword validates password and makes it the named account's password.
+// Errors: EINVALID, ENOTFOUND.
+func (a *Accounts) SetPassword(ctx context.Context, name, password string) error {
+	if err := ValidatePassword(password); err != nil {
+		return err
+	}
+	hash, err := HashPassword(password, a.params)
+	if err != nil {
+		return err
+	}
+	return a.users.SetPasswordHash(ctx, name, hash)
+}
+
+// SignUp creates an account with role RoleUser and starts a session for
+// it. Errors: EINVALID, ECONFLICT.
+func (a *Accounts) SignUp(ctx context.Context, name, password string) (Login, error) {
+	u, err := a.CreateUser(ctx, name, password, RoleUser)
+	if err != nil {
+		return Login{}, err
+	}
+	return a.startSession(ctx, u)
+}
+
+// LogIn checks name and password and starts a session. Errors: EINVALID
+// (empty fields), EUNAUTHORIZED (unknown name or wrong password; the two are
+// not told apart), ERATELIMITED (the name is locked after too many
+// failures; the message says for how long, and RetryAfter returns it).
+func (a *Accounts) LogIn(ctx context.Context, name, password string) (Login, error) {
+	if name == "" || password == "" {
+		return Login{}, Errorf(EINVALID, "username and password are required")
+	}
+	now := a.now()
+	if wait := a.throttle.Check(name, now); wait > 0 {
+		return Login{}, rateLimited(wait)
+	}
+	if len(password) > PasswordMaxLen {
+		password = password[:PasswordMaxLen] // bounded work; cannot match a stored hash anyway
+	}
+	u, hash, err := a.users.FindCredentials(ctx, name)
+	switch ErrorCode(err) {
+	case "":
+	case ENOTFOUND:
+		// Spend the same time as for a real account, so response times do
+		// not tell which names exist.
+		hash = a.dummy()
+	default:
+		return Login{}, err
+	}
+	ok, cerr := CheckPassword(password, hash)
+	if cerr != nil && err == nil {
+		return Login{}, fmt.Errorf("checking password of user %d: %w", u.ID, cerr)
+	}
+	if !ok || err != nil {
+		if wait := a.throttle.Fail(name, now); wait > 0 {
+			return Login{}, rateLimited(wait)
+		}
+		return Login{}, Errorf(EUNAUTHORIZED, "wrong username or password")
+	}
+	a.throttle.Succeed(name)
+	a.sweepSessions(ctx, now)
+	return a.startSession(ctx, u)
+}
+
+// RetryAfter returns how long the caller should wait after an ERATELIMITED
+// error from LogIn (0 for other errors).
+func RetryAfter(err error) time.Duration {
+	var e *rateLimitError
+	if errors.As(err, &e) {
+		return e.wait
+	}
+	return 0
+}
+
+// rateLimitError is an ERATELIMITED *Error with the time to wait.
+type rateLimitError struct {
+	err  *Error
+	wait time.Duration
+}
+
+func (e *rateLimitError) Error() string { return e.err.Error() }
+func (e *rateLimitError) Unwrap() error { return e.err }
+
+func rateLimited(wait time.Duration) error {
+	secs := int(math.Ceil(wait.Seconds()))
+	return &rateLimitError{
+		err: Errorf(ERATELIMITED, "too many failed log-ins; try again in %d seconds", secs),
+		wait:  time.Duration(secs) * time.Second,
+	}
+}
+
+// dummy returns a hash of a random password, made once, for LogIn's
+// unknown-name path.
+func (a *Accounts) dummy() string {
+	a.dummyOnce.Do(func() {
+		h, err := HashPassword(rand.Text(), a.params)
+		if err != nil {
+			h = "$invalid"
+		}
+		a.dummyHash = h
+	})
+	return a.dummyHash
+}
+
+// LogOut ends the session with the given token (no error if there is none).
+func (a *Accounts) LogOut(ctx context.Context, token string) error {
+	if token == "" {
+		return nil
+	}
+	return a.sessions.DeleteSession(ctx, HashToken(token))
+}
+
+// Authenticate returns the user of the session with the given token, with
+// the user's current role. A missing, malformed, unknown or expired token
+// gives an EUNAUTHORIZED error.
+func (a *Accounts) Authenticate(ctx context.Context, token string) (User, error) {
+	if len(token) != tokenLen {
+		return User{}, Errorf(EUNAUTHORIZED, "unauthorized")
+	}
+	u, err := a.sessions.FindSessionUser(ctx, HashToken(token), a.now())
+	if ErrorCode(err) == ENOTFOUND {
+		return User{}, Errorf(EUNAUTHORIZED, "unauthorized")
+	}
+	return u, err
+}
+
+// UserFromRequest authenticates r by its session cookie (SessionCookieName).
+// It works on page requests and on Socket.IO handshake requests alike.
+// Errors as for Authenticate.
+func (a *Accounts) UserFromRequest(r *http.Request) (User, error) {
+	c, err := r.Cookie(SessionCookieName)
+	if err != nil {
+		return User{}, Errorf(EUNAUTHORIZED, "unauthorized")
+	}
+	return a.Authenticate(r.Context(), c.Value)
+}
+
+// SetRole changes the role of the named account. Errors: EINVALID,
+// ENOTFOUND.
+func (a *Accounts) SetRole(ctx context.Context, name string, role Role) (User, error) {
+	if !role.Valid() {
+		return User{}, Errorf(EINVALID, "unknown role %q", role)
+	}
+	return a.users.SetUserRole(ctx, name, role)
+}
+
+// FindUser returns the named account. Errors: ENOTFOUND.
+func (a *Accounts) FindUser(ctx context.Context, name string) (User, error) {
+	return a.users.FindUserByName(ctx, name)
+}
+
+// ListUsers returns every account, ordered by name.
+func (a *Accounts) ListUsers(ctx context.Context) ([]User, error) {
+	return a.users.ListUsers(ctx)
+}
+
+func (a *Accounts) startSession(ctx context.Context, u User) (Login, error) {
+	token := NewToken()
+	now := a.now()
+	s := Session{TokenHash: HashToken(token), UserID: u.ID, Created: now, Expires: now.Add(a.ttl)}
+	if err := a.sessions.CreateSession(ctx, s); err != nil {
+		return Login{}, err
+	}
+	return Login{User: u, Token: token, Expires: s.Expires}, nil
+}
+
+// sweepSessions removes expired sessions, at most once an hour; a failure
+// is not the caller's problem and is left for the next sweep.
+func (a *Accounts) sweepSessions(ctx context.Context, now time.Time) {
+	a.sweepMu.Lock()
+	due := now.Sub(a.lastSweep) >= time.Hour
+	if due {
+		a.lastSweep = now
+	}
+	a.sweepMu.Unlock()
+	if due {
+		_, _ = a.sessions.DeleteExpiredSessions(ctx, now)
+	}
+}
+
+// NewToken returns a new session token: 32 bytes from crypto/rand in
+// unpadded URL-safe base64.
+func NewToken() string {
+	b := make([]byte, tokenBytes)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (it panics instead)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// HashToken returns the SHA-256 of a session token, the form in which it is
+// stored.
+func HashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}

@@ -1,0 +1,18 @@
+// Package chat is the application domain of chatd: namespaces, rooms,
+// messages, users and their roles, the rules for message text, the per-user
+// message rate limit, accounts (sign-up, log-in with throttling, sessions)
+// and the storage interfaces the domain consumes.
+//
+// The wire contract spoken to clients is docs/protocol.md; the JSON shapes of
+// Namespace, Room and Message here are exactly the shapes defined there.
+//
+// Package chat depends on no storage or HTTP framework: package store
+// implements the interfaces of store.go on SQLite, package web serves the
+// account pages, and the Socket.IO event handlers live in this package's
+// Server (server.go).
+//
+// Errors returned by this package and by implementations of its interfaces
+// are *Error values carrying a Code (see error.go) wherever the caller must
+// tell cases apart; ErrorCode and ErrorMessage turn any error into the code
+// and the client-visible text, so internal details never reach a client.
+package chat
