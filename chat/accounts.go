@@ -196,8 +196,8 @@ func (e *rateLimitError) Unwrap() error { return e.err }
 func rateLimited(wait time.Duration) error {
 	secs := int(math.Ceil(wait.Seconds()))
 	return &rateLimitError{
-		err: Errorf(ERATELIMITED, "too many failed log-ins; try again in %d seconds", secs),
-		wait:  time.Duration(secs) * time.Second,
+		err:  Errorf(ERATELIMITED, "too many failed log-ins; try again in %d seconds", secs),
+		wait: time.Duration(secs) * time.Second,
 	}
 }
 

@@ -1,0 +1,120 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/migrations"
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Compile-time checks that DB implements the interfaces chat consumes.
+var (
+	_ chat.NamespaceStore = (*DB)(nil)
+	_ chat.MessageStore   = (*DB)(nil)
+	_ chat.UserStore      = (*DB)(nil)
+	_ chat.SessionStore   = (*DB)(nil)
+)
+
+// DB is an open chatd database. It is safe for concurrent use.
+type DB struct {
+	db   *sql.DB
+	path string
+	now  func() time.Time
+}
+
+// Options configure Open. The zero value is valid.
+type Options struct {
+	// Logger receives the migration log. Defaults to discarding it.
+	Logger *slog.Logger
+	// Now returns the current time. Defaults to time.Now.
+	Now func() time.Time
+}
+
+// DSN returns the modernc.org/sqlite data source name for the database file
+// at path, with the pragmas described in the package documentation.
+func DSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// Open opens (creating it if needed) the SQLite database file at path and
+// applies every pending migration before returning.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("store: empty database path")
+	}
+	if strings.HasPrefix(path, "file:") || strings.Contains(path, "?") {
+		return nil, fmt.Errorf("store: want a file path, not a DSN: %q", path)
+	}
+	sqlDB, err := sql.Open("sqlite", DSN(path))
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	d := &DB{db: sqlDB, path: path, now: opts.Now}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if err := d.migrate(ctx, opts.Logger); err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *DB) migrate(ctx context.Context, logger *slog.Logger) error {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, d.db, migrations.FS, goose.WithSlog(logger))
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrate %s: %w", d.path, err)
+	}
+	for _, r := range results {
+		logger.Info("migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return d.db.Close() }
+
+// Ping checks that the database answers a query.
+func (d *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := d.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	return nil
+}
+
+// SchemaVersion returns the highest applied migration version.
+func (d *DB) SchemaVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := d.db.QueryRowContext(ctx,
+		`SELECT COALESCE(MAX(version_id), 0) FROM goose_db_version WHERE is_applied`).Scan(&v)
+	return v, err
+}
+
+// ms converts t to milliseconds since the Unix epoch.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// fromMS converts milliseconds since the Unix epoch to a time.
+func fromMS(v int64) time.Time { return time.UnixMilli(v) }
