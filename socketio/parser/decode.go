@@ -202,10 +202,14 @@ func checkEventName(data []byte) error {
 	case c == '"':
 		end := skipValue(data, i)
 		raw := data[i:end]
-		var name string
 		if bytes.IndexByte(raw, '\\') < 0 {
-			name = string(raw[1 : len(raw)-1])
-		} else if err := json.Unmarshal(raw, &name); err != nil {
+			if isReservedName(raw[1 : len(raw)-1]) {
+				return fmt.Errorf("%w: %s is a reserved event name", ErrInvalidPayload, raw)
+			}
+			return nil
+		}
+		var name string
+		if err := json.Unmarshal(raw, &name); err != nil {
 			return fmt.Errorf("%w: event name: %v", ErrInvalidPayload, err)
 		}
 		if IsReservedEvent(name) {
@@ -217,6 +221,16 @@ func checkEventName(data []byte) error {
 	default:
 		return fmt.Errorf("%w: event name must be a string or a number", ErrInvalidPayload)
 	}
+}
+
+// isReservedName is IsReservedEvent for a name held in bytes.
+func isReservedName(b []byte) bool {
+	switch string(b) { // no allocation
+	case "connect", "connect_error", "disconnect", "disconnecting",
+		"newListener", "removeListener":
+		return true
+	}
+	return false
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
