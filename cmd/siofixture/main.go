@@ -1,0 +1,133 @@
+// Command siofixture is the server the official Engine.IO v4 and Socket.IO
+// v5 protocol test suites drive (see docs/conformance.md). One process
+// serves two independent endpoints on one port:
+//
+//   - /engine.io/: a bare Engine.IO server that sends every message back
+//     on the same session, text as text and binary as binary;
+//   - /socket.io/: a Socket.IO server whose main namespace and /custom
+//     emit "auth" with the CONNECT payload on connection, and whose main
+//     namespace answers "message" with "message-back" (same arguments) and
+//     acknowledges "message-with-ack" with its arguments.
+//
+// Both use the suites' timings: pingInterval 300 ms, pingTimeout 200 ms,
+// maxPayload 1000000, and a 1000 ms connectTimeout on /socket.io/.
+//
+// Usage:
+//
+//	siofixture [-addr 127.0.0.1:3000]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/chatd/chatd/socketio"
+	"github.com/chatd/chatd/socketio/engine"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "siofixture:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("siofixture", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:3000", "listen address (host:port)")
+	verbose := fs.Bool("v", false, "log debug messages")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	eio, sio := newHandlers(logger)
+	mux := http.NewServeMux()
+	mux.Handle("/engine.io/", eio)
+	mux.Handle("/socket.io/", sio)
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Printf("listening on http://%s\n", ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = sio.Close(shutdown)
+	_ = eio.Close(shutdown)
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// fixtureEngineOptions are the option values the protocol suites expect.
+func fixtureEngineOptions(logger *slog.Logger) engine.Options {
+	return engine.Options{
+		PingInterval: 300 * time.Millisecond,
+		PingTimeout:  200 * time.Millisecond,
+		MaxPayload:   1_000_000,
+		CORS:         &engine.CORS{Origins: []string{"*"}},
+		Logger:       logger,
+	}
+}
+
+// newHandlers builds the two endpoints.
+func newHandlers(logger *slog.Logger) (*engine.Server, *socketio.Server) {
+	eopts := fixtureEngineOptions(logger)
+	eio := engine.NewServer(echo{}, &eopts)
+
+	sio := socketio.NewServer(&socketio.Options{
+		ConnectTimeout: time.Second,
+		Engine:         fixtureEngineOptions(logger),
+		Logger:         logger,
+	})
+	sio.OnConnection(func(s *socketio.Socket) {
+		_ = s.Emit("auth", s.Handshake().Auth)
+		s.On("message", func(args socketio.Args) {
+			_ = s.Emit("message-back", args.Forward()...)
+		})
+		s.On("message-with-ack", func(args socketio.Args, ack socketio.Ack) {
+			_ = ack(args.Forward()...)
+		})
+	})
+	sio.Of("/custom").OnConnection(func(s *socketio.Socket) {
+		_ = s.Emit("auth", s.Handshake().Auth)
+	})
+	return eio, sio
+}
+
+// echo is the /engine.io/ application: every message goes back unchanged.
+type echo struct{}
+
+func (echo) OnOpen(*engine.Session) {}
+
+func (echo) OnMessage(s *engine.Session, data []byte, binary bool) {
+	s.Send(append([]byte(nil), data...), binary)
+}
+
+func (echo) OnClose(*engine.Session, engine.Reason) {}

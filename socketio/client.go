@@ -1,0 +1,230 @@
+package socketio
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chatd/chatd/socketio/engine"
+	"github.com/chatd/chatd/socketio/parser"
+)
+
+// client is the Socket.IO side of one Engine.IO session: it decodes
+// packets, reassembles binary ones, and routes them to the sockets of the
+// namespaces joined over this connection.
+//
+// onMessage and onClose are called by the engine in order on the session's
+// read path; the fields marked "read path" are touched only there.
+type client struct {
+	server *Server
+	conn   *engine.Session
+
+	// sendMu keeps the frames of one packet (text and attachments)
+	// together in the session's queue. It is held only while queueing.
+	sendMu sync.Mutex
+
+	mu      sync.Mutex
+	sockets map[string]*Socket // by namespace name, connecting or connected
+
+	joined       atomic.Bool // a namespace connection succeeded once
+	connectTimer *time.Timer
+
+	// read path
+	pending     *parser.Packet
+	attachments [][]byte
+}
+
+func newClient(srv *Server, conn *engine.Session) *client {
+	c := &client{server: srv, conn: conn, sockets: make(map[string]*Socket)}
+	c.connectTimer = time.AfterFunc(srv.opts.ConnectTimeout, func() {
+		if !c.joined.Load() {
+			c.conn.Close(engine.ReasonForcedClose)
+		}
+	})
+	return c
+}
+
+var decodeOptions = &parser.DecodeOptions{MaxAttachments: 10}
+
+func (c *client) onMessage(data []byte, binary bool) {
+	if binary {
+		if c.pending == nil {
+			c.protocolError("unexpected binary message")
+			return
+		}
+		c.attachments = append(c.attachments, bytes.Clone(data))
+		if len(c.attachments) == c.pending.Attachments {
+			p, atts := c.pending, c.attachments
+			c.pending, c.attachments = nil, nil
+			c.dispatch(p, atts)
+		}
+		return
+	}
+	if c.pending != nil {
+		c.protocolError("text message while waiting for binary attachments")
+		return
+	}
+	pkt, err := parser.Decode(bytes.Clone(data), decodeOptions)
+	if err != nil {
+		c.protocolError(err.Error())
+		return
+	}
+	if (pkt.Type == parser.BinaryEvent || pkt.Type == parser.BinaryAck) && pkt.Attachments > 0 {
+		c.pending = &pkt
+		c.attachments = make([][]byte, 0, pkt.Attachments)
+		return
+	}
+	c.dispatch(&pkt, nil)
+}
+
+// protocolError closes the whole connection, as the reference does for any
+// packet that breaks the protocol.
+func (c *client) protocolError(why string) {
+	c.server.opts.Logger.Debug("socketio: closing connection on protocol error", "sid", c.conn.ID(), "error", why)
+	c.conn.Close(engine.ReasonParseError)
+}
+
+func (c *client) dispatch(pkt *parser.Packet, atts [][]byte) {
+	c.mu.Lock()
+	s := c.sockets[pkt.Namespace]
+	c.mu.Unlock()
+	if pkt.Type == parser.Connect {
+		if s != nil {
+			c.protocolError("second CONNECT to " + pkt.Namespace)
+			return
+		}
+		c.connect(pkt.Namespace, pkt.Data)
+		return
+	}
+	if s == nil || !s.connected.Load() || pkt.Type == parser.ConnectError {
+		c.protocolError("packet for a namespace not joined: " + pkt.Namespace)
+		return
+	}
+	switch pkt.Type {
+	case parser.Disconnect:
+		s.postClose(ReasonClientNamespaceDisconnect)
+	case parser.Event, parser.BinaryEvent:
+		raw, err := parser.SplitArray(pkt.Data)
+		if err != nil || len(raw) == 0 {
+			c.protocolError("invalid event payload")
+			return
+		}
+		event, ok := eventName(raw[0])
+		if !ok || parser.IsReservedEvent(event) {
+			c.protocolError("invalid event name")
+			return
+		}
+		s.onEvent(event, Args{raw: raw[1:], attachments: atts}, pkt.ID, pkt.HasID)
+	case parser.Ack, parser.BinaryAck:
+		raw, err := parser.SplitArray(pkt.Data)
+		if err != nil {
+			c.protocolError("invalid ack payload")
+			return
+		}
+		s.onAck(pkt.ID, Args{raw: raw, attachments: atts})
+	}
+}
+
+// eventName reads the first element of an EVENT: a string, or a number
+// (accepted by the reference and turned into its decimal text).
+func eventName(raw json.RawMessage) (string, bool) {
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return "", false
+		}
+		return s, true
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil {
+		return "", false
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64), true
+}
+
+// connect starts a namespace connection: the socket exists from now on
+// for this client (a second CONNECT is a protocol error) and its
+// middlewares run on its own goroutine.
+func (c *client) connect(name string, auth json.RawMessage) {
+	if len(auth) == 0 {
+		auth = json.RawMessage("{}")
+	}
+	ns := c.server.lookup(name, auth)
+	if ns == nil {
+		c.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: name, Data: json.RawMessage(`{"message":"Invalid namespace"}`)}, nil)
+		return
+	}
+	s := newSocket(ns, c, auth)
+	c.mu.Lock()
+	c.sockets[name] = s
+	c.mu.Unlock()
+	s.box.post(s.runConnect, false)
+}
+
+// forget removes a socket from the client.
+func (c *client) forget(s *Socket) {
+	c.mu.Lock()
+	if c.sockets[s.ns.name] == s {
+		delete(c.sockets, s.ns.name)
+	}
+	c.mu.Unlock()
+}
+
+func (c *client) onClose(reason Reason) {
+	c.connectTimer.Stop()
+	c.mu.Lock()
+	socks := make([]*Socket, 0, len(c.sockets))
+	for _, s := range c.sockets {
+		socks = append(socks, s)
+	}
+	c.mu.Unlock()
+	for _, s := range socks {
+		s.postClose(reason)
+	}
+}
+
+// sendPacket encodes and queues one packet with its attachments.
+func (c *client) sendPacket(p *parser.Packet, atts [][]byte) bool {
+	text := parser.AppendPacket(nil, p)
+	if len(atts) == 0 {
+		return c.conn.Send(text, false)
+	}
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	ok := c.conn.Send(text, false)
+	for _, a := range atts {
+		ok = ok && c.conn.Send(a, true)
+	}
+	return ok
+}
+
+// sendFrames queues pre-encoded frames (shared with other recipients).
+func (c *client) sendFrames(frames []*engine.Frame) bool {
+	if len(frames) == 1 {
+		return c.conn.SendFrame(frames[0])
+	}
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	ok := true
+	for _, f := range frames {
+		ok = ok && c.conn.SendFrame(f)
+	}
+	return ok
+}
+
+// disconnectAll disconnects every socket of the connection, then closes it.
+func (c *client) disconnectAll() {
+	c.mu.Lock()
+	socks := make([]*Socket, 0, len(c.sockets))
+	for _, s := range c.sockets {
+		socks = append(socks, s)
+	}
+	c.mu.Unlock()
+	for _, s := range socks {
+		s.Disconnect(false)
+	}
+	c.conn.Close(engine.ReasonForcedClose)
+}

@@ -1,0 +1,171 @@
+package socketio_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/chatd/chatd/socketio"
+)
+
+// The Socket.IO requirements S1-S16 of docs/conformance.md, over WebSocket,
+// against the fixture's application.
+
+func TestS1ConnectMain(t *testing.T) {
+	w := dialWire(t, startServer(t, fixtureServer()))
+	w.connect("/")
+	w.expect(`42["auth",{}]`)
+}
+
+func TestS2ConnectMainWithPayload(t *testing.T) {
+	w := dialWire(t, startServer(t, fixtureServer()))
+	w.send(`40{"token":"123"}`)
+	w.expectMatch(`40\{"sid":"[^"]{20}"\}`)
+	w.expect(`42["auth",{"token":"123"}]`)
+}
+
+func TestS3ConnectCustom(t *testing.T) {
+	w := dialWire(t, startServer(t, fixtureServer()))
+	w.connect("/custom")
+	w.expect(`42/custom,["auth",{}]`)
+}
+
+func TestS4ConnectCustomWithPayload(t *testing.T) {
+	w := dialWire(t, startServer(t, fixtureServer()))
+	w.send(`40/custom,{"token":"abc"}`)
+	w.expectMatch(`40/custom,\{"sid":"[^"]{20}"\}`)
+	w.expect(`42/custom,["auth",{"token":"abc"}]`)
+}
+
+func TestS5UnknownNamespace(t *testing.T) {
+	w := dialWire(t, startServer(t, fixtureServer()))
+	w.send(`40/random`)
+	w.expect(`44/random,{"message":"Invalid namespace"}`)
+	// The connection stays usable.
+	w.connect("/")
+	w.expect(`42["auth",{}]`)
+}
+
+func TestS6InvalidHandshake(t *testing.T) {
+	w := dialWire(t, startServer(t, fixtureServer()))
+	w.send(`4abc`)
+	w.expectClosed()
+}
+
+func TestS7NoHandshakeTimesOut(t *testing.T) {
+	srv := fixtureServer()
+	w := dialWire(t, startServer(t, srv))
+	start := time.Now()
+	// Answer pings (next does), so only connectTimeout can close it.
+	w.expectClosed()
+	if d := time.Since(start); d < 900*time.Millisecond || d > 3*time.Second {
+		t.Fatalf("closed after %v, want about the 1s connectTimeout", d)
+	}
+}
+
+func TestS8DisconnectMain(t *testing.T) {
+	w := dialWire(t, startServer(t, fixtureServer()))
+	w.connect("/")
+	w.expect(`42["auth",{}]`)
+	w.send(`41`)
+	// Nothing but a ping may follow: the Engine.IO session stays open.
+	_ = w.conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	_, b, err := w.conn.ReadMessage()
+	if err != nil || string(b) != "2" {
+		t.Fatalf("after 41: got %q, %v; want the ping", b, err)
+	}
+}
+
+func TestS9ConnectThenDisconnectCustom(t *testing.T) {
+	w := dialWire(t, startServer(t, fixtureServer()))
+	w.connect("/")
+	w.expect(`42["auth",{}]`)
+	w.send(`40/custom`)
+	w.expectMatch(`40/custom,\{"sid":"[^"]{20}"\}`)
+	w.expect(`42/custom,["auth",{}]`)
+	w.send(`41/custom`)
+	w.send(`42["message","message to main namespace"]`)
+	w.expect(`42["message-back","message to main namespace"]`)
+}
+
+func TestS10PlainTextEvent(t *testing.T) {
+	w := dialWire(t, startServer(t, fixtureServer()))
+	w.connect("/")
+	w.expect(`42["auth",{}]`)
+	w.send(`42["message",1,"2",{"3":[true]}]`)
+	w.expect(`42["message-back",1,"2",{"3":[true]}]`)
+}
+
+func TestS11BinaryEvent(t *testing.T) {
+	w := dialWire(t, startServer(t, fixtureServer()))
+	w.connect("/")
+	w.expect(`42["auth",{}]`)
+	w.send(`452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
+	w.sendBinary([]byte{1, 2, 3})
+	w.sendBinary([]byte{4, 5, 6})
+	w.expect(`452-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
+	w.expectBinary([]byte{1, 2, 3})
+	w.expectBinary([]byte{4, 5, 6})
+}
+
+func TestS12EventWithAck(t *testing.T) {
+	w := dialWire(t, startServer(t, fixtureServer()))
+	w.connect("/")
+	w.expect(`42["auth",{}]`)
+	w.send(`42456["message-with-ack",1,"2",{"3":[false]}]`)
+	w.expect(`43456[1,"2",{"3":[false]}]`)
+}
+
+func TestS13BinaryEventWithAck(t *testing.T) {
+	w := dialWire(t, startServer(t, fixtureServer()))
+	w.connect("/")
+	w.expect(`42["auth",{}]`)
+	w.send(`452-789["message-with-ack",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
+	w.sendBinary([]byte{1, 2, 3})
+	w.sendBinary([]byte{4, 5, 6})
+	w.expect(`462-789[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
+	w.expectBinary([]byte{1, 2, 3})
+	w.expectBinary([]byte{4, 5, 6})
+}
+
+func TestS14to16InvalidPacketsClose(t *testing.T) {
+	for name, frame := range map[string]string{
+		"S14 unknown type":     `4abc`,
+		"S15 payload not list": `42{}`,
+		"S16 invalid ack id":   `42abc["message-with-ack",1,"2",{"3":[false]}]`,
+		"empty event":          `42[]`,
+		"reserved event":       `42["disconnect"]`,
+		"event for other nsp":  `42/custom,["message"]`,
+		"second connect":       `40`,
+		"non-object connect":   `40/custom,"str"`,
+		"too many attachments": `4511-["message"]`,
+		"connect error":        `44{"message":"x"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := dialWire(t, startServer(t, fixtureServer()))
+			w.connect("/")
+			w.expect(`42["auth",{}]`)
+			w.send(frame)
+			w.expectClosed()
+		})
+	}
+}
+
+func TestNumericEventNameAccepted(t *testing.T) {
+	srv := fixtureServer()
+	got := make(chan string, 1)
+	srv.OnConnection(func(s *socketio.Socket) {
+		s.OnAny(func(event string, _ socketio.Args) { got <- event })
+	})
+	w := dialWire(t, startServer(t, srv))
+	w.connect("/")
+	w.expect(`42["auth",{}]`)
+	w.send(`42[1,2]`)
+	select {
+	case ev := <-got:
+		if ev != "1" {
+			t.Fatalf("event %q, want \"1\"", ev)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("numeric event not delivered")
+	}
+}

@@ -1,0 +1,51 @@
+package socketio
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors returned by the package.
+var (
+	// ErrReservedEvent: the event name is reserved by the protocol
+	// (connect, connect_error, disconnect, disconnecting, newListener,
+	// removeListener) and cannot be emitted.
+	ErrReservedEvent = errors.New("socketio: reserved event name")
+	// ErrDisconnected: the socket is no longer connected.
+	ErrDisconnected = errors.New("socketio: socket has been disconnected")
+	// ErrTimeout: the acknowledgement did not arrive in time (the
+	// reference's "operation has timed out").
+	ErrTimeout = errors.New("socketio: operation has timed out")
+	// ErrServerClosed: the server has been closed.
+	ErrServerClosed = errors.New("socketio: server closed")
+)
+
+// ConnectError refuses a namespace connection from a middleware. The client
+// receives a CONNECT_ERROR packet with Message and, when not nil, Data (its
+// connect_error event gets err.message and err.data). Any other error
+// returned by a middleware is sent with its Error() text as the message.
+type ConnectError struct {
+	Message string
+	Data    any
+}
+
+func (e *ConnectError) Error() string { return e.Message }
+
+// NewConnectError returns a *ConnectError with the given message and data.
+func NewConnectError(message string, data any) *ConnectError {
+	return &ConnectError{Message: message, Data: data}
+}
+
+// ArgError reports an incoming event argument that could not be decoded
+// into the type its handler asked for.
+type ArgError struct {
+	Event string
+	Index int
+	Err   error
+}
+
+func (e *ArgError) Error() string {
+	return fmt.Sprintf("socketio: event %q argument %d: %v", e.Event, e.Index, e.Err)
+}
+
+func (e *ArgError) Unwrap() error { return e.Err }

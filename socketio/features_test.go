@@ -1,0 +1,395 @@
+package socketio_test
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chatd/chatd/socketio"
+	"github.com/chatd/chatd/socketio/engine"
+)
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestRoomsAndBroadcast(t *testing.T) {
+	srv := socketio.NewServer(nil)
+	srv.OnConnection(func(s *socketio.Socket) {
+		s.On("join", func(room string, ack socketio.Ack) { s.Join(room); _ = ack() })
+		s.On("leave", func(room string, ack socketio.Ack) { s.Leave(room); _ = ack() })
+		s.On("to", func(room, msg string) { _ = s.To(room).Emit("msg", msg) })
+		s.On("all", func(msg string) { _ = s.Broadcast().Emit("msg", msg) })
+	})
+	base := startServer(t, srv)
+	a, b, c := dialWire(t, base), dialWire(t, base), dialWire(t, base)
+	idA, idB, _ := a.connect("/"), b.connect("/"), c.connect("/")
+	a.send(`420["join","r1"]`)
+	a.expect(`430[]`)
+	b.send(`420["join","r1"]`)
+	b.expect(`430[]`)
+	b.send(`421["join","r2"]`)
+	b.expect(`431[]`)
+
+	// To a room from a member: the other member only.
+	a.send(`42["to","r1","hello"]`)
+	b.expect(`42["msg","hello"]`)
+	// Server-side room broadcast with Except, from outside.
+	if err := srv.To("r1").Except(idB).Emit("msg", "not b"); err != nil {
+		t.Fatal(err)
+	}
+	a.expect(`42["msg","not b"]`)
+	// A socket in several target rooms receives once.
+	if err := srv.To("r1", "r2").Emit("msg", "once"); err != nil {
+		t.Fatal(err)
+	}
+	a.expect(`42["msg","once"]`)
+	b.expect(`42["msg","once"]`)
+	// Broadcast reaches everyone but the sender; c got nothing before.
+	c.send(`42["all","hi all"]`)
+	a.expect(`42["msg","hi all"]`)
+	b.expect(`42["msg","hi all"]`)
+	// A socket id is a room.
+	if err := srv.To(idA).Emit("msg", "direct"); err != nil {
+		t.Fatal(err)
+	}
+	a.expect(`42["msg","direct"]`)
+	// Namespace-wide emit.
+	if err := srv.Emit("msg", "everyone"); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []*wire{a, b, c} {
+		w.expect(`42["msg","everyone"]`)
+	}
+	// Leaving a room stops delivery.
+	b.send(`422["leave","r1"]`)
+	b.expect(`432[]`)
+	_ = srv.To("r1").Emit("msg", "after leave")
+	a.expect(`42["msg","after leave"]`)
+	_ = srv.To(idB).Emit("msg", "b still here")
+	b.expect(`42["msg","b still here"]`)
+
+	ids, err := srv.Sockets().In("r2").SocketIDs(context.Background())
+	if err != nil || len(ids) != 1 || ids[0] != idB {
+		t.Fatalf("r2 sockets = %v, %v; want [%s]", ids, err, idB)
+	}
+	if err := srv.Emit("disconnect"); !errors.Is(err, socketio.ErrReservedEvent) {
+		t.Fatalf("reserved emit: %v", err)
+	}
+}
+
+func TestMiddlewareRejectsWithData(t *testing.T) {
+	srv := socketio.NewServer(nil)
+	var order []string
+	var mu sync.Mutex
+	srv.Of("/private").
+		Use(func(s *socketio.Socket) error {
+			mu.Lock()
+			order = append(order, "first")
+			mu.Unlock()
+			s.Join("joined-in-middleware")
+			return nil
+		}).
+		Use(func(s *socketio.Socket) error {
+			mu.Lock()
+			order = append(order, "second")
+			mu.Unlock()
+			var auth struct{ Token string }
+			_ = jsonUnmarshal(s.Handshake().Auth, &auth)
+			if auth.Token != "ok" {
+				return socketio.NewConnectError("unauthorized", map[string]any{"code": 401})
+			}
+			return nil
+		}).
+		OnConnection(func(s *socketio.Socket) {
+			rooms := s.Rooms()
+			sort.Strings(rooms)
+			_ = s.Emit("rooms", rooms)
+		})
+	w := dialWire(t, startServer(t, srv))
+	w.send(`40/private,{"token":"bad"}`)
+	w.expect(`44/private,{"message":"unauthorized","data":{"code":401}}`)
+	if n := srv.Of("/private").Adapter().RoomSize("joined-in-middleware"); n != 0 {
+		t.Fatalf("rejected socket left in room (%d)", n)
+	}
+	w.send(`40/private,{"token":"ok"}`)
+	sid := w.expectMatch(`40/private,\{"sid":"[^"]{20}"\}`)[len(`40/private,{"sid":"`):][:20]
+	rooms := []string{sid, "joined-in-middleware"}
+	sort.Strings(rooms)
+	b, _ := jsonMarshal(rooms)
+	w.expect(`42/private,["rooms",` + string(b) + `]`)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(order) != 4 || order[0] != "first" || order[1] != "second" {
+		t.Fatalf("middleware order %v", order)
+	}
+}
+
+func TestDynamicNamespaces(t *testing.T) {
+	srv := socketio.NewServer(nil)
+	var created []string
+	var mu sync.Mutex
+	srv.OnNewNamespace(func(ns *socketio.Namespace) {
+		mu.Lock()
+		created = append(created, ns.Name())
+		mu.Unlock()
+	})
+	parent := srv.OfRegexp(regexp.MustCompile(`^/team-\d+$`))
+	parent.Use(func(s *socketio.Socket) error {
+		if s.Handshake().Query.Get("deny") != "" {
+			return errors.New("denied by parent")
+		}
+		return nil
+	})
+	parent.OnConnection(func(s *socketio.Socket) { _ = s.Emit("hello", s.Namespace().Name()) })
+	base := startServer(t, srv)
+	w := dialWire(t, base)
+	w.connect("/team-42")
+	w.expect(`42/team-42,["hello","/team-42"]`)
+	w.send(`40/team-x`)
+	w.expect(`44/team-x,{"message":"Invalid namespace"}`)
+	// Emitting on the parent reaches the children.
+	if err := parent.Emit("news", 1); err != nil {
+		t.Fatal(err)
+	}
+	w.expect(`42/team-42,["news",1]`)
+	mu.Lock()
+	if len(created) == 0 || created[len(created)-1] != "/team-42" {
+		t.Fatalf("new namespace hook saw %v", created)
+	}
+	mu.Unlock()
+
+	// The parent's middleware applies.
+	u := "ws" + base[len("http"):] + "/socket.io/?EIO=4&transport=websocket&deny=1"
+	d := dialURL(t, u)
+	d.send(`40/team-7`)
+	d.expect(`44/team-7,{"message":"denied by parent"}`)
+}
+
+func TestEmitWithAckBothWaysAndTimeout(t *testing.T) {
+	srv := socketio.NewServer(nil)
+	results := make(chan string, 4)
+	srv.OnConnection(func(s *socketio.Socket) {
+		s.On("go", func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			args, err := s.EmitWithAck(ctx, "question", "q1")
+			if err != nil {
+				results <- "error: " + err.Error()
+				return
+			}
+			var answer string
+			_ = args.Decode(0, &answer)
+			results <- answer
+			ctx2, cancel2 := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel2()
+			_, err = s.EmitWithAck(ctx2, "question", "q2")
+			results <- errString(err)
+		})
+	})
+	w := dialWire(t, startServer(t, srv))
+	w.connect("/")
+	w.send(`42["go"]`)
+	got := w.expectMatch(`42(\d+)\["question","q1"\]`)
+	id := regexp.MustCompile(`^42(\d+)`).FindStringSubmatch(got)[1]
+	w.send(`43` + id + `["forty-two"]`)
+	if r := <-results; r != "forty-two" {
+		t.Fatalf("ack result %q", r)
+	}
+	w.expectMatch(`42\d+\["question","q2"\]`)
+	if r := <-results; r != socketio.ErrTimeout.Error() {
+		t.Fatalf("timeout result %q", r)
+	}
+}
+
+func TestBinaryEmitFromServer(t *testing.T) {
+	srv := socketio.NewServer(nil)
+	srv.OnConnection(func(s *socketio.Socket) {
+		_ = s.Emit("file", "name.bin", []byte{1, 2}, map[string]any{"nested": []byte{3}})
+	})
+	w := dialWire(t, startServer(t, srv))
+	w.connect("/")
+	w.expect(`452-["file","name.bin",{"_placeholder":true,"num":0},{"nested":{"_placeholder":true,"num":1}}]`)
+	w.expectBinary([]byte{1, 2})
+	w.expectBinary([]byte{3})
+}
+
+func TestTypedHandlerArguments(t *testing.T) {
+	srv := socketio.NewServer(nil)
+	type point struct{ X, Y int }
+	errs := make(chan error, 1)
+	srv.OnConnection(func(s *socketio.Socket) {
+		s.On("move", func(p point, label string, data []byte, ack socketio.Ack) {
+			_ = ack(p.X+p.Y, label, len(data))
+		})
+		s.OnError(func(err error) { errs <- err })
+	})
+	w := dialWire(t, startServer(t, srv))
+	w.connect("/")
+	w.send(`451-7["move",{"X":2,"Y":3},"l",{"_placeholder":true,"num":0}]`)
+	w.sendBinary([]byte("abcd"))
+	w.expect(`437[5,"l",4]`)
+	w.send(`42["move","not an object"]`)
+	select {
+	case err := <-errs:
+		var ae *socketio.ArgError
+		if !errors.As(err, &ae) || ae.Event != "move" || ae.Index != 0 {
+			t.Fatalf("error %v", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no argument error reported")
+	}
+}
+
+func TestDisconnectReasons(t *testing.T) {
+	srv := socketio.NewServer(nil)
+	reasons := make(chan string, 8)
+	srv.OnConnection(func(s *socketio.Socket) {
+		s.OnDisconnecting(func(r socketio.Reason) {
+			reasons <- "disconnecting:" + string(r) + ":" + boolStr(s.In("room"))
+		})
+		s.OnDisconnect(func(r socketio.Reason) { reasons <- "disconnect:" + string(r) })
+		s.Join("room")
+		s.On("kick", func() { s.Disconnect(false) })
+	})
+	base := startServer(t, srv)
+
+	w := dialWire(t, base)
+	w.connect("/")
+	w.send(`41`)
+	expectReasons(t, reasons, "disconnecting:client namespace disconnect:true", "disconnect:client namespace disconnect")
+
+	w.connect("/")
+	w.send(`42["kick"]`)
+	w.expect(`41`)
+	expectReasons(t, reasons, "disconnecting:server namespace disconnect:true", "disconnect:server namespace disconnect")
+
+	w.connect("/")
+	_ = w.conn.Close()
+	expectReasons(t, reasons, "disconnecting:transport close:true", "disconnect:transport close")
+	if n := srv.Sockets().Adapter().RoomSize("room"); n != 0 {
+		t.Fatalf("room still has %d sockets", n)
+	}
+}
+
+func TestPingTimeoutReason(t *testing.T) {
+	srv := socketio.NewServer(&socketio.Options{Engine: engine.Options{PingInterval: 100 * time.Millisecond, PingTimeout: 100 * time.Millisecond}})
+	reasons := make(chan string, 2)
+	srv.OnConnection(func(s *socketio.Socket) {
+		s.OnDisconnect(func(r socketio.Reason) { reasons <- string(r) })
+	})
+	w := dialWire(t, startServer(t, srv))
+	w.send("40")
+	select {
+	case r := <-reasons:
+		if r != "ping timeout" {
+			t.Fatalf("reason %q", r)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("no disconnect")
+	}
+}
+
+func TestDisconnectCloseEndsEveryNamespace(t *testing.T) {
+	srv := socketio.NewServer(nil)
+	reasons := make(chan string, 4)
+	srv.Of("/a").OnConnection(func(s *socketio.Socket) {
+		s.OnDisconnect(func(r socketio.Reason) { reasons <- "a:" + string(r) })
+	})
+	srv.OnConnection(func(s *socketio.Socket) {
+		s.OnDisconnect(func(r socketio.Reason) { reasons <- "main:" + string(r) })
+		s.On("bye", func() { s.Disconnect(true) })
+	})
+	w := dialWire(t, startServer(t, srv))
+	w.connect("/a")
+	w.connect("/")
+	w.send(`42["bye"]`)
+	got := []string{<-reasons, <-reasons}
+	sort.Strings(got)
+	if got[0] != "a:server namespace disconnect" || got[1] != "main:server namespace disconnect" {
+		t.Fatalf("reasons %v", got)
+	}
+	w.expectClosed()
+}
+
+func TestServerCloseLeavesNoGoroutines(t *testing.T) {
+	checkGoroutines(t)
+	srv := socketio.NewServer(nil)
+	reasons := make(chan string, 4)
+	srv.OnConnection(func(s *socketio.Socket) {
+		s.OnDisconnect(func(r socketio.Reason) { reasons <- string(r) })
+		s.On("slow", func(ack socketio.Ack) { time.Sleep(50 * time.Millisecond); _ = ack() })
+	})
+	base := startServer(t, srv)
+	ws := []*wire{dialWire(t, base), dialWire(t, base)}
+	for _, w := range ws {
+		w.connect("/")
+		w.send(`421["slow"]`)
+	}
+	for _, w := range ws {
+		w.expect(`431[]`)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range ws {
+		if r := <-reasons; r != "server shutting down" {
+			t.Fatalf("reason %q", r)
+		}
+	}
+	for _, w := range ws {
+		w.expectClosed()
+		_ = w.conn.Close()
+	}
+}
+
+func TestHandlersOfOneSocketRunInOrder(t *testing.T) {
+	srv := socketio.NewServer(nil)
+	var mu sync.Mutex
+	var seen []int
+	var running, overlap bool
+	srv.OnConnection(func(s *socketio.Socket) {
+		s.On("n", func(n int) {
+			mu.Lock()
+			if running {
+				overlap = true
+			}
+			running = true
+			mu.Unlock()
+			time.Sleep(time.Millisecond)
+			mu.Lock()
+			running = false
+			seen = append(seen, n)
+			mu.Unlock()
+		})
+	})
+	w := dialWire(t, startServer(t, srv))
+	w.connect("/")
+	for i := range 50 {
+		w.send(`42["n",` + itoa(i) + `]`)
+	}
+	waitFor(t, "50 events", func() bool { mu.Lock(); defer mu.Unlock(); return len(seen) == 50 })
+	mu.Lock()
+	defer mu.Unlock()
+	if overlap {
+		t.Fatal("handlers of one socket overlapped")
+	}
+	for i, n := range seen {
+		if n != i {
+			t.Fatalf("order %v", seen)
+		}
+	}
+}

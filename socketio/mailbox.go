@@ -1,0 +1,62 @@
+package socketio
+
+import "sync"
+
+// mailbox runs the jobs posted to it one at a time, in order, on a goroutine
+// that exists only while there are jobs. Each socket has one, so a socket's
+// handlers run in order and never on the connection's read path.
+type mailbox struct {
+	mu      sync.Mutex
+	jobs    []func()
+	running bool
+	max     int
+	space   chan struct{} // signalled when a job is taken off a full queue
+	workers *sync.WaitGroup
+}
+
+func newMailbox(max int, workers *sync.WaitGroup) *mailbox {
+	return &mailbox{max: max, space: make(chan struct{}, 1), workers: workers}
+}
+
+// post queues job. With wait, a full queue makes post block until a job
+// has been taken (back-pressure on the connection's reader); without, the
+// job is queued regardless (used for lifecycle jobs that must not be lost).
+func (m *mailbox) post(job func(), wait bool) {
+	m.mu.Lock()
+	for wait && len(m.jobs) >= m.max {
+		m.mu.Unlock()
+		<-m.space
+		m.mu.Lock()
+	}
+	m.jobs = append(m.jobs, job)
+	if !m.running {
+		m.running = true
+		m.workers.Add(1)
+		go m.run()
+	}
+	m.mu.Unlock()
+}
+
+func (m *mailbox) run() {
+	defer m.workers.Done()
+	for {
+		m.mu.Lock()
+		if len(m.jobs) == 0 {
+			m.running = false
+			m.jobs = nil
+			m.mu.Unlock()
+			return
+		}
+		job := m.jobs[0]
+		m.jobs[0] = nil
+		m.jobs = m.jobs[1:]
+		if len(m.jobs) == m.max-1 {
+			select {
+			case m.space <- struct{}{}:
+			default:
+			}
+		}
+		m.mu.Unlock()
+		job()
+	}
+}

@@ -1,0 +1,231 @@
+package socketio
+
+import (
+	"context"
+	"encoding/json"
+	"regexp"
+	"sync"
+	"sync/atomic"
+
+	"github.com/chatd/chatd/socketio/adapter"
+	"github.com/chatd/chatd/socketio/engine"
+	"github.com/chatd/chatd/socketio/parser"
+)
+
+// Middleware runs for every socket that asks to connect to a namespace,
+// before the namespace's connection handlers, in the order they were added.
+// Returning an error refuses the connection: the client receives a
+// CONNECT_ERROR whose message is the error's text (use *ConnectError to add
+// data), and the socket is dropped. A middleware may call s.Join and
+// s.SetData. Middlewares of one socket run on that socket's handler
+// goroutine, one after another.
+type Middleware func(s *Socket) error
+
+// Namespace is a communication channel multiplexed over the connections: it
+// has its own middlewares, connection handlers, sockets and rooms (kept by
+// its adapter). All methods are safe for concurrent use.
+type Namespace struct {
+	server  *Server
+	name    string
+	adapter adapter.Adapter
+
+	// parent is set for a child namespace created from a dynamic one.
+	parent *Namespace
+	// match is set on a dynamic (parent) namespace.
+	match func(name string, auth json.RawMessage) bool
+
+	ackID atomic.Uint64
+
+	mu          sync.RWMutex
+	middlewares []Middleware
+	onConnect   []func(*Socket)
+	sockets     map[string]*Socket
+	children    map[*Namespace]struct{}
+}
+
+func newNamespace(srv *Server, name string) *Namespace {
+	ns := &Namespace{server: srv, name: name, sockets: make(map[string]*Socket)}
+	ns.adapter = srv.opts.Adapter(emitter{ns})
+	return ns
+}
+
+// Name returns the namespace name, such as "/" or "/chat".
+func (ns *Namespace) Name() string { return ns.name }
+
+// Server returns the server the namespace belongs to.
+func (ns *Namespace) Server() *Server { return ns.server }
+
+// Adapter returns the namespace's adapter.
+func (ns *Namespace) Adapter() adapter.Adapter { return ns.adapter }
+
+// Use adds a connection middleware. On a dynamic namespace (OfRegexp,
+// OfFunc) it applies to every child namespace.
+func (ns *Namespace) Use(m Middleware) *Namespace {
+	ns.mu.Lock()
+	ns.middlewares = append(ns.middlewares, m)
+	ns.mu.Unlock()
+	return ns
+}
+
+// OnConnection adds a handler called for each socket that connects, after
+// the CONNECT reply has been queued and the middlewares have passed. It
+// runs on the socket's handler goroutine, so handlers registered in it with
+// Socket.On see every event the client sends afterwards. On a dynamic
+// namespace it applies to every child namespace.
+func (ns *Namespace) OnConnection(fn func(s *Socket)) *Namespace {
+	ns.mu.Lock()
+	ns.onConnect = append(ns.onConnect, fn)
+	ns.mu.Unlock()
+	return ns
+}
+
+// Socket returns the local socket with this id, or nil.
+func (ns *Namespace) Socket(id string) *Socket {
+	ns.mu.RLock()
+	defer ns.mu.RUnlock()
+	return ns.sockets[id]
+}
+
+// SocketCount returns the number of sockets connected to this namespace on
+// this node.
+func (ns *Namespace) SocketCount() int {
+	ns.mu.RLock()
+	defer ns.mu.RUnlock()
+	return len(ns.sockets)
+}
+
+// op returns the namespace-wide broadcast operator.
+func (ns *Namespace) op() BroadcastOperator { return BroadcastOperator{ns: ns} }
+
+// To selects the sockets in the rooms (any of them) for a broadcast.
+func (ns *Namespace) To(rooms ...string) BroadcastOperator { return ns.op().To(rooms...) }
+
+// In is the same as To.
+func (ns *Namespace) In(rooms ...string) BroadcastOperator { return ns.op().To(rooms...) }
+
+// Except excludes the sockets in the rooms from a broadcast.
+func (ns *Namespace) Except(rooms ...string) BroadcastOperator { return ns.op().Except(rooms...) }
+
+// Local restricts a broadcast to this node.
+func (ns *Namespace) Local() BroadcastOperator { return ns.op().Local() }
+
+// Volatile makes a broadcast skip sockets that cannot write right away.
+func (ns *Namespace) Volatile() BroadcastOperator { return ns.op().Volatile() }
+
+// Emit sends an event to every socket of the namespace.
+func (ns *Namespace) Emit(event string, args ...any) error { return ns.op().Emit(event, args...) }
+
+// FetchSockets describes the sockets of the namespace, on every node.
+func (ns *Namespace) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
+	return ns.op().FetchSockets(ctx)
+}
+
+// SocketIDs returns the ids of the namespace's sockets on every node (the
+// reference's allSockets / clients).
+func (ns *Namespace) SocketIDs(ctx context.Context) ([]string, error) {
+	return ns.op().SocketIDs(ctx)
+}
+
+// middlewareChain returns the middlewares to run for a socket: the parent's
+// first, then the namespace's own.
+func (ns *Namespace) middlewareChain() []Middleware {
+	var chain []Middleware
+	if ns.parent != nil {
+		ns.parent.mu.RLock()
+		chain = append(chain, ns.parent.middlewares...)
+		ns.parent.mu.RUnlock()
+	}
+	ns.mu.RLock()
+	chain = append(chain, ns.middlewares...)
+	ns.mu.RUnlock()
+	return chain
+}
+
+func (ns *Namespace) connectionHandlers() []func(*Socket) {
+	var hs []func(*Socket)
+	if ns.parent != nil {
+		ns.parent.mu.RLock()
+		hs = append(hs, ns.parent.onConnect...)
+		ns.parent.mu.RUnlock()
+	}
+	ns.mu.RLock()
+	hs = append(hs, ns.onConnect...)
+	ns.mu.RUnlock()
+	return hs
+}
+
+func (ns *Namespace) add(s *Socket) {
+	ns.mu.Lock()
+	ns.sockets[s.id] = s
+	ns.mu.Unlock()
+}
+
+func (ns *Namespace) remove(s *Socket) {
+	ns.mu.Lock()
+	delete(ns.sockets, s.id)
+	empty := len(ns.sockets) == 0
+	ns.mu.Unlock()
+	if empty && ns.parent != nil && ns.server.opts.CleanupEmptyChildNamespaces {
+		ns.server.removeChild(ns)
+	}
+}
+
+// Deliver implements adapter.Emitter: it encodes pkt once and queues the
+// same frames to every listed local socket.
+func (ns *Namespace) Deliver(pkt *adapter.Packet, ids []string, flags adapter.Flags) int {
+	frames := encodeFrames(&pkt.Packet, pkt.Attachments)
+	n := 0
+	ns.mu.RLock()
+	defer ns.mu.RUnlock()
+	for _, id := range ids {
+		s := ns.sockets[id]
+		if s == nil || !s.connected.Load() {
+			continue
+		}
+		if flags.Volatile && !s.client.conn.Writable() {
+			continue
+		}
+		if s.client.sendFrames(frames) {
+			n++
+		}
+	}
+	return n
+}
+
+// socketInfo describes a local socket for the adapter.
+func (ns *Namespace) socketInfo(id string) (adapter.SocketInfo, bool) {
+	s := ns.Socket(id)
+	if s == nil {
+		return adapter.SocketInfo{}, false
+	}
+	return adapter.SocketInfo{ID: s.id, Handshake: s.handshake, Rooms: s.Rooms(), Data: s.Data(), Local: true}, true
+}
+
+// DisconnectSocket implements adapter.Emitter.
+func (ns *Namespace) DisconnectSocket(id string, close bool) {
+	if s := ns.Socket(id); s != nil {
+		s.Disconnect(close)
+	}
+}
+
+// emitter adapts a Namespace to adapter.Emitter (whose Socket method would
+// clash with Namespace.Socket).
+type emitter struct{ *Namespace }
+
+func (e emitter) Socket(id string) (adapter.SocketInfo, bool) { return e.socketInfo(id) }
+
+// encodeFrames encodes a packet and its attachments as Engine.IO frames,
+// once, for any number of recipients.
+func encodeFrames(p *parser.Packet, attachments [][]byte) []*engine.Frame {
+	frames := make([]*engine.Frame, 0, 1+len(attachments))
+	frames = append(frames, engine.NewFrame(parser.AppendPacket(nil, p), false))
+	for _, a := range attachments {
+		frames = append(frames, engine.NewFrame(a, true))
+	}
+	return frames
+}
+
+// matchRegexp builds the matcher of OfRegexp.
+func matchRegexp(re *regexp.Regexp) func(string, json.RawMessage) bool {
+	return func(name string, _ json.RawMessage) bool { return re.MatchString(name) }
+}

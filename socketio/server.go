@@ -1,0 +1,264 @@
+package socketio
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/chatd/chatd/socketio/engine"
+)
+
+// Server is a Socket.IO v5 server (over Engine.IO v4). It is an
+// http.Handler: mount it at its Path (by default "/socket.io/") in
+// net/http's ServeMux, chi or any router:
+//
+//	io := socketio.NewServer(nil)
+//	io.OnConnection(func(s *socketio.Socket) { ... })
+//	mux.Handle("/socket.io/", io)
+//
+// All methods are safe for concurrent use.
+type Server struct {
+	opts   Options
+	engine *engine.Server
+	prefix string // Path + "/"
+
+	mu         sync.RWMutex
+	namespaces map[string]*Namespace
+	parents    []*Namespace
+	onNew      []func(*Namespace)
+
+	root    *Namespace
+	closed  atomic.Bool
+	workers sync.WaitGroup
+}
+
+// NewServer returns a server with the given options (nil for the
+// defaults). The main namespace "/" always exists.
+func NewServer(opts *Options) *Server {
+	s := &Server{opts: opts.withDefaults(), namespaces: make(map[string]*Namespace)}
+	s.prefix = s.opts.Path + "/"
+	eopts := s.opts.Engine
+	s.engine = engine.NewServer(engineHandler{s}, &eopts)
+	s.root = s.Of("/")
+	return s
+}
+
+// Engine returns the underlying Engine.IO server.
+func (s *Server) Engine() *engine.Server { return s.engine }
+
+// Path returns the path the server answers under, without a trailing slash.
+func (s *Server) Path() string { return s.opts.Path }
+
+// ServeHTTP serves the Engine.IO transports and, unless disabled, the
+// official client bundles under Path. Other paths get 404.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rest, ok := strings.CutPrefix(r.URL.Path, s.prefix)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	if rest != "" && !s.opts.DisableClientFiles && serveClientFile(w, r, rest) {
+		return
+	}
+	s.engine.ServeHTTP(w, r)
+}
+
+// serveClientFile serves an official client bundle; it reports whether the
+// name was one. It is replaced when client files are compiled in.
+var serveClientFile = func(http.ResponseWriter, *http.Request, string) bool { return false }
+
+// Sockets returns the main namespace "/" (the reference's io.sockets).
+func (s *Server) Sockets() *Namespace { return s.root }
+
+// Of returns the namespace with this name, creating it if needed. A name
+// without a leading slash gets one.
+func (s *Server) Of(name string) *Namespace {
+	if !strings.HasPrefix(name, "/") {
+		name = "/" + name
+	}
+	s.mu.Lock()
+	ns, ok := s.namespaces[name]
+	if !ok {
+		ns = newNamespace(s, name)
+		s.namespaces[name] = ns
+	}
+	hooks := s.onNew
+	s.mu.Unlock()
+	if !ok {
+		for _, h := range hooks {
+			h(ns)
+		}
+	}
+	return ns
+}
+
+// OfRegexp returns a dynamic namespace: a client connecting to a name that
+// matches re, and that is not an existing namespace, creates a child
+// namespace of that name. The dynamic namespace's middlewares and
+// connection handlers apply to its children, and emitting on it reaches
+// every child.
+func (s *Server) OfRegexp(re *regexp.Regexp) *Namespace {
+	return s.addParent("regexp:"+re.String(), matchRegexp(re))
+}
+
+// OfFunc is OfRegexp with a function deciding which names (and CONNECT
+// auth payloads) create a child namespace.
+func (s *Server) OfFunc(match func(name string, auth json.RawMessage) bool) *Namespace {
+	return s.addParent("func", match)
+}
+
+func (s *Server) addParent(label string, match func(string, json.RawMessage) bool) *Namespace {
+	p := &Namespace{server: s, name: label, match: match, sockets: make(map[string]*Socket), children: make(map[*Namespace]struct{})}
+	p.adapter = s.opts.Adapter(emitter{p})
+	s.mu.Lock()
+	s.parents = append(s.parents, p)
+	s.mu.Unlock()
+	return p
+}
+
+// OnNewNamespace registers a hook called for every namespace created after
+// it (static or dynamic children).
+func (s *Server) OnNewNamespace(fn func(*Namespace)) {
+	s.mu.Lock()
+	s.onNew = append(s.onNew, fn)
+	s.mu.Unlock()
+}
+
+// lookup finds the namespace a CONNECT names, creating a dynamic child when
+// a parent accepts it; nil means "Invalid namespace".
+func (s *Server) lookup(name string, auth json.RawMessage) *Namespace {
+	s.mu.RLock()
+	ns := s.namespaces[name]
+	parents := s.parents
+	s.mu.RUnlock()
+	if ns != nil {
+		return ns
+	}
+	for _, p := range parents {
+		if !p.match(name, auth) {
+			continue
+		}
+		s.mu.Lock()
+		ns = s.namespaces[name]
+		created := ns == nil
+		if created {
+			ns = newNamespace(s, name)
+			ns.parent = p
+			s.namespaces[name] = ns
+			p.mu.Lock()
+			p.children[ns] = struct{}{}
+			p.mu.Unlock()
+		}
+		hooks := s.onNew
+		s.mu.Unlock()
+		if created {
+			for _, h := range hooks {
+				h(ns)
+			}
+		}
+		return ns
+	}
+	return nil
+}
+
+func (s *Server) removeChild(ns *Namespace) {
+	s.mu.Lock()
+	ns.mu.RLock()
+	empty := len(ns.sockets) == 0
+	ns.mu.RUnlock()
+	if empty && s.namespaces[ns.name] == ns {
+		delete(s.namespaces, ns.name)
+		ns.parent.mu.Lock()
+		delete(ns.parent.children, ns)
+		ns.parent.mu.Unlock()
+	} else {
+		empty = false
+	}
+	s.mu.Unlock()
+	if empty {
+		_ = ns.adapter.Close()
+	}
+}
+
+// Use adds a middleware to the main namespace.
+func (s *Server) Use(m Middleware) *Server { s.root.Use(m); return s }
+
+// OnConnection adds a connection handler to the main namespace.
+func (s *Server) OnConnection(fn func(*Socket)) *Server { s.root.OnConnection(fn); return s }
+
+// Emit sends an event to every socket of the main namespace.
+func (s *Server) Emit(event string, args ...any) error { return s.root.Emit(event, args...) }
+
+// To selects rooms of the main namespace for a broadcast.
+func (s *Server) To(rooms ...string) BroadcastOperator { return s.root.To(rooms...) }
+
+// In is the same as To.
+func (s *Server) In(rooms ...string) BroadcastOperator { return s.root.To(rooms...) }
+
+// Except excludes rooms of the main namespace from a broadcast.
+func (s *Server) Except(rooms ...string) BroadcastOperator { return s.root.Except(rooms...) }
+
+// Close disconnects every socket with ReasonServerShuttingDown, closes
+// every Engine.IO session, waits until every handler has returned (or ctx
+// is done) and closes the adapters. Requests after Close are refused.
+func (s *Server) Close(ctx context.Context) error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.mu.RLock()
+	var all []*Namespace
+	for _, ns := range s.namespaces {
+		all = append(all, ns)
+	}
+	all = append(all, s.parents...)
+	s.mu.RUnlock()
+	for _, ns := range all {
+		ns.mu.RLock()
+		socks := make([]*Socket, 0, len(ns.sockets))
+		for _, so := range ns.sockets {
+			socks = append(socks, so)
+		}
+		ns.mu.RUnlock()
+		for _, so := range socks {
+			so.postClose(ReasonServerShuttingDown)
+		}
+	}
+	err := s.engine.Close(ctx)
+	done := make(chan struct{})
+	go func() { s.workers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		if err == nil {
+			err = ctx.Err()
+		}
+	}
+	for _, ns := range all {
+		_ = ns.adapter.Close()
+	}
+	return err
+}
+
+// engineHandler connects the Engine.IO server to the Socket.IO layer.
+type engineHandler struct{ s *Server }
+
+func (h engineHandler) OnOpen(sess *engine.Session) {
+	c := newClient(h.s, sess)
+	sess.SetValue(c)
+}
+
+func (h engineHandler) OnMessage(sess *engine.Session, data []byte, binary bool) {
+	if c, ok := sess.Value().(*client); ok {
+		c.onMessage(data, binary)
+	}
+}
+
+func (h engineHandler) OnClose(sess *engine.Session, reason engine.Reason) {
+	if c, ok := sess.Value().(*client); ok {
+		c.onClose(Reason(reason))
+	}
+}

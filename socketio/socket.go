@@ -1,0 +1,480 @@
+package socketio
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chatd/chatd/socketio/adapter"
+	"github.com/chatd/chatd/socketio/parser"
+)
+
+// Handshake describes the HTTP request and CONNECT packet a socket was
+// created from (the reference's socket.handshake).
+type Handshake = adapter.Handshake
+
+// Socket is one client's connection to one namespace. Several sockets (one
+// per namespace) may share one underlying connection.
+//
+// Concurrency: every method is safe to call from any goroutine. The
+// socket's own callbacks (middlewares, connection handlers, event handlers,
+// ack callbacks, disconnecting/disconnect handlers) run one at a time, in
+// the order their packets arrived, on a goroutine of the socket's own that
+// exists only while there is work; a slow handler delays that socket only.
+// A handler may block, for instance in EmitWithAck: acknowledgements are
+// read on the connection's read path, not on the handler goroutine.
+type Socket struct {
+	id        string
+	ns        *Namespace
+	client    *client
+	handshake *Handshake
+	box       *mailbox
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	connected atomic.Bool
+	closing   atomic.Bool
+
+	mu              sync.Mutex
+	data            any
+	listeners       map[string][]listener
+	anyListeners    []func(event string, args Args)
+	onDisconnecting []func(Reason)
+	onDisconnect    []func(Reason)
+	onError         []func(error)
+	acks            map[uint64]func(Args, error)
+}
+
+func newSocket(ns *Namespace, c *client, auth json.RawMessage) *Socket {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Socket{
+		id:        newID(),
+		ns:        ns,
+		client:    c,
+		handshake: buildHandshake(c, auth),
+		box:       newMailbox(ns.server.opts.MaxPendingEvents, &ns.server.workers),
+		ctx:       ctx,
+		cancel:    cancel,
+		listeners: make(map[string][]listener),
+	}
+}
+
+// newID returns a random 20-character id, as the reference's base64id.
+func newID() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func buildHandshake(c *client, auth json.RawMessage) *Handshake {
+	r := c.conn.Request()
+	now := time.Now()
+	h := &Handshake{Time: now.UTC().Format(time.RFC1123), Issued: now.UnixMilli(), Auth: auth}
+	if r != nil {
+		h.Headers = r.Header.Clone()
+		h.Address = r.RemoteAddr
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			h.Address = host
+		}
+		h.XDomain = r.Header.Get("Origin") != ""
+		h.Secure = r.TLS != nil
+		h.URL = r.URL.RequestURI()
+		h.Query = r.URL.Query()
+	}
+	return h
+}
+
+// ID returns the socket id (distinct from the Engine.IO session id), which
+// is also the name of a room holding only this socket.
+func (s *Socket) ID() string { return s.id }
+
+// Namespace returns the socket's namespace.
+func (s *Socket) Namespace() *Namespace { return s.ns }
+
+// Handshake returns the handshake details. Do not modify them.
+func (s *Socket) Handshake() *Handshake { return s.handshake }
+
+// ConnID returns the id of the underlying Engine.IO session.
+func (s *Socket) ConnID() string { return s.client.conn.ID() }
+
+// Transport returns the current transport: "polling" or "websocket".
+func (s *Socket) Transport() string { return s.client.conn.Transport() }
+
+// Context returns a context cancelled when the socket disconnects.
+func (s *Socket) Context() context.Context { return s.ctx }
+
+// Connected reports whether the socket is connected.
+func (s *Socket) Connected() bool { return s.connected.Load() }
+
+// SetData stores the socket's application data (the reference's
+// socket.data), which FetchSockets reports.
+func (s *Socket) SetData(v any) {
+	s.mu.Lock()
+	s.data = v
+	s.mu.Unlock()
+}
+
+// Data returns the value stored by SetData.
+func (s *Socket) Data() any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.data
+}
+
+// On registers a handler for an incoming event. fn is a function whose
+// parameters receive the event's arguments, decoded from JSON into their
+// types ([]byte for binary values); a last parameter of type Ack receives
+// the acknowledgement function; a single Args parameter receives the raw
+// arguments. Examples:
+//
+//	s.On("chat", func(text string) { ... })
+//	s.On("move", func(p Point, ack socketio.Ack) { ack("ok") })
+//	s.On("upload", func(name string, data []byte) { ... })
+//	s.On("any", func(args socketio.Args, ack socketio.Ack) { ... })
+//
+// Missing arguments leave their parameters at the zero value; an argument
+// that cannot be decoded skips the handler and reports an *ArgError to the
+// OnError handlers. On panics if fn has another shape.
+func (s *Socket) On(event string, fn any) {
+	l := newListener(event, fn)
+	s.mu.Lock()
+	s.listeners[event] = append(s.listeners[event], l)
+	s.mu.Unlock()
+}
+
+// OnAny registers a handler called for every incoming event, before the
+// event's own handlers.
+func (s *Socket) OnAny(fn func(event string, args Args)) {
+	s.mu.Lock()
+	s.anyListeners = append(s.anyListeners, fn)
+	s.mu.Unlock()
+}
+
+// OnDisconnecting registers a handler called when the socket is about to
+// disconnect, while it is still in its rooms.
+func (s *Socket) OnDisconnecting(fn func(reason Reason)) {
+	s.mu.Lock()
+	s.onDisconnecting = append(s.onDisconnecting, fn)
+	s.mu.Unlock()
+}
+
+// OnDisconnect registers a handler called once the socket has disconnected
+// and left its rooms.
+func (s *Socket) OnDisconnect(fn func(reason Reason)) {
+	s.mu.Lock()
+	s.onDisconnect = append(s.onDisconnect, fn)
+	s.mu.Unlock()
+}
+
+// OnError registers a handler for errors of this socket (handler errors,
+// undecodable arguments).
+func (s *Socket) OnError(fn func(err error)) {
+	s.mu.Lock()
+	s.onError = append(s.onError, fn)
+	s.mu.Unlock()
+}
+
+func (s *Socket) reportError(err error) {
+	s.mu.Lock()
+	hs := s.onError
+	s.mu.Unlock()
+	if len(hs) == 0 {
+		s.ns.server.opts.Logger.Debug("socketio: socket error", "nsp", s.ns.name, "socket", s.id, "error", err)
+	}
+	for _, h := range hs {
+		h(err)
+	}
+}
+
+// Join adds the socket to the rooms.
+func (s *Socket) Join(rooms ...string) {
+	if s.closing.Load() {
+		return
+	}
+	s.ns.adapter.AddAll(s.id, rooms...)
+}
+
+// Leave removes the socket from a room.
+func (s *Socket) Leave(room string) { s.ns.adapter.Del(s.id, room) }
+
+// Rooms returns the rooms the socket is in, its own id included.
+func (s *Socket) Rooms() []string { return s.ns.adapter.SocketRooms(s.id) }
+
+// In reports whether the socket is in the room.
+func (s *Socket) In(room string) bool {
+	for _, r := range s.Rooms() {
+		if r == room {
+			return true
+		}
+	}
+	return false
+}
+
+// Emit sends an event to this socket. Arguments are encoded with
+// encoding/json; []byte values (at any depth of []any and map[string]any)
+// are sent as binary attachments.
+func (s *Socket) Emit(event string, args ...any) error {
+	return s.emit(event, args, 0, false)
+}
+
+// Send emits the "message" event.
+func (s *Socket) Send(args ...any) error { return s.Emit("message", args...) }
+
+// EmitWithAck sends an event and waits for the client's acknowledgement,
+// until ctx is done (ErrTimeout when its deadline passed) or the socket
+// disconnects (ErrDisconnected).
+func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	type result struct {
+		args Args
+		err  error
+	}
+	ch := make(chan result, 1)
+	id := s.ns.ackID.Add(1) - 1
+	s.mu.Lock()
+	if s.acks == nil {
+		s.acks = make(map[uint64]func(Args, error))
+	}
+	s.acks[id] = func(a Args, err error) { ch <- result{a, err} }
+	s.mu.Unlock()
+	if err := s.emit(event, args, id, true); err != nil {
+		s.dropAck(id)
+		return Args{}, err
+	}
+	if !s.connected.Load() {
+		s.dropAck(id)
+		return Args{}, ErrDisconnected
+	}
+	select {
+	case r := <-ch:
+		return r.args, r.err
+	case <-ctx.Done():
+		s.dropAck(id)
+		if ctx.Err() == context.DeadlineExceeded {
+			return Args{}, ErrTimeout
+		}
+		return Args{}, ctx.Err()
+	}
+}
+
+func (s *Socket) dropAck(id uint64) {
+	s.mu.Lock()
+	delete(s.acks, id)
+	s.mu.Unlock()
+}
+
+func (s *Socket) emit(event string, args []any, id uint64, hasID bool) error {
+	if parser.IsReservedEvent(event) {
+		return ErrReservedEvent
+	}
+	if !s.connected.Load() {
+		return ErrDisconnected
+	}
+	p, atts, err := eventPacket(s.ns.name, event, args)
+	if err != nil {
+		return err
+	}
+	p.ID, p.HasID = id, hasID
+	if !s.client.sendPacket(&p, atts) {
+		return ErrDisconnected
+	}
+	return nil
+}
+
+// eventPacket encodes an EVENT (or BINARY_EVENT) packet.
+func eventPacket(nsp, event string, args []any) (parser.Packet, [][]byte, error) {
+	all := make([]any, 0, 1+len(args))
+	all = append(all, event)
+	all = append(all, args...)
+	data, atts, err := parser.EncodeData(all)
+	if err != nil {
+		return parser.Packet{}, nil, err
+	}
+	p := parser.Packet{Type: parser.Event, Namespace: nsp, Data: data}
+	if len(atts) > 0 {
+		p.Type, p.Attachments = parser.BinaryEvent, len(atts)
+	}
+	return p, atts, nil
+}
+
+// Broadcast returns an operator that emits to every socket of the
+// namespace but this one.
+func (s *Socket) Broadcast() BroadcastOperator { return s.ns.op().Except(s.id) }
+
+// To returns an operator that emits to the rooms, this socket excluded.
+func (s *Socket) To(rooms ...string) BroadcastOperator { return s.Broadcast().To(rooms...) }
+
+// Except returns an operator that emits to every socket of the namespace
+// but this one and those in the rooms.
+func (s *Socket) Except(rooms ...string) BroadcastOperator { return s.Broadcast().Except(rooms...) }
+
+// Disconnect disconnects the socket from its namespace: the client is told
+// (it sees "io server disconnect" and does not reconnect) and the socket's
+// handlers get ReasonServerNamespaceDisconnect. With close, every socket of
+// the same connection is disconnected and the connection is closed.
+func (s *Socket) Disconnect(close bool) {
+	if close {
+		s.client.disconnectAll()
+		return
+	}
+	if !s.connected.Load() || s.closing.Load() {
+		return
+	}
+	s.client.sendPacket(&parser.Packet{Type: parser.Disconnect, Namespace: s.ns.name}, nil)
+	s.postClose(ReasonServerNamespaceDisconnect)
+}
+
+// runConnect runs on the socket's goroutine: middlewares, then the CONNECT
+// reply, then the connection handlers.
+func (s *Socket) runConnect() {
+	if s.ns.server.closed.Load() {
+		s.client.forget(s)
+		return
+	}
+	for _, m := range s.ns.middlewareChain() {
+		if err := m(s); err != nil {
+			s.ns.adapter.DelAll(s.id)
+			s.client.forget(s)
+			s.cancel()
+			s.client.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: s.ns.name, Data: connectErrorData(err)}, nil)
+			if s.ns.parent != nil && s.ns.server.opts.CleanupEmptyChildNamespaces {
+				s.ns.remove(s)
+			}
+			return
+		}
+		if s.closing.Load() {
+			s.ns.adapter.DelAll(s.id)
+			s.client.forget(s)
+			s.cancel()
+			return
+		}
+	}
+	s.ns.add(s)
+	s.ns.adapter.AddAll(s.id, s.id)
+	s.connected.Store(true)
+	s.client.joined.Store(true)
+	reply, _ := json.Marshal(struct {
+		SID string `json:"sid"`
+	}{s.id})
+	s.client.sendPacket(&parser.Packet{Type: parser.Connect, Namespace: s.ns.name, Data: reply}, nil)
+	for _, h := range s.ns.connectionHandlers() {
+		h(s)
+	}
+}
+
+func connectErrorData(err error) json.RawMessage {
+	body := struct {
+		Message string `json:"message"`
+		Data    any    `json:"data,omitempty"`
+	}{Message: err.Error()}
+	if ce, ok := err.(*ConnectError); ok {
+		body.Data = ce.Data
+	}
+	b, mErr := json.Marshal(body)
+	if mErr != nil {
+		b, _ = json.Marshal(struct {
+			Message string `json:"message"`
+		}{err.Error()})
+	}
+	return b
+}
+
+func (s *Socket) onEvent(event string, args Args, id uint64, hasID bool) {
+	var ack Ack
+	if hasID {
+		var once atomic.Bool
+		ack = func(vals ...any) error {
+			if once.Swap(true) {
+				return nil
+			}
+			if !s.connected.Load() {
+				return ErrDisconnected
+			}
+			data, atts, err := parser.EncodeData(vals)
+			if err != nil {
+				return err
+			}
+			p := parser.Packet{Type: parser.Ack, Namespace: s.ns.name, ID: id, HasID: true, Data: data}
+			if len(atts) > 0 {
+				p.Type, p.Attachments = parser.BinaryAck, len(atts)
+			}
+			if !s.client.sendPacket(&p, atts) {
+				return ErrDisconnected
+			}
+			return nil
+		}
+	} else {
+		ack = func(...any) error { return nil }
+	}
+	s.box.post(func() {
+		if !s.connected.Load() {
+			return
+		}
+		s.mu.Lock()
+		anys := s.anyListeners
+		ls := s.listeners[event]
+		s.mu.Unlock()
+		for _, fn := range anys {
+			fn(event, args)
+		}
+		for _, l := range ls {
+			if err := l.call(args, ack); err != nil {
+				s.reportError(err)
+			}
+		}
+	}, true)
+}
+
+func (s *Socket) onAck(id uint64, args Args) {
+	s.mu.Lock()
+	fn := s.acks[id]
+	delete(s.acks, id)
+	s.mu.Unlock()
+	if fn != nil {
+		fn(args, nil)
+	}
+}
+
+// postClose schedules the socket's disconnection on its goroutine, after
+// the events already queued.
+func (s *Socket) postClose(reason Reason) {
+	if s.closing.Swap(true) {
+		return
+	}
+	s.box.post(func() { s.finishClose(reason) }, false)
+}
+
+func (s *Socket) finishClose(reason Reason) {
+	wasConnected := s.connected.Load()
+	if wasConnected {
+		s.mu.Lock()
+		hs := s.onDisconnecting
+		s.mu.Unlock()
+		for _, h := range hs {
+			h(reason)
+		}
+	}
+	s.ns.adapter.DelAll(s.id)
+	s.connected.Store(false)
+	s.client.forget(s)
+	s.ns.remove(s)
+	s.cancel()
+	s.mu.Lock()
+	acks := s.acks
+	s.acks = nil
+	hs := s.onDisconnect
+	s.mu.Unlock()
+	for _, fn := range acks {
+		fn(Args{}, ErrDisconnected)
+	}
+	if wasConnected {
+		for _, h := range hs {
+			h(reason)
+		}
+	}
+}
