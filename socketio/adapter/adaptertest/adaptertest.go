@@ -1,0 +1,231 @@
+// Package adaptertest is a conformance suite for implementations of
+// adapter.Adapter. Run it from the implementation's tests:
+//
+//	func TestConformance(t *testing.T) {
+//		adaptertest.Run(t, func(t *testing.T, e adapter.Emitter) adapter.Adapter {
+//			return mypkg.New(e, ...)
+//		})
+//	}
+//
+// The suite drives the adapter through a recording Emitter standing for
+// the namespace's local sockets.
+package adaptertest
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"sync"
+	"testing"
+
+	"github.com/chatd/chatd/socketio/adapter"
+	"github.com/chatd/chatd/socketio/parser"
+)
+
+// NewFunc creates the adapter under test for the namespace e.
+type NewFunc func(t *testing.T, e adapter.Emitter) adapter.Adapter
+
+// Emitter is an adapter.Emitter that records what it is asked to do. Its
+// sockets are those added with AddSocket.
+type Emitter struct {
+	name string
+
+	mu           sync.Mutex
+	sockets      map[string]adapter.SocketInfo
+	delivered    map[string][]string // socket id -> event data delivered
+	disconnected map[string]bool
+}
+
+// NewEmitter returns a recording emitter for namespace name.
+func NewEmitter(name string) *Emitter {
+	return &Emitter{name: name, sockets: map[string]adapter.SocketInfo{}, delivered: map[string][]string{}, disconnected: map[string]bool{}}
+}
+
+// AddSocket declares a local socket.
+func (e *Emitter) AddSocket(id string, data any) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.sockets[id] = adapter.SocketInfo{ID: id, Data: data, Local: true, Handshake: &adapter.Handshake{}}
+}
+
+// Name implements adapter.Emitter.
+func (e *Emitter) Name() string { return e.name }
+
+// Deliver implements adapter.Emitter.
+func (e *Emitter) Deliver(pkt *adapter.Packet, ids []string, _ adapter.Flags) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, id := range ids {
+		if _, ok := e.sockets[id]; ok {
+			e.delivered[id] = append(e.delivered[id], string(pkt.Data))
+			n++
+		}
+	}
+	return n
+}
+
+// Socket implements adapter.Emitter.
+func (e *Emitter) Socket(id string) (adapter.SocketInfo, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	info, ok := e.sockets[id]
+	return info, ok
+}
+
+// DisconnectSocket implements adapter.Emitter.
+func (e *Emitter) DisconnectSocket(id string, _ bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.disconnected[id] = true
+}
+
+// Delivered returns the payloads delivered to a socket, in order.
+func (e *Emitter) Delivered(id string) []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.delivered[id])
+}
+
+
+// Run runs the conformance suite.
+func Run(t *testing.T, newAdapter NewFunc) {
+	setup := func(t *testing.T) (*Emitter, adapter.Adapter) {
+		e := NewEmitter("/test")
+		a := newAdapter(t, e)
+		t.Cleanup(func() { _ = a.Close() })
+		for _, id := range []string{"a", "b", "c"} {
+			e.AddSocket(id, id+"-data")
+			a.AddAll(id, id)
+		}
+		a.AddAll("a", "r1", "r2")
+		a.AddAll("b", "r1")
+		a.AddAll("c", "r3")
+		return e, a
+	}
+	ctx := context.Background()
+	packet := func(data string) *adapter.Packet {
+		return &adapter.Packet{Packet: parser.Packet{Type: parser.Event, Namespace: "/test", Data: []byte(data)}}
+	}
+	receivers := func(e *Emitter) []string {
+		var out []string
+		for _, id := range []string{"a", "b", "c"} {
+			if len(e.Delivered(id)) > 0 {
+				out = append(out, id)
+			}
+		}
+		return out
+	}
+	cases := []struct {
+		name string
+		opts adapter.BroadcastOptions
+		want []string
+	}{
+		{"everyone", adapter.BroadcastOptions{}, []string{"a", "b", "c"}},
+		{"one room", adapter.BroadcastOptions{Rooms: []string{"r1"}}, []string{"a", "b"}},
+		{"rooms union once", adapter.BroadcastOptions{Rooms: []string{"r1", "r2", "r3"}}, []string{"a", "b", "c"}},
+		{"except room", adapter.BroadcastOptions{Rooms: []string{"r1"}, Except: []string{"r2"}}, []string{"b"}},
+		{"except socket id", adapter.BroadcastOptions{Except: []string{"a"}}, []string{"b", "c"}},
+		{"socket id as room", adapter.BroadcastOptions{Rooms: []string{"c"}}, []string{"c"}},
+		{"unknown room", adapter.BroadcastOptions{Rooms: []string{"nope"}}, nil},
+		{"local flag", adapter.BroadcastOptions{Rooms: []string{"r1"}, Flags: adapter.Flags{Local: true}}, []string{"a", "b"}},
+	}
+	for _, tc := range cases {
+		t.Run("Broadcast/"+tc.name, func(t *testing.T) {
+			e, a := setup(t)
+			if err := a.Broadcast(ctx, packet(`["x"]`), tc.opts); err != nil {
+				t.Fatal(err)
+			}
+			if got := receivers(e); !slices.Equal(got, tc.want) {
+				t.Fatalf("receivers %v, want %v", got, tc.want)
+			}
+			for _, id := range tc.want {
+				if n := len(e.Delivered(id)); n != 1 {
+					t.Fatalf("%s received %d times", id, n)
+				}
+			}
+			ids, err := a.Sockets(ctx, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sort.Strings(ids)
+			if !slices.Equal(ids, tc.want) {
+				t.Fatalf("Sockets %v, want %v", ids, tc.want)
+			}
+		})
+	}
+	t.Run("Order", func(t *testing.T) {
+		e, a := setup(t)
+		for _, d := range []string{`["1"]`, `["2"]`, `["3"]`} {
+			_ = a.Broadcast(ctx, packet(d), adapter.BroadcastOptions{Rooms: []string{"r1"}})
+		}
+		if got := e.Delivered("a"); !slices.Equal(got, []string{`["1"]`, `["2"]`, `["3"]`}) {
+			t.Fatalf("order %v", got)
+		}
+	})
+	t.Run("RoomsAndDel", func(t *testing.T) {
+		_, a := setup(t)
+		got := a.SocketRooms("a")
+		sort.Strings(got)
+		if !slices.Equal(got, []string{"a", "r1", "r2"}) {
+			t.Fatalf("rooms of a: %v", got)
+		}
+		if n := a.RoomSize("r1"); n != 2 {
+			t.Fatalf("r1 size %d", n)
+		}
+		a.Del("a", "r1")
+		if n := a.RoomSize("r1"); n != 1 {
+			t.Fatalf("r1 size after Del %d", n)
+		}
+		a.DelAll("b")
+		if n := a.RoomSize("r1"); n != 0 {
+			t.Fatalf("r1 size after DelAll %d", n)
+		}
+		if rooms := a.SocketRooms("b"); rooms != nil {
+			t.Fatalf("rooms of b after DelAll: %v", rooms)
+		}
+	})
+	t.Run("FetchSockets", func(t *testing.T) {
+		_, a := setup(t)
+		infos, err := a.FetchSockets(ctx, adapter.BroadcastOptions{Rooms: []string{"r1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sort.Slice(infos, func(i, j int) bool { return infos[i].ID < infos[j].ID })
+		if len(infos) != 2 || infos[0].ID != "a" || infos[0].Data != "a-data" || infos[1].ID != "b" {
+			t.Fatalf("FetchSockets: %+v", infos)
+		}
+	})
+	t.Run("AddDelSockets", func(t *testing.T) {
+		_, a := setup(t)
+		if err := a.AddSockets(ctx, adapter.BroadcastOptions{Rooms: []string{"r1"}}, []string{"new"}); err != nil {
+			t.Fatal(err)
+		}
+		if n := a.RoomSize("new"); n != 2 {
+			t.Fatalf("new room size %d", n)
+		}
+		if err := a.DelSockets(ctx, adapter.BroadcastOptions{Rooms: []string{"r2"}}, []string{"new"}); err != nil {
+			t.Fatal(err)
+		}
+		if n := a.RoomSize("new"); n != 1 {
+			t.Fatalf("new room size after DelSockets %d", n)
+		}
+	})
+	t.Run("DisconnectSockets", func(t *testing.T) {
+		e, a := setup(t)
+		if err := a.DisconnectSockets(ctx, adapter.BroadcastOptions{Rooms: []string{"r3"}}, false); err != nil {
+			t.Fatal(err)
+		}
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if !e.disconnected["c"] || e.disconnected["a"] || e.disconnected["b"] {
+			t.Fatalf("disconnected %v", e.disconnected)
+		}
+	})
+	t.Run("ServerCount", func(t *testing.T) {
+		_, a := setup(t)
+		if n, err := a.ServerCount(ctx); err != nil || n < 1 {
+			t.Fatalf("ServerCount %d, %v", n, err)
+		}
+	})
+}
