@@ -12,43 +12,43 @@ import (
 
 func TestS1ConnectMain(t *testing.T) {
 	w := dialWire(t, startServer(t, fixtureServer()))
-	w.connect("/")
-	w.expect(`42["auth",{}]`)
+	w.Connect("/", nil)
+	w.Expect(`42["auth",{}]`)
 }
 
 func TestS2ConnectMainWithPayload(t *testing.T) {
 	w := dialWire(t, startServer(t, fixtureServer()))
-	w.send(`40{"token":"123"}`)
-	w.expectMatch(`40\{"sid":"[^"]{20}"\}`)
-	w.expect(`42["auth",{"token":"123"}]`)
+	w.Send(`40{"token":"123"}`)
+	w.ExpectMatch(`40\{"sid":"[^"]{20}"\}`)
+	w.Expect(`42["auth",{"token":"123"}]`)
 }
 
 func TestS3ConnectCustom(t *testing.T) {
 	w := dialWire(t, startServer(t, fixtureServer()))
-	w.connect("/custom")
-	w.expect(`42/custom,["auth",{}]`)
+	w.Connect("/custom", nil)
+	w.Expect(`42/custom,["auth",{}]`)
 }
 
 func TestS4ConnectCustomWithPayload(t *testing.T) {
 	w := dialWire(t, startServer(t, fixtureServer()))
-	w.send(`40/custom,{"token":"abc"}`)
-	w.expectMatch(`40/custom,\{"sid":"[^"]{20}"\}`)
-	w.expect(`42/custom,["auth",{"token":"abc"}]`)
+	w.Send(`40/custom,{"token":"abc"}`)
+	w.ExpectMatch(`40/custom,\{"sid":"[^"]{20}"\}`)
+	w.Expect(`42/custom,["auth",{"token":"abc"}]`)
 }
 
 func TestS5UnknownNamespace(t *testing.T) {
 	w := dialWire(t, startServer(t, fixtureServer()))
-	w.send(`40/random`)
-	w.expect(`44/random,{"message":"Invalid namespace"}`)
+	w.Send(`40/random`)
+	w.Expect(`44/random,{"message":"Invalid namespace"}`)
 	// The connection stays usable.
-	w.connect("/")
-	w.expect(`42["auth",{}]`)
+	w.Connect("/", nil)
+	w.Expect(`42["auth",{}]`)
 }
 
 func TestS6InvalidHandshake(t *testing.T) {
 	w := dialWire(t, startServer(t, fixtureServer()))
-	w.send(`4abc`)
-	w.expectClosed()
+	w.Send(`4abc`)
+	w.ExpectClosed()
 }
 
 func TestS7NoHandshakeTimesOut(t *testing.T) {
@@ -56,7 +56,7 @@ func TestS7NoHandshakeTimesOut(t *testing.T) {
 	w := dialWire(t, startServer(t, srv))
 	start := time.Now()
 	// Answer pings (next does), so only connectTimeout can close it.
-	w.expectClosed()
+	w.ExpectClosed()
 	if d := time.Since(start); d < 900*time.Millisecond || d > 3*time.Second {
 		t.Fatalf("closed after %v, want about the 1s connectTimeout", d)
 	}
@@ -64,12 +64,12 @@ func TestS7NoHandshakeTimesOut(t *testing.T) {
 
 func TestS8DisconnectMain(t *testing.T) {
 	w := dialWire(t, startServer(t, fixtureServer()))
-	w.connect("/")
-	w.expect(`42["auth",{}]`)
-	w.send(`41`)
+	w.Connect("/", nil)
+	w.Expect(`42["auth",{}]`)
+	w.Send(`41`)
 	// Nothing but a ping may follow: the Engine.IO session stays open.
-	_ = w.conn.SetReadDeadline(time.Now().Add(2 * time.Second))
-	_, b, err := w.conn.ReadMessage()
+	_ = w.WS.SetReadDeadline(time.Now().Add(2 * time.Second))
+	_, b, err := w.WS.ReadMessage()
 	if err != nil || string(b) != "2" {
 		t.Fatalf("after 41: got %q, %v; want the ping", b, err)
 	}
@@ -77,54 +77,54 @@ func TestS8DisconnectMain(t *testing.T) {
 
 func TestS9ConnectThenDisconnectCustom(t *testing.T) {
 	w := dialWire(t, startServer(t, fixtureServer()))
-	w.connect("/")
-	w.expect(`42["auth",{}]`)
-	w.send(`40/custom`)
-	w.expectMatch(`40/custom,\{"sid":"[^"]{20}"\}`)
-	w.expect(`42/custom,["auth",{}]`)
-	w.send(`41/custom`)
-	w.send(`42["message","message to main namespace"]`)
-	w.expect(`42["message-back","message to main namespace"]`)
+	w.Connect("/", nil)
+	w.Expect(`42["auth",{}]`)
+	w.Send(`40/custom`)
+	w.ExpectMatch(`40/custom,\{"sid":"[^"]{20}"\}`)
+	w.Expect(`42/custom,["auth",{}]`)
+	w.Send(`41/custom`)
+	w.Send(`42["message","message to main namespace"]`)
+	w.Expect(`42["message-back","message to main namespace"]`)
 }
 
 func TestS10PlainTextEvent(t *testing.T) {
 	w := dialWire(t, startServer(t, fixtureServer()))
-	w.connect("/")
-	w.expect(`42["auth",{}]`)
-	w.send(`42["message",1,"2",{"3":[true]}]`)
-	w.expect(`42["message-back",1,"2",{"3":[true]}]`)
+	w.Connect("/", nil)
+	w.Expect(`42["auth",{}]`)
+	w.Send(`42["message",1,"2",{"3":[true]}]`)
+	w.Expect(`42["message-back",1,"2",{"3":[true]}]`)
 }
 
 func TestS11BinaryEvent(t *testing.T) {
 	w := dialWire(t, startServer(t, fixtureServer()))
-	w.connect("/")
-	w.expect(`42["auth",{}]`)
-	w.send(`452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
-	w.sendBinary([]byte{1, 2, 3})
-	w.sendBinary([]byte{4, 5, 6})
-	w.expect(`452-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
-	w.expectBinary([]byte{1, 2, 3})
-	w.expectBinary([]byte{4, 5, 6})
+	w.Connect("/", nil)
+	w.Expect(`42["auth",{}]`)
+	w.Send(`452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
+	w.SendBinary([]byte{1, 2, 3})
+	w.SendBinary([]byte{4, 5, 6})
+	w.Expect(`452-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
+	w.ExpectBinary([]byte{1, 2, 3})
+	w.ExpectBinary([]byte{4, 5, 6})
 }
 
 func TestS12EventWithAck(t *testing.T) {
 	w := dialWire(t, startServer(t, fixtureServer()))
-	w.connect("/")
-	w.expect(`42["auth",{}]`)
-	w.send(`42456["message-with-ack",1,"2",{"3":[false]}]`)
-	w.expect(`43456[1,"2",{"3":[false]}]`)
+	w.Connect("/", nil)
+	w.Expect(`42["auth",{}]`)
+	w.Send(`42456["message-with-ack",1,"2",{"3":[false]}]`)
+	w.Expect(`43456[1,"2",{"3":[false]}]`)
 }
 
 func TestS13BinaryEventWithAck(t *testing.T) {
 	w := dialWire(t, startServer(t, fixtureServer()))
-	w.connect("/")
-	w.expect(`42["auth",{}]`)
-	w.send(`452-789["message-with-ack",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
-	w.sendBinary([]byte{1, 2, 3})
-	w.sendBinary([]byte{4, 5, 6})
-	w.expect(`462-789[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
-	w.expectBinary([]byte{1, 2, 3})
-	w.expectBinary([]byte{4, 5, 6})
+	w.Connect("/", nil)
+	w.Expect(`42["auth",{}]`)
+	w.Send(`452-789["message-with-ack",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
+	w.SendBinary([]byte{1, 2, 3})
+	w.SendBinary([]byte{4, 5, 6})
+	w.Expect(`462-789[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
+	w.ExpectBinary([]byte{1, 2, 3})
+	w.ExpectBinary([]byte{4, 5, 6})
 }
 
 func TestS14to16InvalidPacketsClose(t *testing.T) {
@@ -142,10 +142,10 @@ func TestS14to16InvalidPacketsClose(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			w := dialWire(t, startServer(t, fixtureServer()))
-			w.connect("/")
-			w.expect(`42["auth",{}]`)
-			w.send(frame)
-			w.expectClosed()
+			w.Connect("/", nil)
+			w.Expect(`42["auth",{}]`)
+			w.Send(frame)
+			w.ExpectClosed()
 		})
 	}
 }
@@ -157,9 +157,9 @@ func TestNumericEventNameAccepted(t *testing.T) {
 		s.OnAny(func(event string, _ socketio.Args) { got <- event })
 	})
 	w := dialWire(t, startServer(t, srv))
-	w.connect("/")
-	w.expect(`42["auth",{}]`)
-	w.send(`42[1,2]`)
+	w.Connect("/", nil)
+	w.Expect(`42["auth",{}]`)
+	w.Send(`42[1,2]`)
 	select {
 	case ev := <-got:
 		if ev != "1" {

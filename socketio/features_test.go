@@ -11,6 +11,7 @@ import (
 
 	"github.com/chatd/chatd/socketio"
 	"github.com/chatd/chatd/socketio/engine"
+	"github.com/chatd/chatd/socketio/socketiotest"
 )
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -34,51 +35,51 @@ func TestRoomsAndBroadcast(t *testing.T) {
 	})
 	base := startServer(t, srv)
 	a, b, c := dialWire(t, base), dialWire(t, base), dialWire(t, base)
-	idA, idB, _ := a.connect("/"), b.connect("/"), c.connect("/")
-	a.send(`420["join","r1"]`)
-	a.expect(`430[]`)
-	b.send(`420["join","r1"]`)
-	b.expect(`430[]`)
-	b.send(`421["join","r2"]`)
-	b.expect(`431[]`)
+	idA, idB, _ := a.Connect("/", nil), b.Connect("/", nil), c.Connect("/", nil)
+	a.Send(`420["join","r1"]`)
+	a.Expect(`430[]`)
+	b.Send(`420["join","r1"]`)
+	b.Expect(`430[]`)
+	b.Send(`421["join","r2"]`)
+	b.Expect(`431[]`)
 
 	// To a room from a member: the other member only.
-	a.send(`42["to","r1","hello"]`)
-	b.expect(`42["msg","hello"]`)
+	a.Send(`42["to","r1","hello"]`)
+	b.Expect(`42["msg","hello"]`)
 	// Server-side room broadcast with Except, from outside.
 	if err := srv.To("r1").Except(idB).Emit("msg", "not b"); err != nil {
 		t.Fatal(err)
 	}
-	a.expect(`42["msg","not b"]`)
+	a.Expect(`42["msg","not b"]`)
 	// A socket in several target rooms receives once.
 	if err := srv.To("r1", "r2").Emit("msg", "once"); err != nil {
 		t.Fatal(err)
 	}
-	a.expect(`42["msg","once"]`)
-	b.expect(`42["msg","once"]`)
+	a.Expect(`42["msg","once"]`)
+	b.Expect(`42["msg","once"]`)
 	// Broadcast reaches everyone but the sender; c got nothing before.
-	c.send(`42["all","hi all"]`)
-	a.expect(`42["msg","hi all"]`)
-	b.expect(`42["msg","hi all"]`)
+	c.Send(`42["all","hi all"]`)
+	a.Expect(`42["msg","hi all"]`)
+	b.Expect(`42["msg","hi all"]`)
 	// A socket id is a room.
 	if err := srv.To(idA).Emit("msg", "direct"); err != nil {
 		t.Fatal(err)
 	}
-	a.expect(`42["msg","direct"]`)
+	a.Expect(`42["msg","direct"]`)
 	// Namespace-wide emit.
 	if err := srv.Emit("msg", "everyone"); err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []*wire{a, b, c} {
-		w.expect(`42["msg","everyone"]`)
+	for _, w := range []*socketiotest.Conn{a, b, c} {
+		w.Expect(`42["msg","everyone"]`)
 	}
 	// Leaving a room stops delivery.
-	b.send(`422["leave","r1"]`)
-	b.expect(`432[]`)
+	b.Send(`422["leave","r1"]`)
+	b.Expect(`432[]`)
 	_ = srv.To("r1").Emit("msg", "after leave")
-	a.expect(`42["msg","after leave"]`)
+	a.Expect(`42["msg","after leave"]`)
 	_ = srv.To(idB).Emit("msg", "b still here")
-	b.expect(`42["msg","b still here"]`)
+	b.Expect(`42["msg","b still here"]`)
 
 	ids, err := srv.Sockets().In("r2").SocketIDs(context.Background())
 	if err != nil || len(ids) != 1 || ids[0] != idB {
@@ -118,17 +119,17 @@ func TestMiddlewareRejectsWithData(t *testing.T) {
 			_ = s.Emit("rooms", rooms)
 		})
 	w := dialWire(t, startServer(t, srv))
-	w.send(`40/private,{"token":"bad"}`)
-	w.expect(`44/private,{"message":"unauthorized","data":{"code":401}}`)
+	w.Send(`40/private,{"token":"bad"}`)
+	w.Expect(`44/private,{"message":"unauthorized","data":{"code":401}}`)
 	if n := srv.Of("/private").Adapter().RoomSize("joined-in-middleware"); n != 0 {
 		t.Fatalf("rejected socket left in room (%d)", n)
 	}
-	w.send(`40/private,{"token":"ok"}`)
-	sid := w.expectMatch(`40/private,\{"sid":"[^"]{20}"\}`)[len(`40/private,{"sid":"`):][:20]
+	w.Send(`40/private,{"token":"ok"}`)
+	sid := w.ExpectMatch(`40/private,\{"sid":"[^"]{20}"\}`)[len(`40/private,{"sid":"`):][:20]
 	rooms := []string{sid, "joined-in-middleware"}
 	sort.Strings(rooms)
 	b, _ := jsonMarshal(rooms)
-	w.expect(`42/private,["rooms",` + string(b) + `]`)
+	w.Expect(`42/private,["rooms",` + string(b) + `]`)
 	mu.Lock()
 	defer mu.Unlock()
 	if len(order) != 4 || order[0] != "first" || order[1] != "second" {
@@ -155,15 +156,15 @@ func TestDynamicNamespaces(t *testing.T) {
 	parent.OnConnection(func(s *socketio.Socket) { _ = s.Emit("hello", s.Namespace().Name()) })
 	base := startServer(t, srv)
 	w := dialWire(t, base)
-	w.connect("/team-42")
-	w.expect(`42/team-42,["hello","/team-42"]`)
-	w.send(`40/team-x`)
-	w.expect(`44/team-x,{"message":"Invalid namespace"}`)
+	w.Connect("/team-42", nil)
+	w.Expect(`42/team-42,["hello","/team-42"]`)
+	w.Send(`40/team-x`)
+	w.Expect(`44/team-x,{"message":"Invalid namespace"}`)
 	// Emitting on the parent reaches the children.
 	if err := parent.Emit("news", 1); err != nil {
 		t.Fatal(err)
 	}
-	w.expect(`42/team-42,["news",1]`)
+	w.Expect(`42/team-42,["news",1]`)
 	mu.Lock()
 	if len(created) == 0 || created[len(created)-1] != "/team-42" {
 		t.Fatalf("new namespace hook saw %v", created)
@@ -171,10 +172,10 @@ func TestDynamicNamespaces(t *testing.T) {
 	mu.Unlock()
 
 	// The parent's middleware applies.
-	u := "ws" + base[len("http"):] + "/socket.io/?EIO=4&transport=websocket&deny=1"
+	u := base + "/socket.io/?deny=1"
 	d := dialURL(t, u)
-	d.send(`40/team-7`)
-	d.expect(`44/team-7,{"message":"denied by parent"}`)
+	d.Send(`40/team-7`)
+	d.Expect(`44/team-7,{"message":"denied by parent"}`)
 }
 
 func TestEmitWithAckBothWaysAndTimeout(t *testing.T) {
@@ -199,15 +200,15 @@ func TestEmitWithAckBothWaysAndTimeout(t *testing.T) {
 		})
 	})
 	w := dialWire(t, startServer(t, srv))
-	w.connect("/")
-	w.send(`42["go"]`)
-	got := w.expectMatch(`42(\d+)\["question","q1"\]`)
+	w.Connect("/", nil)
+	w.Send(`42["go"]`)
+	got := w.ExpectMatch(`42(\d+)\["question","q1"\]`)
 	id := regexp.MustCompile(`^42(\d+)`).FindStringSubmatch(got)[1]
-	w.send(`43` + id + `["forty-two"]`)
+	w.Send(`43` + id + `["forty-two"]`)
 	if r := <-results; r != "forty-two" {
 		t.Fatalf("ack result %q", r)
 	}
-	w.expectMatch(`42\d+\["question","q2"\]`)
+	w.ExpectMatch(`42\d+\["question","q2"\]`)
 	if r := <-results; r != socketio.ErrTimeout.Error() {
 		t.Fatalf("timeout result %q", r)
 	}
@@ -219,10 +220,10 @@ func TestBinaryEmitFromServer(t *testing.T) {
 		_ = s.Emit("file", "name.bin", []byte{1, 2}, map[string]any{"nested": []byte{3}})
 	})
 	w := dialWire(t, startServer(t, srv))
-	w.connect("/")
-	w.expect(`452-["file","name.bin",{"_placeholder":true,"num":0},{"nested":{"_placeholder":true,"num":1}}]`)
-	w.expectBinary([]byte{1, 2})
-	w.expectBinary([]byte{3})
+	w.Connect("/", nil)
+	w.Expect(`452-["file","name.bin",{"_placeholder":true,"num":0},{"nested":{"_placeholder":true,"num":1}}]`)
+	w.ExpectBinary([]byte{1, 2})
+	w.ExpectBinary([]byte{3})
 }
 
 func TestTypedHandlerArguments(t *testing.T) {
@@ -236,11 +237,11 @@ func TestTypedHandlerArguments(t *testing.T) {
 		s.OnError(func(err error) { errs <- err })
 	})
 	w := dialWire(t, startServer(t, srv))
-	w.connect("/")
-	w.send(`451-7["move",{"X":2,"Y":3},"l",{"_placeholder":true,"num":0}]`)
-	w.sendBinary([]byte("abcd"))
-	w.expect(`437[5,"l",4]`)
-	w.send(`42["move","not an object"]`)
+	w.Connect("/", nil)
+	w.Send(`451-7["move",{"X":2,"Y":3},"l",{"_placeholder":true,"num":0}]`)
+	w.SendBinary([]byte("abcd"))
+	w.Expect(`437[5,"l",4]`)
+	w.Send(`42["move","not an object"]`)
 	select {
 	case err := <-errs:
 		var ae *socketio.ArgError
@@ -266,17 +267,17 @@ func TestDisconnectReasons(t *testing.T) {
 	base := startServer(t, srv)
 
 	w := dialWire(t, base)
-	w.connect("/")
-	w.send(`41`)
+	w.Connect("/", nil)
+	w.Send(`41`)
 	expectReasons(t, reasons, "disconnecting:client namespace disconnect:true", "disconnect:client namespace disconnect")
 
-	w.connect("/")
-	w.send(`42["kick"]`)
-	w.expect(`41`)
+	w.Connect("/", nil)
+	w.Send(`42["kick"]`)
+	w.Expect(`41`)
 	expectReasons(t, reasons, "disconnecting:server namespace disconnect:true", "disconnect:server namespace disconnect")
 
-	w.connect("/")
-	_ = w.conn.Close()
+	w.Connect("/", nil)
+	_ = w.WS.Close()
 	expectReasons(t, reasons, "disconnecting:transport close:true", "disconnect:transport close")
 	if n := srv.Sockets().Adapter().RoomSize("room"); n != 0 {
 		t.Fatalf("room still has %d sockets", n)
@@ -290,7 +291,7 @@ func TestPingTimeoutReason(t *testing.T) {
 		s.OnDisconnect(func(r socketio.Reason) { reasons <- string(r) })
 	})
 	w := dialWire(t, startServer(t, srv))
-	w.send("40")
+	w.Send("40")
 	select {
 	case r := <-reasons:
 		if r != "ping timeout" {
@@ -312,15 +313,15 @@ func TestDisconnectCloseEndsEveryNamespace(t *testing.T) {
 		s.On("bye", func() { s.Disconnect(true) })
 	})
 	w := dialWire(t, startServer(t, srv))
-	w.connect("/a")
-	w.connect("/")
-	w.send(`42["bye"]`)
+	w.Connect("/a", nil)
+	w.Connect("/", nil)
+	w.Send(`42["bye"]`)
 	got := []string{<-reasons, <-reasons}
 	sort.Strings(got)
 	if got[0] != "a:server namespace disconnect" || got[1] != "main:server namespace disconnect" {
 		t.Fatalf("reasons %v", got)
 	}
-	w.expectClosed()
+	w.ExpectClosed()
 }
 
 func TestServerCloseLeavesNoGoroutines(t *testing.T) {
@@ -332,13 +333,13 @@ func TestServerCloseLeavesNoGoroutines(t *testing.T) {
 		s.On("slow", func(ack socketio.Ack) { time.Sleep(50 * time.Millisecond); _ = ack() })
 	})
 	base := startServer(t, srv)
-	ws := []*wire{dialWire(t, base), dialWire(t, base)}
+	ws := []*socketiotest.Conn{dialWire(t, base), dialWire(t, base)}
 	for _, w := range ws {
-		w.connect("/")
-		w.send(`421["slow"]`)
+		w.Connect("/", nil)
+		w.Send(`421["slow"]`)
 	}
 	for _, w := range ws {
-		w.expect(`431[]`)
+		w.Expect(`431[]`)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -351,8 +352,8 @@ func TestServerCloseLeavesNoGoroutines(t *testing.T) {
 		}
 	}
 	for _, w := range ws {
-		w.expectClosed()
-		_ = w.conn.Close()
+		w.ExpectClosed()
+		_ = w.WS.Close()
 	}
 }
 
@@ -377,9 +378,9 @@ func TestHandlersOfOneSocketRunInOrder(t *testing.T) {
 		})
 	})
 	w := dialWire(t, startServer(t, srv))
-	w.connect("/")
+	w.Connect("/", nil)
 	for i := range 50 {
-		w.send(`42["n",` + itoa(i) + `]`)
+		w.Send(`42["n",` + itoa(i) + `]`)
 	}
 	waitFor(t, "50 events", func() bool { mu.Lock(); defer mu.Unlock(); return len(seen) == 50 })
 	mu.Lock()

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"github.com/chatd/chatd/socketio/socketiotest"
 )
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
@@ -41,14 +41,7 @@ func expectReasons(t *testing.T, ch chan string, want ...string) {
 	}
 }
 
-func dialURL(t testing.TB, u string) *wire {
+func dialURL(t testing.TB, u string) *socketiotest.Conn {
 	t.Helper()
-	c, _, err := websocket.DefaultDialer.Dial(u, nil)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	w := &wire{t: t, conn: c}
-	w.readText()
-	return w
+	return socketiotest.Dial(t, u, nil)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -102,6 +103,11 @@ func (s *Socket) Handshake() *Handshake { return s.handshake }
 
 // ConnID returns the id of the underlying Engine.IO session.
 func (s *Socket) ConnID() string { return s.client.conn.ID() }
+
+// Request returns the first HTTP request of the connection (the Engine.IO
+// handshake): its headers, cookies, URL and remote address. Its body has
+// been consumed and its context may be done; use it for reading only.
+func (s *Socket) Request() *http.Request { return s.client.conn.Request() }
 
 // Transport returns the current transport: "polling" or "websocket".
 func (s *Socket) Transport() string { return s.client.conn.Transport() }

@@ -87,7 +87,6 @@ func (e *Emitter) Delivered(id string) []string {
 	return slices.Clone(e.delivered[id])
 }
 
-
 // Run runs the conformance suite.
 func Run(t *testing.T, newAdapter NewFunc) {
 	setup := func(t *testing.T) (*Emitter, adapter.Adapter) {
