@@ -157,7 +157,8 @@ func SplitArray(data []byte) ([]json.RawMessage, error) {
 func PlaceholderNum(raw json.RawMessage) (int, bool) {
 	// Fast path: the canonical form every encoder writes.
 	if rest, ok := bytes.CutPrefix(raw, []byte(placeholderPrefix)); ok {
-		if n := len(rest) - 1; n > 0 && n <= 9 && rest[n] == '}' {
+		// n digits then '}'; no leading zero, as JSON requires.
+		if n := len(rest) - 1; n > 0 && n <= 9 && rest[n] == '}' && (n == 1 || rest[0] != '0') {
 			num := 0
 			for _, c := range rest[:n] {
 				if !isDigit(c) {
