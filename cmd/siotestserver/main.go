@@ -1,0 +1,181 @@
+// Command siotestserver is the Socket.IO server the end-to-end tests in e2e/
+// drive with the official JavaScript client. It exposes one small behaviour
+// per feature under test:
+//
+//   - namespaces "/", "/custom" and dynamic ones matching ^/dyn-\d+$;
+//   - "/private": its middleware refuses a CONNECT whose auth has no
+//     token "secret" with the message "not authorized" and data
+//     {"reason":"bad token"};
+//   - on connection every socket gets "welcome" with its namespace, socket
+//     id and CONNECT auth;
+//   - "echo" (any arguments, optional ack): emits "echo" back with the
+//     same arguments and acks them;
+//   - "join" (room, ack): joins the room, acks the room list size;
+//   - "to-room" (room, ...args): emits "room-msg" with args to the room,
+//     the sender excluded;
+//   - "broadcast" (...args): emits "broadcast-msg" to every other socket of
+//     the namespace;
+//   - "ask" (event, timeoutMs, ...args, ack): emits event with an ack
+//     request to this socket and acks the client's answer as
+//     {"answer": [...]} or {"error": "..."} on timeout;
+//   - "disconnect-me" (close): the server disconnects the socket
+//     (with close, the whole connection);
+//   - "last-reason" (ack): acks the disconnect reason of the socket that
+//     disconnected last from this namespace.
+//
+// Usage:
+//
+//	siotestserver [-addr 127.0.0.1:0]
+//
+// It prints "listening on http://HOST:PORT" once it listens.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"regexp"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/chatd/chatd/socketio"
+	"github.com/chatd/chatd/socketio/engine"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "siotestserver:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("siotestserver", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:0", "listen address (host:port)")
+	pingInterval := fs.Duration("ping-interval", 25*time.Second, "Engine.IO ping interval")
+	pingTimeout := fs.Duration("ping-timeout", 20*time.Second, "Engine.IO ping timeout")
+	verbose := fs.Bool("v", false, "log debug messages")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	io := newServer(logger, engine.Options{
+		PingInterval: *pingInterval,
+		PingTimeout:  *pingTimeout,
+		CORS:         &engine.CORS{Origins: []string{"*"}},
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", io)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, testPage)
+	})
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Printf("listening on http://%s\n", ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = io.Close(shutdown)
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// testPage is an empty page on the server's origin for browser tests.
+const testPage = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>socketio test page</title></head><body><p id="status">ready</p></body></html>`
+
+func newServer(logger *slog.Logger, eopts engine.Options) *socketio.Server {
+	eopts.Logger = logger
+	io := socketio.NewServer(&socketio.Options{Engine: eopts, Logger: logger})
+	var mu sync.Mutex
+	lastReason := map[string]string{}
+
+	setup := func(s *socketio.Socket) {
+		nsp := s.Namespace().Name()
+		_ = s.Emit("welcome", map[string]any{"nsp": nsp, "id": s.ID(), "auth": s.Handshake().Auth})
+		s.OnDisconnect(func(r socketio.Reason) {
+			mu.Lock()
+			lastReason[nsp] = string(r)
+			mu.Unlock()
+		})
+		s.On("echo", func(args socketio.Args, ack socketio.Ack) {
+			_ = s.Emit("echo", args.Forward()...)
+			_ = ack(args.Forward()...)
+		})
+		s.On("join", func(room string, ack socketio.Ack) {
+			s.Join(room)
+			_ = ack(len(s.Rooms()))
+		})
+		s.On("to-room", func(args socketio.Args) {
+			var room string
+			if args.Decode(0, &room) != nil {
+				return
+			}
+			rest := args.Forward()[1:]
+			_ = s.To(room).Emit("room-msg", rest...)
+		})
+		s.On("broadcast", func(args socketio.Args) {
+			_ = s.Broadcast().Emit("broadcast-msg", args.Forward()...)
+		})
+		s.On("ask", func(args socketio.Args, ack socketio.Ack) {
+			var event string
+			var ms int
+			_ = args.Decode(0, &event)
+			_ = args.Decode(1, &ms)
+			ctx, cancel := context.WithTimeout(s.Context(), time.Duration(ms)*time.Millisecond)
+			defer cancel()
+			answer, err := s.EmitWithAck(ctx, event, args.Forward()[2:]...)
+			if err != nil {
+				_ = ack(map[string]string{"error": err.Error()})
+				return
+			}
+			_ = ack(map[string]any{"answer": answer.Forward()})
+		})
+		s.On("disconnect-me", func(close bool) { s.Disconnect(close) })
+		s.On("last-reason", func(ack socketio.Ack) {
+			mu.Lock()
+			r := lastReason[nsp]
+			mu.Unlock()
+			_ = ack(r)
+		})
+	}
+	io.OnConnection(setup)
+	io.Of("/custom").OnConnection(setup)
+	io.OfRegexp(regexp.MustCompile(`^/dyn-\d+$`)).OnConnection(setup)
+	io.Of("/private").Use(func(s *socketio.Socket) error {
+		var auth struct {
+			Token string `json:"token"`
+		}
+		_ = jsonUnmarshal(s.Handshake().Auth, &auth)
+		if auth.Token != "secret" {
+			return socketio.NewConnectError("not authorized", map[string]string{"reason": "bad token"})
+		}
+		return nil
+	}).OnConnection(setup)
+	return io
+}
