@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/chatd/chatd/socketio/clientfiles"
 	"github.com/chatd/chatd/socketio/engine"
 )
 
@@ -61,15 +62,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if rest != "" && !s.opts.DisableClientFiles && serveClientFile(w, r, rest) {
+	if !s.opts.DisableClientFiles && clientfiles.Has(rest) {
+		clientfiles.ServeFile(w, r, rest)
 		return
 	}
 	s.engine.ServeHTTP(w, r)
 }
-
-// serveClientFile serves an official client bundle; it reports whether the
-// name was one. It is replaced when client files are compiled in.
-var serveClientFile = func(http.ResponseWriter, *http.Request, string) bool { return false }
 
 // Sockets returns the main namespace "/" (the reference's io.sockets).
 func (s *Server) Sockets() *Namespace { return s.root }
