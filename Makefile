@@ -19,6 +19,7 @@ SHELL := /bin/bash
 GO ?= go
 NPM ?= npm
 FUZZTIME ?= 10s
+FUZZPKGS ?= ./...
 BENCHTIME ?= 1s
 CHROMIUM ?= /usr/bin/chromium
 
@@ -98,7 +99,7 @@ vet: vet-check
 ## fuzz: each fuzz target alone for FUZZTIME.
 # `go test -list` prints a package's fuzz targets, then "ok <package> ...".
 fuzz:
-	@targets="$$($(GO) test -list '^Fuzz' ./... | awk '/^Fuzz/ { t[n++] = $$1; next } \
+	@targets="$$($(GO) test -list '^Fuzz' $(FUZZPKGS) | awk '/^Fuzz/ { t[n++] = $$1; next } \
 		/^ok / { for (i = 0; i < n; i++) print $$2, t[i]; n = 0 }')"; \
 	if [ -z "$$targets" ]; then echo "no fuzz targets"; exit 0; fi; \
 	while read -r pkg target; do \
