@@ -6,7 +6,7 @@
 #   make build           server binaries into bin/
 #   make run             go run ./cmd/chatd (http://127.0.0.1:8080)
 #   make fmt / vet       gofmt -w / go vet
-#   make fuzz            every fuzz target for FUZZTIME (default 10s)
+#   make fuzz            every fuzz target in FUZZPKGS for FUZZTIME (default 10s)
 #   make bench           go benchmarks
 #   make vendor-client   refresh the vendored socket.io-client files
 #
