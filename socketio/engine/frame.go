@@ -1,0 +1,66 @@
+package engine
+
+import (
+	"encoding/base64"
+	"sync"
+)
+
+// Frame is one Engine.IO packet encoded once, ready to be queued on any
+// number of sessions. The WebSocket payload is computed by NewFrame; the
+// long-polling form of a binary message ('b' + base64) is computed on first
+// use and shared. A Frame is immutable and safe for concurrent use.
+type Frame struct {
+	typ    PacketType
+	binary bool
+	ws     []byte // WebSocket payload: "<type><data>" for text, raw bytes for binary
+
+	once sync.Once
+	poll []byte // polling form
+}
+
+// NewFrame encodes a message packet. For text, the WebSocket payload and
+// the polling form are "4"+data; for binary, the WebSocket payload is data
+// itself (the caller must not modify it afterwards) and the polling form is
+// "b"+base64(data).
+func NewFrame(data []byte, binary bool) *Frame {
+	if binary {
+		return &Frame{typ: PacketMessage, binary: true, ws: data}
+	}
+	return newTextFrame(PacketMessage, data)
+}
+
+func newTextFrame(t PacketType, data []byte) *Frame {
+	b := make([]byte, 1+len(data))
+	b[0] = byte(t)
+	copy(b[1:], data)
+	return &Frame{typ: t, ws: b, poll: b}
+}
+
+// Binary reports whether f is a binary message.
+func (f *Frame) Binary() bool { return f.binary }
+
+// Len is the size of the WebSocket payload, the amount a frame adds to a
+// session's outbound queue.
+func (f *Frame) Len() int { return len(f.ws) }
+
+// pollBytes is the packet in its long-polling form.
+func (f *Frame) pollBytes() []byte {
+	if !f.binary {
+		return f.ws
+	}
+	f.once.Do(func() {
+		b := make([]byte, 1+base64.StdEncoding.EncodedLen(len(f.ws)))
+		b[0] = 'b'
+		base64.StdEncoding.Encode(b[1:], f.ws)
+		f.poll = b
+	})
+	return f.poll
+}
+
+// Shared control frames.
+var (
+	framePing  = newTextFrame(PacketPing, nil)
+	frameNoop  = newTextFrame(PacketNoop, nil)
+	frameClose = newTextFrame(PacketClose, nil)
+	frameProbe = newTextFrame(PacketPong, []byte("probe"))
+)

@@ -1,0 +1,329 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gorilla/websocket"
+)
+
+// Error codes of the reference server, sent as {"code":N,"message":"..."}
+// with HTTP 400 (403 for ErrorForbidden).
+const (
+	ErrorUnknownTransport   = 0 // "Transport unknown"
+	ErrorUnknownSID         = 1 // "Session ID unknown"
+	ErrorBadHandshakeMethod = 2 // "Bad handshake method"
+	ErrorBadRequest         = 3 // "Bad request"
+	ErrorForbidden          = 4 // "Forbidden"
+	ErrorUnsupportedVersion = 5 // "Unsupported protocol version"
+)
+
+var errorMessages = [...]string{
+	"Transport unknown",
+	"Session ID unknown",
+	"Bad handshake method",
+	"Bad request",
+	"Forbidden",
+	"Unsupported protocol version",
+}
+
+// Server is an Engine.IO v4 server. It is an http.Handler that serves every
+// request it is given as an Engine.IO request, whatever the path: mount it
+// where the Engine.IO path should be. All methods are safe for concurrent
+// use.
+type Server struct {
+	h        Handler
+	opts     Options
+	upgrader websocket.Upgrader
+
+	mu       sync.Mutex
+	sessions map[string]*Session
+	closed   bool
+
+	count   atomic.Int64
+	closeWG sync.WaitGroup // one per session until its OnClose returns
+}
+
+// NewServer returns a Server that reports sessions to h. opts may be nil.
+func NewServer(h Handler, opts *Options) *Server {
+	s := &Server{
+		h:        h,
+		opts:     opts.withDefaults(),
+		sessions: make(map[string]*Session),
+	}
+	s.upgrader = websocket.Upgrader{
+		ReadBufferSize:  512,
+		WriteBufferPool: &sync.Pool{},
+		// Origins are checked in ServeHTTP (CORS option) before upgrading.
+		CheckOrigin: func(*http.Request) bool { return true },
+	}
+	return s
+}
+
+// ClientsCount is the number of open sessions.
+func (s *Server) ClientsCount() int { return int(s.count.Load()) }
+
+// Session returns the open session with the given id, or nil.
+func (s *Server) Session(id string) *Session {
+	s.mu.Lock()
+	sess := s.sessions[id]
+	s.mu.Unlock()
+	if sess == nil || sess.isClosed() {
+		return nil
+	}
+	return sess
+}
+
+// Close closes every session (each gets a close packet where the transport
+// allows and OnClose with ReasonServerClosing) and refuses later requests.
+// It waits until every OnClose call has returned or ctx is done.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	all := make([]*Session, 0, len(s.sessions))
+	for _, sess := range s.sessions {
+		all = append(all, sess)
+	}
+	s.mu.Unlock()
+	for _, sess := range all {
+		sess.Close(ReasonServerClosing)
+	}
+	done := make(chan struct{})
+	go func() {
+		s.closeWG.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ServeHTTP handles one Engine.IO request: a handshake, a long-polling GET
+// or POST, or a WebSocket handshake (new session or upgrade).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.opts.CORS != nil && s.applyCORS(w, r) {
+		return
+	}
+	q := r.URL.Query()
+	transport := q.Get("transport")
+	if !s.opts.allows(transport) {
+		s.fail(w, r, ErrorUnknownTransport, "")
+		return
+	}
+	isUpgrade := websocket.IsWebSocketUpgrade(r)
+	if sid := q.Get("sid"); sid != "" {
+		s.mu.Lock()
+		sess := s.sessions[sid]
+		s.mu.Unlock()
+		if sess == nil {
+			s.fail(w, r, ErrorUnknownSID, "")
+			return
+		}
+		if transport == TransportWebSocket {
+			if !isUpgrade {
+				s.fail(w, r, ErrorBadRequest, "")
+				return
+			}
+			s.serveUpgrade(w, r, sess)
+			return
+		}
+		if isUpgrade {
+			s.fail(w, r, ErrorBadRequest, "")
+			return
+		}
+		s.servePolling(w, r, sess, q)
+		return
+	}
+	if r.Method != http.MethodGet {
+		s.fail(w, r, ErrorBadHandshakeMethod, "")
+		return
+	}
+	if transport == TransportWebSocket && !isUpgrade {
+		s.fail(w, r, ErrorBadRequest, "")
+		return
+	}
+	if s.opts.AllowRequest != nil {
+		if err := s.opts.AllowRequest(r); err != nil {
+			s.fail(w, r, ErrorForbidden, err.Error())
+			return
+		}
+	}
+	if q.Get("EIO") != "4" {
+		s.fail(w, r, ErrorUnsupportedVersion, "")
+		return
+	}
+	if transport == TransportWebSocket {
+		s.serveWebSocketHandshake(w, r)
+		return
+	}
+	s.servePollingHandshake(w, r, q)
+}
+
+// fail writes an Engine.IO error response.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	if msg == "" {
+		msg = errorMessages[code]
+	}
+	status := http.StatusBadRequest
+	if code == ErrorForbidden {
+		status = http.StatusForbidden
+	}
+	body, _ := json.Marshal(struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}{code, msg})
+	s.opts.Logger.Debug("engine.io request refused", "code", code, "message", msg,
+		"method", r.Method, "url", r.URL.String(), "remote", r.RemoteAddr)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// originAllowed reports whether origin passes the CORS option.
+func (s *Server) originAllowed(origin string, r *http.Request) bool {
+	c := s.opts.CORS
+	if c.AllowOrigin != nil {
+		return c.AllowOrigin(origin, r)
+	}
+	return slices.Contains(c.Origins, "*") || slices.Contains(c.Origins, origin)
+}
+
+// applyCORS sets the CORS headers and reports whether the request was a
+// preflight that has been answered.
+func (s *Server) applyCORS(w http.ResponseWriter, r *http.Request) bool {
+	c := s.opts.CORS
+	h := w.Header()
+	origin := r.Header.Get("Origin")
+	wildcard := c.AllowOrigin == nil && slices.Contains(c.Origins, "*")
+	switch {
+	case wildcard && !(c.Credentials && origin != ""):
+		h.Set("Access-Control-Allow-Origin", "*")
+	case origin != "" && s.originAllowed(origin, r):
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Add("Vary", "Origin")
+	default:
+		h.Add("Vary", "Origin")
+	}
+	if c.Credentials {
+		h.Set("Access-Control-Allow-Credentials", "true")
+	}
+	if r.Method != http.MethodOptions {
+		if len(c.ExposedHeaders) > 0 {
+			h.Set("Access-Control-Expose-Headers", strings.Join(c.ExposedHeaders, ","))
+		}
+		return false
+	}
+	h.Set("Access-Control-Allow-Methods", strings.Join(c.Methods, ","))
+	if len(c.AllowedHeaders) > 0 {
+		h.Set("Access-Control-Allow-Headers", strings.Join(c.AllowedHeaders, ","))
+	} else if rh := r.Header.Get("Access-Control-Request-Headers"); rh != "" {
+		h.Set("Access-Control-Allow-Headers", rh)
+		h.Add("Vary", "Access-Control-Request-Headers")
+	}
+	if c.MaxAge > 0 {
+		h.Set("Access-Control-Max-Age", strconv.Itoa(int(c.MaxAge.Seconds())))
+	}
+	h.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusNoContent)
+	return true
+}
+
+// newID returns a fresh session id: 20 base64url characters from 15 random
+// bytes.
+func newID() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// register creates and registers a session; nil when the server is closed.
+func (s *Server) register(r *http.Request, transport string) *Session {
+	req := r.Clone(context.WithoutCancel(r.Context()))
+	req.Body = http.NoBody
+	sess := &Session{srv: s, req: req, transport: transport}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	for {
+		sess.id = newID()
+		if _, dup := s.sessions[sess.id]; !dup {
+			break
+		}
+	}
+	s.sessions[sess.id] = sess
+	s.count.Add(1)
+	s.closeWG.Add(1)
+	return sess
+}
+
+// unregister removes sess from the session table.
+func (s *Server) unregister(sess *Session) {
+	s.mu.Lock()
+	if s.sessions[sess.id] == sess {
+		delete(s.sessions, sess.id)
+	}
+	s.mu.Unlock()
+}
+
+// openPacket builds the open packet of sess.
+func (s *Server) openPacket(sess *Session, upgrades []string) *Frame {
+	if upgrades == nil {
+		upgrades = []string{}
+	}
+	b, _ := json.Marshal(struct {
+		SID          string   `json:"sid"`
+		Upgrades     []string `json:"upgrades"`
+		PingInterval int64    `json:"pingInterval"`
+		PingTimeout  int64    `json:"pingTimeout"`
+		MaxPayload   int64    `json:"maxPayload"`
+	}{sess.id, upgrades, s.opts.PingInterval.Milliseconds(), s.opts.PingTimeout.Milliseconds(), s.opts.MaxPayload})
+	return newTextFrame(PacketOpen, b)
+}
+
+// cookie returns the Set-Cookie value for sess, or "".
+func (s *Server) cookie(sess *Session) string {
+	c := s.opts.Cookie
+	if c == nil {
+		return ""
+	}
+	ck := &http.Cookie{
+		Name:     c.Name,
+		Value:    sess.id,
+		Path:     c.Path,
+		Domain:   c.Domain,
+		MaxAge:   c.MaxAge,
+		Secure:   c.Secure,
+		HttpOnly: !c.ScriptVisible,
+		SameSite: c.SameSite,
+	}
+	return ck.String()
+}
+
+// open queues the open packet (and the initial packet), starts the
+// heartbeat and calls OnOpen.
+func (s *Server) open(sess *Session, upgrades []string) {
+	sess.mu.Lock()
+	sess.queueLocked(s.openPacket(sess, upgrades))
+	if s.opts.InitialPacket != nil {
+		sess.queueLocked(NewFrame(s.opts.InitialPacket, false))
+	}
+	sess.schedulePingLocked()
+	sess.mu.Unlock()
+	s.opts.Logger.Debug("engine.io session opened", "sid", sess.id, "transport", sess.transport)
+	sess.dispatch(func() { s.h.OnOpen(sess) })
+}

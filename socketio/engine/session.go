@@ -1,0 +1,375 @@
+package engine
+
+import (
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// closeMode says how a session ends.
+type closeMode int
+
+const (
+	// closeGraceful: queued packets and a close packet still go out
+	// (Session.Close).
+	closeGraceful closeMode = iota
+	// closeAbort: queued packets are dropped; a pending poll gets a close
+	// packet; a WebSocket gets a close frame (errors, ping timeout).
+	closeAbort
+	// closeByClient: the client sent a close packet; a pending poll gets a
+	// noop.
+	closeByClient
+	// closeHard: the connection is dropped at once (slow consumer).
+	closeHard
+)
+
+// Session is one Engine.IO session (one client connection, across an
+// upgrade from polling to WebSocket). Its methods are safe for concurrent
+// use from any goroutine.
+type Session struct {
+	srv *Server
+	id  string
+	req *http.Request
+	val atomic.Pointer[any]
+
+	// hmu serializes Handler calls for this session; handlerDone (under
+	// hmu) is set once OnClose has started.
+	hmu         sync.Mutex
+	handlerDone bool
+
+	mu          sync.Mutex
+	closed      bool
+	slow        bool // slow-consumer close scheduled
+	reason      Reason
+	transport   string
+	queue       []*Frame
+	queuedBytes int
+
+	// heartbeat
+	hbTimer      *time.Timer
+	hbGen        uint64
+	awaitingPong bool
+
+	// polling
+	poll        *pollWaiter // the pending GET
+	posting     bool        // a POST is being processed
+	probed      bool        // upgrade probe done: GETs get a noop
+	lingering   bool        // closed; the final payload waits for one more GET
+	lingerTimer *time.Timer
+
+	// websocket
+	ws       *wsConn // the active WebSocket, when transport is websocket
+	upg      *wsConn // the WebSocket being upgraded to
+	upgTimer *time.Timer
+}
+
+// pollWaiter is a pending long-poll GET.
+type pollWaiter struct {
+	wake  chan struct{} // closed once, under Session.mu
+	fixed []byte        // when set, the response body instead of the queue
+}
+
+// ID is the session id (sid).
+func (s *Session) ID() string { return s.id }
+
+// Request is the handshake request (headers, URL, RemoteAddr, TLS). Its
+// body is not usable and its context is never canceled.
+func (s *Session) Request() *http.Request { return s.req }
+
+// Transport is the current transport, "polling" or "websocket".
+func (s *Session) Transport() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.transport
+}
+
+// SetValue stores one value for the layer above.
+func (s *Session) SetValue(v any) { s.val.Store(&v) }
+
+// Value returns the value stored by SetValue, or nil.
+func (s *Session) Value() any {
+	if p := s.val.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (s *Session) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// Send queues one message packet. It never blocks. It returns false when
+// the session is closed or its queue is full (the session is then closed
+// with ReasonSlowConsumer). The engine keeps data: the caller must not
+// modify it afterwards.
+func (s *Session) Send(data []byte, binary bool) bool {
+	return s.SendFrame(NewFrame(data, binary))
+}
+
+// SendFrame queues a pre-encoded message packet, which may be shared by
+// many sessions. It behaves like Send.
+func (s *Session) SendFrame(f *Frame) bool {
+	s.mu.Lock()
+	if s.closed || s.slow {
+		s.mu.Unlock()
+		return false
+	}
+	if s.queuedBytes+len(f.ws) > s.srv.opts.MaxQueuedBytes {
+		s.slow = true
+		s.mu.Unlock()
+		go s.terminate(ReasonSlowConsumer, closeHard)
+		return false
+	}
+	s.queueLocked(f)
+	s.mu.Unlock()
+	return true
+}
+
+// Writable reports whether a packet sent now would go out at once: on
+// WebSocket nothing is queued or being written; on polling a GET is
+// waiting. Use it to drop volatile packets.
+func (s *Session) Writable() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.slow {
+		return false
+	}
+	if s.ws != nil {
+		return !s.ws.writing && len(s.queue) == 0
+	}
+	return s.poll != nil && !s.probed
+}
+
+// Close ends the session with reason: packets already queued are still
+// delivered, then the close packet. OnClose(reason) is called once, on
+// another goroutine, after any Handler call in progress has returned.
+// Close is idempotent and does not block.
+func (s *Session) Close(reason Reason) {
+	mode := closeGraceful
+	if reason == ReasonSlowConsumer {
+		mode = closeHard
+	}
+	s.terminate(reason, mode)
+}
+
+// queueLocked appends f and makes the transport send it.
+func (s *Session) queueLocked(f *Frame) {
+	s.queue = append(s.queue, f)
+	s.queuedBytes += len(f.ws)
+	s.flushLocked()
+}
+
+// flushLocked makes the current transport pick up the queue.
+func (s *Session) flushLocked() {
+	if s.ws != nil {
+		s.ws.kickLocked()
+		return
+	}
+	if !s.probed && len(s.queue) > 0 {
+		s.wakePollLocked(nil)
+	}
+}
+
+// wakePollLocked answers the pending GET: with fixed, or with the queue
+// when fixed is nil.
+func (s *Session) wakePollLocked(fixed []byte) {
+	p := s.poll
+	if p == nil {
+		return
+	}
+	s.poll = nil
+	p.fixed = fixed
+	close(p.wake)
+}
+
+// takeLocked removes queued frames for one polling response, up to
+// MaxPayload bytes (at least one frame), and encodes them.
+func (s *Session) takePayloadLocked() []byte {
+	if len(s.queue) == 0 {
+		return nil
+	}
+	max := int(s.srv.opts.MaxPayload)
+	size, n := 0, 0
+	for _, f := range s.queue {
+		l := len(f.pollBytes()) + 1
+		if n > 0 && size+l > max {
+			break
+		}
+		size += l
+		n++
+	}
+	body := make([]byte, 0, size)
+	for i, f := range s.queue[:n] {
+		if i > 0 {
+			body = append(body, RecordSeparator)
+		}
+		body = append(body, f.pollBytes()...)
+		s.queuedBytes -= len(f.ws)
+	}
+	clear(s.queue[:n])
+	s.queue = s.queue[n:]
+	if len(s.queue) == 0 {
+		s.queue = nil
+	}
+	return body
+}
+
+// dispatch runs a Handler call unless OnClose has started.
+func (s *Session) dispatch(f func()) {
+	s.hmu.Lock()
+	defer s.hmu.Unlock()
+	if !s.handlerDone {
+		f()
+	}
+}
+
+// schedulePingLocked arms the heartbeat for the next ping.
+func (s *Session) schedulePingLocked() {
+	s.armHeartbeatLocked(s.srv.opts.PingInterval)
+}
+
+func (s *Session) armHeartbeatLocked(d time.Duration) {
+	s.hbGen++
+	gen := s.hbGen
+	if s.hbTimer != nil {
+		s.hbTimer.Stop()
+	}
+	s.hbTimer = time.AfterFunc(d, func() { s.heartbeat(gen) })
+}
+
+// heartbeat runs when the heartbeat timer fires: send a ping, or close the
+// session when the previous ping went unanswered.
+func (s *Session) heartbeat(gen uint64) {
+	s.mu.Lock()
+	if s.closed || gen != s.hbGen {
+		s.mu.Unlock()
+		return
+	}
+	if s.awaitingPong {
+		s.mu.Unlock()
+		s.terminate(ReasonPingTimeout, closeAbort)
+		return
+	}
+	s.awaitingPong = true
+	s.queueLocked(framePing)
+	s.armHeartbeatLocked(s.srv.opts.PingTimeout)
+	s.mu.Unlock()
+}
+
+func (s *Session) onPong() {
+	s.mu.Lock()
+	if !s.closed && s.awaitingPong {
+		s.awaitingPong = false
+		s.schedulePingLocked()
+	}
+	s.mu.Unlock()
+}
+
+// onPacket handles one packet from the client on the active transport. It
+// returns false when the packet ended the session.
+func (s *Session) onPacket(p Packet) bool {
+	switch p.Type {
+	case PacketMessage:
+		s.dispatch(func() { s.srv.h.OnMessage(s, p.Data, p.Binary) })
+	case PacketPong:
+		s.onPong()
+	case PacketClose:
+		s.terminate(ReasonTransportClose, closeByClient)
+		return false
+	case PacketPing:
+		// v4 heartbeats go server to client only.
+		s.terminate(ReasonParseError, closeAbort)
+		return false
+	}
+	return true
+}
+
+// terminate ends the session once.
+func (s *Session) terminate(reason Reason, mode closeMode) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	s.reason = reason
+	s.hbGen++
+	if s.hbTimer != nil {
+		s.hbTimer.Stop()
+	}
+	if s.upgTimer != nil {
+		s.upgTimer.Stop()
+	}
+	var hard []*wsConn
+	if u := s.upg; u != nil {
+		s.upg = nil
+		s.probed = false
+		u.finishLocked(closeCodeGoingAway)
+	}
+	if mode != closeGraceful {
+		clear(s.queue)
+		s.queue = nil
+		s.queuedBytes = 0
+	}
+	linger := false
+	if c := s.ws; c != nil {
+		switch mode {
+		case closeGraceful:
+			s.queueLocked(frameClose)
+			c.finishLocked(closeCodeNormal)
+		case closeHard:
+			hard = append(hard, c)
+		default:
+			c.finishLocked(closeCodeNormal)
+		}
+	} else {
+		switch {
+		case mode == closeByClient:
+			s.wakePollLocked(frameNoop.ws)
+		case mode != closeGraceful:
+			s.wakePollLocked(frameClose.ws)
+		case s.poll != nil:
+			s.queue = append(s.queue, frameClose)
+			s.wakePollLocked(nil)
+		default:
+			if len(s.queue) == 0 {
+				s.queue = append(s.queue, frameNoop)
+			}
+			s.queue = append(s.queue, frameClose)
+			s.lingering = true
+			linger = true
+			d := s.srv.opts.PingInterval + s.srv.opts.PingTimeout
+			s.lingerTimer = time.AfterFunc(d, func() { s.endLinger() })
+		}
+	}
+	s.mu.Unlock()
+
+	for _, c := range hard {
+		c.closeConn()
+	}
+	s.srv.count.Add(-1)
+	if !linger {
+		s.srv.unregister(s)
+	}
+	s.srv.opts.Logger.Debug("engine.io session closed", "sid", s.id, "reason", string(reason))
+	go func() {
+		defer s.srv.closeWG.Done()
+		s.hmu.Lock()
+		defer s.hmu.Unlock()
+		s.handlerDone = true
+		s.srv.h.OnClose(s, reason)
+	}()
+}
+
+// endLinger drops the final payload of a closed polling session.
+func (s *Session) endLinger() {
+	s.mu.Lock()
+	s.lingering = false
+	s.queue = nil
+	s.queuedBytes = 0
+	s.mu.Unlock()
+	s.srv.unregister(s)
+}
