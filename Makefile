@@ -154,7 +154,7 @@ e2e-node:
 	@files="$$(find $(E2E_DIR)/node -maxdepth 1 -name '*.test.mjs' 2>/dev/null | sort)"; \
 	if [ -n "$$files" ]; then \
 		echo "==> node --test $(E2E_DIR)/node/"; \
-		node --test $$files; \
+		node --test --test-reporter=spec --test-timeout=120000 $$files; \
 	else echo "==> node --test: no suites in $(E2E_DIR)/node/"; fi
 
 e2e-playwright:
