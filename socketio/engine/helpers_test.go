@@ -29,8 +29,6 @@ type echoHandler struct {
 	opened []*Session
 	closes chan closeEvent
 	onOpen func(*Session)
-
-	inCall sync.Mutex // detects concurrent handler calls for one session
 }
 
 func newEcho() *echoHandler { return &echoHandler{closes: make(chan closeEvent, 1000)} }
