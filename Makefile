@@ -49,7 +49,8 @@ test: deps check build e2e go-test
 ## check: static checks only.
 check: gofmt-check vet-check templ-check
 
-GO_FILES = $$(git ls-files --cached --others --exclude-standard -- '*.go' | while read -r f; do if [ -f "$$f" ]; then echo "$$f"; fi; done)
+# Every Go file of the module (not dependencies or tool caches).
+GO_FILES = $$(find . \( -name .git -o -name node_modules -o -name bin \) -prune -o -name '*.go' -type f -print)
 
 gofmt-check:
 	@echo "==> gofmt"
