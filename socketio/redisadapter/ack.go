@@ -1,0 +1,123 @@
+package redisadapter
+
+import (
+	"context"
+	"time"
+
+	"github.com/chatd/chatd/socketio/adapter"
+	"github.com/chatd/chatd/socketio/parser"
+)
+
+// Ack is the acknowledgement of one client to a broadcast.
+type Ack struct {
+	// Args is the JSON array of the acknowledgement's arguments, binary
+	// values as placeholders. An acknowledgement relayed by another node
+	// holds its first argument only (as the reference relays it).
+	Args []byte
+	// Attachments are the binary values the placeholders designate.
+	Attachments [][]byte
+}
+
+// AckEmitter is implemented by a namespace (adapter.Emitter) that can
+// deliver a packet expecting acknowledgements. Without it, BroadcastWithAck
+// fails with ErrAcksUnsupported, and broadcasts with acknowledgements from
+// other nodes are delivered as plain events, this node reporting that it
+// reached no client.
+type AckEmitter interface {
+	// DeliverWithAck sends pkt, with an ack id of the namespace, to each
+	// listed local socket, and returns the number of sockets it was queued
+	// to. onAck is then called once for each of those sockets that
+	// acknowledges within flags.Timeout, from any goroutine; it must not
+	// block for long.
+	DeliverWithAck(pkt *adapter.Packet, ids []string, flags adapter.Flags, onAck func(sid string, ack Ack)) int
+}
+
+// ackRequest is a broadcast of this node whose acknowledgements other nodes
+// relay.
+type ackRequest struct {
+	onClientCount func(n int)
+	onAck         func(ack Ack)
+	timer         *time.Timer
+}
+
+// BroadcastWithAck delivers pkt to the selected sockets of every node with
+// an ack id (the reference's broadcastWithAck). onClientCount is called
+// once per node that delivered it, this one included, with the number of
+// clients it reached; onAck once per client acknowledgement. Both may be
+// called from any goroutine, in any order. Completion is for the caller to
+// judge: it is reached when onClientCount was called ServerCount times and
+// onAck as many times as the counts add up to. Acknowledgements from other
+// nodes are relayed until opts.Flags.Timeout (default
+// Options.RequestsTimeout). A failure to publish is logged, as for
+// Broadcast.
+func (a *Adapter) BroadcastWithAck(ctx context.Context, pkt *adapter.Packet, opts adapter.BroadcastOptions, onClientCount func(n int), onAck func(ack Ack)) error {
+	ae, ok := a.Emitter().(AckEmitter)
+	if !ok {
+		return ErrAcksUnsupported
+	}
+	if !opts.Flags.Local {
+		id := newID()
+		msg, err := encodeAckBroadcast(a.uid, id, pkt, opts)
+		if err != nil {
+			return err
+		}
+		timeout := opts.Flags.Timeout
+		if timeout <= 0 {
+			timeout = a.opts.RequestsTimeout
+		}
+		ar := &ackRequest{onClientCount: onClientCount, onAck: onAck}
+		a.mu.Lock()
+		if a.closed {
+			a.mu.Unlock()
+			return adapter.ErrClosed
+		}
+		a.acks[id] = ar
+		ar.timer = time.AfterFunc(timeout, func() {
+			a.mu.Lock()
+			delete(a.acks, id)
+			a.mu.Unlock()
+		})
+		a.mu.Unlock()
+		if err := a.ps.Publish(ctx, a.requestChannel, msg); err != nil {
+			a.publishErrors.log(a.log, "redisadapter: broadcast not published to the other nodes", err)
+		}
+	}
+	ids, _ := a.Memory.Sockets(ctx, opts)
+	n := ae.DeliverWithAck(pkt, ids, opts.Flags, func(_ string, ack Ack) { onAck(ack) })
+	onClientCount(n)
+	return nil
+}
+
+// onAckBroadcast delivers a broadcast of another node that expects
+// acknowledgements, and relays the client count and the acknowledgements.
+func (a *Adapter) onAckBroadcast(req *request) {
+	if req.packet.Namespace != a.nsp {
+		return
+	}
+	opts := req.Opts.options()
+	opts.Flags = req.flags
+	opts.Flags.Local = true
+	ids, _ := a.Memory.Sockets(context.Background(), opts)
+	n := 0
+	if ae, ok := a.Emitter().(AckEmitter); ok {
+		n = ae.DeliverWithAck(req.packet, ids, opts.Flags, func(_ string, ack Ack) {
+			var first []byte
+			if args, err := parser.SplitArray(ack.Args); err == nil && len(args) > 0 {
+				first = args[0]
+			}
+			body, err := encodeAckResponse(req.RequestID, first, ack.Attachments)
+			if err != nil {
+				a.log.Warn("redisadapter: cannot encode acknowledgement", "err", err)
+				return
+			}
+			a.respond(req, body)
+		})
+	} else if len(ids) > 0 {
+		a.Emitter().Deliver(req.packet, ids, opts.Flags)
+	}
+	a.respondJSON(req, map[string]any{
+		"type":        reqBroadcastClientCount,
+		"requestId":   req.RequestID,
+		"clientCount": n,
+	})
+}

@@ -1,0 +1,426 @@
+package redisadapter
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
+)
+
+// This file converts event payloads between the two forms they take:
+//
+//   - in this module, a JSON array whose binary values are placeholder
+//     objects {"_placeholder":true,"num":N}, plus the list of attachments;
+//   - on the Redis channels, a MessagePack value in which binary values are
+//     bin objects in place (as the reference adapter encodes its packets).
+//
+// The go-between is a small value tree: nil, bool, int64, uint64, float64,
+// string, []byte, []any and *object (a map that keeps its key order).
+
+// object is a map that keeps the order of its keys, as JavaScript objects
+// do.
+type object struct {
+	keys []string
+	vals []any
+}
+
+// get returns the value of key k.
+func (o *object) get(k string) (any, bool) {
+	for i, key := range o.keys {
+		if key == k {
+			return o.vals[i], true
+		}
+	}
+	return nil, false
+}
+
+// set appends or replaces key k.
+func (o *object) set(k string, v any) {
+	for i, key := range o.keys {
+		if key == k {
+			o.vals[i] = v
+			return
+		}
+	}
+	o.keys = append(o.keys, k)
+	o.vals = append(o.vals, v)
+}
+
+// maxDepth bounds the nesting of decoded values.
+const maxDepth = 256
+
+var errTooDeep = errors.New("redisadapter: value nested too deeply")
+
+// jsonToTree parses JSON text, replacing each placeholder object by the
+// attachment it designates.
+func jsonToTree(data []byte, atts [][]byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	v, err := parseJSON(dec, atts, 0)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("redisadapter: trailing data after JSON value")
+	}
+	return v, nil
+}
+
+func parseJSON(dec *json.Decoder, atts [][]byte, depth int) (any, error) {
+	if depth > maxDepth {
+		return nil, errTooDeep
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '[':
+			arr := []any{}
+			for dec.More() {
+				v, err := parseJSON(dec, atts, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				arr = append(arr, v)
+			}
+			if _, err := dec.Token(); err != nil {
+				return nil, err
+			}
+			return arr, nil
+		case '{':
+			obj := &object{}
+			for dec.More() {
+				ktok, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				k, _ := ktok.(string)
+				v, err := parseJSON(dec, atts, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				obj.set(k, v)
+			}
+			if _, err := dec.Token(); err != nil {
+				return nil, err
+			}
+			if b, ok, err := placeholder(obj, atts); ok || err != nil {
+				return b, err
+			}
+			return obj, nil
+		}
+		return nil, fmt.Errorf("redisadapter: unexpected JSON delimiter %q", t)
+	case json.Number:
+		return number(t), nil
+	default: // string, bool, nil
+		return t, nil
+	}
+}
+
+// placeholder reports whether obj is a binary placeholder and returns the
+// attachment it stands for.
+func placeholder(obj *object, atts [][]byte) ([]byte, bool, error) {
+	flag, _ := obj.get("_placeholder")
+	if f, ok := flag.(bool); !ok || !f {
+		return nil, false, nil
+	}
+	num, _ := obj.get("num")
+	var n int64 = -1
+	switch x := num.(type) {
+	case int64:
+		n = x
+	case uint64:
+		if x <= math.MaxInt32 {
+			n = int64(x)
+		}
+	}
+	if n < 0 || n >= int64(len(atts)) {
+		return nil, true, fmt.Errorf("redisadapter: placeholder num %v with %d attachments", num, len(atts))
+	}
+	b := atts[n]
+	if b == nil {
+		b = []byte{}
+	}
+	return b, true, nil
+}
+
+// number converts a JSON number to int64 when it is an integer that fits,
+// uint64 for larger positive integers, float64 otherwise.
+func number(n json.Number) any {
+	s := string(n)
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return i
+	}
+	if u, err := strconv.ParseUint(s, 10, 64); err == nil {
+		return u
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return math.NaN()
+	}
+	if f == math.Trunc(f) && f >= math.MinInt64 && f < math.MaxInt64 {
+		return int64(f)
+	}
+	return f
+}
+
+// writeMsgpack encodes a value tree.
+func writeMsgpack(enc *msgpack.Encoder, v any) error {
+	switch x := v.(type) {
+	case nil:
+		return enc.EncodeNil()
+	case bool:
+		return enc.EncodeBool(x)
+	case int64:
+		return enc.EncodeInt(x)
+	case int:
+		return enc.EncodeInt(int64(x))
+	case uint64:
+		return enc.EncodeUint(x)
+	case float64:
+		return enc.EncodeFloat64(x)
+	case string:
+		return enc.EncodeString(x)
+	case []byte:
+		if x == nil {
+			x = []byte{}
+		}
+		return enc.EncodeBytes(x)
+	case []string:
+		if err := enc.EncodeArrayLen(len(x)); err != nil {
+			return err
+		}
+		for _, s := range x {
+			if err := enc.EncodeString(s); err != nil {
+				return err
+			}
+		}
+		return nil
+	case []any:
+		if err := enc.EncodeArrayLen(len(x)); err != nil {
+			return err
+		}
+		for _, el := range x {
+			if err := writeMsgpack(enc, el); err != nil {
+				return err
+			}
+		}
+		return nil
+	case *object:
+		if err := enc.EncodeMapLen(len(x.keys)); err != nil {
+			return err
+		}
+		for i, k := range x.keys {
+			if err := enc.EncodeString(k); err != nil {
+				return err
+			}
+			if err := writeMsgpack(enc, x.vals[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	case time.Time:
+		return enc.EncodeString(isoTime(x))
+	}
+	return fmt.Errorf("redisadapter: cannot encode %T", v)
+}
+
+// readMsgpack decodes one MessagePack value into a value tree. Timestamps
+// become ISO 8601 strings (as JSON.stringify writes dates); other extension
+// values become nil.
+func readMsgpack(dec *msgpack.Decoder, depth int) (any, error) {
+	if depth > maxDepth {
+		return nil, errTooDeep
+	}
+	c, err := dec.PeekCode()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case c == msgpcode.Nil:
+		return nil, dec.DecodeNil()
+	case c == msgpcode.False || c == msgpcode.True:
+		return dec.DecodeBool()
+	case c == msgpcode.Float || c == msgpcode.Double:
+		return dec.DecodeFloat64()
+	case c == msgpcode.Uint64:
+		u, err := dec.DecodeUint64()
+		if err == nil && u <= math.MaxInt64 {
+			return int64(u), nil
+		}
+		return u, err
+	case msgpcode.IsFixedNum(c), c >= msgpcode.Uint8 && c <= msgpcode.Int64:
+		return dec.DecodeInt64()
+	case msgpcode.IsString(c):
+		return dec.DecodeString()
+	case msgpcode.IsBin(c):
+		b, err := dec.DecodeBytes()
+		if b == nil && err == nil {
+			b = []byte{}
+		}
+		return b, err
+	case msgpcode.IsFixedArray(c), c == msgpcode.Array16, c == msgpcode.Array32:
+		n, err := dec.DecodeArrayLen()
+		if err != nil {
+			return nil, err
+		}
+		arr := make([]any, 0, min(max(n, 0), 1024))
+		for range n {
+			v, err := readMsgpack(dec, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			arr = append(arr, v)
+		}
+		return arr, nil
+	case msgpcode.IsFixedMap(c), c == msgpcode.Map16, c == msgpcode.Map32:
+		n, err := dec.DecodeMapLen()
+		if err != nil {
+			return nil, err
+		}
+		obj := &object{}
+		for range n {
+			k, err := readMsgpack(dec, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			v, err := readMsgpack(dec, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			obj.set(keyString(k), v)
+		}
+		return obj, nil
+	case msgpcode.IsExt(c):
+		id, n, err := dec.DecodeExtHeader()
+		if err != nil {
+			return nil, err
+		}
+		if n < 0 || n > 1<<20 {
+			return nil, errors.New("redisadapter: extension value too large")
+		}
+		buf := make([]byte, n)
+		if err := dec.ReadFull(buf); err != nil {
+			return nil, err
+		}
+		if id == -1 {
+			if t, ok := timestamp(buf); ok {
+				return isoTime(t), nil
+			}
+		}
+		return nil, nil
+	}
+	return nil, fmt.Errorf("redisadapter: unknown MessagePack code 0x%02x", c)
+}
+
+// keyString renders a decoded map key as a JavaScript property name.
+func keyString(k any) string {
+	switch x := k.(type) {
+	case string:
+		return x
+	case nil:
+		return "null"
+	case []byte:
+		return string(x)
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	return fmt.Sprint(k)
+}
+
+// timestamp decodes the MessagePack timestamp extension (type -1).
+func timestamp(b []byte) (time.Time, bool) {
+	switch len(b) {
+	case 4:
+		return time.Unix(int64(binary.BigEndian.Uint32(b)), 0), true
+	case 8:
+		v := binary.BigEndian.Uint64(b)
+		return time.Unix(int64(v&0x3ffffffff), int64(v>>34)), true
+	case 12:
+		ns := binary.BigEndian.Uint32(b)
+		s := int64(binary.BigEndian.Uint64(b[4:]))
+		return time.Unix(s, int64(ns)), true
+	}
+	return time.Time{}, false
+}
+
+// isoTime formats t as JavaScript's Date.prototype.toISOString does.
+func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// treeToJSON writes a value tree as JSON, replacing binary values by
+// placeholders and appending them to atts.
+func treeToJSON(buf *bytes.Buffer, v any, atts *[][]byte) error {
+	switch x := v.(type) {
+	case nil:
+		buf.WriteString("null")
+	case bool:
+		buf.WriteString(strconv.FormatBool(x))
+	case int64:
+		buf.WriteString(strconv.FormatInt(x, 10))
+	case uint64:
+		buf.WriteString(strconv.FormatUint(x, 10))
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			buf.WriteString("null") // as JSON.stringify does
+			return nil
+		}
+		b, err := json.Marshal(x)
+		if err != nil {
+			return err
+		}
+		buf.Write(b)
+	case string:
+		writeJSONString(buf, x)
+	case []byte:
+		buf.WriteString(`{"_placeholder":true,"num":`)
+		buf.WriteString(strconv.Itoa(len(*atts)))
+		buf.WriteByte('}')
+		*atts = append(*atts, x)
+	case []any:
+		buf.WriteByte('[')
+		for i, el := range x {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			if err := treeToJSON(buf, el, atts); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte(']')
+	case *object:
+		buf.WriteByte('{')
+		for i, k := range x.keys {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			writeJSONString(buf, k)
+			buf.WriteByte(':')
+			if err := treeToJSON(buf, x.vals[i], atts); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte('}')
+	default:
+		return fmt.Errorf("redisadapter: cannot write %T as JSON", v)
+	}
+	return nil
+}
+
+// writeJSONString writes s as a JSON string without HTML escaping.
+func writeJSONString(buf *bytes.Buffer, s string) {
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	buf.Truncate(buf.Len() - 1)
+}

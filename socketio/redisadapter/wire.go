@@ -1,0 +1,533 @@
+package redisadapter
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/chatd/chatd/socketio/adapter"
+	"github.com/chatd/chatd/socketio/parser"
+)
+
+// The inter-node messages are those of the reference Node.js adapter
+// (@socket.io/redis-adapter 8.x), so that Go and Node.js servers can share
+// one Redis:
+//
+//   - broadcasts: MessagePack [uid, packet, opts] published on
+//     "<key>#<nsp>#", or "<key>#<nsp>#<room>#" when exactly one room is
+//     targeted; packet is {type, data, nsp} with binary values in place,
+//     opts is {rooms, except, flags};
+//   - requests: JSON objects {uid, requestId, type, ...} published on
+//     "<key>-request#<nsp>#", except broadcasts expecting acknowledgements,
+//     which are MessagePack because their packet may hold binary values;
+//   - responses: JSON objects {requestId, ...} (MessagePack for
+//     acknowledgements) published on "<key>-response#<nsp>#", or on
+//     "<key>-response#<nsp>#<uid>#" when the requesting node asked for
+//     responses on its own channel.
+//
+// A message whose first byte is '{' is JSON, anything else MessagePack.
+
+// Request types, numbered as in the reference adapter.
+const (
+	reqSockets              = 0
+	reqAllRooms             = 1
+	reqRemoteJoin           = 2
+	reqRemoteLeave          = 3
+	reqRemoteDisconnect     = 4
+	reqRemoteFetch          = 5
+	reqServerSideEmit       = 6
+	reqBroadcast            = 7
+	reqBroadcastClientCount = 8
+	reqBroadcastAck         = 9
+)
+
+// Reference packet types (socket.io-parser) used in broadcasts.
+const (
+	wireEvent = 2
+	wireAck   = 3
+)
+
+// wireOpts is the selection part of a request.
+type wireOpts struct {
+	Rooms  []string `json:"rooms"`
+	Except []string `json:"except"`
+}
+
+func toWireOpts(o adapter.BroadcastOptions) *wireOpts {
+	return &wireOpts{Rooms: nonNil(o.Rooms), Except: nonNil(o.Except)}
+}
+
+func (w *wireOpts) options() adapter.BroadcastOptions {
+	if w == nil {
+		return adapter.BroadcastOptions{}
+	}
+	return adapter.BroadcastOptions{Rooms: w.Rooms, Except: w.Except}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// request is a JSON request between nodes. Fields are used according to
+// Type.
+type request struct {
+	UID       string          `json:"uid"`
+	RequestID string          `json:"requestId,omitempty"`
+	Type      int             `json:"type"`
+	Opts      *wireOpts       `json:"opts,omitempty"`
+	Rooms     []string        `json:"rooms,omitempty"`
+	Close     *bool           `json:"close,omitempty"`
+	SID       string          `json:"sid,omitempty"`
+	Room      string          `json:"room,omitempty"`
+	Data      json.RawMessage `json:"data,omitempty"`
+
+	// For reqBroadcast (MessagePack only).
+	packet    *adapter.Packet `json:"-"`
+	flags     adapter.Flags   `json:"-"`
+	hasPacket bool            `json:"-"`
+}
+
+// response is a JSON response between nodes.
+type response struct {
+	Type        *int            `json:"type,omitempty"`
+	RequestID   string          `json:"requestId"`
+	Sockets     json.RawMessage `json:"sockets,omitempty"`
+	Rooms       []string        `json:"rooms,omitempty"`
+	Data        json.RawMessage `json:"data,omitempty"`
+	ClientCount *int            `json:"clientCount,omitempty"`
+
+	// For reqBroadcastAck (MessagePack only): the acknowledgement's
+	// argument as a one-element JSON array and its attachments.
+	ack *Ack `json:"-"`
+}
+
+// encodeBroadcast encodes a broadcast message [uid, packet, opts].
+func encodeBroadcast(uid string, pkt *adapter.Packet, opts adapter.BroadcastOptions) ([]byte, error) {
+	packet, err := packetTree(pkt)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	enc := msgpack.NewEncoder(&buf)
+	msg := []any{uid, packet, optsTree(opts)}
+	if err := writeMsgpack(enc, msg); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// packetTree converts a packet to the reference's packet object.
+func packetTree(pkt *adapter.Packet) (*object, error) {
+	var data any
+	if len(pkt.Data) > 0 {
+		var err error
+		data, err = jsonToTree(pkt.Data, pkt.Attachments)
+		if err != nil {
+			return nil, fmt.Errorf("redisadapter: packet payload: %w", err)
+		}
+	}
+	typ := int64(wireEvent)
+	switch pkt.Type {
+	case parser.Event, parser.BinaryEvent:
+	case parser.Ack, parser.BinaryAck:
+		typ = wireAck
+	default:
+		typ = int64(pkt.Type)
+	}
+	p := &object{}
+	p.set("type", typ)
+	if data != nil {
+		p.set("data", data)
+	}
+	p.set("nsp", pkt.Namespace)
+	return p, nil
+}
+
+// optsTree converts broadcast options to the reference's opts object.
+func optsTree(o adapter.BroadcastOptions) *object {
+	flags := &object{}
+	if o.Flags.Volatile {
+		flags.set("volatile", true)
+	}
+	if o.Flags.Compress {
+		flags.set("compress", true)
+	}
+	if o.Flags.Local {
+		flags.set("local", true)
+	}
+	if o.Flags.Timeout > 0 {
+		flags.set("timeout", o.Flags.Timeout.Milliseconds())
+	}
+	opts := &object{}
+	opts.set("rooms", nonNil(o.Rooms))
+	opts.set("except", nonNil(o.Except))
+	opts.set("flags", flags)
+	return opts
+}
+
+// decodeBroadcast decodes a broadcast message.
+func decodeBroadcast(b []byte) (uid string, pkt *adapter.Packet, opts adapter.BroadcastOptions, err error) {
+	v, err := readMsgpack(msgpack.NewDecoder(bytes.NewReader(b)), 0)
+	if err != nil {
+		return "", nil, opts, err
+	}
+	arr, ok := v.([]any)
+	if !ok || len(arr) < 3 {
+		return "", nil, opts, errors.New("redisadapter: broadcast is not [uid, packet, opts]")
+	}
+	uid, _ = arr[0].(string)
+	pobj, ok := arr[1].(*object)
+	if !ok {
+		return uid, nil, opts, errors.New("redisadapter: broadcast without packet")
+	}
+	pkt, err = treePacket(pobj)
+	if err != nil {
+		return uid, nil, opts, err
+	}
+	if oobj, ok := arr[2].(*object); ok {
+		opts = treeOpts(oobj)
+	}
+	return uid, pkt, opts, nil
+}
+
+// treePacket converts the reference's packet object to a packet.
+func treePacket(o *object) (*adapter.Packet, error) {
+	nsp := "/"
+	if v, ok := o.get("nsp"); ok {
+		if s, ok := v.(string); ok {
+			nsp = s
+		}
+	}
+	typ := int64(wireEvent)
+	if v, ok := o.get("type"); ok {
+		if n, ok := v.(int64); ok {
+			typ = n
+		}
+	}
+	pkt := &adapter.Packet{Packet: parser.Packet{Namespace: nsp}}
+	if data, ok := o.get("data"); ok {
+		var buf bytes.Buffer
+		if err := treeToJSON(&buf, data, &pkt.Attachments); err != nil {
+			return nil, err
+		}
+		pkt.Data = buf.Bytes()
+	}
+	binary := len(pkt.Attachments) > 0
+	switch typ {
+	case wireEvent, int64(parser.BinaryEvent):
+		pkt.Type = parser.Event
+		if binary {
+			pkt.Type = parser.BinaryEvent
+		}
+	case wireAck, int64(parser.BinaryAck):
+		pkt.Type = parser.Ack
+		if binary {
+			pkt.Type = parser.BinaryAck
+		}
+	default:
+		return nil, fmt.Errorf("redisadapter: unsupported packet type %d", typ)
+	}
+	pkt.Packet.Attachments = len(pkt.Attachments)
+	if len(pkt.Data) == 0 || pkt.Data[0] != '[' {
+		return nil, errors.New("redisadapter: packet data is not an array")
+	}
+	return pkt, nil
+}
+
+// treeOpts converts the reference's opts object.
+func treeOpts(o *object) adapter.BroadcastOptions {
+	var opts adapter.BroadcastOptions
+	opts.Rooms = stringList(o, "rooms")
+	opts.Except = stringList(o, "except")
+	if v, ok := o.get("flags"); ok {
+		if f, ok := v.(*object); ok {
+			opts.Flags.Volatile = truthy(f, "volatile")
+			opts.Flags.Compress = truthy(f, "compress")
+			opts.Flags.Local = truthy(f, "local")
+			if t, ok := f.get("timeout"); ok {
+				opts.Flags.Timeout = millis(t)
+			}
+		}
+	}
+	return opts
+}
+
+func stringList(o *object, key string) []string {
+	v, _ := o.get(key)
+	arr, _ := v.([]any)
+	out := make([]string, 0, len(arr))
+	for _, el := range arr {
+		out = append(out, keyString(el))
+	}
+	return out
+}
+
+func truthy(o *object, key string) bool {
+	v, _ := o.get(key)
+	b, _ := v.(bool)
+	return b
+}
+
+func millis(v any) time.Duration {
+	switch x := v.(type) {
+	case int64:
+		return time.Duration(x) * time.Millisecond
+	case uint64:
+		if x < math.MaxInt64/uint64(time.Millisecond) {
+			return time.Duration(x) * time.Millisecond
+		}
+	case float64:
+		return time.Duration(x * float64(time.Millisecond))
+	}
+	return 0
+}
+
+// encodeAckBroadcast encodes a broadcast request expecting acknowledgements
+// (MessagePack).
+func encodeAckBroadcast(uid, requestID string, pkt *adapter.Packet, opts adapter.BroadcastOptions) ([]byte, error) {
+	packet, err := packetTree(pkt)
+	if err != nil {
+		return nil, err
+	}
+	req := &object{}
+	req.set("uid", uid)
+	req.set("requestId", requestID)
+	req.set("type", int64(reqBroadcast))
+	req.set("packet", packet)
+	req.set("opts", optsTree(opts))
+	var buf bytes.Buffer
+	if err := writeMsgpack(msgpack.NewEncoder(&buf), req); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// encodeAckResponse encodes the acknowledgement of one client to a
+// broadcast (MessagePack): arg is the first argument of the client's ack,
+// as JSON with placeholders.
+func encodeAckResponse(requestID string, arg json.RawMessage, atts [][]byte) ([]byte, error) {
+	var tree any
+	if len(arg) > 0 {
+		var err error
+		tree, err = jsonToTree(arg, atts)
+		if err != nil {
+			return nil, err
+		}
+	}
+	resp := &object{}
+	resp.set("type", int64(reqBroadcastAck))
+	resp.set("requestId", requestID)
+	resp.set("packet", tree)
+	var buf bytes.Buffer
+	if err := writeMsgpack(msgpack.NewEncoder(&buf), resp); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// decodeRequest decodes a request in either encoding.
+func decodeRequest(b []byte) (*request, error) {
+	if len(b) == 0 {
+		return nil, errors.New("redisadapter: empty request")
+	}
+	if b[0] == '{' {
+		var r request
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, err
+		}
+		return &r, nil
+	}
+	v, err := readMsgpack(msgpack.NewDecoder(bytes.NewReader(b)), 0)
+	if err != nil {
+		return nil, err
+	}
+	o, ok := v.(*object)
+	if !ok {
+		return nil, errors.New("redisadapter: request is not an object")
+	}
+	r := &request{}
+	r.UID, _ = getString(o, "uid")
+	r.RequestID, _ = getString(o, "requestId")
+	t, _ := o.get("type")
+	n, ok := t.(int64)
+	if !ok {
+		return nil, errors.New("redisadapter: request without type")
+	}
+	r.Type = int(n)
+	if p, ok := o.get("packet"); ok {
+		if po, ok := p.(*object); ok {
+			pkt, err := treePacket(po)
+			if err != nil {
+				return nil, err
+			}
+			r.packet, r.hasPacket = pkt, true
+		}
+	}
+	if op, ok := o.get("opts"); ok {
+		if oo, ok := op.(*object); ok {
+			opts := treeOpts(oo)
+			r.Opts = &wireOpts{Rooms: opts.Rooms, Except: opts.Except}
+			r.flags = opts.Flags
+		}
+	}
+	return r, nil
+}
+
+// decodeResponse decodes a response in either encoding.
+func decodeResponse(b []byte) (*response, error) {
+	if len(b) == 0 {
+		return nil, errors.New("redisadapter: empty response")
+	}
+	if b[0] == '{' {
+		var r response
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, err
+		}
+		return &r, nil
+	}
+	v, err := readMsgpack(msgpack.NewDecoder(bytes.NewReader(b)), 0)
+	if err != nil {
+		return nil, err
+	}
+	o, ok := v.(*object)
+	if !ok {
+		return nil, errors.New("redisadapter: response is not an object")
+	}
+	r := &response{}
+	r.RequestID, _ = getString(o, "requestId")
+	if t, ok := o.get("type"); ok {
+		if n, ok := t.(int64); ok {
+			typ := int(n)
+			r.Type = &typ
+		}
+	}
+	if p, ok := o.get("packet"); ok {
+		ack := &Ack{}
+		var buf bytes.Buffer
+		buf.WriteByte('[')
+		if err := treeToJSON(&buf, p, &ack.Attachments); err != nil {
+			return nil, err
+		}
+		buf.WriteByte(']')
+		ack.Args = buf.Bytes()
+		r.ack = ack
+	}
+	return r, nil
+}
+
+func getString(o *object, key string) (string, bool) {
+	v, _ := o.get(key)
+	s, ok := v.(string)
+	return s, ok
+}
+
+// wireSocket describes a socket in a fetch-sockets response.
+type wireSocket struct {
+	ID        string          `json:"id"`
+	Handshake *wireHandshake  `json:"handshake"`
+	Rooms     []string        `json:"rooms"`
+	Data      json.RawMessage `json:"data,omitempty"`
+}
+
+// wireHandshake is the handshake as the reference server describes it:
+// lower-case header names, and a string for each header or query
+// parameter with one value (an array when there are several).
+type wireHandshake struct {
+	Headers map[string]json.RawMessage `json:"headers"`
+	Time    string                     `json:"time"`
+	Address string                     `json:"address"`
+	XDomain bool                       `json:"xdomain"`
+	Secure  bool                       `json:"secure"`
+	Issued  float64                    `json:"issued"`
+	URL     string                     `json:"url"`
+	Query   map[string]json.RawMessage `json:"query"`
+	Auth    json.RawMessage            `json:"auth"`
+}
+
+func toWireHandshake(h *adapter.Handshake) *wireHandshake {
+	if h == nil {
+		h = &adapter.Handshake{}
+	}
+	w := &wireHandshake{
+		Headers: multiMap(h.Headers, strings.ToLower),
+		Time:    h.Time,
+		Address: h.Address,
+		XDomain: h.XDomain,
+		Secure:  h.Secure,
+		Issued:  float64(h.Issued),
+		URL:     h.URL,
+		Query:   multiMap(h.Query, nil),
+		Auth:    h.Auth,
+	}
+	if len(w.Auth) == 0 || !json.Valid(w.Auth) {
+		w.Auth = json.RawMessage("{}")
+	}
+	return w
+}
+
+func (w *wireHandshake) handshake() *adapter.Handshake {
+	if w == nil {
+		return nil
+	}
+	h := &adapter.Handshake{
+		Headers: fromMultiMap(w.Headers, http.CanonicalHeaderKey),
+		Time:    w.Time,
+		Address: w.Address,
+		XDomain: w.XDomain,
+		Secure:  w.Secure,
+		Issued:  int64(w.Issued),
+		URL:     w.URL,
+		Query:   fromMultiMap(w.Query, nil),
+		Auth:    w.Auth,
+	}
+	return h
+}
+
+func multiMap(m map[string][]string, key func(string) string) map[string]json.RawMessage {
+	out := make(map[string]json.RawMessage, len(m))
+	for k, vs := range m {
+		if key != nil {
+			k = key(k)
+		}
+		var b []byte
+		if len(vs) == 1 {
+			b, _ = json.Marshal(vs[0])
+		} else {
+			b, _ = json.Marshal(nonNil(vs))
+		}
+		out[k] = b
+	}
+	return out
+}
+
+func fromMultiMap(m map[string]json.RawMessage, key func(string) string) map[string][]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string][]string, len(m))
+	for k, raw := range m {
+		if key != nil {
+			k = key(k)
+		}
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			out[k] = append(out[k], s)
+			continue
+		}
+		var ss []string
+		if json.Unmarshal(raw, &ss) == nil {
+			out[k] = append(out[k], ss...)
+		}
+	}
+	return out
+}
