@@ -28,7 +28,10 @@ func (s *Server) servePollingHandshake(w http.ResponseWriter, r *http.Request, q
 	if !s.opts.DisableUpgrades && s.opts.allows(TransportWebSocket) {
 		upgrades = []string{TransportWebSocket}
 	}
-	s.open(sess, upgrades)
+	if !s.open(sess, upgrades) {
+		s.fail(w, r, ErrorBadRequest, "")
+		return
+	}
 	s.pollGet(w, r, sess, q)
 }
 

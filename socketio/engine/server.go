@@ -315,9 +315,14 @@ func (s *Server) cookie(sess *Session) string {
 }
 
 // open queues the open packet (and the initial packet), starts the
-// heartbeat and calls OnOpen.
-func (s *Server) open(sess *Session, upgrades []string) {
+// heartbeat and calls OnOpen. It returns false when the session was closed
+// in the meantime (by Server.Close).
+func (s *Server) open(sess *Session, upgrades []string) bool {
 	sess.mu.Lock()
+	if sess.closed {
+		sess.mu.Unlock()
+		return false
+	}
 	sess.queueLocked(s.openPacket(sess, upgrades))
 	if s.opts.InitialPacket != nil {
 		sess.queueLocked(NewFrame(s.opts.InitialPacket, false))
@@ -326,4 +331,5 @@ func (s *Server) open(sess *Session, upgrades []string) {
 	sess.mu.Unlock()
 	s.opts.Logger.Debug("engine.io session opened", "sid", sess.id, "transport", sess.transport)
 	sess.dispatch(func() { s.h.OnOpen(sess) })
+	return true
 }

@@ -138,7 +138,7 @@ func (s *Session) Writable() bool {
 		return false
 	}
 	if s.ws != nil {
-		return !s.ws.writing && len(s.queue) == 0
+		return !s.ws.writing && !s.ws.finish && len(s.queue) == 0
 	}
 	return s.poll != nil && !s.probed
 }
@@ -226,6 +226,15 @@ func (s *Session) dispatch(f func()) {
 	}
 }
 
+// deliver calls OnMessage unless the session has been closed.
+func (s *Session) deliver(p Packet) {
+	s.hmu.Lock()
+	defer s.hmu.Unlock()
+	if !s.handlerDone && !s.isClosed() {
+		s.srv.h.OnMessage(s, p.Data, p.Binary)
+	}
+}
+
 // schedulePingLocked arms the heartbeat for the next ping.
 func (s *Session) schedulePingLocked() {
 	s.armHeartbeatLocked(s.srv.opts.PingInterval)
@@ -273,7 +282,7 @@ func (s *Session) onPong() {
 func (s *Session) onPacket(p Packet) bool {
 	switch p.Type {
 	case PacketMessage:
-		s.dispatch(func() { s.srv.h.OnMessage(s, p.Data, p.Binary) })
+		s.deliver(p)
 	case PacketPong:
 		s.onPong()
 	case PacketClose:

@@ -148,10 +148,16 @@ func (s *Server) serveWebSocketHandshake(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	sess.mu.Lock()
+	if sess.closed { // Server.Close ran during the handshake
+		c.finishLocked(closeCodeGoingAway)
+		sess.mu.Unlock()
+		return
+	}
 	sess.ws = c
 	sess.mu.Unlock()
-	s.open(sess, nil)
-	go c.readLoop()
+	if s.open(sess, nil) {
+		go c.readLoop()
+	}
 }
 
 // serveUpgrade accepts a WebSocket for a live polling session.

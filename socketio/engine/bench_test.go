@@ -1,0 +1,102 @@
+package engine
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// nopHandler ignores everything.
+type nopHandler struct{}
+
+func (nopHandler) OnOpen(*Session)                  {}
+func (nopHandler) OnMessage(*Session, []byte, bool) {}
+func (nopHandler) OnClose(*Session, Reason)         {}
+
+// BenchmarkSendFramePolling queues one shared frame on 10,000 polling
+// sessions per iteration (no network: the cost of the fan-out itself).
+func BenchmarkSendFramePolling(b *testing.B) {
+	srv := NewServer(nopHandler{}, &Options{PingInterval: time.Hour, PingTimeout: time.Hour, MaxQueuedBytes: 1 << 30})
+	req := httptest.NewRequest("GET", "/engine.io/?EIO=4&transport=polling", nil)
+	sessions := make([]*Session, 10000)
+	for i := range sessions {
+		sessions[i] = srv.register(req, TransportPolling)
+		srv.open(sessions[i], nil)
+	}
+	f := NewFrame([]byte(`42["message",{"text":"hello everyone"}]`), false)
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		for _, s := range sessions {
+			s.SendFrame(f)
+		}
+		if n++; n%256 == 0 {
+			b.StopTimer()
+			for _, s := range sessions {
+				s.mu.Lock()
+				s.queue, s.queuedBytes = nil, 0
+				s.mu.Unlock()
+			}
+			b.StartTimer()
+		}
+	}
+	b.StopTimer()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = srv.Close(ctx)
+}
+
+// BenchmarkBroadcastWebSocket sends one shared frame to 200 WebSocket
+// sessions per iteration and waits until every client has read it.
+func BenchmarkBroadcastWebSocket(b *testing.B) {
+	const clients = 200
+	srv := NewServer(nopHandler{}, &Options{PingInterval: time.Hour, PingTimeout: time.Hour})
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	url := "ws" + strings.TrimPrefix(ts.URL, "http") + "/?EIO=4&transport=websocket"
+	var wg sync.WaitGroup
+	var sessions []*Session
+	var conns []*websocket.Conn
+	for range clients {
+		c, _, err := websocket.DefaultDialer.Dial(url, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, m, err := c.ReadMessage()
+		if err != nil {
+			b.Fatal(err)
+		}
+		sid := m[len(`0{"sid":"`):][:20]
+		sessions = append(sessions, srv.Session(string(sid)))
+		conns = append(conns, c)
+	}
+	f := NewFrame([]byte(`42["message",{"text":"hello everyone"}]`), false)
+	b.ReportAllocs()
+	for b.Loop() {
+		wg.Add(clients)
+		for _, c := range conns {
+			go func() {
+				defer wg.Done()
+				if _, _, err := c.ReadMessage(); err != nil {
+					b.Error(err)
+				}
+			}()
+		}
+		for _, s := range sessions {
+			s.SendFrame(f)
+		}
+		wg.Wait()
+	}
+	b.StopTimer()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = srv.Close(ctx)
+	for _, c := range conns {
+		c.Close()
+	}
+}
