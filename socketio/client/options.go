@@ -1,0 +1,139 @@
+package client
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Transport names, for Options.Transports.
+const (
+	TransportPolling   = "polling"
+	TransportWebSocket = "websocket"
+)
+
+// Options configures a Manager (the Engine.IO connection and reconnection)
+// and the first Socket that Connect opens. The zero value gives the defaults
+// of the official JavaScript client; a nil *Options means the zero value.
+type Options struct {
+	// Path is the Engine.IO endpoint path on the server; "" means
+	// "/socket.io/". A trailing slash is added when missing.
+	Path string
+	// Query holds extra query parameters sent with every HTTP request and
+	// WebSocket handshake (EIO, transport, sid and t are set by the client).
+	Query url.Values
+	// Header holds extra HTTP headers sent with every polling request and
+	// WebSocket handshake (for example a Cookie or an Authorization header).
+	Header http.Header
+	// Transports lists the transports to use, in order; nil means
+	// ["polling", "websocket"]: open over HTTP long-polling, then upgrade to
+	// WebSocket when the server offers it. ["websocket"] opens the
+	// connection directly over WebSocket; ["polling"] never upgrades.
+	Transports []string
+	// DisableUpgrade keeps a connection opened over polling on polling
+	// even when the server offers WebSocket.
+	DisableUpgrade bool
+	// HTTPClient sends the long-polling requests; nil means a client owned
+	// by the Manager, whose idle connections are closed with the Manager.
+	// It must not have a Timeout shorter than the server's ping interval.
+	HTTPClient *http.Client
+	// Dialer opens WebSocket connections; nil means a dialer with the
+	// default settings of github.com/gorilla/websocket (and the proxy of the
+	// environment).
+	Dialer *websocket.Dialer
+
+	// Timeout bounds each connection attempt (Engine.IO handshake, and the
+	// WebSocket dial when the connection starts on WebSocket); 0 means 20s.
+	// An attempt that times out is reported as a connect error "timeout".
+	Timeout time.Duration
+
+	// DisableReconnection turns off automatic reconnection (on by
+	// default). Reconnection never follows an "io server disconnect" or "io
+	// client disconnect", nor a CONNECT refused by the server.
+	DisableReconnection bool
+	// ReconnectionAttempts is the number of reconnection attempts before
+	// giving up (see Manager.OnReconnectFailed); 0 means unlimited.
+	ReconnectionAttempts int
+	// ReconnectionDelay is the delay before the first reconnection
+	// attempt, doubled at each further attempt; 0 means 1s.
+	ReconnectionDelay time.Duration
+	// ReconnectionDelayMax caps the reconnection delay; 0 means 5s.
+	ReconnectionDelayMax time.Duration
+	// RandomizationFactor is the jitter of the reconnection delay: each
+	// delay moves by up to that fraction of itself either way. 0 means 0.5;
+	// a negative value means no jitter.
+	RandomizationFactor float64
+
+	// ForceNew makes Connect create a new Manager instead of reusing the
+	// one of an earlier Connect call to the same server and path.
+	ForceNew bool
+
+	// Auth is the payload of the CONNECT packet of the Socket that
+	// Connect opens (on every connection and reconnection). It must marshal
+	// to a JSON object; nil sends no payload (the server sees {}).
+	Auth any
+	// AuthFunc, when set, is called before every CONNECT of the Socket
+	// that Connect opens, and its result is sent instead of Auth. It lets
+	// a reconnection carry a fresh token.
+	AuthFunc func() any
+}
+
+// SocketOptions configures one namespace Socket of a Manager.
+type SocketOptions struct {
+	// Auth is the CONNECT payload (see Options.Auth).
+	Auth any
+	// AuthFunc computes the CONNECT payload at every connection (see
+	// Options.AuthFunc).
+	AuthFunc func() any
+}
+
+// config is Options with the defaults filled in.
+type config struct {
+	Options
+	transports []string
+}
+
+func newConfig(opts *Options) *config {
+	c := &config{}
+	if opts != nil {
+		c.Options = *opts
+	}
+	if c.Path == "" {
+		c.Path = "/socket.io/"
+	}
+	if !strings.HasPrefix(c.Path, "/") {
+		c.Path = "/" + c.Path
+	}
+	if !strings.HasSuffix(c.Path, "/") {
+		c.Path += "/"
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 20 * time.Second
+	}
+	for _, t := range c.Transports {
+		if (t == TransportPolling || t == TransportWebSocket) && !contains(c.transports, t) {
+			c.transports = append(c.transports, t)
+		}
+	}
+	if len(c.transports) == 0 {
+		c.transports = []string{TransportPolling, TransportWebSocket}
+	}
+	return c
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *config) backoff() *Backoff {
+	jitter := c.RandomizationFactor
+	return &Backoff{Min: c.ReconnectionDelay, Max: c.ReconnectionDelayMax, Jitter: jitter}
+}
