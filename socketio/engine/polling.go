@@ -108,7 +108,9 @@ func (s *Server) pollGet(w http.ResponseWriter, r *http.Request, sess *Session, 
 	body := p.fixed
 	if body == nil {
 		sess.mu.Lock()
-		body = sess.takePayloadLocked()
+		if sess.ws == nil { // after an upgrade the queue is the WebSocket's
+			body = sess.takePayloadLocked()
+		}
 		if sess.lingering {
 			sess.lingering = false
 			sess.lingerTimer.Stop()

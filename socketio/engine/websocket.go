@@ -88,7 +88,9 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, sess *Session, 
 	c := &wsConn{s: sess, conn: conn, lc: hw.lc}
 	conn.SetPingHandler(func(data string) error {
 		sess.mu.Lock()
-		c.ctrl = append(c.ctrl, ctrlFrame{op: websocket.PongMessage, payload: []byte(data)})
+		// Answering only the latest ping is allowed and keeps a client
+		// that pings without reading from growing this queue.
+		c.ctrl = append(c.ctrl[:0], ctrlFrame{op: websocket.PongMessage, payload: []byte(data)})
 		c.kickLocked()
 		sess.mu.Unlock()
 		return nil
@@ -293,8 +295,10 @@ func (c *wsConn) onPacket(p Packet) bool {
 		s.mu.Unlock()
 		return false
 	case p.Type == PacketPing && string(p.Data) == "probe":
-		c.pre = append(c.pre, frameProbe)
-		c.kickLocked()
+		if len(c.pre) < 8 {
+			c.pre = append(c.pre, frameProbe)
+			c.kickLocked()
+		}
 		s.probed = true
 		s.wakePollLocked(frameNoop.ws)
 		s.mu.Unlock()
@@ -425,11 +429,7 @@ func (c *wsConn) writeLoop() {
 		if final {
 			add(websocket.CloseMessage, finishMsg)
 		}
-		c.lc.mu.Lock()
-		_ = c.lc.Conn.SetWriteDeadline(time.Now().Add(timeout))
-		w := bufs
-		_, err := w.WriteTo(c.lc.Conn)
-		c.lc.mu.Unlock()
+		err := c.write(bufs, timeout)
 		clear(frames)
 		if err != nil || final {
 			s.mu.Lock()
@@ -443,6 +443,35 @@ func (c *wsConn) writeLoop() {
 			return
 		}
 	}
+}
+
+// joinPool holds buffers used to join frames for connections that cannot
+// do vectored writes.
+var joinPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// write sends bufs in one write: a vectored write (writev) on a TCP
+// connection, or one joined buffer on any other connection (TLS).
+func (c *wsConn) write(bufs net.Buffers, timeout time.Duration) error {
+	c.lc.mu.Lock()
+	defer c.lc.mu.Unlock()
+	if err := c.lc.Conn.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+		return err
+	}
+	if _, ok := c.lc.Conn.(*net.TCPConn); ok || len(bufs) == 1 {
+		_, err := bufs.WriteTo(c.lc.Conn)
+		return err
+	}
+	bp := joinPool.Get().(*[]byte)
+	b := (*bp)[:0]
+	for _, p := range bufs {
+		b = append(b, p...)
+	}
+	_, err := c.lc.Conn.Write(b)
+	if cap(b) <= 1<<20 {
+		*bp = b
+		joinPool.Put(bp)
+	}
+	return err
 }
 
 // appendFrameHeader appends an unmasked, final WebSocket frame header.
