@@ -159,10 +159,14 @@ func (a *Adapter) onRequest(payload []byte) {
 // describe gives a local socket as the reference describes it in
 // fetch-sockets responses.
 func (a *Adapter) describe(in adapter.SocketInfo) map[string]any {
+	rooms := a.SocketRooms(in.ID) // the adapter is the authority on rooms
+	if rooms == nil {
+		rooms = in.Rooms
+	}
 	m := map[string]any{
 		"id":        in.ID,
 		"handshake": toWireHandshake(in.Handshake),
-		"rooms":     nonNil(in.Rooms),
+		"rooms":     nonNil(rooms),
 	}
 	if in.Data != nil {
 		data, err := json.Marshal(in.Data)
