@@ -1,0 +1,126 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+)
+
+// Config is the server configuration. It is read from flags and the
+// environment here and nowhere else.
+type Config struct {
+	Addr     string     // listen address; port 0 picks a free port
+	DB       string     // SQLite database file
+	Origins  []string   // extra allowed origins (scheme://host[:port])
+	MsgRate  float64    // messages per user per second; 0 turns the limit off
+	LogLevel slog.Level // lowest level logged
+}
+
+// Defaults.
+const (
+	defaultAddr     = "127.0.0.1:8080"
+	defaultDB       = "chatd.db"
+	defaultMsgRate  = 10
+	defaultLogLevel = "info"
+)
+
+// envOr returns the environment variable key, or def when it is unset or
+// empty.
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// parseServeConfig reads the server configuration from args (flags) and
+// getenv; flags win over the environment.
+func parseServeConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("chatd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: chatd [flags]\n       chatd admin create [-db PATH] NAME\n       chatd admin set-role [-db PATH] NAME ROLE\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	var c Config
+	var origins, rate, level string
+	fs.StringVar(&c.Addr, "addr", envOr(getenv, "CHATD_ADDR", defaultAddr), "listen address (env CHATD_ADDR)")
+	fs.StringVar(&c.DB, "db", envOr(getenv, "CHATD_DB", defaultDB), "SQLite database file (env CHATD_DB)")
+	fs.StringVar(&origins, "origins", getenv("CHATD_ORIGINS"), "extra allowed origins, comma separated (env CHATD_ORIGINS)")
+	fs.StringVar(&rate, "msg-rate", envOr(getenv, "CHATD_MSG_RATE", strconv.Itoa(defaultMsgRate)), "messages per user per second, 0 = no limit (env CHATD_MSG_RATE)")
+	fs.StringVar(&level, "log-level", envOr(getenv, "CHATD_LOG_LEVEL", defaultLogLevel), "log level: debug, info, warn or error (env CHATD_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	var err error
+	if c.MsgRate, err = strconv.ParseFloat(strings.TrimSpace(rate), 64); err != nil || c.MsgRate < 0 {
+		return c, fmt.Errorf("invalid -msg-rate %q: want a number >= 0", rate)
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(strings.TrimSpace(level))); err != nil {
+		return c, fmt.Errorf("invalid -log-level %q: want debug, info, warn or error", level)
+	}
+	c.Origins, err = parseOrigins(origins)
+	if err != nil {
+		return c, err
+	}
+	if c.Addr == "" || c.DB == "" {
+		return c, errors.New("-addr and -db must not be empty")
+	}
+	return c, nil
+}
+
+// parseOrigins splits a comma-separated origin list, dropping empty items
+// and trailing slashes.
+func parseOrigins(s string) ([]string, error) {
+	var out []string
+	for o := range strings.SplitSeq(s, ",") {
+		o = strings.TrimRight(strings.TrimSpace(o), "/")
+		if o == "" {
+			continue
+		}
+		if !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
+			return nil, fmt.Errorf("invalid origin %q: want scheme://host[:port]", o)
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// adminConfig is the configuration of the admin subcommands.
+type adminConfig struct {
+	DB       string
+	Args     []string // positional arguments
+	Password string   // from CHATD_ADMIN_PASSWORD; empty means prompt
+}
+
+// parseAdminConfig reads the -db flag (also from CHATD_DB) and the
+// positional arguments of an admin subcommand; flags may come before or
+// between the positional arguments.
+func parseAdminConfig(cmd string, args []string, getenv func(string) string, stderr io.Writer) (adminConfig, error) {
+	fs := flag.NewFlagSet("chatd admin "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := adminConfig{Password: getenv("CHATD_ADMIN_PASSWORD")}
+	fs.StringVar(&c.DB, "db", envOr(getenv, "CHATD_DB", defaultDB), "SQLite database file (env CHATD_DB)")
+	for {
+		if err := fs.Parse(args); err != nil {
+			return c, err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		c.Args = append(c.Args, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if c.DB == "" {
+		return c, errors.New("-db must not be empty")
+	}
+	return c, nil
+}

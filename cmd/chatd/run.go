@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/store"
+	"github.com/chatd/chatd/web"
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+)
+
+// shutdownTimeout bounds the graceful shutdown.
+const shutdownTimeout = 10 * time.Second
+
+// realtimeServer is what run needs of the Socket.IO server: an HTTP handler
+// for /socket.io/ and a Close that ends every session (socketio.Server).
+type realtimeServer interface {
+	http.Handler
+	Close(ctx context.Context) error
+}
+
+// run is the whole program: "chatd admin ..." runs an admin subcommand,
+// anything else runs the server until ctx is cancelled. args exclude the
+// program name. It prints "listening on http://HOST:PORT" to stdout once the
+// server accepts connections, and logs to stderr.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "admin" {
+		return runAdmin(ctx, args[1:], getenv, stdout, stderr)
+	}
+	cfg, err := parseServeConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, stdout, stderr)
+}
+
+// serve runs the server with cfg until ctx is cancelled, then shuts down in
+// order: the Socket.IO server first (it ends every session), then the HTTP
+// server (waiting for requests in flight), then the database.
+func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+
+	db, err := store.Open(ctx, cfg.DB, store.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := db.Close(); err != nil {
+			logger.Error("closing database", "err", err)
+		}
+	}()
+	if n, err := db.DeleteExpiredSessions(ctx, time.Now()); err != nil {
+		logger.Warn("removing expired sessions", "err", err)
+	} else if n > 0 {
+		logger.Info("removed expired sessions", "count", n)
+	}
+
+	accounts := chat.NewAccounts(db, db, chat.AccountsOptions{})
+	limiter := chat.NewRateLimiter(cfg.MsgRate, chat.DefaultMessageBurst)
+	pages, err := web.New(web.Config{
+		Accounts:       accounts,
+		Namespaces:     db,
+		Health:         db,
+		TrustedOrigins: cfg.Origins,
+		Logger:         logger,
+	})
+	if err != nil {
+		return err
+	}
+
+	// ---- Socket.IO mount point -------------------------------------------
+	// The Socket.IO server (package socketio) with the chat protocol handlers
+	// (chat.Server registered on it, using accounts, db as the namespace and
+	// message stores, limiter, cfg.Origins for handshake origin checks) is
+	// created here and assigned to realtime. It is mounted at /socket.io/
+	// below and closed first on shutdown. While realtime is nil, /socket.io/
+	// is not served.
+	var realtime realtimeServer
+	_ = limiter // used by chat.Server once realtime is wired
+	// ------------------------------------------------------------------------
+
+	router := chi.NewRouter()
+	router.Use(middleware.Recoverer)
+	router.Use(requestLog(logger))
+	if realtime != nil {
+		router.Handle("/socket.io/*", realtime)
+		router.Handle("/socket.io", realtime)
+	}
+	router.Mount("/", pages)
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           router,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	addr := ln.Addr().String()
+	logger.Info("listening", "addr", addr, "db", cfg.DB, "msg_rate", cfg.MsgRate, "origins", cfg.Origins)
+	fmt.Fprintf(stdout, "listening on http://%s\n", addr)
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	var errs []error
+	if realtime != nil {
+		if err := realtime.Close(sctx); err != nil {
+			errs = append(errs, fmt.Errorf("closing Socket.IO server: %w", err))
+		}
+	}
+	if err := srv.Shutdown(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("shutting down HTTP server: %w", err))
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		errs = append(errs, fmt.Errorf("serve: %w", err))
+	}
+	logger.Info("stopped")
+	return errors.Join(errs...)
+}
+
+// requestLog logs each request at debug level (Socket.IO traffic included).
+func requestLog(logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !logger.Enabled(r.Context(), slog.LevelDebug) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			start := time.Now()
+			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			next.ServeHTTP(ww, r)
+			logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", ww.Status(),
+				"bytes", ww.BytesWritten(), "duration", time.Since(start))
+		})
+	}
+}
