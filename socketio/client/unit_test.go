@@ -1,0 +1,269 @@
+package client
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestEncodePayload(t *testing.T) {
+	tests := []struct {
+		pkts []packet
+		want string
+	}{
+		{[]packet{textMessage([]byte("hello"))}, "4hello"},
+		{[]packet{textMessage([]byte("hello")), binaryMessage([]byte{1, 2, 3, 4})}, "4hello\x1ebAQIDBA=="},
+		{[]packet{{typ: pktPong}, {typ: pktClose}}, "3\x1e1"},
+		{[]packet{binaryMessage(nil)}, "b"},
+		{[]packet{textMessage([]byte("é€"))}, "4é€"},
+	}
+	for _, tt := range tests {
+		if got := string(encodePayload(tt.pkts)); got != tt.want {
+			t.Errorf("encodePayload(%v) = %q, want %q", tt.pkts, got, tt.want)
+		}
+	}
+}
+
+func TestDecodePayload(t *testing.T) {
+	pkts, err := decodePayload([]byte("6\x1e4hello\x1ebAQIDBA==\x1e2\x1e1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []packet{{typ: pktNoop, data: []byte{}}, textMessage([]byte("hello")), binaryMessage([]byte{1, 2, 3, 4}),
+		{typ: pktPing, data: []byte{}}, {typ: pktClose, data: []byte{}}}
+	if !reflect.DeepEqual(pkts, want) {
+		t.Fatalf("got %+v", pkts)
+	}
+	open, err := decodePayload([]byte(`0{"sid":"x","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}`))
+	if err != nil || len(open) != 1 || open[0].typ != pktOpen || !json.Valid(open[0].data) {
+		t.Fatalf("open: %+v %v", open, err)
+	}
+	for _, bad := range []string{"", "7", "x", "4a\x1e", "\x1e4a", "bAQ!D", "4a\x1e\x1e4b"} {
+		if _, err := decodePayload([]byte(bad)); !errors.Is(err, errBadPacket) {
+			t.Errorf("decodePayload(%q) error = %v", bad, err)
+		}
+	}
+	// Round trip.
+	in := []packet{textMessage([]byte("42[\"a\"]")), binaryMessage(bytes.Repeat([]byte{0xfe}, 100)), {typ: pktPong, data: []byte{}}}
+	out, err := decodePayload(encodePayload(in))
+	if err != nil || !reflect.DeepEqual(in, out) {
+		t.Fatalf("round trip: %+v %v", out, err)
+	}
+}
+
+func TestTakeBatch(t *testing.T) {
+	q := []packet{textMessage(make([]byte, 9)), textMessage(make([]byte, 9)), binaryMessage(make([]byte, 6)), textMessage(make([]byte, 100))}
+	// Sizes: 10, 10, 9 ("b"+8 base64 chars), 101; separators 1 each.
+	tests := []struct{ max, want int }{
+		{0, 4}, {10, 1}, {20, 1}, {21, 2}, {30, 2}, {31, 3}, {132, 3}, {133, 4}, {1 << 20, 4}, {1, 1},
+	}
+	for _, tt := range tests {
+		if got := takeBatch(q, tt.max); got != tt.want {
+			t.Errorf("takeBatch(max %d) = %d, want %d", tt.max, got, tt.want)
+		}
+		if n := takeBatch(q, tt.max); tt.max > 0 && n > 1 && len(encodePayload(q[:n])) > tt.max {
+			t.Errorf("max %d: batch of %d bytes", tt.max, len(encodePayload(q[:n])))
+		}
+	}
+	if got := takeBatch(q[3:], 10); got != 1 {
+		t.Errorf("an oversized packet alone must still be taken, got %d", got)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	noJitter := &Backoff{Min: 100 * time.Millisecond, Max: time.Second, Jitter: -1}
+	var got []time.Duration
+	for range 6 {
+		got = append(got, noJitter.Duration())
+	}
+	want := []time.Duration{100, 200, 400, 800, 1000, 1000}
+	for i := range want {
+		if got[i] != want[i]*time.Millisecond {
+			t.Fatalf("delays %v", got)
+		}
+	}
+	if noJitter.Attempts() != 6 {
+		t.Fatal(noJitter.Attempts())
+	}
+	noJitter.Reset()
+	if d := noJitter.Duration(); d != 100*time.Millisecond {
+		t.Fatalf("after Reset: %v", d)
+	}
+
+	// Defaults: 1s, 5s, jitter 0.5; deterministic draws.
+	draws := []float64{0.5, 0.2} // deviation 0.5*0.5*d, subtracted
+	i := 0
+	b := &Backoff{Rand: func() float64 { v := draws[i%2]; i++; return v }}
+	if d := b.Duration(); d != 750*time.Millisecond {
+		t.Fatalf("first default delay %v", d)
+	}
+	draws = []float64{1.0 - 1e-9, 0.9} // nearly the full deviation, added
+	if d := b.Duration(); d < 2999*time.Millisecond || d > 3000*time.Millisecond {
+		t.Fatalf("second default delay %v", d)
+	}
+	for range 10 {
+		b.Duration()
+	}
+	if d := b.Duration(); d != 5*time.Second {
+		t.Fatalf("capped delay %v", d)
+	}
+
+	// Random jitter stays within bounds.
+	r := &Backoff{Min: time.Second, Max: 5 * time.Second}
+	for n := range 50 {
+		d := r.Duration()
+		base := time.Second << min(n, 3)
+		if base > 5*time.Second {
+			base = 5 * time.Second
+		}
+		if d < base/2 || d > 5*time.Second || d > base*3/2 {
+			t.Fatalf("attempt %d: %v", n, d)
+		}
+	}
+}
+
+func TestConfigDefaults(t *testing.T) {
+	c := newConfig(nil)
+	if c.Path != "/socket.io/" || c.Timeout != 20*time.Second ||
+		!reflect.DeepEqual(c.transports, []string{"polling", "websocket"}) || c.DisableReconnection {
+		t.Fatalf("defaults %+v", c)
+	}
+	c = newConfig(&Options{Path: "io", Transports: []string{"websocket", "bogus", "websocket"}})
+	if c.Path != "/io/" || !reflect.DeepEqual(c.transports, []string{"websocket"}) {
+		t.Fatalf("config %+v", c)
+	}
+}
+
+func argsOf(t *testing.T, raw string, atts ...[]byte) Args {
+	t.Helper()
+	var r []json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &r); err != nil {
+		t.Fatal(err)
+	}
+	return Args{raw: r, attachments: atts}
+}
+
+func TestArgs(t *testing.T) {
+	a := argsOf(t, `[1,"x",{"_placeholder":true,"num":0},{"k":[{"_placeholder":true,"num":1}]}]`, []byte{1}, []byte{2})
+	if a.Len() != 4 || string(a.Raw(1)) != `"x"` || a.Raw(4) != nil || a.Raw(-1) != nil {
+		t.Fatal("Len/Raw")
+	}
+	if b, ok := a.Binary(2); !ok || !bytes.Equal(b, []byte{1}) {
+		t.Fatal("Binary")
+	}
+	if _, ok := a.Binary(0); ok {
+		t.Fatal("Binary of a number")
+	}
+	vals, err := a.Values()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []any{1.0, "x", []byte{1}, map[string]any{"k": []any{[]byte{2}}}}
+	if !reflect.DeepEqual(vals, want) {
+		t.Fatalf("Values = %#v", vals)
+	}
+	var s string
+	if err := a.Decode(2, &s); err == nil {
+		t.Fatal("binary into a string")
+	}
+	if err := a.Decode(9, &s); err == nil {
+		t.Fatal("missing argument")
+	}
+	if err := a.Decode(1, s); err == nil {
+		t.Fatal("non-pointer")
+	}
+	if a.String() != `[1,"x",{"_placeholder":true,"num":0},{"k":[{"_placeholder":true,"num":1}]}]` {
+		t.Fatal(a.String())
+	}
+}
+
+func TestMakeHandler(t *testing.T) {
+	type point struct{ X, Y int }
+	var got []any
+	ack := Ack(func(args ...any) error { got = append(got, "ack"); return nil })
+	a := argsOf(t, `[{"X":1,"Y":2},"s",{"_placeholder":true,"num":0}]`, []byte("bin"))
+
+	h := makeHandler(func(p point, s string, b []byte, ack Ack) { got = append(got, p, s, string(b)); ack() })
+	if err := h("e", a, ack); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, []any{point{1, 2}, "s", "bin", "ack"}) {
+		t.Fatalf("got %v", got)
+	}
+
+	got = nil
+	h = makeHandler(func(p point, s string, b []byte, extra int) { got = append(got, extra) })
+	if err := h("e", a, ack); err != nil || !reflect.DeepEqual(got, []any{0}) {
+		t.Fatalf("missing argument: %v %v", got, err)
+	}
+
+	h = makeHandler(func(n int) { t.Error("called with a bad argument") })
+	var ae *ArgError
+	if err := h("e", a, ack); !errors.As(err, &ae) || ae.Event != "e" || ae.Index != 0 {
+		t.Fatalf("error %v", err)
+	}
+
+	calls := 0
+	for _, fn := range []any{func() { calls++ }, func(Args) { calls++ }, func(Args, Ack) { calls++ }} {
+		if err := makeHandler(fn)("e", a, ack); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if calls != 3 {
+		t.Fatal(calls)
+	}
+
+	for _, bad := range []any{42, func() int { return 0 }, func(...int) {}, func(Ack, int) {}, func(int, Args) {}} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(r.(string), "unsupported handler") {
+					t.Errorf("%T: panic %v", bad, r)
+				}
+			}()
+			makeHandler(bad)
+		}()
+	}
+}
+
+func TestEmitReservedAndInvalid(t *testing.T) {
+	m, err := NewManager("http://127.0.0.1:1", &Options{DisableReconnection: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	s := newSocket(m, "/", nil) // not connected: nothing is sent
+	for _, ev := range []string{"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"} {
+		if err := s.Emit(ev); !errors.Is(err, ErrReservedEvent) {
+			t.Errorf("Emit(%q) = %v", ev, err)
+		}
+	}
+	if err := s.Emit("x", func() {}); err == nil {
+		t.Error("Emit of a func")
+	}
+	if err := s.Emit("x", 1, []byte{2}); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.sendBuf) != 1 || len(s.sendBuf[0].pkts) != 2 ||
+		string(s.sendBuf[0].pkts[0].data) != `51-["x",1,{"_placeholder":true,"num":0}]` {
+		t.Fatalf("buffered %+v", s.sendBuf)
+	}
+	if err := s.EmitVolatile("x"); err != nil || len(s.sendBuf) != 1 {
+		t.Fatal("volatile emit buffered")
+	}
+	ns := newSocket(m, "/admin", nil)
+	if err := ns.Emit("y"); err != nil || string(ns.sendBuf[0].pkts[0].data) != `2/admin,["y"]` {
+		t.Fatalf("namespace packet %q", ns.sendBuf[0].pkts[0].data)
+	}
+	for _, bad := range []string{"ftp://x", "http://", "://"} {
+		if _, err := NewManager(bad, nil); err == nil {
+			t.Errorf("NewManager(%q) accepted", bad)
+		}
+		if _, err := Connect(bad, nil); err == nil {
+			t.Errorf("Connect(%q) accepted", bad)
+		}
+	}
+}
