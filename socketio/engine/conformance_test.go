@@ -441,3 +441,45 @@ func itoa(i int) string {
 	}
 	return string(b)
 }
+
+// E16 when the close packet overtakes the GET sent with it: that GET still
+// gets the noop, later ones 400.
+func TestE16CloseBeforeGet(t *testing.T) {
+	e := newEnv(t, slowHeartbeat())
+	sid := e.handshake(t)
+	if r := e.post(t, sid, "1"); r.status != 200 {
+		t.Fatalf("POST 1: %d", r.status)
+	}
+	if got := e.h.waitClose(t, sid); got != ReasonTransportClose {
+		t.Errorf("reason %q", got)
+	}
+	if r := e.get(t, sid); r.status != 200 || r.body != "6" {
+		t.Errorf("GET: %d %q", r.status, r.body)
+	}
+	if r := e.get(t, sid); r.status != 400 {
+		t.Errorf("later GET: %d", r.status)
+	}
+}
+
+// E18 when the GET overtakes the probe and upgrade packets sent before it:
+// the upgrade completes before the noop is due and the GET gets 400.
+func TestE18GetDuringUpgrade(t *testing.T) {
+	e := newEnv(t, slowHeartbeat())
+	sid := e.handshake(t)
+	c := e.dial(t, "EIO=4&transport=websocket&sid="+sid)
+	pending := make(chan resp, 1)
+	go func() { pending <- e.get(t, sid) }()
+	eventually(t, "pending GET", e.srv.Session(sid).Writable)
+	mustWrite(t, c, websocket.TextMessage, "2probe")
+	mustWrite(t, c, websocket.TextMessage, "5")
+	if r := <-pending; r.status != 400 {
+		t.Errorf("GET: %d %q", r.status, r.body)
+	}
+	if _, m := readMsg(t, c); m != "3probe" {
+		t.Errorf("probe answer %q", m)
+	}
+	mustWrite(t, c, websocket.TextMessage, "4hello")
+	if _, m := readSkipPing(t, c); m != "4hello" {
+		t.Errorf("echo %q", m)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // servePollingHandshake opens a session on the polling transport and
@@ -70,9 +71,14 @@ func (s *Server) pollGet(w http.ResponseWriter, r *http.Request, sess *Session, 
 		sess.mu.Unlock()
 		s.fail(w, r, ErrorBadRequest, "")
 		return
-	case sess.probed:
+	case sess.probed && sess.poll == nil:
+		// Upgrading: answer with a noop shortly, or with an error if the
+		// upgrade completes first (as a GET after the upgrade would get).
+		p := &pollWaiter{wake: make(chan struct{})}
+		sess.poll = p
+		sess.noopSoonLocked()
 		sess.mu.Unlock()
-		s.writePoll(w, r, q, frameNoop.ws)
+		s.waitPoll(w, r, sess, q, p)
 		return
 	case sess.poll != nil:
 		// A second GET while one is pending: the pending one gets a
@@ -90,7 +96,34 @@ func (s *Server) pollGet(w http.ResponseWriter, r *http.Request, sess *Session, 
 	p := &pollWaiter{wake: make(chan struct{})}
 	sess.poll = p
 	sess.mu.Unlock()
+	s.waitPoll(w, r, sess, q, p)
+}
 
+// upgradeNoopDelay is how long a GET pending during an upgrade waits
+// before it is answered with a noop. The delay lets an upgrade packet that
+// is already on its way complete the upgrade first; the GET then gets the
+// error any GET after the upgrade gets.
+const upgradeNoopDelay = 50 * time.Millisecond
+
+// noopSoonLocked answers the pending GET with a noop after
+// upgradeNoopDelay, unless something else answers it first.
+func (s *Session) noopSoonLocked() {
+	p := s.poll
+	if p == nil {
+		return
+	}
+	time.AfterFunc(upgradeNoopDelay, func() {
+		s.mu.Lock()
+		if s.poll == p {
+			s.wakePollLocked(frameNoop.ws)
+		}
+		s.mu.Unlock()
+	})
+}
+
+// waitPoll waits for the pending GET p to be woken (or aborted) and writes
+// its response.
+func (s *Server) waitPoll(w http.ResponseWriter, r *http.Request, sess *Session, q url.Values, p *pollWaiter) {
 	select {
 	case <-p.wake:
 	case <-r.Context().Done():
@@ -108,9 +141,12 @@ func (s *Server) pollGet(w http.ResponseWriter, r *http.Request, sess *Session, 
 	body := p.fixed
 	if body == nil {
 		sess.mu.Lock()
-		if sess.ws == nil { // after an upgrade the queue is the WebSocket's
-			body = sess.takePayloadLocked()
+		if sess.ws != nil { // upgraded meanwhile: the queue is the WebSocket's
+			sess.mu.Unlock()
+			s.fail(w, r, ErrorBadRequest, "")
+			return
 		}
+		body = sess.takePayloadLocked()
 		if sess.lingering {
 			sess.lingering = false
 			sess.lingerTimer.Stop()

@@ -336,8 +336,15 @@ func (s *Session) terminate(reason Reason, mode closeMode) {
 		}
 	} else {
 		switch {
-		case mode == closeByClient:
+		case mode == closeByClient && s.poll != nil:
 			s.wakePollLocked(frameNoop.ws)
+		case mode == closeByClient:
+			// A GET sent together with the close packet may arrive
+			// just after it: it gets the noop it would have got.
+			s.queue = append(s.queue, frameNoop)
+			s.lingering = true
+			linger = true
+			s.lingerTimer = time.AfterFunc(s.srv.opts.PingTimeout, func() { s.endLinger() })
 		case mode != closeGraceful:
 			s.wakePollLocked(frameClose.ws)
 		case s.poll != nil:

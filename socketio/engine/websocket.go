@@ -300,7 +300,7 @@ func (c *wsConn) onPacket(p Packet) bool {
 			c.kickLocked()
 		}
 		s.probed = true
-		s.wakePollLocked(frameNoop.ws)
+		s.noopSoonLocked()
 		s.mu.Unlock()
 		return true
 	case p.Type == PacketUpgrade:
@@ -311,7 +311,7 @@ func (c *wsConn) onPacket(p Packet) bool {
 		}
 		s.ws = c
 		s.transport = TransportWebSocket
-		s.wakePollLocked(frameNoop.ws)
+		s.wakePollLocked(nil) // a GET still pending gets 400, as after the upgrade
 		c.kickLocked()
 		s.mu.Unlock()
 		s.srv.opts.Logger.Debug("engine.io session upgraded", "sid", s.id)
