@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -651,5 +652,89 @@ func TestConnectFailures(t *testing.T) {
 		if d := time.Since(start); d > 5*time.Second {
 			t.Fatalf("timeout after %v", d)
 		}
+	}
+}
+
+// TestPollingBatchesWithinMaxPayload: over long-polling, queued packets are
+// sent in POST bodies no larger than the server's maxPayload.
+func TestPollingBatchesWithinMaxPayload(t *testing.T) {
+	checkGoroutines(t)
+	rs := startRef(t, "0", "MAX_PAYLOAD=2000")
+	s := dial(t, rs.URL, &Options{Transports: []string{TransportPolling}, DisableReconnection: true})
+	const n = 60
+	got := make(chan int, n)
+	s.On("echo", func(i int, pad string) { got <- i })
+	reasons := make(chan string, 1)
+	s.On("disconnect", func(r string) { reasons <- r })
+	pad := strings.Repeat("p", 400)
+	for i := range n {
+		if err := s.Emit("echo", i, pad); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		if v := recv(t, got, "echo"); v != i {
+			t.Fatalf("echo %d is %d", i, v)
+		}
+	}
+	if len(reasons) != 0 {
+		t.Fatalf("disconnected: %s", <-reasons)
+	}
+}
+
+// TestConcurrentUse emits from many goroutines at once, with and without
+// acknowledgements, on two namespaces of one connection.
+func TestConcurrentUse(t *testing.T) {
+	for _, mode := range transportModes {
+		t.Run(mode.name, func(t *testing.T) {
+			checkGoroutines(t)
+			rs := startRef(t, "0")
+			opts := mode.opts
+			s := dial(t, rs.URL, &opts)
+			chat := s.Manager().Socket("/chat", nil)
+			var echoes atomic.Int32
+			s.On("echo", func(Args) { echoes.Add(1) })
+			var wg sync.WaitGroup
+			errs := make(chan error, 100)
+			for g := range 10 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					sock := s
+					if g%2 == 1 {
+						sock = chat
+					}
+					for i := range 20 {
+						want := fmt.Sprintf("%d-%d", g, i)
+						args, err := sock.EmitWithAck(ctxT(t), "echo", want, []byte(want))
+						if err != nil {
+							errs <- err
+							return
+						}
+						var got string
+						var bin []byte
+						if err := errors.Join(args.Decode(0, &got), args.Decode(1, &bin)); err != nil || got != want || string(bin) != want {
+							errs <- fmt.Errorf("ack %q %q, want %q (%v)", got, bin, want, err)
+							return
+						}
+						if g%2 == 0 {
+							if err := s.Emit("echo", want); err != nil {
+								errs <- err
+								return
+							}
+						}
+						_ = s.ID()
+						_ = s.Connected()
+						_ = s.Manager().Transport()
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			eventually(t, "100 echoes", func() bool { return echoes.Load() == 100 })
+		})
 	}
 }
