@@ -43,9 +43,9 @@ type Options struct {
 // at path, with the pragmas described in the package documentation.
 func DSN(path string) string {
 	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(5000)") // first, so the pragmas below wait for locks too
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
-	q.Add("_pragma", "busy_timeout(5000)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Set("_txlock", "immediate")
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
@@ -75,10 +75,35 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	return d, nil
 }
 
+// migrateAttempts bounds the retries of migrate.
+const migrateAttempts = 8
+
+// migrate applies the pending migrations. Several processes may open one
+// file at the same time (nodes of a cluster starting together); goose has
+// no lock for SQLite, so one of them may find a migration already applied
+// by another half-way through and fail. Each migration is one transaction
+// recorded with its version, so trying again sees the other's work and
+// finishes; migrate retries a few times with a growing pause.
 func (d *DB) migrate(ctx context.Context, logger *slog.Logger) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	var err error
+	for attempt := 1; attempt <= migrateAttempts; attempt++ {
+		if err = d.migrateOnce(ctx, logger); err == nil {
+			return nil
+		}
+		logger.Warn("migration failed; retrying", "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(time.Duration(attempt*attempt) * 20 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func (d *DB) migrateOnce(ctx context.Context, logger *slog.Logger) error {
 	p, err := goose.NewProvider(goose.DialectSQLite3, d.db, migrations.FS, goose.WithSlog(logger))
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)

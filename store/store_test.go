@@ -407,3 +407,36 @@ func TestPersistenceAcrossReopen(t *testing.T) {
 		t.Errorf("namespaces after reopen = %d, %v (seed applied twice?)", len(all), err)
 	}
 }
+
+func TestConcurrentOpenOfOneFile(t *testing.T) {
+	// Nodes of a cluster may start at once on one database file: every
+	// Open must succeed and the migrations must be applied exactly once.
+	path := filepath.Join(t.TempDir(), "shared.db")
+	const n = 6
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	dbs := make(chan *store.DB, n)
+	for range n {
+		wg.Go(func() {
+			db, err := store.Open(context.Background(), path, store.Options{})
+			if err != nil {
+				errs <- err
+				return
+			}
+			dbs <- db
+		})
+	}
+	wg.Wait()
+	close(errs)
+	close(dbs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for db := range dbs {
+		all, err := db.ListNamespaces(context.Background(), chat.RoleAdmin)
+		if err != nil || len(all) != 3 {
+			t.Errorf("namespaces = %d, %v", len(all), err)
+		}
+		db.Close()
+	}
+}
