@@ -1,0 +1,139 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http/httptest"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/chatd/chatd/socketio"
+	"github.com/chatd/chatd/socketio/engine"
+)
+
+// startOwnServer runs this repository's Socket.IO server in-process with
+// handlers equivalent to those of the reference test server.
+func startOwnServer(t *testing.T) string {
+	t.Helper()
+	io := socketio.NewServer(&socketio.Options{
+		DisableClientFiles: true,
+		Engine:             engine.Options{PingInterval: 300 * time.Millisecond, PingTimeout: 200 * time.Millisecond},
+	})
+	io.OnConnection(func(s *socketio.Socket) {
+		s.On("echo", func(args socketio.Args, ack socketio.Ack) {
+			if ack != nil {
+				_ = ack(args.Forward()...)
+			}
+		})
+		s.On("whoami", func(ack socketio.Ack) {
+			_ = ack(map[string]any{"id": s.ID(), "nsp": s.Namespace().Name(), "connId": s.ConnID(),
+				"transport": s.Transport(), "auth": s.Handshake().Auth})
+		})
+		s.On("request-ack", func(event string, n int, ack socketio.Ack) {
+			ctx, cancel := context.WithTimeout(s.Context(), 5*time.Second)
+			defer cancel()
+			reply, err := s.EmitWithAck(ctx, event, n, []byte{7})
+			if err != nil {
+				_ = ack(map[string]string{"error": err.Error()})
+				return
+			}
+			_ = ack(map[string]any{"reply": reply.Forward()})
+		})
+		s.On("disconnect-me", func() { s.Disconnect(false) })
+	})
+	admin := io.Of("/admin")
+	admin.Use(func(s *socketio.Socket) error {
+		var auth struct{ Token string }
+		_ = json.Unmarshal(s.Handshake().Auth, &auth)
+		if auth.Token != "secret" {
+			return socketio.NewConnectError("not authorized", map[string]any{"code": 401})
+		}
+		return nil
+	})
+	admin.OnConnection(func(s *socketio.Socket) {
+		s.On("whoami", func(ack socketio.Ack) {
+			_ = ack(map[string]any{"id": s.ID(), "nsp": s.Namespace().Name(), "connId": s.ConnID()})
+		})
+	})
+	hs := httptest.NewServer(io)
+	t.Cleanup(func() {
+		hs.CloseClientConnections()
+		hs.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = io.Close(ctx)
+	})
+	return hs.URL
+}
+
+// TestOwnServer runs the basic flows against the server of this repository.
+func TestOwnServer(t *testing.T) {
+	for _, mode := range transportModes {
+		t.Run(mode.name, func(t *testing.T) {
+			checkGoroutines(t)
+			url := startOwnServer(t)
+			opts := mode.opts
+			opts.Auth = map[string]int{"n": 5}
+			s := dial(t, url, &opts)
+			eventually(t, "transport "+mode.final, func() bool { return s.Manager().Transport() == mode.final })
+			w := askWhoami(t, s)
+			if w.ID != s.ID() || w.Transport != mode.final || w.Auth["n"] != 5.0 {
+				t.Fatalf("whoami %+v", w)
+			}
+
+			args, err := s.EmitWithAck(ctxT(t), "echo", "a", 1, []byte{1, 2}, map[string]any{"b": []byte{3}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			vals, err := args.Values()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []any{"a", 1.0, []byte{1, 2}, map[string]any{"b": []byte{3}}}
+			if !reflect.DeepEqual(vals, want) {
+				t.Fatalf("echo %#v", vals)
+			}
+
+			s.On("q", func(n int, b []byte, ack Ack) { _ = ack(n*2, append(b, 8)) })
+			args, err = s.EmitWithAck(ctxT(t), "request-ack", "q", 21)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var reply any
+			if err := args.Decode(0, &reply); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(reply, map[string]any{"reply": []any{42.0, []byte{7, 8}}}) {
+				t.Fatalf("reply %#v", reply)
+			}
+
+			admin := s.Manager().Socket("/admin", &SocketOptions{Auth: map[string]string{"token": "secret"}})
+			if aw := askWhoami(t, admin); aw.ConnID != w.ConnID || aw.Nsp != "/admin" {
+				t.Fatalf("admin whoami %+v", aw)
+			}
+			_, err = Dial(ctxT(t), url+"/admin", &Options{ForceNew: true, Transports: opts.Transports})
+			var cerr *ConnectError
+			if !errors.As(err, &cerr) || cerr.Message != "not authorized" || string(cerr.Data) != `{"code":401}` {
+				t.Fatalf("refused connect: %v", err)
+			}
+
+			// Heartbeat: the connection outlives several ping intervals.
+			time.Sleep(time.Second)
+			if !s.Connected() {
+				t.Fatal("disconnected by the heartbeat")
+			}
+
+			reasons := make(chan string, 1)
+			s.On("disconnect", func(r string) { reasons <- r })
+			_ = s.Emit("disconnect-me")
+			if r := recv(t, reasons, "disconnect"); r != ReasonIOServerDisconnect {
+				t.Fatalf("reason %q", r)
+			}
+			if !admin.Connected() {
+				t.Fatal("admin disconnected with /")
+			}
+		})
+	}
+}
