@@ -10,8 +10,9 @@
 // form-encoded as d=...), and WebSocket (one packet per frame, binary
 // messages as binary frames without a type byte). A polling session can
 // upgrade to WebSocket: the client probes with "2probe", the server answers
-// "3probe" and ends pending polls with a noop "6", the client sends "5",
-// and packets queued meanwhile go out on the WebSocket in order.
+// "3probe" and ends pending polls with a noop "6" (after 50ms, so that an
+// upgrade packet already on its way wins), the client sends "5", and
+// packets queued meanwhile go out on the WebSocket in order.
 //
 // Errors follow the reference server: HTTP 400 (403 for Forbidden) with
 // {"code":N,"message":"..."}, codes 0 to 5 (the Error* constants); 413 for

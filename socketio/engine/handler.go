@@ -21,7 +21,9 @@ type Handler interface {
 	// may reuse the buffer afterwards, so copy what must outlive the call.
 	OnMessage(s *Session, data []byte, binary bool)
 
-	// OnClose is called exactly once when the session ends, with the
-	// reason. After OnClose the session sends nothing.
+	// OnClose is called exactly once when a session that was opened ends,
+	// with the reason. It runs on its own goroutine, after any call in
+	// progress for the session has returned, so Session.Close may be
+	// called from OnMessage. After OnClose the session sends nothing.
 	OnClose(s *Session, reason Reason)
 }

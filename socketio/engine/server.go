@@ -330,6 +330,9 @@ func (s *Server) open(sess *Session, upgrades []string) bool {
 	sess.schedulePingLocked()
 	sess.mu.Unlock()
 	s.opts.Logger.Debug("engine.io session opened", "sid", sess.id, "transport", sess.transport)
-	sess.dispatch(func() { s.h.OnOpen(sess) })
+	sess.dispatch(func() {
+		sess.opened = true
+		s.h.OnOpen(sess)
+	})
 	return true
 }

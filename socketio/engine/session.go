@@ -37,6 +37,7 @@ type Session struct {
 	// hmu) is set once OnClose has started.
 	hmu         sync.Mutex
 	handlerDone bool
+	opened      bool // OnOpen has been called (under hmu)
 
 	mu          sync.Mutex
 	closed      bool
@@ -128,9 +129,14 @@ func (s *Session) SendFrame(f *Frame) bool {
 	return true
 }
 
+// writableSlack is how many bytes may wait for a WebSocket writer that is
+// busy while the session still counts as writable.
+const writableSlack = 8 << 10
+
 // Writable reports whether a packet sent now would go out at once: on
-// WebSocket nothing is queued or being written; on polling a GET is
-// waiting. Use it to drop volatile packets.
+// WebSocket less than 8 KiB waits for the writer; on polling a GET is
+// waiting (and no upgrade is in progress). Use it to drop volatile
+// packets.
 func (s *Session) Writable() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -138,7 +144,7 @@ func (s *Session) Writable() bool {
 		return false
 	}
 	if s.ws != nil {
-		return !s.ws.writing && !s.ws.finish && len(s.queue) == 0
+		return !s.ws.finish && s.queuedBytes < writableSlack
 	}
 	return s.poll != nil && !s.probed
 }
@@ -376,7 +382,9 @@ func (s *Session) terminate(reason Reason, mode closeMode) {
 		s.hmu.Lock()
 		defer s.hmu.Unlock()
 		s.handlerDone = true
-		s.srv.h.OnClose(s, reason)
+		if s.opened { // a session refused during its handshake was never opened
+			s.srv.h.OnClose(s, reason)
+		}
 	}()
 }
 
