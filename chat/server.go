@@ -208,14 +208,14 @@ func (c *chatSocket) joinRoom(args socketio.Args, ack socketio.Ack) {
 		return
 	}
 	nsp := c.so.Namespace()
-	if c.room != room.Title {
+	moved := c.room != room.Title
+	if moved {
 		if c.room != "" {
 			c.so.Leave(c.room)
 			c.s.members.changed(nsp, c.room)
 		}
 		c.so.Join(room.Title)
 		c.room = room.Title
-		c.s.members.changed(nsp, room.Title)
 	}
 	count, err := c.s.countMembers(ctx, nsp, room.Title)
 	if err != nil {
@@ -229,6 +229,11 @@ func (c *chatSocket) joinRoom(args socketio.Args, ack socketio.Ack) {
 		history = []Message{}
 	}
 	_ = c.so.Emit("historyUpdate", history)
+	if moved {
+		// After the history, so that historyUpdate follows the ack
+		// directly on this socket.
+		c.s.members.changed(nsp, room.Title)
+	}
 }
 
 // newMessage: validate, store, send comPeRoom to the room, then ack.

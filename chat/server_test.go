@@ -244,10 +244,21 @@ func TestInvalidInputGetsErrors(t *testing.T) {
 	c.Emit("/user", 9, "newMsg2Server", map[string]int{"text": 5})
 	expectError(9)
 	// 2000 code points is fine; then the burst of 2 is spent.
+	expectStored := func(id int64) {
+		t.Helper()
+		c.ExpectEvent("/user", "comPeRoom")
+		ack := c.ReadEvent()
+		for ack.Name != "" {
+			ack = c.ReadEvent()
+		}
+		if ack.ID != id || !strings.HasPrefix(string(ack.Args[0]), `{"id":`) {
+			t.Fatalf("ack %d %s, want the stored id for %d", ack.ID, ack.Args, id)
+		}
+	}
 	c.Emit("/user", 10, "newMsg2Server", map[string]string{"text": strings.Repeat("é", 2000)})
-	c.ExpectEvent("/user", "comPeRoom")
+	expectStored(10)
 	c.Emit("/user", 11, "newMsg2Server", map[string]string{"text": "second"})
-	c.ExpectEvent("/user", "comPeRoom")
+	expectStored(11)
 	c.Emit("/user", 12, "newMsg2Server", map[string]string{"text": "third"})
 	if msg := expectError(12); !strings.Contains(msg, "too many") {
 		t.Fatalf("rate limit error %q", msg)

@@ -48,7 +48,8 @@
 //
 // No lock of this package is held while writing to the network or while
 // calling a user callback. Lock order, outermost first: Server, Namespace,
-// adapter.Memory, client, Socket; engine locks are innermost.
+// Socket (its join lock), adapter.Memory, client, Socket (its state lock);
+// engine locks are innermost.
 //
 // # Broadcasts
 //

@@ -321,6 +321,12 @@ func TestDisconnectCloseEndsEveryNamespace(t *testing.T) {
 	if got[0] != "a:server namespace disconnect" || got[1] != "main:server namespace disconnect" {
 		t.Fatalf("reasons %v", got)
 	}
+	// Each namespace is told, then the connection closes.
+	frames := []string{w.ReadText(), w.ReadText()}
+	sort.Strings(frames)
+	if frames[0] != "41" || frames[1] != "41/a," {
+		t.Fatalf("frames %q, want 41 and 41/a,", frames)
+	}
 	w.ExpectClosed()
 }
 

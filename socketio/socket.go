@@ -42,6 +42,11 @@ type Socket struct {
 	connected atomic.Bool
 	closing   atomic.Bool
 
+	// joinMu orders Join against the end of the socket: after gone is set
+	// (under joinMu) the socket's rooms are removed and Join does nothing.
+	joinMu sync.Mutex
+	gone   bool
+
 	mu              sync.Mutex
 	data            any
 	listeners       map[string][]listener
@@ -199,11 +204,22 @@ func (s *Socket) reportError(err error) {
 }
 
 // Join adds the socket to the rooms.
+//
+// Joining after the socket has disconnected does nothing.
 func (s *Socket) Join(rooms ...string) {
-	if s.closing.Load() {
+	s.joinMu.Lock()
+	defer s.joinMu.Unlock()
+	if s.gone {
 		return
 	}
 	s.ns.adapter.AddAll(s.id, rooms...)
+}
+
+// markGone stops later joins; the caller then removes the socket's rooms.
+func (s *Socket) markGone() {
+	s.joinMu.Lock()
+	s.gone = true
+	s.joinMu.Unlock()
 }
 
 // Leave removes the socket from a room.
@@ -344,6 +360,7 @@ func (s *Socket) runConnect() {
 	}
 	for _, m := range s.ns.middlewareChain() {
 		if err := m(s); err != nil {
+			s.markGone()
 			s.ns.adapter.DelAll(s.id)
 			s.client.forget(s)
 			s.cancel()
@@ -354,6 +371,7 @@ func (s *Socket) runConnect() {
 			return
 		}
 		if s.closing.Load() {
+			s.markGone()
 			s.ns.adapter.DelAll(s.id)
 			s.client.forget(s)
 			s.cancel()
@@ -465,6 +483,7 @@ func (s *Socket) finishClose(reason Reason) {
 			h(reason)
 		}
 	}
+	s.markGone()
 	s.ns.adapter.DelAll(s.id)
 	s.connected.Store(false)
 	s.client.forget(s)

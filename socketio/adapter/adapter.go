@@ -18,6 +18,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/chatd/chatd/socketio/parser"
@@ -61,7 +63,7 @@ type BroadcastOptions struct {
 // created from. Field names follow the reference server.
 type Handshake struct {
 	// Headers of the first HTTP request of the session.
-	Headers map[string][]string `json:"headers"`
+	Headers http.Header `json:"headers"`
 	// Time is the creation time as a string (time.RFC1123).
 	Time string `json:"time"`
 	// Address is the remote address of the client.
@@ -75,7 +77,7 @@ type Handshake struct {
 	// URL is the request URL of the handshake (path and query).
 	URL string `json:"url"`
 	// Query is the query of the handshake URL.
-	Query map[string][]string `json:"query"`
+	Query url.Values `json:"query"`
 	// Auth is the payload of the CONNECT packet ({} when absent).
 	Auth json.RawMessage `json:"auth"`
 }
