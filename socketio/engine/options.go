@@ -63,6 +63,9 @@ type Options struct {
 	// InitialPacket, when set, is sent as a text message right after the
 	// open packet of every session. Defaults to nil.
 	InitialPacket []byte
+	// Observer, when set, is told of engine events and may change response
+	// headers. Defaults to nil (NopObserver).
+	Observer Observer
 	// Logger receives debug logs of session events and errors. Defaults to
 	// a logger that discards everything.
 	Logger *slog.Logger

@@ -25,6 +25,8 @@ func (s *Server) servePollingHandshake(w http.ResponseWriter, r *http.Request, q
 	if ck := s.cookie(sess); ck != "" {
 		w.Header().Add("Set-Cookie", ck)
 	}
+	s.obs().InitialHeaders(w.Header(), r)
+	s.obs().Headers(w.Header(), r)
 	var upgrades []string
 	if !s.opts.DisableUpgrades && s.opts.allows(TransportWebSocket) {
 		upgrades = []string{TransportWebSocket}
@@ -38,6 +40,7 @@ func (s *Server) servePollingHandshake(w http.ResponseWriter, r *http.Request, q
 
 // servePolling handles a polling request carrying a sid.
 func (s *Server) servePolling(w http.ResponseWriter, r *http.Request, sess *Session, q url.Values) {
+	s.obs().Headers(w.Header(), r)
 	switch r.Method {
 	case http.MethodGet:
 		s.pollGet(w, r, sess, q)

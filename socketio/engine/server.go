@@ -48,6 +48,8 @@ type Server struct {
 	sessions map[string]*Session
 	closed   bool
 
+	observer Observer
+
 	count   atomic.Int64
 	closeWG sync.WaitGroup // one per session until its OnClose returns
 }
@@ -58,6 +60,10 @@ func NewServer(h Handler, opts *Options) *Server {
 		h:        h,
 		opts:     opts.withDefaults(),
 		sessions: make(map[string]*Session),
+	}
+	s.observer = s.opts.Observer
+	if s.observer == nil {
+		s.observer = NopObserver{}
 	}
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize:  512,
@@ -183,6 +189,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, msg stri
 		Code    int    `json:"code"`
 		Message string `json:"message"`
 	}{code, msg})
+	s.obs().ConnectionError(r, code, msg)
 	s.opts.Logger.Debug("engine.io request refused", "code", code, "message", msg,
 		"method", r.Method, "url", r.URL.String(), "remote", r.RemoteAddr)
 	h := w.Header()

@@ -276,16 +276,21 @@ func (s *Session) heartbeat(gen uint64) {
 
 func (s *Session) onPong() {
 	s.mu.Lock()
-	if !s.closed && s.awaitingPong {
+	beat := !s.closed && s.awaitingPong
+	if beat {
 		s.awaitingPong = false
 		s.schedulePingLocked()
 	}
 	s.mu.Unlock()
+	if beat {
+		s.srv.obs().Heartbeat(s)
+	}
 }
 
 // onPacket handles one packet from the client on the active transport. It
 // returns false when the packet ended the session.
 func (s *Session) onPacket(p Packet) bool {
+	s.srv.obs().Packet(s, p)
 	switch p.Type {
 	case PacketMessage:
 		s.deliver(p)

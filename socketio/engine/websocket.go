@@ -140,10 +140,12 @@ func (s *Server) serveWebSocketHandshake(w http.ResponseWriter, r *http.Request)
 		s.fail(w, r, ErrorBadRequest, "")
 		return
 	}
-	var hdr http.Header
+	hdr := http.Header{}
 	if ck := s.cookie(sess); ck != "" {
-		hdr = http.Header{"Set-Cookie": {ck}}
+		hdr.Set("Set-Cookie", ck)
 	}
+	s.obs().InitialHeaders(hdr, r)
+	s.obs().Headers(hdr, r)
 	c := s.upgrade(w, r, sess, hdr)
 	if c == nil {
 		sess.terminate(ReasonTransportError, closeAbort)
@@ -174,7 +176,9 @@ func (s *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, sess *Sess
 		s.fail(w, r, ErrorBadRequest, "")
 		return
 	}
-	c := s.upgrade(w, r, sess, nil)
+	hdr := http.Header{}
+	s.obs().Headers(hdr, r)
+	c := s.upgrade(w, r, sess, hdr)
 	if c == nil {
 		return
 	}
@@ -302,6 +306,7 @@ func (c *wsConn) onPacket(p Packet) bool {
 		s.probed = true
 		s.noopSoonLocked()
 		s.mu.Unlock()
+		s.srv.obs().Upgrading(s)
 		return true
 	case p.Type == PacketUpgrade:
 		s.upg = nil
@@ -315,6 +320,7 @@ func (c *wsConn) onPacket(p Packet) bool {
 		c.kickLocked()
 		s.mu.Unlock()
 		s.srv.opts.Logger.Debug("engine.io session upgraded", "sid", s.id)
+		s.srv.obs().Upgrade(s)
 		return true
 	case p.Type == PacketNoop:
 		s.mu.Unlock()

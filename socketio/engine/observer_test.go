@@ -1,0 +1,76 @@
+package engine
+
+import (
+	"net/http"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+type recObserver struct {
+	NopObserver
+	mu     sync.Mutex
+	events []string
+}
+
+func (o *recObserver) add(ev string) {
+	o.mu.Lock()
+	o.events = append(o.events, ev)
+	o.mu.Unlock()
+}
+
+func (o *recObserver) has(ev string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Contains(o.events, ev)
+}
+
+func (o *recObserver) Packet(_ *Session, p Packet) {
+	o.add("packet " + string(p.Type) + string(p.Data))
+}
+func (o *recObserver) Heartbeat(*Session) { o.add("heartbeat") }
+func (o *recObserver) Upgrading(*Session) { o.add("upgrading") }
+func (o *recObserver) Upgrade(*Session)   { o.add("upgrade") }
+func (o *recObserver) ConnectionError(_ *http.Request, code int, msg string) {
+	o.add("error " + itoa(code) + " " + msg)
+}
+func (o *recObserver) InitialHeaders(h http.Header, _ *http.Request) { h.Set("X-Initial", "1") }
+func (o *recObserver) Headers(h http.Header, _ *http.Request)        { h.Set("X-Every", "1") }
+
+// The Observer sees packets, heartbeats, upgrades and refused requests,
+// and can set response headers.
+func TestObserver(t *testing.T) {
+	o := &recObserver{}
+	e := newEnv(t, &Options{Observer: o, PingInterval: 100 * time.Millisecond, PingTimeout: 5 * time.Second})
+	r := e.do(t, "GET", e.url("EIO=4&transport=polling"), "", nil)
+	if r.header.Get("X-Initial") != "1" || r.header.Get("X-Every") != "1" {
+		t.Errorf("handshake headers %v", r.header)
+	}
+	sid := parseOpen(t, r.body).SID
+	if p := e.post(t, sid, "4hi"); p.header.Get("X-Every") != "1" || p.header.Get("X-Initial") != "" {
+		t.Errorf("POST headers %v", p.header)
+	}
+	e.get(t, sid) // the echo
+	if g := e.get(t, sid); g.body != "2" {
+		t.Fatalf("GET %q, want ping", g.body)
+	}
+	e.post(t, sid, "3")
+	c, res, err := websocket.DefaultDialer.Dial(e.wsURL("EIO=4&transport=websocket&sid="+sid), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if res.Header.Get("X-Every") != "1" || res.Header.Get("X-Initial") != "" {
+		t.Errorf("upgrade headers %v", res.Header)
+	}
+	mustWrite(t, c, websocket.TextMessage, "2probe")
+	readMsg(t, c)
+	mustWrite(t, c, websocket.TextMessage, "5")
+	e.do(t, "GET", e.url("EIO=4&transport=polling&sid=unknown"), "", nil)
+	for _, ev := range []string{"packet 4hi", "packet 3", "heartbeat", "upgrading", "upgrade", "error 1 Session ID unknown"} {
+		eventually(t, ev, func() bool { return o.has(ev) })
+	}
+}
