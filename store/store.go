@@ -88,6 +88,9 @@ func (d *DB) migrate(ctx context.Context, logger *slog.Logger) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	if err := d.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: open %s: %w", d.path, err) // no point in retrying
+	}
 	var err error
 	for attempt := 1; attempt <= migrateAttempts; attempt++ {
 		if err = d.migrateOnce(ctx, logger); err == nil {
