@@ -51,7 +51,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&c.Addr, "addr", envOr(getenv, "CHATD_ADDR", defaultAddr), "listen address (env CHATD_ADDR)")
 	fs.StringVar(&c.DB, "db", envOr(getenv, "CHATD_DB", defaultDB), "SQLite database file (env CHATD_DB)")
 	fs.StringVar(&origins, "origins", getenv("CHATD_ORIGINS"), "extra allowed origins, comma separated (env CHATD_ORIGINS)")
-	fs.StringVar(&rate, "msg-rate", envOr(getenv, "CHATD_MSG_RATE", strconv.Itoa(defaultMsgRate)), "messages per user per second, 0 = no limit (env CHATD_MSG_RATE)")
+	fs.StringVar(&rate, "msg-rate", envOr(getenv, "CHATD_MSG_RATE", strconv.Itoa(defaultMsgRate)), "messages per user per second (bursts of 20), 0 = no limit (env CHATD_MSG_RATE)")
 	fs.StringVar(&level, "log-level", envOr(getenv, "CHATD_LOG_LEVEL", defaultLogLevel), "log level: debug, info, warn or error (env CHATD_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
