@@ -78,9 +78,7 @@ func (a *Adapter) BroadcastWithAck(ctx context.Context, pkt *adapter.Packet, opt
 			a.mu.Unlock()
 		})
 		a.mu.Unlock()
-		if err := a.ps.Publish(ctx, a.requestChannel, msg); err != nil {
-			a.publishErrors.log(a.log, "redisadapter: broadcast not published to the other nodes", err)
-		}
+		a.publishBroadcast(ctx, a.requestChannel, msg)
 	}
 	ids, _ := a.Memory.Sockets(ctx, opts)
 	n := ae.DeliverWithAck(pkt, ids, opts.Flags, func(_ string, ack Ack) { onAck(ack) })

@@ -213,3 +213,14 @@ func waitReady(t *testing.T, as ...*Adapter) {
 		}
 	}
 }
+
+// quietRedisLog drops the go-redis client's own log lines (connection
+// refusals during the outage test).
+type quietRedisLog struct{}
+
+func (quietRedisLog) Printf(context.Context, string, ...any) {}
+
+func TestMain(m *testing.M) {
+	redis.SetLogger(quietRedisLog{})
+	os.Exit(m.Run())
+}

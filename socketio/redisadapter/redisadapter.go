@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -41,6 +43,10 @@ type Adapter struct {
 	acks     map[string]*ackRequest // by request id
 
 	publishErrors rateLimited
+	// publishDownUntil (Unix ns) is set after a failed broadcast publish:
+	// until then broadcasts are not published, so that while Redis is
+	// unreachable senders are not held up by connection attempts.
+	publishDownUntil atomic.Int64
 }
 
 var _ adapter.Adapter = (*Adapter)(nil)
@@ -105,7 +111,9 @@ func newID() string {
 // local sockets first, then publishes it for the other nodes unless
 // opts.Flags.Local is set. A failure to publish does not undo or fail the
 // local delivery: it is logged (at most one line per 10 s while it lasts)
-// and Broadcast returns nil. Only a packet that cannot be encoded for the
+// and Broadcast returns nil; for a second after a failure, broadcasts are
+// not published at all, so that senders are not held up while Redis is
+// unreachable. Only a packet that cannot be encoded for the
 // other nodes is an error, and then nothing is delivered.
 func (a *Adapter) Broadcast(ctx context.Context, pkt *adapter.Packet, opts adapter.BroadcastOptions) error {
 	if opts.Flags.Local {
@@ -124,10 +132,28 @@ func (a *Adapter) Broadcast(ctx context.Context, pkt *adapter.Packet, opts adapt
 	if len(opts.Rooms) == 1 {
 		channel += opts.Rooms[0] + "#"
 	}
-	if err := a.ps.Publish(ctx, channel, msg); err != nil {
-		a.publishErrors.log(a.log, "redisadapter: broadcast not published to the other nodes", err)
-	}
+	a.publishBroadcast(ctx, channel, msg)
 	return nil
+}
+
+// publishDownPause is how long broadcasts are not published after a
+// failure to publish one.
+const publishDownPause = time.Second
+
+var errPublishPaused = errors.New("redisadapter: publishing paused after a failure")
+
+// publishBroadcast publishes a broadcast, logging failures.
+func (a *Adapter) publishBroadcast(ctx context.Context, channel string, msg []byte) {
+	if until := a.publishDownUntil.Load(); until != 0 && time.Now().UnixNano() < until {
+		a.publishErrors.log(a.log, "redisadapter: broadcast not published to the other nodes", errPublishPaused)
+		return
+	}
+	if err := a.ps.Publish(ctx, channel, msg); err != nil {
+		a.publishDownUntil.Store(time.Now().Add(publishDownPause).UnixNano())
+		a.publishErrors.log(a.log, "redisadapter: broadcast not published to the other nodes", err)
+		return
+	}
+	a.publishDownUntil.Store(0)
 }
 
 // Sockets implements adapter.Adapter: the ids of the selected sockets of

@@ -1,0 +1,158 @@
+package redisadapter
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/chatd/chatd/socketio/adapter"
+)
+
+// redisServer is a redis-server process of the test's own.
+type redisServer struct {
+	t    *testing.T
+	port int
+	dir  string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// startRedisServer starts redis-server on a free loopback port, without
+// persistence.
+func startRedisServer(t *testing.T) *redisServer {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("redis-server is not installed")
+		}
+		t.Skip("redis-server is not installed")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	_ = l.Close()
+	s := &redisServer{t: t, port: port, dir: t.TempDir()}
+	s.start()
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
+
+func (s *redisServer) start() {
+	s.t.Helper()
+	s.cmd = exec.Command("redis-server", "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", s.dir)
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.done = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) {
+		_ = cmd.Wait()
+		close(done)
+	}(s.cmd, s.done)
+	c := redis.NewClient(&redis.Options{Addr: s.addr(), MaxRetries: -1})
+	defer c.Close()
+	eventually(s.t, "redis-server answering", func() bool {
+		return c.Ping(context.Background()).Err() == nil
+	})
+}
+
+// stop ends the server (it is ours: we started it) and waits for it.
+func (s *redisServer) stop() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	<-s.done
+	s.cmd = nil
+}
+
+func TestRedisOutage(t *testing.T) {
+	rs := startRedisServer(t)
+	checkGoroutines(t)
+	key := testKey()
+	nodeAt := func(name string) (*Adapter, *emitter) {
+		c := redis.NewClient(&redis.Options{
+			Addr:        rs.addr(),
+			DialTimeout: 300 * time.Millisecond,
+			ReadTimeout: time.Second,
+			MaxRetries:  1,
+		})
+		e := newEmitter("/")
+		a := NewAdapter(e, NewRedisPubSub(c, nil), Options{Key: key, RequestsTimeout: 500 * time.Millisecond})
+		t.Cleanup(func() {
+			_ = a.Close()
+			_ = c.Close()
+		})
+		e.add(a, name, nil)
+		return a, e
+	}
+	a, ea := nodeAt("a1")
+	b, eb := nodeAt("b1")
+	waitReady(t, a, b)
+	ctx := context.Background()
+	syncNode(t, a, eb, "b1")
+	syncNode(t, b, ea, "a1")
+
+	rs.stop()
+	outageStart := time.Now()
+	i := 0
+	for time.Since(outageStart) < 3*time.Second {
+		data := fmt.Sprintf(`["during",%d]`, i)
+		start := time.Now()
+		if err := a.Broadcast(ctx, event("/", data), adapter.BroadcastOptions{}); err != nil {
+			t.Fatalf("Broadcast during the outage: %v", err)
+		}
+		if el := time.Since(start); el > 3*time.Second {
+			t.Fatalf("Broadcast took %v during the outage", el)
+		}
+		// Local delivery happened before Broadcast returned.
+		if got := received(ea, "a1"); !slices.Contains(got, data) {
+			t.Fatalf("local socket missed %s during the outage", data)
+		}
+		i++
+		time.Sleep(100 * time.Millisecond)
+	}
+	infos, err := a.FetchSockets(ctx, adapter.BroadcastOptions{})
+	if err == nil || len(infos) != 1 || infos[0].ID != "a1" {
+		t.Fatalf("FetchSockets during the outage: %v, %v", infos, err)
+	}
+	if _, err := a.ServerCount(ctx); err == nil {
+		t.Fatal("ServerCount succeeded without Redis")
+	}
+	t.Logf("%d broadcasts delivered locally during the outage", i)
+
+	rs.start()
+	// Cross-node delivery resumes by itself, both ways.
+	for _, dir := range []struct {
+		from *Adapter
+		to   *emitter
+		id   string
+	}{{a, eb, "b1"}, {b, ea, "a1"}} {
+		n := 0
+		eventually(t, "delivery to "+dir.id+" after the outage", func() bool {
+			data := fmt.Sprintf(`["after",%d]`, n)
+			n++
+			if err := dir.from.Broadcast(ctx, event("/", data), adapter.BroadcastOptions{Rooms: []string{dir.id}}); err != nil {
+				t.Fatal(err)
+			}
+			return slices.ContainsFunc(received(dir.to, dir.id), func(p string) bool { return len(p) > 9 && p[:9] == `["after",` })
+		})
+	}
+	waitServerCount(t, a, 2)
+	ids, err := a.Sockets(ctx, adapter.BroadcastOptions{})
+	if err != nil || !slices.Equal(sorted(ids), []string{"a1", "b1"}) {
+		t.Fatalf("Sockets after the outage: %v, %v", ids, err)
+	}
+}
