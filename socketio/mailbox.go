@@ -11,10 +11,10 @@ type mailbox struct {
 	running bool
 	max     int
 	space   chan struct{} // signalled when a job is taken off a full queue
-	workers *sync.WaitGroup
+	workers *workGroup
 }
 
-func newMailbox(max int, workers *sync.WaitGroup) *mailbox {
+func newMailbox(max int, workers *workGroup) *mailbox {
 	return &mailbox{max: max, space: make(chan struct{}, 1), workers: workers}
 }
 
@@ -59,4 +59,39 @@ func (m *mailbox) run() {
 		m.mu.Unlock()
 		job()
 	}
+}
+
+// workGroup counts running socket goroutines. Unlike sync.WaitGroup it may
+// gain members while someone waits (new connections during Close).
+type workGroup struct {
+	mu      sync.Mutex
+	n       int
+	waiters []chan struct{}
+}
+
+func (g *workGroup) Add(delta int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.n += delta
+	if g.n == 0 {
+		for _, w := range g.waiters {
+			close(w)
+		}
+		g.waiters = nil
+	}
+}
+
+func (g *workGroup) Done() { g.Add(-1) }
+
+// zero returns a channel closed when no goroutine runs.
+func (g *workGroup) zero() <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	ch := make(chan struct{})
+	if g.n == 0 {
+		close(ch)
+	} else {
+		g.waiters = append(g.waiters, ch)
+	}
+	return ch
 }

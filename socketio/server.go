@@ -34,7 +34,7 @@ type Server struct {
 
 	root    *Namespace
 	closed  atomic.Bool
-	workers sync.WaitGroup
+	workers workGroup
 }
 
 // NewServer returns a server with the given options (nil for the
@@ -200,9 +200,12 @@ func (s *Server) In(rooms ...string) BroadcastOperator { return s.root.To(rooms.
 // Except excludes rooms of the main namespace from a broadcast.
 func (s *Server) Except(rooms ...string) BroadcastOperator { return s.root.Except(rooms...) }
 
-// Close disconnects every socket with ReasonServerShuttingDown, closes
-// every Engine.IO session, waits until every handler has returned (or ctx
-// is done) and closes the adapters. Requests after Close are refused.
+// Close shuts the server down gracefully: every socket is disconnected with
+// ReasonServerShuttingDown after the events already received (their
+// handlers finish, and what they send is delivered), then every Engine.IO
+// session is closed (clients see the close and reconnect later) and the
+// adapters are closed. Close waits at most until ctx is done. Requests
+// after Close are refused.
 func (s *Server) Close(ctx context.Context) error {
 	if s.closed.Swap(true) {
 		return nil
@@ -225,20 +228,31 @@ func (s *Server) Close(ctx context.Context) error {
 			so.postClose(ReasonServerShuttingDown)
 		}
 	}
+	// Let the handlers already running or queued finish, so that what
+	// they send (acks of messages in flight) goes out before the
+	// connections close.
+	waitErr := s.waitWorkers(ctx)
 	err := s.engine.Close(ctx)
-	done := make(chan struct{})
-	go func() { s.workers.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		if err == nil {
-			err = ctx.Err()
-		}
+	if err == nil {
+		err = s.waitWorkers(ctx)
+	}
+	if err == nil {
+		err = waitErr
 	}
 	for _, ns := range all {
 		_ = ns.adapter.Close()
 	}
 	return err
+}
+
+// waitWorkers waits until no socket goroutine runs, or ctx is done.
+func (s *Server) waitWorkers(ctx context.Context) error {
+	select {
+	case <-s.workers.zero():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // engineHandler connects the Engine.IO server to the Socket.IO layer.

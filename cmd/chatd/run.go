@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/socketio"
+	"github.com/chatd/chatd/socketio/engine"
 	"github.com/chatd/chatd/store"
 	"github.com/chatd/chatd/web"
 	"github.com/go-chi/chi/v5"
@@ -19,13 +21,6 @@ import (
 
 // shutdownTimeout bounds the graceful shutdown.
 const shutdownTimeout = 10 * time.Second
-
-// realtimeServer is what run needs of the Socket.IO server: an HTTP handler
-// for /socket.io/ and a Close that ends every session (socketio.Server).
-type realtimeServer interface {
-	http.Handler
-	Close(ctx context.Context) error
-}
 
 // run is the whole program: "chatd admin ..." runs an admin subcommand,
 // anything else runs the server until ctx is cancelled. args exclude the
@@ -76,24 +71,27 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	// ---- Socket.IO mount point -------------------------------------------
-	// The Socket.IO server (package socketio) with the chat protocol handlers
-	// (chat.Server registered on it, using accounts, db as the namespace and
-	// message stores, limiter, cfg.Origins for handshake origin checks) is
-	// created here and assigned to realtime. It is mounted at /socket.io/
-	// below and closed first on shutdown. While realtime is nil, /socket.io/
-	// is not served.
-	var realtime realtimeServer
-	_ = limiter // used by chat.Server once realtime is wired
-	// ------------------------------------------------------------------------
-
+	// The Socket.IO server speaking the chat protocol; handshakes from a
+	// foreign Origin are refused before any session exists.
+	sio := socketio.NewServer(&socketio.Options{
+		Logger: logger,
+		Engine: engine.Options{AllowRequest: chat.OriginChecker(cfg.Origins)},
+	})
+	chatSrv := chat.NewServer(chat.ServerOptions{
+		Auth:       accounts,
+		Namespaces: db,
+		Messages:   db,
+		Limiter:    limiter,
+		Logger:     logger,
+	})
+	defer chatSrv.Close()
+	if err := chatSrv.Register(ctx, sio); err != nil {
+		return err
+	}
 	router := chi.NewRouter()
 	router.Use(middleware.Recoverer)
 	router.Use(requestLog(logger))
-	if realtime != nil {
-		router.Handle("/socket.io/*", realtime)
-		router.Handle("/socket.io", realtime)
-	}
+	router.Handle("/socket.io/*", sio)
 	router.Mount("/", pages)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -123,10 +121,8 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	var errs []error
-	if realtime != nil {
-		if err := realtime.Close(sctx); err != nil {
-			errs = append(errs, fmt.Errorf("closing Socket.IO server: %w", err))
-		}
+	if err := sio.Close(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("closing Socket.IO server: %w", err))
 	}
 	if err := srv.Shutdown(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("shutting down HTTP server: %w", err))

@@ -3,7 +3,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { io } from 'socket.io-client';
+import { io, Manager } from 'socket.io-client';
 
 const require = createRequire(import.meta.url);
 const { startServer } = require('../lib/server.js');
@@ -125,9 +125,12 @@ for (const [name, opts] of Object.entries(TRANSPORTS)) {
     });
 
     test('several namespaces share one Engine.IO session; forceNew makes another', async () => {
-      const main = io(server.url, { ...opts, reconnection: false });
-      const custom = io(server.url + '/custom', { ...opts, reconnection: false });
+      const manager = new Manager(server.url, { ...opts, reconnection: false });
+      const main = manager.socket('/');
+      const custom = manager.socket('/custom');
       sockets.push(main, custom);
+      main.connect();
+      custom.connect();
       await Promise.all([once(main, 'connect'), once(custom, 'connect')]);
       assert.equal(main.io, custom.io);
       assert.equal(main.io.engine.id, custom.io.engine.id);
