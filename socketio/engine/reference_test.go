@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -720,4 +721,29 @@ func TestSessionValueAndRequest(t *testing.T) {
 	if req.Context().Err() != nil {
 		t.Error("request context canceled")
 	}
+}
+
+// An idle WebSocket session costs one goroutine (its reader; the writer
+// exits when the queue is empty); an idle polling session costs none.
+func TestIdleCost(t *testing.T) {
+	e := newEnv(t, slowHeartbeat())
+	e.handshake(t) // warm up the HTTP client and server
+	e.client.Transport.(*http.Transport).CloseIdleConnections()
+	before := runtime.NumGoroutine()
+	const n = 50
+	for range n {
+		c := e.dial(t, "EIO=4&transport=websocket")
+		readMsg(t, c)
+	}
+	eventually(t, "one goroutine per WebSocket session", func() bool {
+		return runtime.NumGoroutine()-before <= n
+	})
+	mid := runtime.NumGoroutine()
+	for range n {
+		e.handshake(t)
+	}
+	e.client.Transport.(*http.Transport).CloseIdleConnections()
+	eventually(t, "no goroutine per polling session", func() bool {
+		return runtime.NumGoroutine() <= mid
+	})
 }
