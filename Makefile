@@ -43,8 +43,16 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 .PHONY: test check gofmt-check vet-check templ-check go-test build run fmt vet \
 	fuzz bench vendor-client deps chromium e2e-deps e2e e2e-node e2e-playwright clean
 
-## test: everything, in order; the final lines are a test runner summary.
-test: deps check build e2e go-test
+## test: everything, in order. Installs, static checks and the build stop at
+## the first failure; the end-to-end suites and the Go tests all run even if
+## one fails, and the Go test summary comes last.
+test:
+	@$(MAKE) --no-print-directory deps check build
+	@failed=""; \
+	$(MAKE) --no-print-directory e2e-node || failed="$$failed e2e-node"; \
+	$(MAKE) --no-print-directory e2e-playwright || failed="$$failed e2e-playwright"; \
+	$(MAKE) --no-print-directory go-test || failed="$$failed go-test"; \
+	if [ -n "$$failed" ]; then echo "==> FAILED:$$failed"; exit 1; fi
 
 ## check: static checks only.
 check: gofmt-check vet-check templ-check
