@@ -236,10 +236,26 @@ func writeMsgpack(enc *msgpack.Encoder, v any) error {
 	return fmt.Errorf("redisadapter: cannot encode %T", v)
 }
 
+// mpReader decodes MessagePack from memory, checking every announced
+// length against the bytes left, so that a short malformed message cannot
+// make it allocate much.
+type mpReader struct {
+	r   *bytes.Reader
+	dec *msgpack.Decoder
+}
+
+func newMPReader(b []byte) *mpReader {
+	r := bytes.NewReader(b)
+	return &mpReader{r: r, dec: msgpack.NewDecoder(r)}
+}
+
+var errShort = errors.New("redisadapter: MessagePack length beyond the end of the message")
+
 // readMsgpack decodes one MessagePack value into a value tree. Timestamps
 // become ISO 8601 strings (as JSON.stringify writes dates); other extension
 // values become nil.
-func readMsgpack(dec *msgpack.Decoder, depth int) (any, error) {
+func readMsgpack(m *mpReader, depth int) (any, error) {
+	dec := m.dec
 	if depth > maxDepth {
 		return nil, errTooDeep
 	}
@@ -262,22 +278,33 @@ func readMsgpack(dec *msgpack.Decoder, depth int) (any, error) {
 		return u, err
 	case msgpcode.IsFixedNum(c), c >= msgpcode.Uint8 && c <= msgpcode.Int64:
 		return dec.DecodeInt64()
-	case msgpcode.IsString(c):
-		return dec.DecodeString()
-	case msgpcode.IsBin(c):
-		b, err := dec.DecodeBytes()
-		if b == nil && err == nil {
-			b = []byte{}
+	case msgpcode.IsString(c), msgpcode.IsBin(c):
+		n, err := dec.DecodeBytesLen()
+		if err != nil {
+			return nil, err
 		}
-		return b, err
+		if n > m.r.Len() {
+			return nil, errShort
+		}
+		b := make([]byte, max(n, 0))
+		if err := dec.ReadFull(b); err != nil {
+			return nil, err
+		}
+		if msgpcode.IsString(c) {
+			return string(b), nil
+		}
+		return b, nil
 	case msgpcode.IsFixedArray(c), c == msgpcode.Array16, c == msgpcode.Array32:
 		n, err := dec.DecodeArrayLen()
 		if err != nil {
 			return nil, err
 		}
-		arr := make([]any, 0, min(max(n, 0), 1024))
+		if n > m.r.Len() {
+			return nil, errShort
+		}
+		arr := make([]any, 0, max(n, 0))
 		for range n {
-			v, err := readMsgpack(dec, depth+1)
+			v, err := readMsgpack(m, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -289,13 +316,16 @@ func readMsgpack(dec *msgpack.Decoder, depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if 2*n > m.r.Len() {
+			return nil, errShort
+		}
 		obj := &object{}
 		for range n {
-			k, err := readMsgpack(dec, depth+1)
+			k, err := readMsgpack(m, depth+1)
 			if err != nil {
 				return nil, err
 			}
-			v, err := readMsgpack(dec, depth+1)
+			v, err := readMsgpack(m, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -307,8 +337,8 @@ func readMsgpack(dec *msgpack.Decoder, depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if n < 0 || n > 1<<20 {
-			return nil, errors.New("redisadapter: extension value too large")
+		if n < 0 || n > m.r.Len() {
+			return nil, errShort
 		}
 		buf := make([]byte, n)
 		if err := dec.ReadFull(buf); err != nil {

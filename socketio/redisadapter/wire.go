@@ -177,7 +177,7 @@ func optsTree(o adapter.BroadcastOptions) *object {
 
 // decodeBroadcast decodes a broadcast message.
 func decodeBroadcast(b []byte) (uid string, pkt *adapter.Packet, opts adapter.BroadcastOptions, err error) {
-	v, err := readMsgpack(msgpack.NewDecoder(bytes.NewReader(b)), 0)
+	v, err := readMsgpack(newMPReader(b), 0)
 	if err != nil {
 		return "", nil, opts, err
 	}
@@ -222,22 +222,18 @@ func treePacket(o *object) (*adapter.Packet, error) {
 		}
 		pkt.Data = buf.Bytes()
 	}
-	binary := len(pkt.Attachments) > 0
-	switch typ {
-	case wireEvent, int64(parser.BinaryEvent):
-		pkt.Type = parser.Event
-		if binary {
-			pkt.Type = parser.BinaryEvent
-		}
-	case wireAck, int64(parser.BinaryAck):
-		pkt.Type = parser.Ack
-		if binary {
-			pkt.Type = parser.BinaryAck
-		}
-	default:
+	// Only events cross nodes (the reference broadcasts nothing else).
+	if typ != wireEvent && typ != int64(parser.BinaryEvent) {
 		return nil, fmt.Errorf("redisadapter: unsupported packet type %d", typ)
 	}
+	pkt.Type = parser.Event
+	if len(pkt.Attachments) > 0 {
+		pkt.Type = parser.BinaryEvent
+	}
 	pkt.Packet.Attachments = len(pkt.Attachments)
+	if _, err := parser.Decode(pkt.Encode(), &parser.DecodeOptions{MaxAttachments: len(pkt.Attachments) + 1}); err != nil {
+		return nil, fmt.Errorf("redisadapter: invalid event: %w", err)
+	}
 	if len(pkt.Data) == 0 || pkt.Data[0] != '[' {
 		return nil, errors.New("redisadapter: packet data is not an array")
 	}
@@ -347,7 +343,7 @@ func decodeRequest(b []byte) (*request, error) {
 		}
 		return &r, nil
 	}
-	v, err := readMsgpack(msgpack.NewDecoder(bytes.NewReader(b)), 0)
+	v, err := readMsgpack(newMPReader(b), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -395,7 +391,7 @@ func decodeResponse(b []byte) (*response, error) {
 		}
 		return &r, nil
 	}
-	v, err := readMsgpack(msgpack.NewDecoder(bytes.NewReader(b)), 0)
+	v, err := readMsgpack(newMPReader(b), 0)
 	if err != nil {
 		return nil, err
 	}
