@@ -42,12 +42,16 @@ func needNode(t *testing.T) {
 	}
 }
 
+// firstLine returns the line of node's output that names the missing
+// module, or its first line.
 func firstLine(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	for _, l := range lines {
+		if strings.Contains(l, "Cannot find module") {
+			return strings.TrimSpace(l)
+		}
 	}
-	return s
+	return lines[0]
 }
 
 // nodeProc is a running e2e/redis/node-node.js.

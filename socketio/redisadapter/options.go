@@ -35,7 +35,10 @@ type Options struct {
 	// args holds the event name then its arguments, as JSON. ack is nil
 	// unless the sender waits for an answer; calling it sends v (once) as
 	// this node's answer. When nil, such events are dropped, and requests
-	// with acknowledgement go unanswered.
+	// with acknowledgement go unanswered. It is called on the goroutine
+	// that receives the namespace's messages: it must return quickly and
+	// must not wait for other nodes (FetchSockets and the like would time
+	// out); start a goroutine for such work.
 	OnServerSideEmit func(nsp string, args []json.RawMessage, ack func(v any))
 
 	// Logger receives publish failures and subscription losses and
