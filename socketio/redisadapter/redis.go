@@ -12,8 +12,8 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// RedisPubSub is the PubSub of a Redis server (or a Sentinel-managed one)
-// through a go-redis client. Each subscription uses a connection of its
+// RedisPubSub is the PubSub of a Redis server (standalone, Sentinel-managed
+// or a Cluster, with classic PUBLISH/SUBSCRIBE) through a go-redis client. Each subscription uses a connection of its
 // own; go-redis re-establishes it, and its subscriptions, after the server
 // or the network went away, and Subscription keeps asking it to.
 type RedisPubSub struct {
@@ -37,8 +37,18 @@ func (r *RedisPubSub) Publish(ctx context.Context, channel string, payload []byt
 	return r.client.Publish(ctx, channel, payload).Err()
 }
 
-// NumSub implements PubSub with PUBSUB NUMSUB.
+// NumSub implements PubSub with PUBSUB NUMSUB; on a Redis Cluster it adds
+// up the counts of the master nodes, as the reference adapter does.
 func (r *RedisPubSub) NumSub(ctx context.Context, channel string) (int, error) {
+	if cc, ok := r.client.(*redis.ClusterClient); ok {
+		var total atomic.Int64
+		err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			m, err := c.PubSubNumSub(ctx, channel).Result()
+			total.Add(m[channel])
+			return err
+		})
+		return int(total.Load()), err
+	}
 	m, err := r.client.PubSubNumSub(ctx, channel).Result()
 	if err != nil {
 		return 0, err
