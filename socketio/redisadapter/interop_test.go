@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/chatd/chatd/socketio"
+	"github.com/chatd/chatd/socketio/adapter"
 	"github.com/chatd/chatd/socketio/socketiotest"
 )
 
@@ -255,6 +256,57 @@ func TestNodeInterop(t *testing.T) {
 		}
 	}
 
+	{
+		t.Log("step: acknowledgements through a node that collects them")
+		// An adapter-level Go node whose namespace collects acks, with one
+		// socket x1 in r1.
+		rdb := redis.NewClient(&redis.Options{Addr: redisAddr()})
+		ex := newEmitter("/")
+		ex.ackWith = func(sid string) Ack { return Ack{Args: []byte(`["ok-` + sid + `",2]`)} }
+		x := NewAdapter(ex, NewRedisPubSub(rdb, nil), Options{Key: key})
+		defer func() {
+			_ = x.Close()
+			ex.ackWG.Wait()
+			_ = rdb.Close()
+		}()
+		ex.add(x, "x1", nil, "r1")
+		waitReady(t, x)
+		waitServerCount(t, x, 3)
+		eventually(t, "Node.js sees three servers", func() bool {
+			return string(node.call(map[string]any{"cmd": "serverCount"})["count"]) == "3"
+		})
+
+		// From Node.js: the Go node relays x1's acknowledgement.
+		ans := node.call(map[string]any{"cmd": "broadcastWithAck", "rooms": []string{"r1"}, "timeout": 3000, "event": "question2"})
+		var responses []string
+		_ = json.Unmarshal(ans["responses"], &responses)
+		if string(ans["err"]) != "null" || !slices.Equal(sorted(responses), []string{"ack-from-n1", "ok-x1"}) {
+			t.Fatalf("Node.js answer err=%s responses=%s", ans["err"], ans["responses"])
+		}
+		g1c.ExpectEvent("/", "question2")
+
+		// From Go: Node.js relays n1's acknowledgement.
+		var mu sync.Mutex
+		var counts []int
+		var acks []string
+		err := x.BroadcastWithAck(ctx, event("/", `["question3"]`), adapter.BroadcastOptions{Rooms: []string{"r1"}, Flags: adapter.Flags{Timeout: 3 * time.Second}},
+			func(n int) { mu.Lock(); counts = append(counts, n); mu.Unlock() },
+			func(a Ack) { mu.Lock(); acks = append(acks, string(a.Args)); mu.Unlock() })
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "counts from three servers and two acks", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(counts) == 3 && len(acks) == 2
+		})
+		mu.Lock()
+		if !slices.Equal(sorted(acks), []string{`["ack-from-n1"]`, `["ok-x1",2]`}) || counts[0]+counts[1]+counts[2] != 2 {
+			t.Fatalf("counts %v acks %v", counts, acks)
+		}
+		mu.Unlock()
+		g1c.ExpectEvent("/", "question3")
+	}
 	{
 		t.Log("step: disconnect from Node.js")
 		node.call(map[string]any{"cmd": "disconnect", "rooms": []string{g2}})
