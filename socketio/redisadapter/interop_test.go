@@ -91,6 +91,11 @@ func TestNodeInterop(t *testing.T) {
 	g1 := g1c.Connect("/", map[string]any{"rooms": []string{"r1"}, "data": map[string]any{"user": "gus"}})
 	g2c := socketiotest.Dial(t, g.URL, nil)
 	g2 := g2c.Connect("/", map[string]any{"rooms": []string{"r2"}})
+	// The connection handler that joins the rooms may run after the
+	// client saw its CONNECT answer.
+	eventually(t, "Go sockets in their rooms", func() bool {
+		return slices.Contains(g.ad.SocketRooms(g1), "r1") && slices.Contains(g.ad.SocketRooms(g2), "r2")
+	})
 
 	{
 		t.Log("step: broadcast from Go")
