@@ -26,13 +26,20 @@ type goNode struct {
 	serverSide []string
 }
 
-// startGoNode starts a Go node whose sockets join auth.rooms and keep
-// auth.data as their data.
+// startGoNode starts a Go node on Redis whose sockets join auth.rooms and
+// keep auth.data as their data.
 func startGoNode(t *testing.T, addr, key string) *goNode {
 	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	return startGoServer(t, NewRedisPubSub(rdb, nil), key)
+}
+
+// startGoServer is startGoNode on any PubSub.
+func startGoServer(t *testing.T, ps PubSub, key string) *goNode {
+	t.Helper()
 	g := &goNode{}
-	g.srv = socketio.NewServer(&socketio.Options{Adapter: NewRedis(rdb, Options{
+	g.srv = socketio.NewServer(&socketio.Options{Adapter: New(ps, Options{
 		Key:             key,
 		RequestsTimeout: 3 * time.Second,
 		OnServerSideEmit: func(nsp string, args []json.RawMessage, ack func(any)) {
@@ -61,7 +68,6 @@ func startGoNode(t *testing.T, addr, key string) *goNode {
 		defer cancel()
 		_ = g.srv.Close(ctx)
 		hs.Close()
-		_ = rdb.Close()
 	})
 	g.URL = hs.URL + "/socket.io/"
 	g.ad = g.srv.Sockets().Adapter().(*Adapter)

@@ -1,0 +1,78 @@
+package redisadapter
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/chatd/chatd/socketio/socketiotest"
+)
+
+// TestTwoGoServers runs two socketio.Servers, with clients, on the
+// in-process broker and on Redis.
+func TestTwoGoServers(t *testing.T) {
+	forEachBroker(t, func(t *testing.T, b broker) {
+		key := testKey()
+		s1 := startGoServer(t, b.node(t), key)
+		s2 := startGoServer(t, b.node(t), key)
+		ctx := context.Background()
+		waitServerCount(t, s1.ad, 2)
+
+		c1 := socketiotest.Dial(t, s1.URL, nil)
+		id1 := c1.Connect("/", map[string]any{"rooms": []string{"r"}, "data": map[string]any{"user": "one"}})
+		c2 := socketiotest.Dial(t, s2.URL, nil)
+		id2 := c2.Connect("/", map[string]any{"rooms": []string{"r"}, "data": map[string]any{"user": "two"}})
+		c3 := socketiotest.Dial(t, s2.URL, nil)
+		id3 := c3.Connect("/", nil)
+		eventually(t, "sockets in their rooms", func() bool {
+			return s1.ad.RoomSize("r") == 1 && s2.ad.RoomSize("r") == 1 && s2.ad.RoomSize(id3) == 1
+		})
+
+		if err := s1.srv.To("r").Emit("hello", "w"); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []*socketiotest.Conn{c1, c2} {
+			ev, _ := c.ExpectEvent("/", "hello")
+			if len(ev.Args) != 1 || string(ev.Args[0]) != `"w"` {
+				t.Fatalf("args %s", ev.Args)
+			}
+		}
+		if err := s1.srv.Except("r").Emit("others"); err != nil {
+			t.Fatal(err)
+		}
+		if _, skipped := c3.ExpectEvent("/", "others"); len(skipped) != 0 {
+			t.Fatalf("c3 outside r received %+v", skipped)
+		}
+
+		socks, err := s2.srv.In("r").FetchSockets(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		users := map[string]any{}
+		for _, s := range socks {
+			d, _ := s.Data().(map[string]any)
+			users[s.ID()] = d["user"]
+		}
+		if len(users) != 2 || users[id1] != "one" || users[id2] != "two" {
+			t.Fatalf("FetchSockets from s2: %v", users)
+		}
+
+		if err := s1.srv.In(id2).SocketsJoin(ctx, "x"); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "remote join", func() bool { return slices.Contains(s2.ad.SocketRooms(id2), "x") })
+		if err := s1.srv.To("x").Emit("inX"); err != nil {
+			t.Fatal(err)
+		}
+		c2.ExpectEvent("/", "inX")
+
+		if err := s1.srv.In(id3).DisconnectSockets(ctx, true); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "remote disconnect", func() bool { return s2.srv.Sockets().Socket(id3) == nil })
+		ids, err := s1.srv.Sockets().SocketIDs(ctx)
+		if err != nil || !slices.Equal(sorted(ids), sorted([]string{id1, id2})) {
+			t.Fatalf("SocketIDs after disconnect: %v, %v", ids, err)
+		}
+	})
+}
