@@ -3,11 +3,13 @@ package redisadapter
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,6 +84,8 @@ func TestRedisOutage(t *testing.T) {
 	rs := startRedisServer(t)
 	checkGoroutines(t)
 	key := testKey()
+	logs := &lockedBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
 	nodeAt := func(name string) (*Adapter, *emitter) {
 		c := redis.NewClient(&redis.Options{
 			Addr:        rs.addr(),
@@ -90,7 +94,7 @@ func TestRedisOutage(t *testing.T) {
 			MaxRetries:  1,
 		})
 		e := newEmitter("/")
-		a := NewAdapter(e, NewRedisPubSub(c, nil), Options{Key: key, RequestsTimeout: 500 * time.Millisecond})
+		a := NewAdapter(e, NewRedisPubSub(c, logger), Options{Key: key, RequestsTimeout: 500 * time.Millisecond, Logger: logger})
 		t.Cleanup(func() {
 			_ = a.Close()
 			_ = c.Close()
@@ -154,5 +158,10 @@ func TestRedisOutage(t *testing.T) {
 	ids, err := a.Sockets(ctx, adapter.BroadcastOptions{})
 	if err != nil || !slices.Equal(sorted(ids), []string{"a1", "b1"}) {
 		t.Fatalf("Sockets after the outage: %v, %v", ids, err)
+	}
+	for _, want := range []string{"subscription connection lost", "subscription restored", "broadcast not published"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("no %q in the logs:\n%s", want, logs.String())
+		}
 	}
 }

@@ -92,9 +92,9 @@ type request struct {
 	Data      json.RawMessage `json:"data,omitempty"`
 
 	// For reqBroadcast (MessagePack only).
-	packet    *adapter.Packet `json:"-"`
-	flags     adapter.Flags   `json:"-"`
-	hasPacket bool            `json:"-"`
+	packet    *adapter.Packet
+	flags     adapter.Flags
+	hasPacket bool
 }
 
 // response is a JSON response between nodes.
@@ -108,7 +108,7 @@ type response struct {
 
 	// For reqBroadcastAck (MessagePack only): the acknowledgement's
 	// argument as a one-element JSON array and its attachments.
-	ack *Ack `json:"-"`
+	ack *Ack
 }
 
 // encodeBroadcast encodes a broadcast message [uid, packet, opts].
