@@ -285,3 +285,30 @@ func FuzzDecodeMessages(f *testing.F) {
 		_, _ = decodeResponse(b)
 	})
 }
+
+func BenchmarkBroadcastEncode(b *testing.B) {
+	pkt := &adapter.Packet{Packet: parser.Packet{Type: parser.Event, Namespace: "/chat",
+		Data: []byte(`["message",{"id":12345,"room":"general","user":"someone","text":"hello there, how is it going?","ts":1700000000000}]`)}}
+	opts := adapter.BroadcastOptions{Rooms: []string{"general"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := encodeBroadcast("node", pkt, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkBroadcastDecode(b *testing.B) {
+	pkt := &adapter.Packet{Packet: parser.Packet{Type: parser.Event, Namespace: "/chat",
+		Data: []byte(`["message",{"id":12345,"room":"general","user":"someone","text":"hello there, how is it going?","ts":1700000000000}]`)}}
+	msg, err := encodeBroadcast("node", pkt, adapter.BroadcastOptions{Rooms: []string{"general"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, _, err := decodeBroadcast(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
