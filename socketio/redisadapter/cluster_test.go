@@ -596,3 +596,35 @@ func TestRequestTimeout(t *testing.T) {
 		}
 	})
 }
+
+// receivingEmitter is a namespace that takes server-side events itself.
+type receivingEmitter struct {
+	*emitter
+	got chan []json.RawMessage
+}
+
+func (r receivingEmitter) ReceiveServerSideEmit(args []json.RawMessage, ack func(any)) {
+	r.got <- args
+	if ack != nil {
+		ack("from the namespace")
+	}
+}
+
+func TestServerSideReceiver(t *testing.T) {
+	mb := NewMemoryBroker()
+	key := testKey()
+	e := receivingEmitter{emitter: newEmitter("/"), got: make(chan []json.RawMessage, 1)}
+	b := NewAdapter(e, mb, Options{Key: key, OnServerSideEmit: func(string, []json.RawMessage, func(any)) {
+		t.Error("Options.OnServerSideEmit called for a namespace that receives server-side events")
+	}})
+	defer b.Close()
+	a := NewAdapter(newEmitter("/"), mb, Options{Key: key})
+	defer a.Close()
+	resps, err := a.ServerSideEmitWithAck(context.Background(), "ev", 1)
+	if err != nil || len(resps) != 1 || string(resps[0]) != `"from the namespace"` {
+		t.Fatalf("answers %s, %v", resps, err)
+	}
+	if args := <-e.got; len(args) != 2 || string(args[0]) != `"ev"` || string(args[1]) != "1" {
+		t.Fatalf("args %s", args)
+	}
+}

@@ -280,9 +280,22 @@ func (a *Adapter) remoteSockets(raw json.RawMessage) []adapter.SocketInfo {
 	return out
 }
 
+// ServerSideReceiver is implemented by a namespace (adapter.Emitter) that
+// takes the events other nodes send with ServerSideEmit (the reference's
+// serverSideEmit). When the namespace implements it, it receives them
+// instead of Options.OnServerSideEmit, with the same arguments and rules.
+type ServerSideReceiver interface {
+	ReceiveServerSideEmit(args []json.RawMessage, ack func(v any))
+}
+
 // onServerSideEmit hands an event of another node to the application.
 func (a *Adapter) onServerSideEmit(req *request) {
-	h := a.opts.OnServerSideEmit
+	var h func(nsp string, args []json.RawMessage, ack func(any))
+	if r, ok := a.Emitter().(ServerSideReceiver); ok {
+		h = func(_ string, args []json.RawMessage, ack func(any)) { r.ReceiveServerSideEmit(args, ack) }
+	} else {
+		h = a.opts.OnServerSideEmit
+	}
 	if h == nil {
 		return
 	}
