@@ -22,6 +22,14 @@
 // whose extra methods (AllRooms, ServerSideEmit, ServerSideEmitWithAck,
 // BroadcastWithAck, Ready) go beyond adapter.Adapter.
 //
+// # Optional namespace capabilities
+//
+// A namespace (adapter.Emitter) may implement two more interfaces of this
+// package: AckEmitter, to deliver packets expecting acknowledgements
+// (needed by BroadcastWithAck, and for this node to collect the
+// acknowledgements of broadcasts from other nodes), and ServerSideReceiver,
+// to take the events other nodes send with ServerSideEmit.
+//
 // # Failures
 //
 // Local delivery never depends on Redis. Broadcast delivers to the local
