@@ -163,6 +163,9 @@ func (s *Session) Close(reason Reason) {
 
 // queueLocked appends f and makes the transport send it.
 func (s *Session) queueLocked(f *Frame) {
+	if s.queue == nil {
+		s.queue = make([]*Frame, 0, initialQueue)
+	}
 	s.queue = append(s.queue, f)
 	s.queuedBytes += len(f.ws)
 	s.flushLocked()
@@ -215,13 +218,24 @@ func (s *Session) takePayloadLocked() []byte {
 		body = append(body, f.pollBytes()...)
 		s.queuedBytes -= len(f.ws)
 	}
-	clear(s.queue[:n])
-	s.queue = s.queue[n:]
-	if len(s.queue) == 0 {
+	// Keep the queue's array (when small) so that steady traffic does not
+	// allocate a new one after every response.
+	k := copy(s.queue, s.queue[n:])
+	clear(s.queue[k:])
+	s.queue = s.queue[:k]
+	if k == 0 && cap(s.queue) > maxKeptQueue {
 		s.queue = nil
 	}
 	return body
 }
+
+// initialQueue is the capacity (in frames) of a new queue array: enough
+// for a burst without regrowing, small enough to keep.
+const initialQueue = 16
+
+// maxKeptQueue is the largest queue array (in frames) kept for reuse once
+// the queue is empty.
+const maxKeptQueue = 64
 
 // dispatch runs a Handler call unless OnClose has started.
 func (s *Session) dispatch(f func()) {

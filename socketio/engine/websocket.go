@@ -66,6 +66,7 @@ type wsConn struct {
 	conn *websocket.Conn
 	lc   *lockedConn
 
+	spare     []*Frame    // an empty queue array to swap in, for reuse
 	ctrl      []ctrlFrame // pongs, queued by the ping handler
 	pre       []*Frame    // packets for this connection only ("3probe")
 	writing   bool        // the writer goroutine is running
@@ -377,8 +378,13 @@ func (c *wsConn) writeLoop() {
 	timeout := s.srv.opts.WriteTimeout
 	var bufs net.Buffers
 	var hdr []byte
+	var frames []*Frame
 	for {
 		s.mu.Lock()
+		if frames != nil && cap(frames) <= maxKeptQueue && c.spare == nil {
+			c.spare = frames[:0]
+		}
+		frames = nil
 		if c.dead {
 			c.writing = false
 			s.mu.Unlock()
@@ -386,10 +392,9 @@ func (c *wsConn) writeLoop() {
 		}
 		ctrl, pre := c.ctrl, c.pre
 		c.ctrl, c.pre = nil, nil
-		var frames []*Frame
-		if s.ws == c {
+		if s.ws == c && len(s.queue) > 0 {
 			frames = s.queue
-			s.queue = nil
+			s.queue, c.spare = c.spare, nil
 			s.queuedBytes = 0
 		}
 		n := len(ctrl) + len(pre) + len(frames)
