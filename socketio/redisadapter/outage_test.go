@@ -31,6 +31,15 @@ type redisServer struct {
 // persistence.
 func startRedisServer(t *testing.T) *redisServer {
 	t.Helper()
+	s := newRedisServer(t)
+	s.start()
+	return s
+}
+
+// newRedisServer chooses a free loopback port for a redis-server, which
+// start starts.
+func newRedisServer(t *testing.T) *redisServer {
+	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal("redis-server is not installed")
@@ -44,7 +53,6 @@ func startRedisServer(t *testing.T) *redisServer {
 	port := l.Addr().(*net.TCPAddr).Port
 	_ = l.Close()
 	s := &redisServer{t: t, port: port, dir: t.TempDir()}
-	s.start()
 	t.Cleanup(s.stop)
 	return s
 }
@@ -163,5 +171,46 @@ func TestRedisOutage(t *testing.T) {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("no %q in the logs:\n%s", want, logs.String())
 		}
+	}
+}
+
+func TestStartWithoutRedis(t *testing.T) {
+	rs := newRedisServer(t)
+	checkGoroutines(t)
+	t.Cleanup(rs.stop) // before the goroutine check: the server's waiter ends with it
+	key := testKey()
+	nodeAt := func(name string) (*Adapter, *emitter) {
+		c := redis.NewClient(&redis.Options{Addr: rs.addr(), DialTimeout: 300 * time.Millisecond, MaxRetries: 1})
+		e := newEmitter("/")
+		a := NewAdapter(e, NewRedisPubSub(c, nil), Options{Key: key})
+		t.Cleanup(func() {
+			_ = a.Close()
+			_ = c.Close()
+		})
+		e.add(a, name, nil)
+		return a, e
+	}
+	a, ea := nodeAt("a1")
+	b, eb := nodeAt("b1")
+	select {
+	case <-a.Ready():
+		t.Fatal("subscriptions confirmed without Redis")
+	default:
+	}
+	if err := a.Broadcast(context.Background(), event("/", `["early"]`), adapter.BroadcastOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := received(ea, "a1"); !slices.Equal(got, []string{`["early"]`}) {
+		t.Fatalf("local delivery without Redis: %v", got)
+	}
+	rs.start()
+	waitReady(t, a, b)
+	// Broadcasts are not published for a moment after a failure.
+	eventually(t, "cross-node delivery", func() bool {
+		_ = a.Broadcast(context.Background(), event("/", `["late"]`), adapter.BroadcastOptions{Rooms: []string{"b1"}})
+		return len(received(eb, "b1")) > 0
+	})
+	if got := received(eb, "b1")[0]; got != `["late"]` {
+		t.Fatalf("b1 received %s", got)
 	}
 }
