@@ -67,6 +67,9 @@
 // different sessions run concurrently. Closing a session leaves no
 // goroutine behind once its connections are closed and OnClose returned.
 //
+// A long-poll GET waits up to PingInterval for data, so an http.Server
+// serving the engine needs a WriteTimeout (if any) longer than that.
+//
 // Session ids are 20 characters of base64url from crypto/rand; a new id is
 // checked against the live sessions.
 package engine
