@@ -84,6 +84,11 @@ func buildHandshake(c *client, auth json.RawMessage) *Handshake {
 	h := &Handshake{Time: now.UTC().Format(time.RFC1123), Issued: now.UnixMilli(), Auth: auth}
 	if r != nil {
 		h.Headers = r.Header.Clone()
+		if r.Host != "" && h.Headers.Get("Host") == "" {
+			// net/http keeps Host out of the header map; the reference
+			// lists it with the others.
+			h.Headers.Set("Host", r.Host)
+		}
 		h.Address = r.RemoteAddr
 		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 			h.Address = host
