@@ -4,7 +4,9 @@
 // Listens on 127.0.0.1, on the port given by the PORT environment variable
 // (0, the default, picks a free one), and prints
 // "listening on http://127.0.0.1:PORT" once ready. PING_INTERVAL and
-// PING_TIMEOUT (milliseconds) set the heartbeat.
+// PING_TIMEOUT (milliseconds) set the heartbeat, MAX_PAYLOAD the
+// maxHttpBufferSize, and UPGRADE_DELAY (milliseconds) holds every WebSocket
+// handshake back for that long (to widen the polling phase of an upgrade).
 //
 // Main namespace "/":
 //   echo (...args, ack?)          ack with the args, or emit "echo" with them
@@ -34,6 +36,15 @@ const io = new Server(httpServer, {
   pingTimeout: Number(process.env.PING_TIMEOUT || 20000),
   maxHttpBufferSize: Number(process.env.MAX_PAYLOAD || 1e6),
 });
+
+const upgradeDelay = Number(process.env.UPGRADE_DELAY || 0);
+if (upgradeDelay > 0) {
+  const handlers = httpServer.listeners("upgrade");
+  httpServer.removeAllListeners("upgrade");
+  httpServer.on("upgrade", (...args) => {
+    setTimeout(() => handlers.forEach((h) => h.apply(httpServer, args)), upgradeDelay);
+  });
+}
 
 const records = [];
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -98,7 +99,7 @@ func TestTransportModes(t *testing.T) {
 // reordered.
 func TestUpgradeKeepsOrder(t *testing.T) {
 	checkGoroutines(t)
-	rs := startRef(t, "0")
+	rs := startRef(t, "0", "UPGRADE_DELAY=300")
 	s, err := Connect(rs.URL, &Options{ForceNew: true})
 	if err != nil {
 		t.Fatal(err)
@@ -516,8 +517,21 @@ func TestReconnectAfterRestart(t *testing.T) {
 			admin.On("connect", func() { adminConnects <- struct{}{} })
 			m.OnReconnect(func(n int) { reconnected <- n })
 			first := askWhoami(t, s)
+			pending := make(chan error, 1)
+			go func() {
+				_, err := s.EmitWithAck(ctxT(t), "record", "never acked")
+				pending <- err
+			}()
+			eventually(t, "the unacked event to be sent", func() bool {
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				return len(s.acks) == 1
+			})
 
 			rs.stop()
+			if err := recv(t, pending, "ack failure"); !errors.Is(err, ErrDisconnected) {
+				t.Fatalf("pending EmitWithAck: %v", err)
+			}
 			if r := recv(t, reasons, "disconnect"); r != reasonFor[mode.name] {
 				t.Fatalf("reason %q, want %q", r, reasonFor[mode.name])
 			}
@@ -736,5 +750,54 @@ func TestConcurrentUse(t *testing.T) {
 			}
 			eventually(t, "100 echoes", func() bool { return echoes.Load() == 100 })
 		})
+	}
+}
+
+// TestCloseLeavesNoGoroutines: Manager.Close and Socket.Close end every
+// goroutine of the client, whatever the transport.
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	rs := startRef(t, "0")
+	for _, mode := range transportModes {
+		for _, how := range []string{"manager", "socket", "disconnect-then-close"} {
+			t.Run(mode.name+"/"+how, func(t *testing.T) {
+				before := runtime.NumGoroutine()
+				opts := mode.opts
+				opts.ForceNew = true
+				s, err := Dial(ctxT(t), rs.URL, &opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				chat := s.Manager().Socket("/chat", nil)
+				s.On("echo", func(string) {})
+				_ = s.Emit("echo", "x")
+				askWhoami(t, chat)
+				eventually(t, "transport", func() bool { return s.Manager().Transport() == mode.final })
+				switch how {
+				case "manager":
+					s.Manager().Close()
+				case "socket":
+					chat.Close() // s still active: the Manager stays open
+					if s.Manager().isClosed() || !s.Connected() {
+						t.Fatal("Socket.Close closed a Manager still in use")
+					}
+					s.Close()
+					if !s.Manager().isClosed() {
+						t.Fatal("Manager not closed by the last Socket.Close")
+					}
+				case "disconnect-then-close":
+					s.Disconnect()
+					chat.Disconnect()
+					s.Manager().Close()
+				}
+				deadline := time.Now().Add(3 * time.Second)
+				for runtime.NumGoroutine() > before {
+					if time.Now().After(deadline) {
+						buf := make([]byte, 1<<20)
+						t.Fatalf("%d goroutines before, %d after Close\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			})
+		}
 	}
 }

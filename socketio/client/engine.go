@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -432,13 +433,45 @@ func (e *engineConn) upgrade() {
 	go e.reader(ws, nil, done)
 }
 
+// dialWS opens a WebSocket to the endpoint. The dial ends when ctx ends or
+// after the configured Timeout, whichever comes first: the dialer's network
+// connection is closed then, even during the WebSocket handshake.
 func (e *engineConn) dialWS(ctx context.Context, withSID bool) (*websocket.Conn, *http.Response, error) {
-	header := e.cfg.Header.Clone()
-	conn, resp, err := e.dialer.DialContext(ctx, e.requestURL(TransportWebSocket, withSID), header)
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
+	defer cancel()
+	d := *e.dialer
+	netDial := d.NetDialContext
+	if netDial == nil && d.NetDial != nil {
+		nd := d.NetDial
+		netDial = func(_ context.Context, network, addr string) (net.Conn, error) { return nd(network, addr) }
+	}
+	if netDial == nil {
+		netDial = (&net.Dialer{}).DialContext
+	}
+	d.NetDial = nil
+	var stopWatch func() bool
+	outer := ctx
+	d.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := netDial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		// Unblock the handshake when the dial's context ends.
+		stopWatch = context.AfterFunc(outer, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
+		return c, nil
+	}
+	conn, resp, err := d.DialContext(ctx, e.requestURL(TransportWebSocket, withSID), e.cfg.Header.Clone())
 	if resp != nil && resp.Body != nil {
 		resp.Body.Close()
 	}
+	if err == nil && stopWatch != nil && !stopWatch() {
+		conn.Close() // the deadline fired as the handshake completed
+		err = ctx.Err()
+	}
 	if err != nil {
+		if ctx.Err() != nil {
+			err = errors.Join(ctx.Err(), err)
+		}
 		return nil, resp, fmt.Errorf("websocket error: %w", err)
 	}
 	return conn, resp, nil

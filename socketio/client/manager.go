@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -54,8 +55,7 @@ type Manager struct {
 	onFailed      []func()
 	onOpen        []func()
 	onClose       []func(reason string, err error)
-	lastAttempts  int
-	connectsSince int // attempts since the last successful open
+	closing       map[*engineConn]struct{} // connections being closed gracefully
 }
 
 // NewManager returns a Manager for the server at rawURL (http, https, ws or
@@ -92,7 +92,7 @@ func newManager(u *url.URL, cfg *config) (*Manager, error) {
 	}
 	m.dialer = cfg.Dialer
 	if m.dialer == nil {
-		m.dialer = &websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: cfg.Timeout}
+		m.dialer = &websocket.Dialer{Proxy: http.ProxyFromEnvironment}
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	return m, nil
@@ -164,11 +164,17 @@ func (m *Manager) Close() error {
 		m.retryTimer.Stop()
 	}
 	m.reconnecting = false
-	eng := m.eng
+	engs := []*engineConn{}
+	if m.eng != nil {
+		engs = append(engs, m.eng)
+	}
+	for e := range m.closing {
+		engs = append(engs, e)
+	}
 	m.eng = nil
 	m.mu.Unlock()
 	forgetManager(m)
-	if eng != nil {
+	for _, eng := range engs {
 		eng.close(closeFlushTimeout)
 	}
 	m.wg.Wait()
@@ -238,7 +244,8 @@ func (m *Manager) attempt(n int) {
 	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.Timeout)
 	h := &managerConn{m: m, readyCh: make(chan struct{})}
 	eng, err := dialEngine(ctx, m.cfg, m.base, m.client, m.dialer, h)
-	timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
+	var nerr net.Error
+	timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &nerr) && nerr.Timeout())
 	cancel()
 
 	m.mu.Lock()
@@ -382,9 +389,24 @@ func (m *Manager) socketDeactivated() {
 	m.backoff.Reset()
 	eng := m.eng
 	m.eng = nil
+	if eng != nil {
+		if m.closing == nil {
+			m.closing = map[*engineConn]struct{}{}
+		}
+		m.closing[eng] = struct{}{}
+	}
 	m.mu.Unlock()
 	if eng != nil {
-		go eng.close(closeFlushTimeout)
+		go func() {
+			eng.close(closeFlushTimeout)
+			m.mu.Lock()
+			delete(m.closing, eng)
+			idle := m.eng == nil && !m.opening
+			m.mu.Unlock()
+			if idle && m.ownClient {
+				m.client.CloseIdleConnections()
+			}
+		}()
 	}
 }
 
