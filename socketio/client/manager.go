@@ -39,23 +39,23 @@ type Manager struct {
 
 	events serialQueue // manager event callbacks
 
-	mu            sync.Mutex
-	nsps          map[string]*Socket
-	eng           *engineConn
-	opening       bool
-	reconnecting  bool
-	retryTimer    *time.Timer
-	closed        bool
-	ctx           context.Context // canceled by Close
-	cancel        context.CancelFunc
-	wg            sync.WaitGroup // connection attempts
-	onReconnect   []func(attempt int)
-	onAttempt     []func(attempt int)
-	onReconnErr   []func(err error)
-	onFailed      []func()
-	onOpen        []func()
-	onClose       []func(reason string, err error)
-	closing       map[*engineConn]struct{} // connections being closed gracefully
+	mu           sync.Mutex
+	nsps         map[string]*Socket
+	eng          *engineConn
+	opening      bool
+	reconnecting bool
+	retryTimer   *time.Timer
+	closed       bool
+	ctx          context.Context // canceled by Close
+	cancel       context.CancelFunc
+	wg           sync.WaitGroup // connection attempts
+	onReconnect  []func(attempt int)
+	onAttempt    []func(attempt int)
+	onReconnErr  []func(err error)
+	onFailed     []func()
+	onOpen       []func()
+	onClose      []func(reason string, err error)
+	closing      map[*engineConn]struct{} // connections being closed gracefully
 }
 
 // NewManager returns a Manager for the server at rawURL (http, https, ws or
