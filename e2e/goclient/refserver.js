@@ -64,6 +64,8 @@ function common(socket) {
       connId: socket.conn.id,
       transport: socket.conn.transport.name,
       auth: socket.handshake.auth,
+      query: socket.handshake.query,
+      header: socket.handshake.headers["x-test"] || null,
     });
   });
 }

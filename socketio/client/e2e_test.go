@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/url"
 	"reflect"
 	"runtime"
 	"strings"
@@ -21,6 +23,8 @@ type whoami struct {
 	ConnID    string         `json:"connId"`
 	Transport string         `json:"transport"`
 	Auth      map[string]any `json:"auth"`
+	Query     map[string]any `json:"query"`
+	Header    *string        `json:"header"`
 }
 
 func askWhoami(t *testing.T, s *Socket) whoami {
@@ -43,6 +47,8 @@ func TestTransportModes(t *testing.T) {
 			checkGoroutines(t)
 			rs := startRef(t, "0")
 			opts := mode.opts
+			opts.Query = url.Values{"room": {"lobby"}}
+			opts.Header = http.Header{"X-Test": {"yes"}}
 			s := dial(t, rs.URL, &opts)
 			if !s.Connected() || s.ID() == "" {
 				t.Fatalf("connected=%v id=%q", s.Connected(), s.ID())
@@ -51,6 +57,9 @@ func TestTransportModes(t *testing.T) {
 			w := askWhoami(t, s)
 			if w.ID != s.ID() || w.Nsp != "/" || w.Transport != mode.final {
 				t.Fatalf("whoami = %+v, client id %q", w, s.ID())
+			}
+			if w.Query["room"] != "lobby" || w.Query["EIO"] != "4" || w.Header == nil || *w.Header != "yes" {
+				t.Fatalf("handshake query %v, header %v", w.Query, w.Header)
 			}
 
 			// Emit with ack, JSON arguments.
@@ -594,9 +603,9 @@ func TestReconnectAfterRestart(t *testing.T) {
 func TestConnectFailures(t *testing.T) {
 	checkGoroutines(t)
 	rs := startRef(t, "0")
-	url := rs.URL
+	stopped := rs.URL
 	rs.stop()
-	_, err := Dial(ctxT(t), url, &Options{ForceNew: true, DisableReconnection: true})
+	_, err := Dial(ctxT(t), stopped, &Options{ForceNew: true, DisableReconnection: true})
 	var cerr *ConnectError
 	if !errors.As(err, &cerr) || cerr.Refused() || cerr.Err == nil {
 		t.Fatalf("Dial to a stopped server: %v", err)
@@ -605,7 +614,7 @@ func TestConnectFailures(t *testing.T) {
 	// Reconnection attempts are made with backoff and reported.
 	attempts := make(chan int, 10)
 	failed := make(chan struct{})
-	m, err := NewManager(url, &Options{ReconnectionAttempts: 3, ReconnectionDelay: 5 * time.Millisecond,
+	m, err := NewManager(stopped, &Options{ReconnectionAttempts: 3, ReconnectionDelay: 5 * time.Millisecond,
 		ReconnectionDelayMax: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
