@@ -58,12 +58,14 @@ func (s *Server) pollGet(w http.ResponseWriter, r *http.Request, sess *Session, 
 	switch {
 	case sess.lingering:
 		body := sess.takePayloadLocked()
-		sess.lingering = false
-		if sess.lingerTimer != nil {
-			sess.lingerTimer.Stop()
-		}
+		done := sess.endLingerIfDrainedLocked()
 		sess.mu.Unlock()
-		s.unregister(sess)
+		if done {
+			s.unregister(sess)
+		}
+		if body == nil {
+			body = frameNoop.ws
+		}
 		s.writePoll(w, r, q, body)
 		return
 	case sess.closed:
@@ -150,9 +152,7 @@ func (s *Server) waitPoll(w http.ResponseWriter, r *http.Request, sess *Session,
 			return
 		}
 		body = sess.takePayloadLocked()
-		if sess.lingering {
-			sess.lingering = false
-			sess.lingerTimer.Stop()
+		if sess.lingering && sess.endLingerIfDrainedLocked() {
 			defer s.unregister(sess)
 		}
 		sess.mu.Unlock()

@@ -378,8 +378,17 @@ func TestServerClosePolling(t *testing.T) {
 	if s.Send([]byte("late"), false) {
 		t.Error("Send after Close returned true")
 	}
-	if r := e.get(t, sid); r.body != "4last\x1e1" {
+	// The queued message first, the close packet in the next response
+	// (the official client would act on a close in the same payload
+	// before the messages).
+	if r := e.get(t, sid); r.body != "4last" {
 		t.Errorf("next GET: %q", r.body)
+	}
+	if r := e.get(t, sid); r.body != "1" {
+		t.Errorf("GET after the last messages: %q", r.body)
+	}
+	if r := e.get(t, sid); r.status != 400 {
+		t.Errorf("GET after the close packet: %d", r.status)
 	}
 
 	sid = e.handshake(t)

@@ -202,11 +202,20 @@ func (s *Session) takePayloadLocked() []byte {
 	}
 	max := int(s.srv.opts.MaxPayload)
 	size, n := 0, 0
+	onlyNoops := true
 	for _, f := range s.queue {
 		l := len(f.pollBytes()) + 1
 		if n > 0 && size+l > max {
 			break
 		}
+		// The close packet goes in a response of its own after the last
+		// messages (a noop may precede it), as the reference does: the
+		// official client handles a payload's messages on a later tick
+		// than its close packet, so in one payload the close would win.
+		if f == frameClose && !onlyNoops {
+			break
+		}
+		onlyNoops = onlyNoops && f == frameNoop
 		size += l
 		n++
 	}
@@ -372,10 +381,11 @@ func (s *Session) terminate(reason Reason, mode closeMode) {
 			s.lingerTimer = time.AfterFunc(s.srv.opts.PingTimeout, func() { s.endLinger() })
 		case mode != closeGraceful:
 			s.wakePollLocked(frameClose.ws)
-		case s.poll != nil:
-			s.queue = append(s.queue, frameClose)
-			s.wakePollLocked(nil)
+		case s.poll != nil && len(s.queue) == 0:
+			s.wakePollLocked(frameClose.ws)
 		default:
+			// The final payload (what is queued, then the close packet)
+			// waits for the next GETs; a pending one takes it now.
 			if len(s.queue) == 0 {
 				s.queue = append(s.queue, frameNoop)
 			}
@@ -384,6 +394,7 @@ func (s *Session) terminate(reason Reason, mode closeMode) {
 			linger = true
 			d := s.srv.opts.PingInterval + s.srv.opts.PingTimeout
 			s.lingerTimer = time.AfterFunc(d, func() { s.endLinger() })
+			s.wakePollLocked(nil)
 		}
 	}
 	s.mu.Unlock()
@@ -405,6 +416,19 @@ func (s *Session) terminate(reason Reason, mode closeMode) {
 			s.srv.h.OnClose(s, reason)
 		}
 	}()
+}
+
+// endLingerIfDrainedLocked ends the lingering of a closed polling session
+// once its final payload has been taken; the caller then unregisters it.
+func (s *Session) endLingerIfDrainedLocked() bool {
+	if len(s.queue) > 0 {
+		return false
+	}
+	s.lingering = false
+	if s.lingerTimer != nil {
+		s.lingerTimer.Stop()
+	}
+	return true
 }
 
 // endLinger drops the final payload of a closed polling session.
