@@ -488,6 +488,12 @@ func (s *Socket) onPacket(eng *engineConn, p parser.Packet, atts [][]byte) {
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		if !s.active && s.eng == nil {
+			// Disconnected while the CONNECT was in flight: release the
+			// server-side socket.
+			eng.send(s.encode(parser.Packet{Type: parser.Disconnect, Namespace: s.nsp}, nil)...)
+			return
+		}
 		if s.eng != eng || s.connected || !s.active {
 			return
 		}
