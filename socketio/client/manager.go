@@ -120,7 +120,7 @@ func (m *Manager) Socket(nsp string, opts *SocketOptions) *Socket {
 	return s
 }
 
-// hasSocket reports whether namespace nsp already has an active Socket.
+// hasActiveSocket reports whether namespace nsp already has an active Socket.
 func (m *Manager) hasActiveSocket(nsp string) bool {
 	m.mu.Lock()
 	s := m.nsps[nsp]
@@ -222,12 +222,13 @@ func (m *Manager) addCallback(add func()) {
 	m.mu.Unlock()
 }
 
-// emitEvent runs the callbacks that pick selects, on the manager's event
-// goroutine. It must be called with m.mu held.
+// emitEvent runs call on the manager's event goroutine, after the calls
+// queued before it. Callers hold m.mu, so that the order of the calls
+// follows the order of the state changes.
 func (m *Manager) emitEvent(call func()) { m.events.push(call) }
 
-// open starts connecting unless connected or connecting. Called with m.mu
-// held.
+// openLocked starts connecting unless connected, connecting or waiting to
+// reconnect. Called with m.mu held.
 func (m *Manager) openLocked() {
 	if m.closed || m.eng != nil || m.opening || m.reconnecting {
 		return
