@@ -409,9 +409,16 @@ func TestOnAny(t *testing.T) {
 // TestDisconnectReasons checks the reasons and that no reconnection
 // follows a server-side or client-side disconnect.
 func TestDisconnectReasons(t *testing.T) {
+	for _, mode := range transportModes {
+		t.Run(mode.name, func(t *testing.T) { testDisconnectReasons(t, mode.opts) })
+	}
+}
+
+func testDisconnectReasons(t *testing.T, opts Options) {
 	checkGoroutines(t)
 	rs := startRef(t, "0")
-	fast := &Options{ReconnectionDelay: 10 * time.Millisecond, ReconnectionDelayMax: 20 * time.Millisecond}
+	fast := &opts
+	fast.ReconnectionDelay, fast.ReconnectionDelayMax = 10*time.Millisecond, 20*time.Millisecond
 
 	for _, event := range []string{"disconnect-me", "close-conn"} {
 		s := dial(t, rs.URL, fast)
