@@ -67,6 +67,7 @@ describe('invalid input (no rate limit)', () => {
       ['object', [{ roomTitle: 'random' }]],
       ['array', [['random']]],
       ['boolean', [true]],
+      ['binary', [Buffer.from('random')]],
       ['no argument', []],
     ];
     for (const [what, args] of cases) {
@@ -105,6 +106,8 @@ describe('invalid input (no rate limit)', () => {
       ['text array', [{ text: ['hi'] }]],
       ['text object', [{ text: { text: 'hi' } }]],
       ['text boolean', [{ text: true }]],
+      ['text binary', [{ text: Buffer.from('binary text') }]],
+      ['binary', [Buffer.from('binary')]],
       ['no argument', []],
       ['empty', [{ text: '' }]],
       ['spaces', [{ text: '     ' }]],

@@ -351,6 +351,25 @@ describe('newMsg2Server and comPeRoom', () => {
     }
   });
 
+  test('over HTTP long-polling: messages between a polling and a WebSocket client, a full history', async () => {
+    const p = connect('/creator', cookie.creator, { transports: ['polling'] });
+    const w = connect('/creator', cookie.admin, { transports: ['websocket'] });
+    await join(p, 'resources');
+    await join(w, 'resources');
+    const big = '€'.repeat(2000); // 6000 bytes of UTF-8
+    const ids = [];
+    for (let i = 0; i < 52; i++) ids.push((await send(w, `${i} ${big}`.slice(0, 2000))).id);
+    const fromP = await send(p, 'polling says hi');
+    await waitFor(() => events(w, 'comPeRoom').some((m) => m.id === fromP.id), 3000, 'polling to WebSocket');
+    await waitFor(() => ids.every((id) => events(p, 'comPeRoom').some((m) => m.id === id)), 5000, 'WebSocket to polling');
+    assert.equal(p.io.engine.transport.name, 'polling');
+    // About 300 kB of history in one polling response.
+    const { history } = await join(connect('/creator', cookie.creator, { transports: ['polling'] }), 'resources');
+    assert.equal(history.length, 50);
+    assert.deepEqual(history.map((m) => m.id), [...ids.slice(-49), fromP.id]);
+    assert.equal(history[0].text, `3 ${big}`.slice(0, 2000));
+  });
+
   test('2000 code points (4000 UTF-16 units) are accepted, surrounding white space trimmed', async () => {
     const a = connect('/user', cookie.user);
     await join(a, 'help');
