@@ -120,6 +120,12 @@ func (a Args) MarshalJSON() ([]byte, error) {
 	return json.Marshal(a.raw)
 }
 
+// json returns the arguments as a JSON array.
+func (a Args) json() []byte {
+	b, _ := a.MarshalJSON()
+	return b
+}
+
 func (a Args) String() string {
 	b, _ := a.MarshalJSON()
 	return string(b)

@@ -13,7 +13,8 @@ type Ack func(args ...any) error
 
 // listener is a registered event handler, prepared once.
 type listener struct {
-	fn   any
+	id   uint64
+	once bool
 	call func(args Args, ack Ack) error
 }
 
@@ -35,13 +36,13 @@ var (
 func newListener(event string, fn any) listener {
 	switch f := fn.(type) {
 	case func():
-		return listener{fn: fn, call: func(Args, Ack) error { f(); return nil }}
+		return listener{call: func(Args, Ack) error { f(); return nil }}
 	case func(Args):
-		return listener{fn: fn, call: func(a Args, _ Ack) error { f(a); return nil }}
+		return listener{call: func(a Args, _ Ack) error { f(a); return nil }}
 	case func(Args, Ack):
-		return listener{fn: fn, call: func(a Args, ack Ack) error { f(a, ack); return nil }}
+		return listener{call: func(a Args, ack Ack) error { f(a, ack); return nil }}
 	case func(Args, Ack) error:
-		return listener{fn: fn, call: f}
+		return listener{call: f}
 	}
 	v := reflect.ValueOf(fn)
 	t := v.Type()
@@ -90,5 +91,5 @@ func newListener(event string, fn any) listener {
 		}
 		return nil
 	}
-	return listener{fn: fn, call: call}
+	return listener{call: call}
 }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/chatd/chatd/socketio/adapter"
 	"github.com/chatd/chatd/socketio/engine"
@@ -173,8 +174,19 @@ func (ns *Namespace) remove(s *Socket) {
 // Deliver implements adapter.Emitter: it encodes pkt once and queues the
 // same frames to every listed local socket.
 func (ns *Namespace) Deliver(pkt *adapter.Packet, ids []string, flags adapter.Flags) int {
-	frames := encodeFrames(&pkt.Packet, pkt.Attachments)
+	return ns.deliver(encodeFrames(&pkt.Packet, pkt.Attachments), pkt, ids, flags, nil)
+}
+
+// deliver queues frames to the listed sockets; before each, register (when
+// not nil) may record the socket (for acknowledgements).
+func (ns *Namespace) deliver(frames []*engine.Frame, pkt *adapter.Packet, ids []string, flags adapter.Flags, register func(*Socket)) int {
 	n := 0
+	var (
+		parsed bool
+		event  string
+		args   Args
+		ok     bool
+	)
 	ns.mu.RLock()
 	defer ns.mu.RUnlock()
 	for _, id := range ids {
@@ -185,9 +197,50 @@ func (ns *Namespace) Deliver(pkt *adapter.Packet, ids []string, flags adapter.Fl
 		if flags.Volatile && !s.client.conn.Writable() {
 			continue
 		}
-		if s.client.sendFrames(frames) {
-			n++
+		if register != nil {
+			register(s)
 		}
+		if !s.client.sendFrames(frames) {
+			continue
+		}
+		n++
+		if s.hasOutgoing() {
+			if !parsed {
+				event, args, ok = eventArgs(pkt.Data, pkt.Attachments)
+				parsed = true
+			}
+			if ok {
+				s.notifyOutgoing(event, args)
+			}
+		}
+	}
+	return n
+}
+
+// DeliverWithAck implements adapter.AckEmitter: the packet goes out with
+// one ack id of the namespace, and each socket's first acknowledgement is
+// passed to onAck until flags.Timeout (when set) has passed.
+func (ns *Namespace) DeliverWithAck(pkt *adapter.Packet, ids []string, flags adapter.Flags, onAck func(id string, ack adapter.Ack)) int {
+	id := ns.ackID.Add(1) - 1
+	p := pkt.Packet
+	p.ID, p.HasID = id, true
+	frames := encodeFrames(&p, pkt.Attachments)
+	var registered []*Socket
+	n := ns.deliver(frames, pkt, ids, flags, func(s *Socket) {
+		sid := s.id
+		s.addAck(id, func(a Args, err error) {
+			if err == nil {
+				onAck(sid, adapter.Ack{Args: a.json(), Attachments: a.attachments})
+			}
+		})
+		registered = append(registered, s)
+	})
+	if flags.Timeout > 0 && len(registered) > 0 {
+		time.AfterFunc(flags.Timeout, func() {
+			for _, s := range registered {
+				s.dropAck(id)
+			}
+		})
 	}
 	return n
 }

@@ -50,11 +50,15 @@ type Socket struct {
 	mu              sync.Mutex
 	data            any
 	listeners       map[string][]listener
-	anyListeners    []func(event string, args Args)
+	anyListeners    []anyListener
+	outListeners    []anyListener
+	packetMW        []func(event string, args Args) error
+	nextListener    uint64
 	onDisconnecting []func(Reason)
 	onDisconnect    []func(Reason)
 	onError         []func(error)
 	acks            map[uint64]func(Args, error)
+	acksDone        bool // disconnected: no more acks will come
 }
 
 func newSocket(ns *Namespace, c *client, auth json.RawMessage) *Socket {
@@ -141,35 +145,6 @@ func (s *Socket) Data() any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.data
-}
-
-// On registers a handler for an incoming event. fn is a function whose
-// parameters receive the event's arguments, decoded from JSON into their
-// types ([]byte for binary values); a last parameter of type Ack receives
-// the acknowledgement function; a single Args parameter receives the raw
-// arguments. Examples:
-//
-//	s.On("chat", func(text string) { ... })
-//	s.On("move", func(p Point, ack socketio.Ack) { ack("ok") })
-//	s.On("upload", func(name string, data []byte) { ... })
-//	s.On("any", func(args socketio.Args, ack socketio.Ack) { ... })
-//
-// Missing arguments leave their parameters at the zero value; an argument
-// that cannot be decoded skips the handler and reports an *ArgError to the
-// OnError handlers. On panics if fn has another shape.
-func (s *Socket) On(event string, fn any) {
-	l := newListener(event, fn)
-	s.mu.Lock()
-	s.listeners[event] = append(s.listeners[event], l)
-	s.mu.Unlock()
-}
-
-// OnAny registers a handler called for every incoming event, before the
-// event's own handlers.
-func (s *Socket) OnAny(fn func(event string, args Args)) {
-	s.mu.Lock()
-	s.anyListeners = append(s.anyListeners, fn)
-	s.mu.Unlock()
 }
 
 // OnDisconnecting registers a handler called when the socket is about to
@@ -263,12 +238,7 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 	}
 	ch := make(chan result, 1)
 	id := s.ns.ackID.Add(1) - 1
-	s.mu.Lock()
-	if s.acks == nil {
-		s.acks = make(map[uint64]func(Args, error))
-	}
-	s.acks[id] = func(a Args, err error) { ch <- result{a, err} }
-	s.mu.Unlock()
+	s.addAck(id, func(a Args, err error) { ch <- result{a, err} })
 	if err := s.emit(event, args, id, true); err != nil {
 		s.dropAck(id)
 		return Args{}, err
@@ -287,6 +257,22 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 		}
 		return Args{}, ctx.Err()
 	}
+}
+
+// addAck registers the callback of an acknowledgement. If the socket has
+// already disconnected, the callback gets ErrDisconnected at once.
+func (s *Socket) addAck(id uint64, fn func(Args, error)) {
+	s.mu.Lock()
+	if s.acksDone {
+		s.mu.Unlock()
+		fn(Args{}, ErrDisconnected)
+		return
+	}
+	if s.acks == nil {
+		s.acks = make(map[uint64]func(Args, error))
+	}
+	s.acks[id] = fn
+	s.mu.Unlock()
 }
 
 func (s *Socket) dropAck(id uint64) {
@@ -309,6 +295,11 @@ func (s *Socket) emit(event string, args []any, id uint64, hasID bool) error {
 	p.ID, p.HasID = id, hasID
 	if !s.client.sendPacket(&p, atts) {
 		return ErrDisconnected
+	}
+	if s.hasOutgoing() {
+		if _, a, ok := eventArgs(p.Data, atts); ok {
+			s.notifyOutgoing(event, a)
+		}
 	}
 	return nil
 }
@@ -445,11 +436,18 @@ func (s *Socket) onEvent(event string, args Args, id uint64, hasID bool) {
 			return
 		}
 		s.mu.Lock()
+		mws := s.packetMW
 		anys := s.anyListeners
-		ls := s.listeners[event]
+		ls := s.takeListeners(event)
 		s.mu.Unlock()
-		for _, fn := range anys {
-			fn(event, args)
+		for _, mw := range mws {
+			if err := mw(event, args); err != nil {
+				s.reportError(err)
+				return
+			}
+		}
+		for _, l := range anys {
+			l.fn(event, args)
 		}
 		for _, l := range ls {
 			if err := l.call(args, ack); err != nil {
@@ -497,6 +495,7 @@ func (s *Socket) finishClose(reason Reason) {
 	s.mu.Lock()
 	acks := s.acks
 	s.acks = nil
+	s.acksDone = true
 	hs := s.onDisconnect
 	s.mu.Unlock()
 	for _, fn := range acks {

@@ -112,6 +112,10 @@ type Emitter interface {
 // ErrClosed is returned by operations on a closed adapter.
 var ErrClosed = errors.New("adapter: closed")
 
+// ErrAcksUnsupported is returned by BroadcastWithAck when the namespace
+// cannot deliver packets expecting acknowledgements.
+var ErrAcksUnsupported = errors.New("adapter: the namespace cannot deliver packets expecting acknowledgements")
+
 // Adapter keeps the rooms of one namespace and delivers broadcasts to the
 // sockets they select. Implementations must be safe for concurrent use.
 //
@@ -151,3 +155,51 @@ type Adapter interface {
 // Factory creates the adapter of a namespace. Options.Adapter of the
 // socketio package takes one; NewMemory is the default.
 type Factory func(e Emitter) Adapter
+
+// Ack is one socket's acknowledgement of a broadcast that asked for them.
+type Ack struct {
+	// Args is the JSON array of the acknowledgement's arguments, binary
+	// values as placeholders. An acknowledgement relayed by another node
+	// may hold its first argument only (as the reference relays it).
+	Args []byte
+	// Attachments are the binary values the placeholders designate.
+	Attachments [][]byte
+}
+
+// AckEmitter is implemented by an Emitter that can deliver a packet
+// expecting acknowledgements (socketio.Namespace does).
+type AckEmitter interface {
+	// DeliverWithAck sends pkt, with one ack id of the namespace, to each
+	// listed local socket and returns the number of sockets it was queued
+	// to. onAck is then called once for each of them that acknowledges
+	// within flags.Timeout (or before it disconnects, when Timeout is 0),
+	// from any goroutine; it must not block for long.
+	DeliverWithAck(pkt *Packet, ids []string, flags Flags, onAck func(id string, ack Ack)) int
+}
+
+// AckBroadcaster is implemented by adapters that can broadcast a packet
+// expecting acknowledgements. onClientCount is called once per node with
+// the number of sockets reached there; onAck once per acknowledgement.
+// The caller knows it has every answer when it has heard from ServerCount
+// nodes and received as many acks as the client counts add up to.
+type AckBroadcaster interface {
+	BroadcastWithAck(ctx context.Context, pkt *Packet, opts BroadcastOptions, onClientCount func(n int), onAck func(ack Ack)) error
+}
+
+// ServerSideEmitter is implemented by adapters that can send events to the
+// other nodes of a cluster (the reference's serverSideEmit).
+type ServerSideEmitter interface {
+	// ServerSideEmit sends args (the event name first) to every other node.
+	ServerSideEmit(ctx context.Context, args ...any) error
+	// ServerSideEmitWithAck does the same and waits for one answer from
+	// each other node; on a timeout it returns the answers received with
+	// an error.
+	ServerSideEmitWithAck(ctx context.Context, args ...any) ([]json.RawMessage, error)
+}
+
+// ServerSideReceiver is implemented by an Emitter that takes the events
+// other nodes send with ServerSideEmit: args holds the event name then its
+// arguments, as JSON; ack is nil unless the sender waits for an answer.
+type ServerSideReceiver interface {
+	ReceiveServerSideEmit(args []json.RawMessage, ack func(v any))
+}

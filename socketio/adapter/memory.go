@@ -242,3 +242,21 @@ func (m *Memory) ServerCount(context.Context) (int, error) { return 1, nil }
 
 // Close implements Adapter.
 func (m *Memory) Close() error { return nil }
+
+var _ AckBroadcaster = (*Memory)(nil)
+
+// BroadcastWithAck implements AckBroadcaster for the local sockets. It
+// fails when the Emitter cannot deliver packets expecting acks.
+func (m *Memory) BroadcastWithAck(_ context.Context, pkt *Packet, opts BroadcastOptions, onClientCount func(n int), onAck func(ack Ack)) error {
+	ae, ok := m.emitter.(AckEmitter)
+	if !ok {
+		return ErrAcksUnsupported
+	}
+	ids := m.selectLocal(nil, opts)
+	n := 0
+	if len(ids) > 0 {
+		n = ae.DeliverWithAck(pkt, ids, opts.Flags, func(_ string, ack Ack) { onAck(ack) })
+	}
+	onClientCount(n)
+	return nil
+}

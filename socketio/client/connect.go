@@ -55,7 +55,7 @@ func lookup(rawURL string, opts *Options) (*Socket, error) {
 		nsp = "/"
 	}
 	key := u.Scheme + "://" + u.Host + cfg.Path
-	sopts := &SocketOptions{Auth: cfg.Auth, AuthFunc: cfg.AuthFunc}
+	sopts := &SocketOptions{Auth: cfg.Auth, AuthFunc: cfg.AuthFunc, AckTimeout: cfg.AckTimeout, Retries: cfg.Retries}
 
 	var m *Manager
 	if !cfg.ForceNew {
@@ -95,7 +95,7 @@ func lookup(rawURL string, opts *Options) (*Socket, error) {
 		m.nsps[nsp] = s
 	} else {
 		s.mu.Lock()
-		s.auth, s.authFunc = sopts.Auth, sopts.AuthFunc
+		s.opts = *sopts
 		s.mu.Unlock()
 	}
 	m.mu.Unlock()

@@ -79,6 +79,11 @@ type Options struct {
 	// that Connect opens, and its result is sent instead of Auth. It lets
 	// a reconnection carry a fresh token.
 	AuthFunc func() any
+	// AckTimeout and Retries configure the Socket that Connect opens (see
+	// SocketOptions).
+	AckTimeout time.Duration
+	// Retries: see SocketOptions.Retries.
+	Retries int
 }
 
 // SocketOptions configures one namespace Socket of a Manager.
@@ -88,6 +93,19 @@ type SocketOptions struct {
 	// AuthFunc computes the CONNECT payload at every connection (see
 	// Options.AuthFunc).
 	AuthFunc func() any
+	// AckTimeout bounds the wait of every EmitWithAck (and, with Retries,
+	// of every try); an acknowledgement that does not come in time is an
+	// ErrAckTimeout error. 0 means no limit other than the context's.
+	AckTimeout time.Duration
+	// Retries, when positive, makes delivery at-least-once, as the
+	// official client's "retries" option: every Emit and EmitWithAck
+	// waits in a queue and is sent with an acknowledgement request, one at
+	// a time; an event whose acknowledgement does not come within
+	// AckTimeout, or whose connection is lost, is sent again, up to
+	// Retries more times, then dropped (EmitWithAck returns the error).
+	// The server must acknowledge every event, and may see an event more
+	// than once.
+	Retries int
 }
 
 // config is Options with the defaults filled in.

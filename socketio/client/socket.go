@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/chatd/chatd/socketio/parser"
 )
@@ -29,6 +30,9 @@ var (
 	// ErrNoAck is returned by the Ack function given to a handler of an
 	// event that the server emitted without acknowledgement callback.
 	ErrNoAck = errors.New("socket.io client: the event has no acknowledgement")
+	// ErrAckTimeout is returned by EmitWithAck when no acknowledgement came
+	// within SocketOptions.AckTimeout (after every retry, with Retries).
+	ErrAckTimeout = errors.New("socket.io client: operation has timed out")
 )
 
 // ConnectError describes a failed connection: a CONNECT refused by the
@@ -61,8 +65,19 @@ type ackResult struct {
 }
 
 type pendingAck struct {
-	ch   chan ackResult // buffered, receives one result
-	sent bool           // the event is on the wire (not in the send buffer)
+	ch    chan ackResult // buffered, receives one result (plain acks)
+	retry *retryItem     // set for the tries of a queued event
+	timer *time.Timer    // the try's AckTimeout, if any
+	sent  bool           // the event is on the wire (not in the send buffer)
+}
+
+// retryItem is an event of the retry queue (SocketOptions.Retries).
+type retryItem struct {
+	event   string
+	args    []any
+	tries   int
+	pending bool           // a try is on the wire
+	done    chan ackResult // buffered; nil for Emit
 }
 
 // buffered is an emit made while the socket was not connected.
@@ -78,13 +93,13 @@ type buffered struct {
 // the Socket (never the network reader), so a handler may block, emit, or
 // wait for an acknowledgement. All methods are safe for concurrent use.
 type Socket struct {
-	m        *Manager
-	nsp      string
-	auth     any
-	authFunc func() any
-	events   serialQueue
+	m      *Manager
+	nsp    string
+	events serialQueue
 
 	mu           sync.Mutex
+	opts         SocketOptions
+	queue        []*retryItem // with Retries: events waiting for their ack
 	id           string
 	eng          *engineConn // the connection the socket is connected or connecting on
 	connected    bool
@@ -104,7 +119,7 @@ type Socket struct {
 func newSocket(m *Manager, nsp string, opts *SocketOptions) *Socket {
 	s := &Socket{m: m, nsp: nsp, acks: map[uint64]*pendingAck{}, handlers: map[string][]eventHandler{}}
 	if opts != nil {
-		s.auth, s.authFunc = opts.Auth, opts.AuthFunc
+		s.opts = *opts
 	}
 	return s
 }
@@ -193,23 +208,56 @@ func (s *Socket) Close() error {
 // encoding/json, except []byte values (at the top level or nested in []any
 // and map[string]any), which travel as binary attachments. When the socket
 // is not connected the event is buffered and sent, in order, on the next
-// connection.
+// connection. With SocketOptions.Retries, the event goes through the retry
+// queue (see there).
 func (s *Socket) Emit(event string, args ...any) error {
+	s.mu.Lock()
+	retries := s.opts.Retries
+	s.mu.Unlock()
+	if retries > 0 {
+		_, err := s.enqueue(event, args, false)
+		return err
+	}
 	return s.emit(event, args, false, false, 0)
 }
 
 // EmitVolatile sends an event like Emit, except that it is dropped instead
 // of buffered when the socket is not connected or the connection is not
-// ready to write (during an upgrade).
+// ready to write (during an upgrade). It bypasses the retry queue.
 func (s *Socket) EmitVolatile(event string, args ...any) error {
 	return s.emit(event, args, true, false, 0)
 }
 
 // EmitWithAck sends an event and waits for the server's acknowledgement,
 // returning its arguments. It returns ctx.Err() when ctx ends first (the
-// event is then dropped from the send buffer if it was not sent yet), and
-// ErrDisconnected when the connection is lost after the event was sent.
+// event is then dropped from the send buffer if it was not sent yet),
+// ErrAckTimeout after SocketOptions.AckTimeout, and ErrDisconnected when
+// the connection is lost after the event was sent. With
+// SocketOptions.Retries the event is retried instead (see there).
 func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	s.mu.Lock()
+	timeout, retries := s.opts.AckTimeout, s.opts.Retries
+	s.mu.Unlock()
+	if retries > 0 {
+		item, err := s.enqueue(event, args, true)
+		if err != nil {
+			return Args{}, err
+		}
+		select {
+		case r := <-item.done:
+			return r.args, r.err
+		case <-ctx.Done():
+			s.mu.Lock()
+			s.dropItemLocked(item)
+			s.mu.Unlock()
+			return Args{}, ctx.Err()
+		}
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, timeout, ErrAckTimeout)
+		defer cancel()
+	}
 	s.mu.Lock()
 	s.nextID++
 	id := s.nextID
@@ -235,26 +283,99 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 			return r.args, r.err
 		default:
 		}
-		return Args{}, ctx.Err()
+		return Args{}, context.Cause(ctx)
+	}
+}
+
+// enqueue validates an event and adds it to the retry queue.
+func (s *Socket) enqueue(event string, args []any, withAck bool) (*retryItem, error) {
+	if _, err := s.encodeEvent(event, args, false, 0); err != nil {
+		return nil, err
+	}
+	item := &retryItem{event: event, args: args}
+	if withAck {
+		item.done = make(chan ackResult, 1)
+	}
+	s.mu.Lock()
+	s.queue = append(s.queue, item)
+	s.drainLocked(false)
+	s.mu.Unlock()
+	return item, nil
+}
+
+// drainLocked sends the head of the retry queue when connected and, unless
+// force is set, when no try of it is on the wire.
+func (s *Socket) drainLocked(force bool) {
+	if !s.connected || s.eng == nil || len(s.queue) == 0 {
+		return
+	}
+	item := s.queue[0]
+	if item.pending && !force {
+		return
+	}
+	item.pending = true
+	item.tries++
+	s.nextID++
+	id := s.nextID
+	pkts, _ := s.encodeEvent(item.event, item.args, true, id) // validated by enqueue
+	pa := &pendingAck{retry: item, sent: true}
+	s.acks[id] = pa
+	if d := s.opts.AckTimeout; d > 0 {
+		pa.timer = time.AfterFunc(d, func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.acks[id] == pa {
+				delete(s.acks, id)
+				s.retryResultLocked(item, ackResult{err: ErrAckTimeout})
+			}
+		})
+	}
+	s.eng.send(pkts...)
+}
+
+// retryResultLocked handles the outcome of one try of a queued event.
+func (s *Socket) retryResultLocked(item *retryItem, r ackResult) {
+	if len(s.queue) == 0 || s.queue[0] != item {
+		return // already settled (a late ack of an earlier try)
+	}
+	item.pending = false
+	if r.err != nil && item.tries <= s.opts.Retries {
+		s.drainLocked(false) // try again (now, or on the next connection)
+		return
+	}
+	s.queue = s.queue[1:]
+	if item.done != nil {
+		item.done <- r
+	}
+	s.drainLocked(false)
+}
+
+// dropItemLocked removes an event from the retry queue (its EmitWithAck
+// gave up).
+func (s *Socket) dropItemLocked(item *retryItem) {
+	i := slices.Index(s.queue, item)
+	if i < 0 {
+		return
+	}
+	s.queue = slices.Delete(s.queue, i, i+1)
+	for id, pa := range s.acks {
+		if pa.retry == item {
+			delete(s.acks, id)
+			if pa.timer != nil {
+				pa.timer.Stop()
+			}
+		}
+	}
+	if i == 0 {
+		s.drainLocked(false)
 	}
 }
 
 func (s *Socket) emit(event string, args []any, volatile, hasAck bool, id uint64) error {
-	if parser.IsReservedEvent(event) {
-		return fmt.Errorf("%w: %q", ErrReservedEvent, event)
-	}
-	all := make([]any, 0, len(args)+1)
-	all = append(all, event)
-	all = append(all, args...)
-	data, atts, err := parser.EncodeData(all)
+	pkts, err := s.encodeEvent(event, args, hasAck, id)
 	if err != nil {
-		return fmt.Errorf("socket.io client: encoding %q: %w", event, err)
+		return err
 	}
-	typ := parser.Event
-	if len(atts) > 0 {
-		typ = parser.BinaryEvent
-	}
-	pkts := s.encode(parser.Packet{Type: typ, Namespace: s.nsp, ID: id, HasID: hasAck, Attachments: len(atts), Data: data}, atts)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.connected && s.eng != nil {
@@ -273,6 +394,25 @@ func (s *Socket) emit(event string, args []any, volatile, hasAck bool, id uint64
 	}
 	s.sendBuf = append(s.sendBuf, buffered{pkts: pkts, ackID: id, hasAck: hasAck})
 	return nil
+}
+
+// encodeEvent returns the Engine.IO messages of an event.
+func (s *Socket) encodeEvent(event string, args []any, hasAck bool, id uint64) ([]packet, error) {
+	if parser.IsReservedEvent(event) {
+		return nil, fmt.Errorf("%w: %q", ErrReservedEvent, event)
+	}
+	all := make([]any, 0, len(args)+1)
+	all = append(all, event)
+	all = append(all, args...)
+	data, atts, err := parser.EncodeData(all)
+	if err != nil {
+		return nil, fmt.Errorf("socket.io client: encoding %q: %w", event, err)
+	}
+	typ := parser.Event
+	if len(atts) > 0 {
+		typ = parser.BinaryEvent
+	}
+	return s.encode(parser.Packet{Type: typ, Namespace: s.nsp, ID: id, HasID: hasAck, Attachments: len(atts), Data: data}, atts), nil
 }
 
 // encode returns the Engine.IO messages of a Socket.IO packet.
@@ -424,7 +564,7 @@ func (s *Socket) onManagerOpen(eng *engineConn) {
 	}
 	s.eng = eng
 	s.connected = false
-	authFunc, auth := s.authFunc, s.auth
+	authFunc, auth := s.opts.AuthFunc, s.opts.Auth
 	s.mu.Unlock()
 	if authFunc != nil {
 		auth = authFunc()
@@ -508,6 +648,7 @@ func (s *Socket) onPacket(eng *engineConn, p parser.Packet, atts [][]byte) {
 			}
 		}
 		s.sendBuf = nil
+		s.drainLocked(true)
 		s.notifyWaitersLocked(nil)
 		cbs := s.onConnect
 		s.events.push(func() {
@@ -556,11 +697,11 @@ func (s *Socket) onPacket(eng *engineConn, p parser.Packet, atts [][]byte) {
 			return
 		}
 		s.mu.Lock()
+		defer s.mu.Unlock()
 		pa := s.acks[p.ID]
 		delete(s.acks, p.ID)
-		s.mu.Unlock()
 		if pa != nil {
-			pa.ch <- ackResult{args: Args{raw: raw, attachments: atts}}
+			pa.settleLocked(s, ackResult{args: Args{raw: raw, attachments: atts}})
 		}
 	}
 }
@@ -633,9 +774,22 @@ func (s *Socket) failSentAcksLocked() {
 	for id, pa := range s.acks {
 		if pa.sent {
 			delete(s.acks, id)
-			pa.ch <- ackResult{err: ErrDisconnected}
+			pa.settleLocked(s, ackResult{err: ErrDisconnected})
 		}
 	}
+}
+
+// settleLocked delivers the outcome of an acknowledgement request, already
+// removed from s.acks.
+func (pa *pendingAck) settleLocked(s *Socket, r ackResult) {
+	if pa.timer != nil {
+		pa.timer.Stop()
+	}
+	if pa.retry != nil {
+		s.retryResultLocked(pa.retry, r)
+		return
+	}
+	pa.ch <- r
 }
 
 func (s *Socket) emitDisconnectLocked(reason string) {

@@ -9,28 +9,14 @@ import (
 )
 
 // Ack is the acknowledgement of one client to a broadcast.
-type Ack struct {
-	// Args is the JSON array of the acknowledgement's arguments, binary
-	// values as placeholders. An acknowledgement relayed by another node
-	// holds its first argument only (as the reference relays it).
-	Args []byte
-	// Attachments are the binary values the placeholders designate.
-	Attachments [][]byte
-}
+type Ack = adapter.Ack
 
 // AckEmitter is implemented by a namespace (adapter.Emitter) that can
 // deliver a packet expecting acknowledgements. Without it, BroadcastWithAck
 // fails with ErrAcksUnsupported, and broadcasts with acknowledgements from
 // other nodes are delivered as plain events, this node reporting that it
 // reached no client.
-type AckEmitter interface {
-	// DeliverWithAck sends pkt, with an ack id of the namespace, to each
-	// listed local socket, and returns the number of sockets it was queued
-	// to. onAck is then called once for each of those sockets that
-	// acknowledges within flags.Timeout, from any goroutine; it must not
-	// block for long.
-	DeliverWithAck(pkt *adapter.Packet, ids []string, flags adapter.Flags, onAck func(sid string, ack Ack)) int
-}
+type AckEmitter = adapter.AckEmitter
 
 // ackRequest is a broadcast of this node whose acknowledgements other nodes
 // relay.

@@ -1,6 +1,10 @@
 package redisadapter
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/chatd/chatd/socketio/adapter"
+)
 
 // ErrTimeout is wrapped by the error of a request whose answers did not all
 // arrive within Options.RequestsTimeout.
@@ -8,4 +12,4 @@ var ErrTimeout = errors.New("redisadapter: timeout reached while waiting for res
 
 // ErrAcksUnsupported is returned by BroadcastWithAck when the namespace's
 // Emitter does not implement AckEmitter.
-var ErrAcksUnsupported = errors.New("redisadapter: the namespace cannot deliver packets expecting acknowledgements")
+var ErrAcksUnsupported = adapter.ErrAcksUnsupported

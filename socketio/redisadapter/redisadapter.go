@@ -49,7 +49,11 @@ type Adapter struct {
 	publishDownUntil atomic.Int64
 }
 
-var _ adapter.Adapter = (*Adapter)(nil)
+var (
+	_ adapter.Adapter           = (*Adapter)(nil)
+	_ adapter.AckBroadcaster    = (*Adapter)(nil)
+	_ adapter.ServerSideEmitter = (*Adapter)(nil)
+)
 
 // New returns a Factory of adapters that share rooms and broadcasts through
 // ps, for socketio.Options.Adapter.

@@ -284,9 +284,7 @@ func (a *Adapter) remoteSockets(raw json.RawMessage) []adapter.SocketInfo {
 // takes the events other nodes send with ServerSideEmit (the reference's
 // serverSideEmit). When the namespace implements it, it receives them
 // instead of Options.OnServerSideEmit, with the same arguments and rules.
-type ServerSideReceiver interface {
-	ReceiveServerSideEmit(args []json.RawMessage, ack func(v any))
-}
+type ServerSideReceiver = adapter.ServerSideReceiver
 
 // onServerSideEmit hands an event of another node to the application.
 func (a *Adapter) onServerSideEmit(req *request) {

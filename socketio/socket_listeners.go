@@ -1,0 +1,222 @@
+package socketio
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/chatd/chatd/socketio/parser"
+)
+
+// anyListener is a catch-all handler, with an id for removal.
+type anyListener struct {
+	id uint64
+	fn func(event string, args Args)
+}
+
+// On registers a handler for an incoming event and returns a function that
+// removes it. fn is a function whose parameters receive the event's
+// arguments, decoded from JSON into their types ([]byte for binary values);
+// a last parameter of type Ack receives the acknowledgement function; a
+// single Args parameter receives the raw arguments. Examples:
+//
+//	s.On("chat", func(text string) { ... })
+//	s.On("move", func(p Point, ack socketio.Ack) { ack("ok") })
+//	s.On("upload", func(name string, data []byte) { ... })
+//	s.On("any", func(args socketio.Args, ack socketio.Ack) { ... })
+//
+// Missing arguments leave their parameters at the zero value; an argument
+// that cannot be decoded skips the handler and reports an *ArgError to the
+// OnError handlers. A handler may return an error, which is reported the
+// same way. On panics if fn has another shape.
+func (s *Socket) On(event string, fn any) (off func()) {
+	return s.addListener(event, fn, false)
+}
+
+// Once is On for a handler called at most once.
+func (s *Socket) Once(event string, fn any) (off func()) {
+	return s.addListener(event, fn, true)
+}
+
+func (s *Socket) addListener(event string, fn any, once bool) func() {
+	l := newListener(event, fn)
+	s.mu.Lock()
+	s.nextListener++
+	l.id, l.once = s.nextListener, once
+	s.listeners[event] = append(s.listeners[event], l)
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.listeners[event] = slices.DeleteFunc(s.listeners[event], func(x listener) bool { return x.id == l.id })
+		if len(s.listeners[event]) == 0 {
+			delete(s.listeners, event)
+		}
+	}
+}
+
+// takeListeners returns the handlers of event, removing the one-shot ones.
+// s.mu must be held.
+func (s *Socket) takeListeners(event string) []listener {
+	ls := s.listeners[event]
+	if !slices.ContainsFunc(ls, func(l listener) bool { return l.once }) {
+		return ls
+	}
+	kept := slices.DeleteFunc(slices.Clone(ls), func(l listener) bool { return l.once })
+	if len(kept) == 0 {
+		delete(s.listeners, event)
+	} else {
+		s.listeners[event] = kept
+	}
+	return ls
+}
+
+// Off removes every handler of event.
+func (s *Socket) Off(event string) {
+	s.mu.Lock()
+	delete(s.listeners, event)
+	s.mu.Unlock()
+}
+
+// OnAny registers a handler called for every incoming event, before the
+// event's own handlers, and returns a function that removes it.
+func (s *Socket) OnAny(fn func(event string, args Args)) (off func()) {
+	return s.addAny(&s.anyListeners, fn, false)
+}
+
+// PrependAny is OnAny placing the handler before the others.
+func (s *Socket) PrependAny(fn func(event string, args Args)) (off func()) {
+	return s.addAny(&s.anyListeners, fn, true)
+}
+
+// OffAny removes every catch-all handler of incoming events.
+func (s *Socket) OffAny() {
+	s.mu.Lock()
+	s.anyListeners = nil
+	s.mu.Unlock()
+}
+
+// OnAnyOutgoing registers a handler called for every event sent to this
+// socket (by Emit or by a broadcast), and returns a function that removes
+// it. It runs on the socket's handler goroutine, after the event was
+// queued.
+func (s *Socket) OnAnyOutgoing(fn func(event string, args Args)) (off func()) {
+	return s.addAny(&s.outListeners, fn, false)
+}
+
+// PrependAnyOutgoing is OnAnyOutgoing placing the handler before the others.
+func (s *Socket) PrependAnyOutgoing(fn func(event string, args Args)) (off func()) {
+	return s.addAny(&s.outListeners, fn, true)
+}
+
+// OffAnyOutgoing removes every catch-all handler of outgoing events.
+func (s *Socket) OffAnyOutgoing() {
+	s.mu.Lock()
+	s.outListeners = nil
+	s.mu.Unlock()
+}
+
+func (s *Socket) addAny(list *[]anyListener, fn func(string, Args), prepend bool) func() {
+	s.mu.Lock()
+	s.nextListener++
+	l := anyListener{id: s.nextListener, fn: fn}
+	// Copy on write: the slice may be in use by a running dispatch.
+	if prepend {
+		*list = append([]anyListener{l}, *list...)
+	} else {
+		*list = append(slices.Clip(*list), l)
+	}
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		*list = slices.DeleteFunc(slices.Clone(*list), func(x anyListener) bool { return x.id == l.id })
+	}
+}
+
+// hasOutgoing reports whether outgoing catch-all handlers are registered.
+func (s *Socket) hasOutgoing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.outListeners) > 0
+}
+
+// notifyOutgoing runs the outgoing handlers on the socket's goroutine.
+func (s *Socket) notifyOutgoing(event string, args Args) {
+	s.box.post(func() {
+		s.mu.Lock()
+		ls := s.outListeners
+		s.mu.Unlock()
+		for _, l := range ls {
+			l.fn(event, args)
+		}
+	}, false)
+}
+
+// Use adds a middleware run for every incoming event before its handlers
+// (the reference's socket.use). Returning an error drops the event: its
+// handlers are not called and the error goes to the OnError handlers
+// (nothing is sent to the client).
+func (s *Socket) Use(fn func(event string, args Args) error) {
+	s.mu.Lock()
+	s.packetMW = append(slices.Clip(s.packetMW), fn)
+	s.mu.Unlock()
+}
+
+// SocketEmitter emits to one socket with flags. It is an immutable value.
+type SocketEmitter struct {
+	s        *Socket
+	volatile bool
+	timeout  time.Duration
+}
+
+// Volatile returns an emitter whose events are dropped when the socket's
+// transport cannot write right away.
+func (s *Socket) Volatile() SocketEmitter { return SocketEmitter{s: s, volatile: true} }
+
+// Timeout returns an emitter whose EmitWithAck gives up after d.
+func (s *Socket) Timeout(d time.Duration) SocketEmitter { return SocketEmitter{s: s, timeout: d} }
+
+// Compress returns an emitter with the per-packet compression hint. The
+// hint is accepted for compatibility; this server compresses polling
+// responses by size and does not use WebSocket compression.
+func (s *Socket) Compress(bool) SocketEmitter { return SocketEmitter{s: s} }
+
+// Volatile sets the volatile flag.
+func (e SocketEmitter) Volatile() SocketEmitter { e.volatile = true; return e }
+
+// Timeout sets the acknowledgement timeout.
+func (e SocketEmitter) Timeout(d time.Duration) SocketEmitter { e.timeout = d; return e }
+
+// Compress sets the compression hint (see Socket.Compress).
+func (e SocketEmitter) Compress(bool) SocketEmitter { return e }
+
+// Emit sends an event, as Socket.Emit; a volatile event that cannot be
+// written right away is dropped without error.
+func (e SocketEmitter) Emit(event string, args ...any) error {
+	if e.volatile && !e.s.client.conn.Writable() {
+		return nil
+	}
+	return e.s.Emit(event, args...)
+}
+
+// EmitWithAck sends an event and waits for the acknowledgement, at most
+// the emitter's timeout (when set) and until ctx is done.
+func (e SocketEmitter) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	if e.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.timeout)
+		defer cancel()
+	}
+	return e.s.EmitWithAck(ctx, event, args...)
+}
+
+// eventArgs splits an EVENT packet's payload into its name and arguments.
+func eventArgs(data []byte, atts [][]byte) (string, Args, bool) {
+	raw, err := parser.SplitArray(data)
+	if err != nil || len(raw) == 0 {
+		return "", Args{}, false
+	}
+	name, ok := eventName(raw[0])
+	return name, Args{raw: raw[1:], attachments: atts}, ok
+}
