@@ -233,6 +233,34 @@ test.describe('chatd UI', () => {
     await admin.context().close();
   });
 
+  test('without WebSocket the page chats over long-polling; closing it updates the count', async ({ browser }) => {
+    const wsUser = await newUserPage(browser, server.url, 'wendy');
+    // A context whose WebSocket connections all fail: the client stays on
+    // HTTP long-polling.
+    const context = await browser.newContext({ viewport: VIEWPORT });
+    let blocked = 0;
+    await context.routeWebSocket(/\/socket\.io\//, (ws) => { blocked++; ws.close(); });
+    const page = await context.newPage();
+    watch(page);
+    await page.goto(server.url + '/signup');
+    await page.fill(T('username'), 'paula');
+    await page.fill(T('password'), 'paula-password');
+    await page.click(T('submit'));
+    await page.waitForURL(server.url + '/');
+    await connectedIn(page, 'chat');
+    await members(page, 2);
+    await members(wsUser, 2);
+    await say(page, 'sent over polling');
+    await expect(wsUser.locator(T('message-text')).last()).toHaveText('sent over polling');
+    await say(wsUser, 'received over polling');
+    await expect(page.locator(T('message-text')).last()).toHaveText('received over polling');
+    expect(blocked).toBeGreaterThan(0);
+    noProblems(page, wsUser);
+    await context.close();
+    await members(wsUser, 1);
+    await wsUser.context().close();
+  });
+
   test('a message with markup is shown as text and runs nothing', async ({ browser }) => {
     const xss = '<img src=x onerror=alert(1)>';
     const mallory = await newUserPage(browser, server.url, 'mallory');
