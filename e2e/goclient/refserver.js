@@ -21,6 +21,9 @@
 //   disconnect-me                 server-side disconnect of this socket
 //   close-conn                    disconnect(true): closes the connection
 //   stop-heartbeat                stop sending pings on this connection
+//   flaky (key, ack)              ack (key, n) only on every second receipt
+//                                 of key (n counts receipts); count (key, ack)
+//                                 acks the number of receipts of key
 // Namespace "/admin": a middleware refuses unless auth.token is "secret",
 //   with an error whose data is {code: 401, reason: "bad token"};
 //   whoami as above.
@@ -47,6 +50,7 @@ if (upgradeDelay > 0) {
 }
 
 const records = [];
+const receipts = new Map();
 
 function common(socket) {
   socket.on("echo", (...args) => {
@@ -91,6 +95,12 @@ io.on("connection", (socket) => {
       }
     });
   });
+  socket.on("flaky", (key, ack) => {
+    const n = (receipts.get(key) || 0) + 1;
+    receipts.set(key, n);
+    if (n % 2 === 0) ack(key, n);
+  });
+  socket.on("count", (key, ack) => ack(receipts.get(key) || 0));
   socket.on("disconnect-me", () => socket.disconnect());
   socket.on("close-conn", () => socket.disconnect(true));
   socket.on("stop-heartbeat", (ack) => {

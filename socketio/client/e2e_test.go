@@ -821,3 +821,72 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		}
 	}
 }
+
+// TestAckTimeoutAndRetries: SocketOptions.AckTimeout bounds the wait for
+// an acknowledgement; with Retries, unacknowledged events are sent again,
+// one at a time and in order.
+func TestAckTimeoutAndRetries(t *testing.T) {
+	checkGoroutines(t)
+	rs := startRef(t, "0")
+
+	s := dial(t, rs.URL, &Options{AckTimeout: 100 * time.Millisecond})
+	start := time.Now()
+	if _, err := s.EmitWithAck(ctxT(t), "record", "x"); !errors.Is(err, ErrAckTimeout) {
+		t.Fatalf("EmitWithAck without ack: %v", err)
+	}
+	if d := time.Since(start); d < 100*time.Millisecond {
+		t.Fatalf("timed out after %v", d)
+	}
+
+	r := dial(t, rs.URL, &Options{AckTimeout: 150 * time.Millisecond, Retries: 2})
+	args, err := r.EmitWithAck(ctxT(t), "flaky", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := args.String(); got != `["a",2]` {
+		t.Fatalf("flaky ack %s", got)
+	}
+	// Emit goes through the queue too: "c" is sent only once "b" is
+	// acknowledged, and "count" after both.
+	if err := r.Emit("flaky", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Emit("flaky", "c"); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"a", "b", "c"} {
+		args, err := r.EmitWithAck(ctxT(t), "count", key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := args.String(); got != "[2]" {
+			t.Fatalf("receipts of %s: %s", key, got)
+		}
+	}
+	// Retries exhausted: 1 + Retries tries, then ErrAckTimeout.
+	if _, err := r.EmitWithAck(ctxT(t), "record", "never"); !errors.Is(err, ErrAckTimeout) {
+		t.Fatalf("exhausted retries: %v", err)
+	}
+	args, err = r.EmitWithAck(ctxT(t), "get-records")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := args.String(); got != `[["x","never","never","never"]]` {
+		t.Fatalf("records %s", got)
+	}
+	// A canceled EmitWithAck leaves the queue.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := r.EmitWithAck(ctx, "record", "canceled"); !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	if _, err := r.EmitWithAck(ctxT(t), "count", "z"); err != nil {
+		t.Fatal(err)
+	}
+	r.mu.Lock()
+	left := len(r.queue)
+	r.mu.Unlock()
+	if left != 0 {
+		t.Fatalf("%d events left in the queue", left)
+	}
+}
