@@ -56,7 +56,9 @@
 //
 // Emit marshals arguments with encoding/json; []byte values travel as
 // binary attachments. EmitWithAck waits for the server's acknowledgement
-// under a context. Handlers registered with On receive the arguments
+// under a context, and at most SocketOptions.AckTimeout when set. With
+// SocketOptions.Retries, events go through a queue, one at a time, and are
+// sent again until acknowledged (at-least-once delivery). Handlers registered with On receive the arguments
 // decoded into their parameter types, or the raw Args; a last parameter of
 // type Ack answers an event the server emitted with an acknowledgement
 // callback. OnAny sees every event. The connect, connect_error and

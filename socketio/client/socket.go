@@ -471,7 +471,25 @@ func (s *Socket) On(event string, fn any) {
 	s.mu.Unlock()
 }
 
-// Off removes every handler of an event registered with On.
+// Once registers a handler like On, called for the first occurrence of the
+// event only. Reserved events are not accepted.
+func (s *Socket) Once(event string, fn any) {
+	if parser.IsReservedEvent(event) {
+		panic(fmt.Sprintf("socket.io client: Once does not accept the reserved event %q", event))
+	}
+	h := makeHandler(fn)
+	var fired atomic.Bool
+	s.mu.Lock()
+	s.handlers[event] = append(s.handlers[event], func(event string, args Args, ack Ack) error {
+		if fired.Swap(true) {
+			return nil
+		}
+		return h(event, args, ack)
+	})
+	s.mu.Unlock()
+}
+
+// Off removes every handler of an event registered with On or Once.
 func (s *Socket) Off(event string) {
 	s.mu.Lock()
 	delete(s.handlers, event)
@@ -483,6 +501,13 @@ func (s *Socket) Off(event string) {
 func (s *Socket) OnAny(fn func(event string, args Args)) {
 	s.mu.Lock()
 	s.anyHandlers = append(s.anyHandlers, fn)
+	s.mu.Unlock()
+}
+
+// OffAny removes every handler registered with OnAny.
+func (s *Socket) OffAny() {
+	s.mu.Lock()
+	s.anyHandlers = nil
 	s.mu.Unlock()
 }
 

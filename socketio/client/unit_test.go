@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chatd/chatd/socketio/parser"
 )
 
 func TestEncodePayload(t *testing.T) {
@@ -266,4 +268,52 @@ func TestEmitReservedAndInvalid(t *testing.T) {
 			t.Errorf("Connect(%q) accepted", bad)
 		}
 	}
+}
+
+func TestOnceAndOff(t *testing.T) {
+	m, err := NewManager("http://127.0.0.1:1", &Options{DisableReconnection: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	s := newSocket(m, "/", nil)
+	calls := make(chan string, 10)
+	s.Once("e", func(n int) { calls <- "once" })
+	s.On("e", func(n int) { calls <- "on" })
+	s.OnAny(func(event string, _ Args) { calls <- "any" })
+	for range 2 {
+		s.onEvent(nil, parserPacket(t, `2["e",1]`), nil)
+	}
+	s.OffAny()
+	s.Off("e")
+	s.onEvent(nil, parserPacket(t, `2["e",1]`), nil)
+	s.onEvent(nil, parserPacket(t, `2["done"]`), nil)
+	done := make(chan struct{})
+	s.events.push(func() { close(done) })
+	<-done
+	close(calls)
+	var got []string
+	for c := range calls {
+		got = append(got, c)
+	}
+	if strings.Join(got, ",") != "any,once,on,any,on" {
+		t.Fatalf("calls %v", got)
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("Once(connect) accepted")
+			}
+		}()
+		s.Once("connect", func() {})
+	}()
+}
+
+func parserPacket(t *testing.T, s string) parser.Packet {
+	t.Helper()
+	p, err := parser.Decode([]byte(s), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
