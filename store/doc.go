@@ -1,15 +1,30 @@
-// Package store is the SQLite implementation of the storage interfaces of
-// package chat (NamespaceStore, MessageStore, UserStore, SessionStore),
-// using the pure-Go driver modernc.org/sqlite.
+// Package store implements the storage interfaces of package chat
+// (NamespaceStore, MessageStore, UserStore, SessionStore) on SQLite, using
+// the pure-Go driver modernc.org/sqlite, or on PostgreSQL, using
+// github.com/jackc/pgx/v5 through database/sql. Both backends behave the
+// same: names unique without regard to case, messages oldest first with
+// growing ids, a message committed before AppendMessage returns, the same
+// errors.
 //
-// Open applies the embedded migrations of package migrations with goose and
-// sets the connection pragmas in the DSN, so every pooled connection gets
-// them: WAL journal, synchronous=FULL (a committed message survives a power
-// loss, which is what an acknowledgement promises), a busy timeout of 5s,
-// foreign keys on, and write transactions that take the write lock at BEGIN
-// (_txlock=immediate) so concurrent writers queue instead of failing.
+// Open takes a file path (SQLite) or a postgres:// / postgresql:// URL
+// (PostgreSQL) and applies the embedded migrations of package migrations
+// with goose before returning; the two dialects have their own migration
+// files with the same version numbers.
 //
-// Public methods own their transaction; helpers take a *sql.Tx. Methods
-// return *chat.Error values with chat.ENOTFOUND or chat.ECONFLICT where the
-// chat interfaces document them.
+// SQLite: the connection pragmas are set in the DSN, so every pooled
+// connection gets them: WAL journal, synchronous=FULL (a committed message
+// survives a power loss, which is what an acknowledgement promises), a busy
+// timeout of 5s, foreign keys on, and write transactions that take the
+// write lock at BEGIN (_txlock=immediate) so concurrent writers queue
+// instead of failing. One file serves the nodes of one machine only.
+//
+// PostgreSQL: several chatd nodes share one database. The search_path URL
+// parameter selects (and, when missing, creates) the schema of the tables;
+// migrations hold an advisory lock so nodes starting together apply them
+// once; a node opens at most 16 connections.
+//
+// Queries are written once with ? placeholders and rewritten to $n for
+// PostgreSQL. Public methods own their transaction. Methods return
+// *chat.Error values with chat.ENOTFOUND or chat.ECONFLICT where the chat
+// interfaces document them.
 package store

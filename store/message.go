@@ -20,23 +20,21 @@ func (d *DB) AppendMessage(ctx context.Context, msg chat.Message) (chat.Message,
 	}
 	defer tx.Rollback()
 	var roomID int64
-	err = tx.QueryRowContext(ctx, `
+	err = tx.QueryRowContext(ctx, d.q(`
 		SELECT r.id FROM rooms r JOIN namespaces n ON n.id = r.namespace_id
-		WHERE n.endpoint = ? AND r.title = ?`, msg.Namespace, msg.Room).Scan(&roomID)
+		WHERE n.endpoint = ? AND r.title = ?`), msg.Namespace, msg.Room).Scan(&roomID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return chat.Message{}, chat.Errorf(chat.ENOTFOUND, "unknown room %q", msg.Room)
 	}
 	if err != nil {
 		return chat.Message{}, err
 	}
-	res, err := tx.ExecContext(ctx, `
-		INSERT INTO messages (room_id, user_id, username, text, time_ms) VALUES (?, ?, ?, ?, ?)`,
-		roomID, msg.UserID, msg.Username, msg.Text, msg.Time)
+	err = tx.QueryRowContext(ctx, d.q(`
+		INSERT INTO messages (room_id, user_id, username, text, time_ms) VALUES (?, ?, ?, ?, ?)
+		RETURNING id`),
+		roomID, msg.UserID, msg.Username, msg.Text, msg.Time).Scan(&msg.ID)
 	if err != nil {
 		return chat.Message{}, fmt.Errorf("store: insert message: %w", err)
-	}
-	if msg.ID, err = res.LastInsertId(); err != nil {
-		return chat.Message{}, err
 	}
 	if err := tx.Commit(); err != nil {
 		return chat.Message{}, fmt.Errorf("store: commit message: %w", err)
@@ -50,7 +48,7 @@ func (d *DB) LastMessages(ctx context.Context, namespace, room string, limit int
 	if limit <= 0 {
 		return out, nil
 	}
-	rows, err := d.db.QueryContext(ctx, `
+	rows, err := d.db.QueryContext(ctx, d.q(`
 		SELECT id, user_id, username, text, time_ms FROM (
 			SELECT m.id, m.user_id, m.username, m.text, m.time_ms
 			FROM messages m
@@ -58,7 +56,7 @@ func (d *DB) LastMessages(ctx context.Context, namespace, room string, limit int
 			JOIN namespaces n ON n.id = r.namespace_id
 			WHERE n.endpoint = ? AND r.title = ?
 			ORDER BY m.id DESC LIMIT ?
-		) ORDER BY id`, namespace, room, limit)
+		) AS last ORDER BY id`), namespace, room, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -32,8 +32,8 @@ func (d *DB) ListNamespaces(ctx context.Context, role chat.Role) ([]chat.Namespa
 // FindNamespace returns the namespace with the given endpoint.
 func (d *DB) FindNamespace(ctx context.Context, endpoint string) (chat.Namespace, error) {
 	var ns chat.Namespace
-	err := d.db.QueryRowContext(ctx,
-		`SELECT id, title, img, endpoint, min_role FROM namespaces WHERE endpoint = ?`, endpoint).
+	err := d.db.QueryRowContext(ctx, d.q(
+		`SELECT id, title, img, endpoint, min_role FROM namespaces WHERE endpoint = ?`), endpoint).
 		Scan(&ns.ID, &ns.Title, &ns.Img, &ns.Endpoint, &ns.MinRole)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ns, chat.Errorf(chat.ENOTFOUND, "unknown namespace %q", endpoint)
@@ -44,10 +44,10 @@ func (d *DB) FindNamespace(ctx context.Context, endpoint string) (chat.Namespace
 // ListRooms returns the rooms of the namespace with the given endpoint,
 // ordered by id.
 func (d *DB) ListRooms(ctx context.Context, endpoint string) ([]chat.Room, error) {
-	rows, err := d.db.QueryContext(ctx, `
+	rows, err := d.db.QueryContext(ctx, d.q(`
 		SELECT r.id, r.title, n.endpoint, r.private
 		FROM rooms r JOIN namespaces n ON n.id = r.namespace_id
-		WHERE n.endpoint = ? ORDER BY r.id`, endpoint)
+		WHERE n.endpoint = ? ORDER BY r.id`), endpoint)
 	if err != nil {
 		return nil, err
 	}
@@ -67,10 +67,10 @@ func (d *DB) ListRooms(ctx context.Context, endpoint string) ([]chat.Room, error
 // given endpoint.
 func (d *DB) FindRoom(ctx context.Context, endpoint, title string) (chat.Room, error) {
 	var r chat.Room
-	err := d.db.QueryRowContext(ctx, `
+	err := d.db.QueryRowContext(ctx, d.q(`
 		SELECT r.id, r.title, n.endpoint, r.private
 		FROM rooms r JOIN namespaces n ON n.id = r.namespace_id
-		WHERE n.endpoint = ? AND r.title = ?`, endpoint, title).
+		WHERE n.endpoint = ? AND r.title = ?`), endpoint, title).
 		Scan(&r.ID, &r.Title, &r.Namespace, &r.Private)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, chat.Errorf(chat.ENOTFOUND, "unknown room %q", title)

@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +16,14 @@ import (
 	"github.com/chatd/chatd/migrations"
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// dialect is the SQL database behind a DB.
+type dialect int
+
+const (
+	sqliteDialect dialect = iota
+	postgresDialect
 )
 
 // Compile-time checks that DB implements the interfaces chat consumes.
@@ -26,9 +36,10 @@ var (
 
 // DB is an open chatd database. It is safe for concurrent use.
 type DB struct {
-	db   *sql.DB
-	path string
-	now  func() time.Time
+	db      *sql.DB
+	path    string // file path, or the URL without its password
+	dialect dialect
+	now     func() time.Time
 }
 
 // Options configure Open. The zero value is valid.
@@ -51,11 +62,35 @@ func DSN(path string) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
-// Open opens (creating it if needed) the SQLite database file at path and
-// applies every pending migration before returning.
+// IsPostgresURL reports whether dsn names a PostgreSQL database (a
+// postgres:// or postgresql:// URL) rather than a SQLite file.
+func IsPostgresURL(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Redact returns dsn with the password of a PostgreSQL URL replaced by
+// "xxxxx", for logs and error messages; file paths are returned unchanged.
+func Redact(dsn string) string {
+	if !IsPostgresURL(dsn) {
+		return dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "postgres://(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// Open opens the database named by path and applies every pending migration
+// before returning. A postgres:// or postgresql:// URL opens that
+// PostgreSQL database (see OpenPostgres); anything else is the path of a
+// SQLite file, created if needed.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("store: empty database path")
+	}
+	if IsPostgresURL(path) {
+		return OpenPostgres(ctx, path, opts)
 	}
 	if strings.HasPrefix(path, "file:") || strings.Contains(path, "?") {
 		return nil, fmt.Errorf("store: want a file path, not a DSN: %q", path)
@@ -64,11 +99,11 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	d := &DB{db: sqlDB, path: path, now: opts.Now}
+	d := &DB{db: sqlDB, path: path, dialect: sqliteDialect, now: opts.Now}
 	if d.now == nil {
 		d.now = time.Now
 	}
-	if err := d.migrate(ctx, opts.Logger); err != nil {
+	if err := d.migrate(ctx, opts.Logger, nil); err != nil {
 		sqlDB.Close()
 		return nil, err
 	}
@@ -79,12 +114,14 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 const migrateAttempts = 8
 
 // migrate applies the pending migrations. Several processes may open one
-// file at the same time (nodes of a cluster starting together); goose has
+// database at the same time (nodes of a cluster starting together); goose has
 // no lock for SQLite, so one of them may find a migration already applied
 // by another half-way through and fail. Each migration is one transaction
 // recorded with its version, so trying again sees the other's work and
-// finishes; migrate retries a few times with a growing pause.
-func (d *DB) migrate(ctx context.Context, logger *slog.Logger) error {
+// finishes; migrate retries a few times with a growing pause. PostgreSQL
+// migrations additionally hold a session advisory lock (extra provider
+// options).
+func (d *DB) migrate(ctx context.Context, logger *slog.Logger, extra []goose.ProviderOption) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -93,7 +130,7 @@ func (d *DB) migrate(ctx context.Context, logger *slog.Logger) error {
 	}
 	var err error
 	for attempt := 1; attempt <= migrateAttempts; attempt++ {
-		if err = d.migrateOnce(ctx, logger); err == nil {
+		if err = d.migrateOnce(ctx, logger, extra); err == nil {
 			return nil
 		}
 		logger.Warn("migration failed; retrying", "attempt", attempt, "err", err)
@@ -106,8 +143,12 @@ func (d *DB) migrate(ctx context.Context, logger *slog.Logger) error {
 	return err
 }
 
-func (d *DB) migrateOnce(ctx context.Context, logger *slog.Logger) error {
-	p, err := goose.NewProvider(goose.DialectSQLite3, d.db, migrations.FS, goose.WithSlog(logger))
+func (d *DB) migrateOnce(ctx context.Context, logger *slog.Logger, extra []goose.ProviderOption) error {
+	goDialect, fsys := goose.DialectSQLite3, fs.FS(migrations.FS)
+	if d.dialect == postgresDialect {
+		goDialect, fsys = goose.DialectPostgres, migrations.Postgres
+	}
+	p, err := goose.NewProvider(goDialect, d.db, fsys, append([]goose.ProviderOption{goose.WithSlog(logger)}, extra...)...)
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
 	}
@@ -139,6 +180,28 @@ func (d *DB) SchemaVersion(ctx context.Context) (int64, error) {
 	err := d.db.QueryRowContext(ctx,
 		`SELECT COALESCE(MAX(version_id), 0) FROM goose_db_version WHERE is_applied`).Scan(&v)
 	return v, err
+}
+
+// q returns query, written with ? placeholders, in the placeholder syntax of
+// the database: $1, $2, ... for PostgreSQL. Queries must not contain a
+// question mark anywhere else.
+func (d *DB) q(query string) string {
+	if d.dialect != postgresDialect {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 8)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
 }
 
 // ms converts t to milliseconds since the Unix epoch.
