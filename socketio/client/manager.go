@@ -365,6 +365,14 @@ func (m *Manager) activeSocketsLocked() []*Socket {
 // open connection (then sends its CONNECT) or makes the Manager connect.
 func (m *Manager) socketActivated(s *Socket) {
 	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		s.mu.Lock()
+		s.active = false
+		s.emitConnectErrorLocked(&ConnectError{Message: ErrManagerClosed.Error(), Err: ErrManagerClosed})
+		s.mu.Unlock()
+		return
+	}
 	eng := m.eng
 	if eng == nil {
 		m.openLocked()

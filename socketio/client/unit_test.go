@@ -317,3 +317,26 @@ func parserPacket(t *testing.T, s string) parser.Packet {
 	}
 	return p
 }
+
+func TestClosedManager(t *testing.T) {
+	m, err := NewManager("http://127.0.0.1:1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal("second Close:", err)
+	}
+	s := m.Socket("/x", nil)
+	if s.Active() || s.Connected() || s.Namespace() != "/x" || s.Manager() != m {
+		t.Fatalf("socket of a closed Manager: active=%v", s.Active())
+	}
+	ch := s.addWaiter()
+	s.Connect()
+	var cerr *ConnectError
+	if err := <-ch; !errors.As(err, &cerr) || !errors.Is(err, ErrManagerClosed) {
+		t.Fatalf("connect on a closed Manager: %v", err)
+	}
+}
