@@ -890,3 +890,30 @@ func TestAckTimeoutAndRetries(t *testing.T) {
 		t.Fatalf("%d events left in the queue", left)
 	}
 }
+
+// TestRetryAcrossReconnection: with Retries, an event sent on a connection
+// that dies before its acknowledgement is sent again on the next one.
+func TestRetryAcrossReconnection(t *testing.T) {
+	checkGoroutines(t)
+	rs := startRef(t, "0", "PING_INTERVAL=300", "PING_TIMEOUT=200")
+	s := dial(t, rs.URL, &Options{Transports: []string{TransportWebSocket}, Retries: 3,
+		ReconnectionDelay: 20 * time.Millisecond})
+	reasons := make(chan string, 2)
+	s.On("disconnect", func(r string) { reasons <- r })
+	if _, err := s.EmitWithAck(ctxT(t), "stop-heartbeat"); err != nil {
+		t.Fatal(err)
+	}
+	// The first receipt of "k" is not acknowledged; the connection then
+	// dies of a ping timeout and the second try, on the new connection,
+	// is.
+	args, err := s.EmitWithAck(ctxT(t), "flaky", "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := args.String(); got != `["k",2]` {
+		t.Fatalf("ack %s", got)
+	}
+	if r := recv(t, reasons, "disconnect"); r != ReasonPingTimeout {
+		t.Fatalf("reason %q", r)
+	}
+}
