@@ -150,6 +150,18 @@ describe('namespace access', () => {
     }
   }
 
+  test('a changed role applies to the next connection of the same session', async () => {
+    const c = await chat.signup(server.url, 'dan', 'dan-password');
+    assert.equal((await chat.connectError(connect('/creator', c))).message, 'forbidden');
+    await chat.setRole(tmp.db, 'dan', 'creator');
+    await chat.connected(connect('/creator', c));
+    const d = connect('/', c);
+    assert.deepEqual((await waitFor(() => events(d, 'data')[0], 5000, 'data')).map((n) => n.endpoint),
+      ['/user', '/creator']);
+    await chat.setRole(tmp.db, 'dan', 'user');
+    assert.equal((await chat.connectError(connect('/creator', c))).message, 'forbidden');
+  });
+
   test('a cookie of a logged-out session is unauthorized', async () => {
     const c = await chat.login(server.url, 'bob', 'bob-password');
     await chat.connected(connect('/user', c));
