@@ -157,3 +157,39 @@ test('form posts from another origin are refused; same-origin and header-less on
   const none = await post('/login', { username: 'crossy', password: 'crossy-password' });
   assert.equal(none.status, 303);
 });
+
+test('-origins: a configured origin may post forms and open Socket.IO connections', async () => {
+  const t = chat.tempDB();
+  const allowed = 'https://chat.example.org';
+  const srv = await chat.startChatd(t.db, ['-origins', `${allowed},http://other.example.net:8443`]);
+  const clients = new chat.Clients();
+  try {
+    const res = await fetch(srv.url + '/signup', {
+      method: 'POST',
+      body: new URLSearchParams({ username: 'proxied', password: 'proxied-password' }),
+      redirect: 'manual',
+      headers: { Origin: allowed, 'Sec-Fetch-Site': 'cross-site' },
+    });
+    assert.equal(res.status, 303);
+    const cookie = res.headers.getSetCookie()[0].split(';')[0];
+    for (const transports of [['websocket'], ['polling']]) {
+      await chat.connected(clients.connect(srv.url, '/user', cookie, { transports, extraHeaders: { Origin: allowed } }));
+      await chat.connected(clients.connect(srv.url, '/user', cookie,
+        { transports, extraHeaders: { Origin: 'http://other.example.net:8443' } }));
+      const err = await chat.connectError(clients.connect(srv.url, '/user', cookie,
+        { transports, extraHeaders: { Origin: 'https://chat.example.org.evil.example' } }));
+      assert.equal(err.type, 'TransportError');
+    }
+    const refused = await fetch(srv.url + '/login', {
+      method: 'POST',
+      body: new URLSearchParams({ username: 'proxied', password: 'proxied-password' }),
+      redirect: 'manual',
+      headers: { Origin: 'http://evil.example' },
+    });
+    assert.equal(refused.status, 403);
+  } finally {
+    clients.closeAll();
+    await srv.stop();
+    t.cleanup();
+  }
+});
