@@ -6,18 +6,23 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Config is the server configuration. It is read from flags and the
 // environment here and nowhere else.
 type Config struct {
-	Addr     string     // listen address; port 0 picks a free port
-	DB       string     // SQLite database file
-	Origins  []string   // extra allowed origins (scheme://host[:port])
-	MsgRate  float64    // messages per user per second; 0 turns the limit off
-	LogLevel slog.Level // lowest level logged
+	Addr        string     // listen address; port 0 picks a free port
+	DB          string     // SQLite database file, or a postgres:// URL
+	Redis       string     // Redis URL; empty runs a single node (no adapter)
+	RedisPrefix string     // prefix of the Redis channels of the adapter
+	Origins     []string   // extra allowed origins (scheme://host[:port])
+	MsgRate     float64    // messages per user per second; 0 turns the limit off
+	LogLevel    slog.Level // lowest level logged
 }
 
 // Defaults.
@@ -26,7 +31,13 @@ const (
 	defaultDB       = "chatd.db"
 	defaultMsgRate  = 10
 	defaultLogLevel = "info"
+	// defaultRedisPrefix is the channel prefix of the reference Socket.IO
+	// Redis adapter, so Node.js servers with default options can join.
+	defaultRedisPrefix = "socket.io"
 )
+
+// dbUsage is the help text of the -db flag.
+const dbUsage = "SQLite database file, or a postgres:// (postgresql://) URL of a PostgreSQL database (env CHATD_DB)"
 
 // envOr returns the environment variable key, or def when it is unset or
 // empty.
@@ -43,13 +54,15 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs := flag.NewFlagSet("chatd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: chatd [flags]\n       chatd admin create [-db PATH] NAME\n       chatd admin set-role [-db PATH] NAME ROLE\n\nflags:\n")
+		fmt.Fprint(stderr, "usage: chatd [flags]\n       chatd admin create [-db PATH|URL] NAME\n       chatd admin set-role [-db PATH|URL] NAME ROLE\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	var c Config
 	var origins, rate, level string
 	fs.StringVar(&c.Addr, "addr", envOr(getenv, "CHATD_ADDR", defaultAddr), "listen address (env CHATD_ADDR)")
-	fs.StringVar(&c.DB, "db", envOr(getenv, "CHATD_DB", defaultDB), "SQLite database file (env CHATD_DB)")
+	fs.StringVar(&c.DB, "db", envOr(getenv, "CHATD_DB", defaultDB), dbUsage)
+	fs.StringVar(&c.Redis, "redis", getenv("CHATD_REDIS"), "Redis URL (redis://[:PASSWORD@]HOST:PORT/DB or rediss://...) of the cluster's Socket.IO adapter; empty = single node (env CHATD_REDIS)")
+	fs.StringVar(&c.RedisPrefix, "redis-prefix", envOr(getenv, "CHATD_REDIS_PREFIX", defaultRedisPrefix), "prefix of the Redis channels; every node of a cluster uses the same (env CHATD_REDIS_PREFIX)")
 	fs.StringVar(&origins, "origins", getenv("CHATD_ORIGINS"), "extra allowed origins, comma separated (env CHATD_ORIGINS)")
 	fs.StringVar(&rate, "msg-rate", envOr(getenv, "CHATD_MSG_RATE", strconv.Itoa(defaultMsgRate)), "messages per user per second (bursts of 20), 0 = no limit (env CHATD_MSG_RATE)")
 	fs.StringVar(&level, "log-level", envOr(getenv, "CHATD_LOG_LEVEL", defaultLogLevel), "log level: debug, info, warn or error (env CHATD_LOG_LEVEL)")
@@ -73,6 +86,14 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	}
 	if c.Addr == "" || c.DB == "" {
 		return c, errors.New("-addr and -db must not be empty")
+	}
+	if c.Redis != "" {
+		if _, err := redis.ParseURL(c.Redis); err != nil {
+			return c, fmt.Errorf("invalid -redis URL %s: %v", redactRedisURL(c.Redis), redactErr(err, c.Redis))
+		}
+	}
+	if strings.TrimSpace(c.RedisPrefix) == "" {
+		return c, errors.New("-redis-prefix must not be empty")
 	}
 	return c, nil
 }
@@ -108,7 +129,7 @@ func parseAdminConfig(cmd string, args []string, getenv func(string) string, std
 	fs := flag.NewFlagSet("chatd admin "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := adminConfig{Password: getenv("CHATD_ADMIN_PASSWORD")}
-	fs.StringVar(&c.DB, "db", envOr(getenv, "CHATD_DB", defaultDB), "SQLite database file (env CHATD_DB)")
+	fs.StringVar(&c.DB, "db", envOr(getenv, "CHATD_DB", defaultDB), dbUsage)
 	for {
 		if err := fs.Parse(args); err != nil {
 			return c, err
@@ -123,4 +144,26 @@ func parseAdminConfig(cmd string, args []string, getenv func(string) string, std
 		return c, errors.New("-db must not be empty")
 	}
 	return c, nil
+}
+
+// redactRedisURL returns the Redis URL u with its password hidden, for logs
+// and error messages.
+func redactRedisURL(u string) string {
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return parsed.Redacted()
+}
+
+// redactErr returns the text of err with the password of the Redis URL u
+// (if any) hidden.
+func redactErr(err error, u string) string {
+	msg := err.Error()
+	if parsed, perr := url.Parse(u); perr == nil && parsed.User != nil {
+		if pw, ok := parsed.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		}
+	}
+	return msg
 }

@@ -8,15 +8,18 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/socketio"
 	"github.com/chatd/chatd/socketio/engine"
+	"github.com/chatd/chatd/socketio/redisadapter"
 	"github.com/chatd/chatd/store"
 	"github.com/chatd/chatd/web"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/redis/go-redis/v9"
 )
 
 // shutdownTimeout bounds the graceful shutdown.
@@ -73,10 +76,39 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 
 	// The Socket.IO server speaking the chat protocol; handshakes from a
 	// foreign Origin are refused before any session exists.
-	sio := socketio.NewServer(&socketio.Options{
+	sioOpts := &socketio.Options{
 		Logger: logger,
 		Engine: engine.Options{AllowRequest: chat.OriginChecker(cfg.Origins)},
-	})
+	}
+	if cfg.Redis != "" {
+		// The cluster adapter: rooms, broadcasts and member counts span
+		// every node on this Redis. The client is closed after the
+		// Socket.IO server (deferred before sio.Close runs below).
+		rdb, err := newRedisClient(cfg.Redis)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := rdb.Close(); err != nil {
+				logger.Warn("closing Redis client", "err", err)
+			}
+		}()
+		sioOpts.Adapter = redisadapter.NewRedis(rdb, redisadapter.Options{
+			Key:    cfg.RedisPrefix,
+			Logger: logger,
+		})
+	}
+	sio := socketio.NewServer(sioOpts)
+	sioClosed := false
+	defer func() {
+		// Early returns (registration or listen failures) still end the
+		// Socket.IO server, before the Redis client is closed.
+		if !sioClosed {
+			sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+			defer cancel()
+			sio.Close(sctx)
+		}
+	}()
 	chatSrv := chat.NewServer(chat.ServerOptions{
 		Auth:       accounts,
 		Namespaces: db,
@@ -109,7 +141,8 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	go func() { serveErr <- srv.Serve(ln) }()
 
 	addr := ln.Addr().String()
-	logger.Info("listening", "addr", addr, "db", cfg.DB, "msg_rate", cfg.MsgRate, "origins", cfg.Origins)
+	logger.Info("listening", "addr", addr, "db", store.Redact(cfg.DB), "redis", redisLogValue(cfg),
+		"msg_rate", cfg.MsgRate, "origins", cfg.Origins)
 	fmt.Fprintf(stdout, "listening on http://%s\n", addr)
 
 	select {
@@ -121,6 +154,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	var errs []error
+	sioClosed = true
 	if err := sio.Close(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("closing Socket.IO server: %w", err))
 	}
@@ -132,6 +166,32 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 	logger.Info("stopped")
 	return errors.Join(errs...)
+}
+
+// newRedisClient returns a go-redis client for the Redis URL u (already
+// checked by parseServeConfig). The URL's query may set go-redis options
+// (dial_timeout, max_retries, pool_size, ...). Unless it sets max_retries,
+// a command is retried once, and a failed dial is not repeated within a
+// command: while Redis is down, every broadcast and member count waits for
+// its failure, so failing fast keeps local delivery quick.
+func newRedisClient(u string) (*redis.Client, error) {
+	opts, err := redis.ParseURL(u)
+	if err != nil {
+		return nil, fmt.Errorf("invalid -redis URL %s: %v", redactRedisURL(u), redactErr(err, u))
+	}
+	if parsed, err := url.Parse(u); err == nil && !parsed.Query().Has("max_retries") {
+		opts.MaxRetries = 1
+	}
+	opts.DialerRetries = 1
+	return redis.NewClient(opts), nil
+}
+
+// redisLogValue describes the Redis configuration for the start-up log.
+func redisLogValue(cfg Config) string {
+	if cfg.Redis == "" {
+		return "off (single node)"
+	}
+	return redactRedisURL(cfg.Redis) + " prefix " + cfg.RedisPrefix
 }
 
 // requestLog logs each request at debug level (Socket.IO traffic included).
