@@ -1,0 +1,142 @@
+// Helpers for the multi-node end-to-end tests of chatd: several chatd
+// processes sharing one Redis (the Socket.IO adapter, with a channel prefix
+// of their own) and one PostgreSQL schema (created by chatd from the
+// search_path of the URL).
+//
+// Environment: DATABASE_URL (default
+// postgres://postgres@127.0.0.1:5432/test?sslmode=disable) and REDIS_URL
+// (default redis://127.0.0.1:6379/0). When either does not answer, the
+// tests are skipped, or fail when CI is set.
+'use strict';
+
+const crypto = require('node:crypto');
+const net = require('node:net');
+const { execFile } = require('node:child_process');
+const { createClient } = require('redis');
+const { startServer } = require('./server.js');
+
+const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable';
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379/0';
+
+/** The PostgreSQL server of the tests. */
+function databaseURL() {
+  return process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
+}
+
+/** The Redis of the tests. */
+function redisURL() {
+  return process.env.REDIS_URL || DEFAULT_REDIS_URL;
+}
+
+/** databaseURL() with its search_path parameter set to schema. */
+function withSearchPath(url, schema) {
+  const u = new URL(url);
+  u.searchParams.set('search_path', schema);
+  return u.toString();
+}
+
+// tcpReachable resolves true when host:port accepts a TCP connection.
+function tcpReachable(host, port, ms = 3000) {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host, port });
+    const done = (ok) => { clearTimeout(timer); sock.destroy(); resolve(ok); };
+    const timer = setTimeout(() => done(false), ms);
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+  });
+}
+
+/**
+ * Checks that PostgreSQL accepts connections and Redis answers PING.
+ * Resolves with null when both do, or with the reason they do not.
+ */
+async function servicesMissing() {
+  const pg = new URL(databaseURL());
+  if (!(await tcpReachable(pg.hostname, Number(pg.port || 5432)))) {
+    return `PostgreSQL unreachable at ${pg.host} (set DATABASE_URL)`;
+  }
+  const client = createClient({ url: redisURL() });
+  client.on('error', () => {}); // reported through the rejected calls below
+  try {
+    await Promise.race([
+      client.connect().then(() => client.ping()),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 3000)),
+    ]);
+  } catch (err) {
+    return `Redis unreachable at ${redisURL()} (set REDIS_URL): ${err.message}`;
+  } finally {
+    client.disconnect().catch(() => {});
+  }
+  return null;
+}
+
+/**
+ * Skips test context t when PostgreSQL or Redis is missing; throws instead
+ * when CI is set. Resolves true when the services are there.
+ */
+async function requireServices(t) {
+  const missing = await servicesMissing();
+  if (!missing) return true;
+  if (process.env.CI) throw new Error(missing);
+  t.skip(missing);
+  return false;
+}
+
+/** A fresh name for a PostgreSQL schema or a Redis channel prefix. */
+function uniqueName(prefix) {
+  return `${prefix}_${crypto.randomBytes(6).toString('hex')}`;
+}
+
+// dropSchema drops schema with psql when psql is installed (chatd creates
+// the schema but never drops one); without psql the empty-named test schema
+// stays behind in the test database.
+function dropSchema(schema) {
+  const u = new URL(databaseURL());
+  u.searchParams.delete('search_path');
+  return new Promise((resolve) => {
+    execFile('psql', [u.toString(), '-qc', `DROP SCHEMA IF EXISTS "${schema}" CASCADE`],
+      { timeout: 30_000 }, () => resolve());
+  });
+}
+
+/**
+ * Starts n chatd nodes (default 2) on one new PostgreSQL schema and one
+ * Redis with a new channel prefix. Resolves with
+ * {nodes, urls, db, schema, prefix, stop}; nodes are startServer's results;
+ * db is the -db URL (for `chatd admin`); stop() stops every node and drops
+ * the schema.
+ */
+async function startCluster({ n = 2, args = [], env = {} } = {}) {
+  const schema = uniqueName('chatd_e2e');
+  const prefix = uniqueName('chatd-e2e');
+  const db = withSearchPath(databaseURL(), schema);
+  const common = ['-db', db, '-redis', redisURL(), '-redis-prefix', prefix, ...args];
+  const nodes = [];
+  const stop = async () => {
+    await Promise.all(nodes.map((node) => node.stop()));
+    await dropSchema(schema);
+  };
+  // The nodes start together, as after a deployment: the migrations must
+  // be applied once all the same.
+  const started = await Promise.allSettled(
+    Array.from({ length: n }, () => startServer('chatd', common, env)));
+  for (const r of started) if (r.status === 'fulfilled') nodes.push(r.value);
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed) {
+    await stop();
+    throw failed.reason;
+  }
+  return { nodes, urls: nodes.map((node) => node.url), db, schema, prefix, stop };
+}
+
+module.exports = {
+  DEFAULT_DATABASE_URL,
+  DEFAULT_REDIS_URL,
+  databaseURL,
+  redisURL,
+  withSearchPath,
+  servicesMissing,
+  requireServices,
+  uniqueName,
+  startCluster,
+};
