@@ -3,6 +3,8 @@ package socketio
 import (
 	"errors"
 	"fmt"
+
+	"github.com/chatd/chatd/socketio/parser"
 )
 
 // Errors returned by the package.
@@ -49,3 +51,8 @@ func (e *ArgError) Error() string {
 }
 
 func (e *ArgError) Unwrap() error { return e.Err }
+
+// IsReservedEvent reports whether name is reserved by the protocol and
+// cannot be emitted (connect, connect_error, disconnect, disconnecting,
+// newListener, removeListener).
+func IsReservedEvent(name string) bool { return parser.IsReservedEvent(name) }

@@ -42,6 +42,7 @@ type Namespace struct {
 	onConnect   []func(*Socket)
 	sockets     map[string]*Socket
 	children    map[*Namespace]struct{}
+	serverSide  []func(event string, args []json.RawMessage, ack func(any))
 }
 
 func newNamespace(srv *Server, name string) *Namespace {

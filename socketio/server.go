@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/chatd/chatd/socketio/clientfiles"
 	"github.com/chatd/chatd/socketio/engine"
@@ -199,6 +200,42 @@ func (s *Server) In(rooms ...string) BroadcastOperator { return s.root.To(rooms.
 
 // Except excludes rooms of the main namespace from a broadcast.
 func (s *Server) Except(rooms ...string) BroadcastOperator { return s.root.Except(rooms...) }
+
+// Local restricts a broadcast on the main namespace to this node.
+func (s *Server) Local() BroadcastOperator { return s.root.Local() }
+
+// Volatile makes a broadcast on the main namespace skip sockets that cannot
+// write right away.
+func (s *Server) Volatile() BroadcastOperator { return s.root.Volatile() }
+
+// Timeout sets the acknowledgement timeout of a broadcast on the main
+// namespace (see BroadcastOperator.EmitWithAck).
+func (s *Server) Timeout(d time.Duration) BroadcastOperator { return s.root.op().Timeout(d) }
+
+// FetchSockets describes the sockets of the main namespace, on every node.
+func (s *Server) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
+	return s.root.FetchSockets(ctx)
+}
+
+// SocketsJoin makes every socket of the main namespace join the rooms.
+func (s *Server) SocketsJoin(ctx context.Context, rooms ...string) error {
+	return s.root.op().SocketsJoin(ctx, rooms...)
+}
+
+// SocketsLeave makes every socket of the main namespace leave the rooms.
+func (s *Server) SocketsLeave(ctx context.Context, rooms ...string) error {
+	return s.root.op().SocketsLeave(ctx, rooms...)
+}
+
+// DisconnectSockets disconnects every socket of the main namespace.
+func (s *Server) DisconnectSockets(ctx context.Context, close bool) error {
+	return s.root.op().DisconnectSockets(ctx, close)
+}
+
+// ServerSideEmit sends an event to the other nodes (main namespace).
+func (s *Server) ServerSideEmit(ctx context.Context, event string, args ...any) error {
+	return s.root.ServerSideEmit(ctx, event, args...)
+}
 
 // Close shuts the server down gracefully: every socket is disconnected with
 // ReasonServerShuttingDown after the events already received (their

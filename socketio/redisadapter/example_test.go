@@ -14,13 +14,12 @@ import (
 // redisadapter.NewRedis.
 func Example() {
 	broker := redisadapter.NewMemoryBroker()
-	a := socketio.NewServer(&socketio.Options{Adapter: redisadapter.New(broker, redisadapter.Options{
-		OnServerSideEmit: func(nsp string, args []json.RawMessage, ack func(any)) {
-			if ack != nil {
-				ack("pong from " + nsp)
-			}
-		},
-	})})
+	a := socketio.NewServer(&socketio.Options{Adapter: redisadapter.New(broker, redisadapter.Options{})})
+	a.Sockets().OnServerSideEmit(func(event string, args []json.RawMessage, ack func(any)) {
+		if ack != nil {
+			ack("pong from " + a.Sockets().Name())
+		}
+	})
 	b := socketio.NewServer(&socketio.Options{Adapter: redisadapter.New(broker, redisadapter.Options{})})
 	ctx := context.Background()
 	defer a.Close(ctx)
@@ -33,7 +32,12 @@ func Example() {
 	ad := b.Sockets().Adapter().(*redisadapter.Adapter)
 	answers, err := ad.ServerSideEmitWithAck(ctx, "ping")
 	fmt.Printf("%s %v\n", answers, err)
+
+	// The same through the namespace.
+	answers, err = b.Sockets().ServerSideEmitWithAck(ctx, "ping")
+	fmt.Printf("%s %v\n", answers, err)
 	// Output:
 	// 2 <nil>
+	// ["pong from /"] <nil>
 	// ["pong from /"] <nil>
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"slices"
+	"sort"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -42,15 +44,15 @@ func startGoServer(t *testing.T, ps PubSub, key string) *goNode {
 	g.srv = socketio.NewServer(&socketio.Options{Adapter: New(ps, Options{
 		Key:             key,
 		RequestsTimeout: 3 * time.Second,
-		OnServerSideEmit: func(nsp string, args []json.RawMessage, ack func(any)) {
-			g.mu.Lock()
-			g.serverSide = append(g.serverSide, string(args[0])+" "+string(args[1]))
-			g.mu.Unlock()
-			if ack != nil {
-				ack("go-ack")
-			}
-		},
 	})})
+	g.srv.Sockets().OnServerSideEmit(func(event string, args []json.RawMessage, ack func(any)) {
+		g.mu.Lock()
+		g.serverSide = append(g.serverSide, strconv.Quote(event)+" "+string(args[0]))
+		g.mu.Unlock()
+		if ack != nil {
+			ack("go-ack")
+		}
+	})
 	g.srv.OnConnection(func(s *socketio.Socket) {
 		var auth struct {
 			Rooms []string `json:"rooms"`
@@ -238,13 +240,24 @@ func TestNodeInterop(t *testing.T) {
 
 	{
 		t.Log("step: broadcast with acks from Node.js")
-		ans := node.call(map[string]any{"cmd": "broadcastWithAck", "rooms": []string{"r1"}, "timeout": 3000, "event": "question"})
-		// The Go node delivers the event and reports that it collected no
-		// acknowledgement, so the Node.js side completes without timing out.
-		if string(ans["err"]) != "null" || string(ans["responses"]) != `["ack-from-n1"]` {
+		answers := make(chan map[string]json.RawMessage, 1)
+		go func() {
+			answers <- node.call(map[string]any{"cmd": "broadcastWithAck", "rooms": []string{"r1"}, "timeout": 3000, "event": "question"})
+		}()
+		// The Go node delivers the event with an ack id of its own; its
+		// client's answer travels back to the Node.js side.
+		ev, _ := g1c.ExpectEvent("/", "question")
+		if ev.ID < 0 {
+			t.Fatalf("question without an ack id: %+v", ev)
+		}
+		g1c.Send("43" + strconv.FormatInt(ev.ID, 10) + `["ack-from-g1"]`)
+		ans := <-answers
+		var responses []string
+		_ = json.Unmarshal(ans["responses"], &responses)
+		sort.Strings(responses)
+		if string(ans["err"]) != "null" || !slices.Equal(responses, []string{"ack-from-g1", "ack-from-n1"}) {
 			t.Fatalf("answer %v", map[string]string{"err": string(ans["err"]), "responses": string(ans["responses"])})
 		}
-		g1c.ExpectEvent("/", "question")
 	}
 
 	{
@@ -288,13 +301,18 @@ func TestNodeInterop(t *testing.T) {
 		})
 
 		// From Node.js: the Go node relays x1's acknowledgement.
-		ans := node.call(map[string]any{"cmd": "broadcastWithAck", "rooms": []string{"r1"}, "timeout": 3000, "event": "question2"})
+		answers := make(chan map[string]json.RawMessage, 1)
+		go func() {
+			answers <- node.call(map[string]any{"cmd": "broadcastWithAck", "rooms": []string{"r1"}, "timeout": 3000, "event": "question2"})
+		}()
+		ev, _ := g1c.ExpectEvent("/", "question2")
+		g1c.Send("43" + strconv.FormatInt(ev.ID, 10) + `["ack-from-g1"]`)
+		ans := <-answers
 		var responses []string
 		_ = json.Unmarshal(ans["responses"], &responses)
-		if string(ans["err"]) != "null" || !slices.Equal(sorted(responses), []string{"ack-from-n1", "ok-x1"}) {
+		if string(ans["err"]) != "null" || !slices.Equal(sorted(responses), []string{"ack-from-g1", "ack-from-n1", "ok-x1"}) {
 			t.Fatalf("Node.js answer err=%s responses=%s", ans["err"], ans["responses"])
 		}
-		g1c.ExpectEvent("/", "question2")
 
 		// From Go: Node.js relays n1's acknowledgement.
 		var mu sync.Mutex
@@ -306,17 +324,18 @@ func TestNodeInterop(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "counts from three servers and two acks", func() bool {
+		ev, _ = g1c.ExpectEvent("/", "question3")
+		g1c.Send("43" + strconv.FormatInt(ev.ID, 10) + `["ack-from-g1"]`)
+		eventually(t, "counts from three servers and three acks", func() bool {
 			mu.Lock()
 			defer mu.Unlock()
-			return len(counts) == 3 && len(acks) == 2
+			return len(counts) == 3 && len(acks) == 3
 		})
 		mu.Lock()
-		if !slices.Equal(sorted(acks), []string{`["ack-from-n1"]`, `["ok-x1",2]`}) || counts[0]+counts[1]+counts[2] != 2 {
+		if !slices.Equal(sorted(acks), []string{`["ack-from-g1"]`, `["ack-from-n1"]`, `["ok-x1",2]`}) || counts[0]+counts[1]+counts[2] != 3 {
 			t.Fatalf("counts %v acks %v", counts, acks)
 		}
 		mu.Unlock()
-		g1c.ExpectEvent("/", "question3")
 	}
 	{
 		t.Log("step: disconnect from Node.js")

@@ -31,7 +31,7 @@ type Options struct {
 	DecodeData func(raw json.RawMessage) (any, error)
 
 	// OnServerSideEmit receives, for the namespaces that do not implement
-	// ServerSideReceiver, the events that other nodes send with
+	// ServerSideReceiver (socketio namespaces do), the events that other nodes send with
 	// ServerSideEmit (or the reference's serverSideEmit) to namespace nsp:
 	// args holds the event name then its arguments, as JSON. ack is nil
 	// unless the sender waits for an answer; calling it sends v (once) as

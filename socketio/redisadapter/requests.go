@@ -282,8 +282,9 @@ func (a *Adapter) remoteSockets(raw json.RawMessage) []adapter.SocketInfo {
 
 // ServerSideReceiver is implemented by a namespace (adapter.Emitter) that
 // takes the events other nodes send with ServerSideEmit (the reference's
-// serverSideEmit). When the namespace implements it, it receives them
-// instead of Options.OnServerSideEmit, with the same arguments and rules.
+// serverSideEmit). When the namespace implements it (socketio.Namespace
+// does: see its OnServerSideEmit), it receives them instead of
+// Options.OnServerSideEmit, with the same arguments and rules.
 type ServerSideReceiver = adapter.ServerSideReceiver
 
 // onServerSideEmit hands an event of another node to the application.

@@ -1,0 +1,169 @@
+package socketio
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/chatd/chatd/socketio/adapter"
+)
+
+// EmitWithAck sends an event to the selected sockets, on every node, and
+// collects the first argument of each socket's acknowledgement (each
+// response is an Args of length one). It returns when every selected socket
+// has answered, at once when none is selected, or when the operator's
+// Timeout or ctx ends the wait: then it returns the responses received so
+// far with ErrTimeout (or ctx's error). On a dynamic namespace it covers
+// every child namespace.
+func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
+	if b.flags.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, b.flags.Timeout)
+		defer cancel()
+	}
+	var all []Args
+	for _, ns := range b.targets() {
+		res, err := b.emitWithAck(ctx, ns, event, args)
+		all = append(all, res...)
+		if err != nil {
+			return all, err
+		}
+	}
+	return all, nil
+}
+
+func (b BroadcastOperator) emitWithAck(ctx context.Context, ns *Namespace, event string, args []any) ([]Args, error) {
+	ab, ok := ns.adapter.(adapter.AckBroadcaster)
+	if !ok {
+		return nil, adapter.ErrAcksUnsupported
+	}
+	servers, err := ns.adapter.ServerCount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, atts, err := eventPacket(ns.name, event, args)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		mu        sync.Mutex
+		responses []Args
+		expected  int
+		heard     int
+		done      = make(chan struct{})
+		finished  bool
+	)
+	check := func() { // mu held
+		if !finished && heard >= servers && len(responses) >= expected {
+			finished = true
+			close(done)
+		}
+	}
+	opts := b.options()
+	if opts.Flags.Timeout <= 0 {
+		if deadline, ok := ctx.Deadline(); ok {
+			opts.Flags.Timeout = timeUntil(deadline)
+		}
+	}
+	err = ab.BroadcastWithAck(ctx, &adapter.Packet{Packet: p, Attachments: atts}, opts,
+		func(n int) {
+			mu.Lock()
+			defer mu.Unlock()
+			expected += n
+			heard++
+			check()
+		},
+		func(ack adapter.Ack) {
+			var raw []json.RawMessage
+			if json.Unmarshal(ack.Args, &raw) != nil {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			responses = append(responses, Args{raw: raw[:min(1, len(raw))], attachments: ack.Attachments})
+			check()
+		})
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	out := append([]Args(nil), responses...)
+	if !finished {
+		finished = true
+		if ctx.Err() == context.DeadlineExceeded {
+			return out, ErrTimeout
+		}
+		return out, ctx.Err()
+	}
+	return out, nil
+}
+
+// ServerSideEmit sends an event to the other nodes of the cluster (their
+// OnServerSideEmit handlers for this namespace). With a single-node
+// adapter it does nothing, as the reference.
+func (ns *Namespace) ServerSideEmit(ctx context.Context, event string, args ...any) error {
+	if IsReservedEvent(event) {
+		return ErrReservedEvent
+	}
+	sse, ok := ns.adapter.(adapter.ServerSideEmitter)
+	if !ok {
+		ns.server.opts.Logger.Debug("socketio: ServerSideEmit without a multi-node adapter does nothing", "nsp", ns.name)
+		return nil
+	}
+	return sse.ServerSideEmit(ctx, append([]any{event}, args...)...)
+}
+
+// ServerSideEmitWithAck is ServerSideEmit waiting for one answer from each
+// other node (nil on a single node).
+func (ns *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, args ...any) ([]json.RawMessage, error) {
+	if IsReservedEvent(event) {
+		return nil, ErrReservedEvent
+	}
+	sse, ok := ns.adapter.(adapter.ServerSideEmitter)
+	if !ok {
+		return nil, nil
+	}
+	return sse.ServerSideEmitWithAck(ctx, append([]any{event}, args...)...)
+}
+
+// OnServerSideEmit registers the handler of events sent by other nodes with
+// ServerSideEmit: args holds the event name then its arguments; ack is nil
+// unless the sender waits for an answer, and sends one answer when called.
+// The handler runs on the adapter's receiving goroutine: it must return
+// quickly (start a goroutine for longer work).
+func (ns *Namespace) OnServerSideEmit(fn func(event string, args []json.RawMessage, ack func(any))) {
+	ns.mu.Lock()
+	ns.serverSide = append(ns.serverSide, fn)
+	ns.mu.Unlock()
+}
+
+// ReceiveServerSideEmit implements adapter.ServerSideReceiver.
+func (ns *Namespace) ReceiveServerSideEmit(args []json.RawMessage, ack func(any)) {
+	if len(args) == 0 {
+		return
+	}
+	event, ok := eventName(args[0])
+	if !ok {
+		return
+	}
+	ns.mu.RLock()
+	hs := ns.serverSide
+	ns.mu.RUnlock()
+	for _, h := range hs {
+		h(event, args[1:], ack)
+	}
+}
+
+func timeUntil(t time.Time) time.Duration {
+	d := time.Until(t)
+	if d <= 0 {
+		return time.Nanosecond
+	}
+	return d
+}
