@@ -132,6 +132,18 @@ func (m *Memory) selectLocal(dst []string, opts BroadcastOptions) []string {
 		}
 		return false
 	}
+	// Size the buffer once, so that a broadcast allocates the same
+	// whatever the number of recipients.
+	need := 0
+	if len(opts.Rooms) == 0 {
+		need = len(m.sids)
+	}
+	for _, r := range opts.Rooms {
+		need += len(m.rooms[r])
+	}
+	if cap(dst)-len(dst) < need {
+		dst = append(make([]string, 0, len(dst)+need), dst...)
+	}
 	switch len(opts.Rooms) {
 	case 0:
 		for id := range m.sids {
