@@ -10,10 +10,13 @@
 'use strict';
 
 const crypto = require('node:crypto');
+const fs = require('node:fs');
 const net = require('node:net');
-const { execFile } = require('node:child_process');
+const os = require('node:os');
+const path = require('node:path');
+const { execFile, execFileSync, spawn } = require('node:child_process');
 const { createClient } = require('redis');
-const { startServer } = require('./server.js');
+const { startServer, ROOT } = require('./server.js');
 
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable';
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379/0';
@@ -129,7 +132,119 @@ async function startCluster({ n = 2, args = [], env = {} } = {}) {
   return { nodes, urls: nodes.map((node) => node.url), db, schema, prefix, stop };
 }
 
+/** The nginx binary on PATH (or in /usr/sbin), or null. */
+function nginxBinary() {
+  for (const dir of [...(process.env.PATH || '').split(':'), '/usr/sbin', '/usr/local/sbin']) {
+    const bin = path.join(dir, 'nginx');
+    try {
+      fs.accessSync(bin, fs.constants.X_OK);
+      return bin;
+    } catch { /* not here */ }
+  }
+  return null;
+}
+
+/**
+ * The nginx configuration of docs/deploy.md (its first ```nginx block),
+ * with the upstream servers replaced by upstreams (host:port of the nodes)
+ * and the listen directive by listen (host:port).
+ */
+function deployNginxConfig(upstreams, listen) {
+  const doc = fs.readFileSync(path.join(ROOT, 'docs', 'deploy.md'), 'utf8');
+  const m = /```nginx\n([\s\S]*?)```/.exec(doc);
+  if (!m) throw new Error('docs/deploy.md has no nginx block');
+  let conf = m[1];
+  const servers = [...conf.matchAll(/^(\s*)server (\S+)(.*);$/gm)];
+  if (servers.length !== upstreams.length) {
+    throw new Error(`docs/deploy.md upstream has ${servers.length} servers, want ${upstreams.length}`);
+  }
+  servers.forEach((s, i) => { conf = conf.replace(s[0], `${s[1]}server ${upstreams[i]}${s[3]};`); });
+  if (!/^\s*listen 80;$/m.test(conf)) throw new Error('docs/deploy.md: no "listen 80;"');
+  return conf.replace(/^(\s*)listen 80;$/m, `$1listen ${listen};`);
+}
+
+// freePort returns a loopback port nothing listens on right now.
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Runs nginx (not as a daemon) with the configuration of docs/deploy.md in
+ * front of upstreams, on a free loopback port, with every file in a new
+ * temporary directory. `nginx -t` checks the configuration first. Resolves
+ * with {url, conf, output, stop}.
+ */
+async function startNginx(upstreams) {
+  const bin = nginxBinary();
+  if (!bin) throw new Error('nginx is not installed');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chatd-nginx-'));
+  fs.chmodSync(dir, 0o755); // worker processes may run as another user
+  const port = await freePort();
+  const site = deployNginxConfig(upstreams, `127.0.0.1:${port}`);
+  const conf = [
+    `pid ${dir}/nginx.pid;`,
+    `error_log ${dir}/error.log warn;`,
+    'worker_processes 1;',
+    'events { worker_connections 256; }',
+    'http {',
+    '    access_log off;',
+    `    client_body_temp_path ${dir}/client_body;`,
+    `    proxy_temp_path ${dir}/proxy;`,
+    `    fastcgi_temp_path ${dir}/fastcgi;`,
+    `    uwsgi_temp_path ${dir}/uwsgi;`,
+    `    scgi_temp_path ${dir}/scgi;`,
+    site.replace(/^/gm, '    '),
+    '}',
+    '',
+  ].join('\n');
+  const confPath = path.join(dir, 'nginx.conf');
+  fs.writeFileSync(confPath, conf);
+  const args = ['-p', dir, '-c', confPath, '-e', `${dir}/error.log`];
+  try {
+    execFileSync(bin, [...args, '-t'], { stdio: 'pipe', timeout: 30_000 });
+  } catch (err) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw new Error(`nginx -t failed: ${err.stderr}\n${conf}`);
+  }
+  const proc = spawn(bin, [...args, '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  proc.stdout.on('data', (d) => { output += d; });
+  proc.stderr.on('data', (d) => { output += d; });
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  let gone = false;
+  exited.then(() => { gone = true; });
+  const stop = async () => {
+    if (!gone) {
+      proc.kill('SIGTERM'); // fast shutdown of the master and its workers
+      const timer = setTimeout(() => { if (!gone) proc.kill('SIGKILL'); }, 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 10_000;
+  while (!(await tcpReachable('127.0.0.1', port, 500))) {
+    if (gone || Date.now() > deadline) {
+      const log = fs.existsSync(`${dir}/error.log`) ? fs.readFileSync(`${dir}/error.log`, 'utf8') : '';
+      await stop();
+      throw new Error(`nginx did not listen on ${port}: ${output}\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { url: `http://127.0.0.1:${port}`, conf, output: () => output, stop };
+}
+
 module.exports = {
+  nginxBinary,
+  deployNginxConfig,
+  startNginx,
   DEFAULT_DATABASE_URL,
   DEFAULT_REDIS_URL,
   databaseURL,
