@@ -79,15 +79,30 @@ func (b BroadcastOperator) EmitContext(ctx context.Context, event string, args .
 		return ErrReservedEvent
 	}
 	for _, ns := range b.targets() {
-		p, atts, err := eventPacket(ns.name, event, args)
-		if err != nil {
-			return err
-		}
-		if err := ns.adapter.Broadcast(ctx, &adapter.Packet{Packet: p, Attachments: atts}, b.options()); err != nil {
+		if err := b.emitTo(ctx, ns, event, args); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// emitTo broadcasts one event in ns; with connection state recovery the
+// event carries an offset and is kept for sockets that may resume.
+func (b BroadcastOperator) emitTo(ctx context.Context, ns *Namespace, event string, args []any) error {
+	sa := ns.sessionStore()
+	var offset string
+	if sa != nil && !b.flags.Volatile {
+		offset = ns.server.nextOffset()
+		args = append(slices.Clip(args), offset)
+	}
+	p, atts, err := eventPacket(ns.name, event, args)
+	if err != nil {
+		return err
+	}
+	if offset != "" {
+		sa.StorePacket(adapter.StoredPacket{Offset: offset, Data: p.Data, Attachments: atts, Opts: b.options()})
+	}
+	return ns.adapter.Broadcast(ctx, &adapter.Packet{Packet: p, Attachments: atts}, b.options())
 }
 
 // SocketIDs returns the ids of the selected sockets.

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/chatd/chatd/socketio/adapter"
 	"github.com/chatd/chatd/socketio/engine"
 	"github.com/chatd/chatd/socketio/parser"
 )
@@ -157,7 +158,7 @@ func (c *client) connect(name string, auth json.RawMessage) {
 		c.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: name, Data: json.RawMessage(`{"message":"Invalid namespace"}`)}, nil)
 		return
 	}
-	s := newSocket(ns, c, auth)
+	s := newSocket(ns, c, auth, restoreSession(ns, auth))
 	c.mu.Lock()
 	c.sockets[name] = s
 	c.mu.Unlock()
@@ -227,4 +228,25 @@ func (c *client) disconnectAll() {
 		s.Disconnect(false)
 	}
 	c.conn.Close(engine.ReasonForcedClose)
+}
+
+// restoreSession finds the session a reconnecting client resumes, from the
+// pid and offset the official client adds to its CONNECT payload.
+func restoreSession(ns *Namespace, auth json.RawMessage) *adapter.Session {
+	sa := ns.sessionStore()
+	if sa == nil {
+		return nil
+	}
+	var a struct {
+		PID    string `json:"pid"`
+		Offset string `json:"offset"`
+	}
+	if json.Unmarshal(auth, &a) != nil || a.PID == "" || a.Offset == "" {
+		return nil
+	}
+	sess := sa.RestoreSession(a.PID, a.Offset)
+	if sess == nil || ns.Socket(sess.SID) != nil {
+		return nil
+	}
+	return sess
 }

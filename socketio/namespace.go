@@ -48,7 +48,22 @@ type Namespace struct {
 func newNamespace(srv *Server, name string) *Namespace {
 	ns := &Namespace{server: srv, name: name, sockets: make(map[string]*Socket)}
 	ns.adapter = srv.opts.Adapter(emitter{ns})
+	if r := srv.opts.ConnectionStateRecovery; r != nil {
+		if sa, ok := ns.adapter.(adapter.SessionAware); ok {
+			sa.SetRecoveryWindow(r.MaxDisconnectionDuration)
+		}
+	}
 	return ns
+}
+
+// sessionStore returns the adapter's recovery store when connection state
+// recovery is on.
+func (ns *Namespace) sessionStore() adapter.SessionAware {
+	if ns.server.opts.ConnectionStateRecovery == nil {
+		return nil
+	}
+	sa, _ := ns.adapter.(adapter.SessionAware)
+	return sa
 }
 
 // Name returns the namespace name, such as "/" or "/chat".

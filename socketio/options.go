@@ -35,6 +35,13 @@ type Options struct {
 	// to false.
 	CleanupEmptyChildNamespaces bool
 
+	// ConnectionStateRecovery, when set, lets a client that lost its
+	// connection resume its socket: same id, rooms and data, plus every
+	// event it missed (see RecoveryOptions). Defaults to nil: off, as in
+	// the reference server. It needs an adapter implementing
+	// adapter.SessionAware (the in-memory one does).
+	ConnectionStateRecovery *RecoveryOptions
+
 	// MaxPendingEvents bounds the incoming events of one socket that
 	// wait for its handlers; when full, reading from that connection
 	// pauses until a handler returns. Defaults to 256.
@@ -46,6 +53,26 @@ type Options struct {
 
 	// Logger receives the server's logs. Defaults to discarding them.
 	Logger *slog.Logger
+}
+
+// RecoveryOptions configure connection state recovery. With it, the
+// CONNECT reply carries a private session id ("pid"), and every event sent
+// without an acknowledgement and not volatile carries an offset as its last
+// argument (the official client keeps the last one and sends both back when
+// it reconnects; its listeners see the extra argument, as with the
+// reference server). A socket that disconnected for a recoverable reason
+// (transport error or close, ping timeout, forced close, server shutdown,
+// slow consumer) and reconnects within MaxDisconnectionDuration gets its id,
+// rooms and data back, then the events it missed, and Recovered reports
+// true.
+type RecoveryOptions struct {
+	// MaxDisconnectionDuration is how long sessions and sent events are
+	// kept. Defaults to 2 minutes.
+	MaxDisconnectionDuration time.Duration
+	// RunMiddlewares runs the namespace middlewares for a recovered
+	// socket too (the reference's skipMiddlewares: false). Defaults to
+	// false: they are skipped.
+	RunMiddlewares bool
 }
 
 func (o *Options) withDefaults() Options {
@@ -64,6 +91,13 @@ func (o *Options) withDefaults() Options {
 	}
 	if c.Adapter == nil {
 		c.Adapter = adapter.NewMemory
+	}
+	if c.ConnectionStateRecovery != nil {
+		r := *c.ConnectionStateRecovery
+		if r.MaxDisconnectionDuration <= 0 {
+			r.MaxDisconnectionDuration = 2 * time.Minute
+		}
+		c.ConnectionStateRecovery = &r
 	}
 	if c.MaxPendingEvents <= 0 {
 		c.MaxPendingEvents = 256

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,12 +37,15 @@ type Server struct {
 	root    *Namespace
 	closed  atomic.Bool
 	workers workGroup
+
+	offsetPrefix string
+	offsets      atomic.Uint64
 }
 
 // NewServer returns a server with the given options (nil for the
 // defaults). The main namespace "/" always exists.
 func NewServer(opts *Options) *Server {
-	s := &Server{opts: opts.withDefaults(), namespaces: make(map[string]*Namespace)}
+	s := &Server{opts: opts.withDefaults(), namespaces: make(map[string]*Namespace), offsetPrefix: newID()[:8]}
 	s.prefix = s.opts.Path + "/"
 	eopts := s.opts.Engine
 	s.engine = engine.NewServer(engineHandler{s}, &eopts)
@@ -280,6 +284,11 @@ func (s *Server) Close(ctx context.Context) error {
 		_ = ns.adapter.Close()
 	}
 	return err
+}
+
+// nextOffset returns a new recovery offset, unique to this server.
+func (s *Server) nextOffset() string {
+	return s.offsetPrefix + "-" + strconv.FormatUint(s.offsets.Add(1), 36)
 }
 
 // waitWorkers waits until no socket goroutine runs, or ctx is done.

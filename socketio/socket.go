@@ -42,6 +42,11 @@ type Socket struct {
 	connected atomic.Bool
 	closing   atomic.Bool
 
+	// Connection state recovery: the private id, and the session this
+	// socket resumes (nil for a new one).
+	pid      string
+	restored *adapter.Session
+
 	// joinMu orders Join against the end of the socket: after gone is set
 	// (under joinMu) the socket's rooms are removed and Join does nothing.
 	joinMu sync.Mutex
@@ -61,9 +66,9 @@ type Socket struct {
 	acksDone        bool // disconnected: no more acks will come
 }
 
-func newSocket(ns *Namespace, c *client, auth json.RawMessage) *Socket {
+func newSocket(ns *Namespace, c *client, auth json.RawMessage, restored *adapter.Session) *Socket {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Socket{
+	s := &Socket{
 		id:        newID(),
 		ns:        ns,
 		client:    c,
@@ -73,6 +78,14 @@ func newSocket(ns *Namespace, c *client, auth json.RawMessage) *Socket {
 		cancel:    cancel,
 		listeners: make(map[string][]listener),
 	}
+	switch {
+	case restored != nil:
+		s.id, s.pid, s.restored = restored.SID, restored.PID, restored
+		s.data = restored.Data
+	case ns.sessionStore() != nil:
+		s.pid = newID()
+	}
+	return s
 }
 
 // newID returns a random 20-character id, as the reference's base64id.
@@ -128,6 +141,10 @@ func (s *Socket) Transport() string { return s.client.conn.Transport() }
 
 // Context returns a context cancelled when the socket disconnects.
 func (s *Socket) Context() context.Context { return s.ctx }
+
+// Recovered reports whether the socket resumed an earlier session (see
+// Options.ConnectionStateRecovery).
+func (s *Socket) Recovered() bool { return s.restored != nil }
 
 // Connected reports whether the socket is connected.
 func (s *Socket) Connected() bool { return s.connected.Load() }
@@ -288,6 +305,11 @@ func (s *Socket) emit(event string, args []any, id uint64, hasID bool) error {
 	if !s.connected.Load() {
 		return ErrDisconnected
 	}
+	if !hasID && s.ns.sessionStore() != nil {
+		// Kept for recovery, with an offset: through the room of the
+		// socket's own id.
+		return s.ns.op().To(s.id).emitTo(context.Background(), s.ns, event, args)
+	}
 	p, atts, err := eventPacket(s.ns.name, event, args)
 	if err != nil {
 		return err
@@ -354,7 +376,14 @@ func (s *Socket) runConnect() {
 		s.client.forget(s)
 		return
 	}
-	for _, m := range s.ns.middlewareChain() {
+	middlewares := s.ns.middlewareChain()
+	if s.restored != nil && !s.ns.server.opts.ConnectionStateRecovery.RunMiddlewares {
+		middlewares = nil
+	}
+	if s.restored != nil {
+		s.Join(s.restored.Rooms...)
+	}
+	for _, m := range middlewares {
 		if err := m(s); err != nil {
 			s.markGone()
 			s.ns.adapter.DelAll(s.id)
@@ -380,8 +409,19 @@ func (s *Socket) runConnect() {
 	s.client.joined.Store(true)
 	reply, _ := json.Marshal(struct {
 		SID string `json:"sid"`
-	}{s.id})
+		PID string `json:"pid,omitempty"`
+	}{s.id, s.pid})
 	s.client.sendPacket(&parser.Packet{Type: parser.Connect, Namespace: s.ns.name, Data: reply}, nil)
+	if s.restored != nil {
+		for _, p := range s.restored.MissedPackets {
+			pkt := parser.Packet{Type: parser.Event, Namespace: s.ns.name, Data: p.Data}
+			if len(p.Attachments) > 0 {
+				pkt.Type, pkt.Attachments = parser.BinaryEvent, len(p.Attachments)
+			}
+			s.client.sendPacket(&pkt, p.Attachments)
+		}
+		s.restored.MissedPackets = nil
+	}
 	for _, h := range s.ns.connectionHandlers() {
 		h(s)
 	}
@@ -486,9 +526,16 @@ func (s *Socket) finishClose(reason Reason) {
 			h(reason)
 		}
 	}
+	var rooms []string
+	if wasConnected && recoverable(reason) {
+		rooms = s.Rooms()
+	}
 	s.markGone()
 	s.ns.adapter.DelAll(s.id)
 	s.connected.Store(false)
+	if sa := s.ns.sessionStore(); sa != nil && rooms != nil {
+		sa.PersistSession(adapter.Session{SID: s.id, PID: s.pid, Rooms: rooms, Data: s.Data()})
+	}
 	s.client.forget(s)
 	s.ns.remove(s)
 	s.cancel()
@@ -506,4 +553,15 @@ func (s *Socket) finishClose(reason Reason) {
 			h(reason)
 		}
 	}
+}
+
+// recoverable reports whether a socket disconnected for this reason may
+// resume its session.
+func recoverable(r Reason) bool {
+	switch r {
+	case ReasonTransportError, ReasonTransportClose, ReasonForcedClose, ReasonPingTimeout,
+		ReasonServerShuttingDown, ReasonForcedServerClose, ReasonSlowConsumer:
+		return true
+	}
+	return false
 }

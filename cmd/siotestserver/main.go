@@ -21,7 +21,12 @@
 //   - "disconnect-me" (close): the server disconnects the socket
 //     (with close, the whole connection);
 //   - "last-reason" (ack): acks the disconnect reason of the socket that
-//     disconnected last from this namespace.
+//     disconnected last from this namespace;
+//   - "rooms" (ack): acks the socket's rooms.
+//
+// With -recovery, connection state recovery is on (every event without an
+// ack then carries an offset as its last argument), and "welcome" says
+// whether the socket was recovered.
 //
 // Usage:
 //
@@ -61,6 +66,7 @@ func run(args []string) error {
 	addr := fs.String("addr", "127.0.0.1:0", "listen address (host:port)")
 	pingInterval := fs.Duration("ping-interval", 25*time.Second, "Engine.IO ping interval")
 	pingTimeout := fs.Duration("ping-timeout", 20*time.Second, "Engine.IO ping timeout")
+	recovery := fs.Bool("recovery", false, "turn connection state recovery on")
 	verbose := fs.Bool("v", false, "log debug messages")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -73,11 +79,16 @@ func run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	io := newServer(logger, engine.Options{
+	opts := socketio.Options{Engine: engine.Options{
 		PingInterval: *pingInterval,
 		PingTimeout:  *pingTimeout,
 		CORS:         &engine.CORS{Origins: []string{"*"}},
-	})
+		Logger:       logger,
+	}, Logger: logger}
+	if *recovery {
+		opts.ConnectionStateRecovery = &socketio.RecoveryOptions{}
+	}
+	io := newServer(opts)
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", io)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -109,15 +120,14 @@ func run(args []string) error {
 // testPage is an empty page on the server's origin for browser tests.
 const testPage = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>socketio test page</title></head><body><p id="status">ready</p></body></html>`
 
-func newServer(logger *slog.Logger, eopts engine.Options) *socketio.Server {
-	eopts.Logger = logger
-	io := socketio.NewServer(&socketio.Options{Engine: eopts, Logger: logger})
+func newServer(opts socketio.Options) *socketio.Server {
+	io := socketio.NewServer(&opts)
 	var mu sync.Mutex
 	lastReason := map[string]string{}
 
 	setup := func(s *socketio.Socket) {
 		nsp := s.Namespace().Name()
-		_ = s.Emit("welcome", map[string]any{"nsp": nsp, "id": s.ID(), "auth": s.Handshake().Auth})
+		_ = s.Emit("welcome", map[string]any{"nsp": nsp, "id": s.ID(), "auth": s.Handshake().Auth, "recovered": s.Recovered()})
 		s.OnDisconnect(func(r socketio.Reason) {
 			mu.Lock()
 			lastReason[nsp] = string(r)
@@ -157,6 +167,7 @@ func newServer(logger *slog.Logger, eopts engine.Options) *socketio.Server {
 			_ = ack(map[string]any{"answer": answer.Forward()})
 		})
 		s.On("disconnect-me", func(close bool) { s.Disconnect(close) })
+		s.On("rooms", func(ack socketio.Ack) { _ = ack(s.Rooms()) })
 		s.On("last-reason", func(ack socketio.Ack) {
 			mu.Lock()
 			r := lastReason[nsp]

@@ -17,6 +17,8 @@ type Memory struct {
 	mu    sync.RWMutex
 	rooms map[string]map[string]struct{} // room -> socket ids
 	sids  map[string]map[string]struct{} // socket id -> rooms
+
+	rec recovery
 }
 
 var _ Adapter = (*Memory)(nil)
