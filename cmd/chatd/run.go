@@ -42,7 +42,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // serve runs the server with cfg until ctx is cancelled, then shuts down in
 // order: the Socket.IO server first (it ends every session), then the HTTP
-// server (waiting for requests in flight), then the database.
+// server (waiting for requests in flight), then the Redis client (when
+// -redis is set), then the database.
 func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
@@ -83,7 +84,8 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if cfg.Redis != "" {
 		// The cluster adapter: rooms, broadcasts and member counts span
 		// every node on this Redis. The client is closed after the
-		// Socket.IO server (deferred before sio.Close runs below).
+		// Socket.IO server: this deferred call runs after every later
+		// one, and after the explicit sio.Close of the shutdown.
 		rdb, err := newRedisClient(cfg.Redis)
 		if err != nil {
 			return err
