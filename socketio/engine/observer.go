@@ -28,6 +28,16 @@ type Observer interface {
 	// (handshake, polling GET and POST, WebSocket upgrade) before they are
 	// sent. For a handshake it runs after InitialHeaders.
 	Headers(h http.Header, r *http.Request)
+	// PacketCreate is called for every message queued to a session (the
+	// reference's "packetCreate"), after it was queued.
+	PacketCreate(s *Session, f *Frame)
+	// Flush is called when n queued messages are about to be written (a
+	// WebSocket write or a polling response).
+	Flush(s *Session, n int)
+	// Drain is called when a write has emptied the session's queue.
+	Drain(s *Session)
+	// Close is called once when a session ends, before Handler.OnClose.
+	Close(s *Session, reason Reason)
 }
 
 // NopObserver implements Observer with methods that do nothing.
@@ -50,6 +60,18 @@ func (NopObserver) ConnectionError(*http.Request, int, string) {}
 
 // InitialHeaders does nothing.
 func (NopObserver) InitialHeaders(http.Header, *http.Request) {}
+
+// PacketCreate does nothing.
+func (NopObserver) PacketCreate(*Session, *Frame) {}
+
+// Flush does nothing.
+func (NopObserver) Flush(*Session, int) {}
+
+// Drain does nothing.
+func (NopObserver) Drain(*Session) {}
+
+// Close does nothing.
+func (NopObserver) Close(*Session, Reason) {}
 
 // Headers does nothing.
 func (NopObserver) Headers(http.Header, *http.Request) {}

@@ -37,6 +37,10 @@ func (o *recObserver) Upgrade(*Session)   { o.add("upgrade") }
 func (o *recObserver) ConnectionError(_ *http.Request, code int, msg string) {
 	o.add("error " + itoa(code) + " " + msg)
 }
+func (o *recObserver) PacketCreate(_ *Session, f *Frame)             { o.add("packetCreate " + itoa(f.Len())) }
+func (o *recObserver) Flush(_ *Session, n int)                       { o.add("flush " + itoa(n)) }
+func (o *recObserver) Drain(*Session)                                { o.add("drain") }
+func (o *recObserver) Close(_ *Session, r Reason)                    { o.add("close " + string(r)) }
 func (o *recObserver) InitialHeaders(h http.Header, _ *http.Request) { h.Set("X-Initial", "1") }
 func (o *recObserver) Headers(h http.Header, _ *http.Request)        { h.Set("X-Every", "1") }
 
@@ -70,7 +74,18 @@ func TestObserver(t *testing.T) {
 	readMsg(t, c)
 	mustWrite(t, c, websocket.TextMessage, "5")
 	e.do(t, "GET", e.url("EIO=4&transport=polling&sid=unknown"), "", nil)
-	for _, ev := range []string{"packet 4hi", "packet 3", "heartbeat", "upgrading", "upgrade", "error 1 Session ID unknown"} {
+	for _, ev := range []string{"packet 4hi", "packet 3", "heartbeat", "upgrading", "upgrade", "error 1 Session ID unknown",
+		"packetCreate 3", "flush 1", "drain"} {
 		eventually(t, ev, func() bool { return o.has(ev) })
 	}
+	// Over WebSocket too, then the close.
+	o.mu.Lock()
+	o.events = nil
+	o.mu.Unlock()
+	mustWrite(t, c, websocket.TextMessage, "4again")
+	for _, ev := range []string{"packet 4again", "packetCreate 6", "flush 1", "drain"} {
+		eventually(t, ev, func() bool { return o.has(ev) })
+	}
+	e.srv.Session(sid).Close(ReasonForcedClose)
+	eventually(t, "close", func() bool { return o.has("close forced close") })
 }

@@ -58,8 +58,10 @@ func (s *Server) pollGet(w http.ResponseWriter, r *http.Request, sess *Session, 
 	switch {
 	case sess.lingering:
 		body := sess.takePayloadLocked()
+		taken, drained := sess.lastTaken, len(sess.queue) == 0
 		done := sess.endLingerIfDrainedLocked()
 		sess.mu.Unlock()
+		sess.observeFlush(taken, drained)
 		if done {
 			s.unregister(sess)
 		}
@@ -94,7 +96,9 @@ func (s *Server) pollGet(w http.ResponseWriter, r *http.Request, sess *Session, 
 		return
 	case len(sess.queue) > 0:
 		body := sess.takePayloadLocked()
+		taken, drained := sess.lastTaken, len(sess.queue) == 0
 		sess.mu.Unlock()
+		sess.observeFlush(taken, drained)
 		s.writePoll(w, r, q, body)
 		return
 	}
@@ -152,10 +156,14 @@ func (s *Server) waitPoll(w http.ResponseWriter, r *http.Request, sess *Session,
 			return
 		}
 		body = sess.takePayloadLocked()
+		taken, drained := sess.lastTaken, len(sess.queue) == 0
 		if sess.lingering && sess.endLingerIfDrainedLocked() {
 			defer s.unregister(sess)
 		}
 		sess.mu.Unlock()
+		if body != nil {
+			sess.observeFlush(taken, drained)
+		}
 		if body == nil {
 			body = frameNoop.ws
 		}

@@ -57,6 +57,7 @@ type Session struct {
 	posting     bool        // a POST is being processed
 	probed      bool        // upgrade probe done: GETs get a noop
 	lingering   bool        // closed; the final payload waits for one more GET
+	lastTaken   int         // messages in the last polling payload (for Observer.Flush)
 	lingerTimer *time.Timer
 
 	// websocket
@@ -126,6 +127,7 @@ func (s *Session) SendFrame(f *Frame) bool {
 	}
 	s.queueLocked(f)
 	s.mu.Unlock()
+	s.srv.obs().PacketCreate(s, f)
 	return true
 }
 
@@ -219,6 +221,7 @@ func (s *Session) takePayloadLocked() []byte {
 		size += l
 		n++
 	}
+	s.lastTaken = n
 	body := make([]byte, 0, size)
 	for i, f := range s.queue[:n] {
 		if i > 0 {
@@ -413,9 +416,23 @@ func (s *Session) terminate(reason Reason, mode closeMode) {
 		defer s.hmu.Unlock()
 		s.handlerDone = true
 		if s.opened { // a session refused during its handshake was never opened
+			s.srv.obs().Close(s, reason)
 			s.srv.h.OnClose(s, reason)
 		}
 	}()
+}
+
+// observeFlush tells the Observer that a polling response took n messages
+// and whether it emptied the queue.
+func (s *Session) observeFlush(n int, drained bool) {
+	if n == 0 {
+		return
+	}
+	o := s.srv.obs()
+	o.Flush(s, n)
+	if drained {
+		o.Drain(s)
+	}
 }
 
 // endLingerIfDrainedLocked ends the lingering of a closed polling session

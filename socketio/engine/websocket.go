@@ -440,7 +440,19 @@ func (c *wsConn) writeLoop() {
 		if final {
 			add(websocket.CloseMessage, finishMsg)
 		}
+		obs := s.srv.obs()
+		if len(frames) > 0 {
+			obs.Flush(s, len(frames))
+		}
 		err := c.write(bufs, timeout)
+		if err == nil && len(frames) > 0 {
+			s.mu.Lock()
+			drained := len(s.queue) == 0
+			s.mu.Unlock()
+			if drained {
+				obs.Drain(s)
+			}
+		}
 		clear(frames)
 		if err != nil || final {
 			s.mu.Lock()
