@@ -137,13 +137,16 @@ vendor-client:
 ## deps: install what is missing on a fresh Debian machine.
 deps: chromium e2e-deps
 
-# Debian's Chromium for Playwright (apt needs root; sudo is used otherwise).
+# Debian packages the tests use: Chromium for Playwright, nginx for the
+# load-balancer test of docs/deploy.md (apt needs root; sudo otherwise).
 chromium:
-	@if [ ! -x $(CHROMIUM) ]; then \
-		echo "==> apt-get install chromium"; \
+	@need=; [ -x $(CHROMIUM) ] || need="chromium"; \
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need="$$need nginx-light"; \
+	if [ -n "$$need" ]; then \
+		echo "==> apt-get install$$need"; \
 		sudo=; if [ "$$(id -u)" != 0 ]; then sudo=sudo; fi; \
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq; \
-		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \
 	fi
 
 # npm ci when node_modules is missing or does not match the lock file
