@@ -22,6 +22,11 @@ func ValidateText(text string) (string, error) {
 	if !utf8.ValidString(t) {
 		return "", Errorf(EINVALID, "message is not valid UTF-8")
 	}
+	if strings.ContainsRune(t, 0) {
+		// Not storable in every database (PostgreSQL text), and never
+		// meaningful in a chat message.
+		return "", Errorf(EINVALID, "message contains a NUL character")
+	}
 	if n := utf8.RuneCountInString(t); n > MaxTextLen {
 		return "", Errorf(EINVALID, "message is too long (%d characters, at most %d)", n, MaxTextLen)
 	}

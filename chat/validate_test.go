@@ -28,6 +28,8 @@ func TestValidateText(t *testing.T) {
 		{strings.Repeat("x", 2001), "", false},
 		{strings.Repeat("😀", 2001), "", false},
 		{"\xff\xfe", "", false},
+		{"a\x00b", "", false},
+		{"\x00", "", false},
 	}
 	for _, tt := range tests {
 		got, err := chat.ValidateText(tt.in)

@@ -116,6 +116,7 @@ describe('invalid input (no rate limit)', () => {
       ['2001 ASCII', [{ text: 'x'.repeat(2001) }]],
       ['2001 code points outside the BMP', [{ text: '😀'.repeat(2001) }]],
       ['2001 after trimming', [{ text: `  ${'é'.repeat(2001)}  ` }]],
+      ['a NUL character', [{ text: 'a\u0000b' }]],
       ['very long', [{ text: 'y'.repeat(100_000) }]],
     ];
     for (const [what, args] of cases) {
