@@ -6,7 +6,7 @@ import (
 )
 
 // The storage interfaces the domain consumes. Package store implements all
-// of them on SQLite. Implementations return *Error values with ENOTFOUND or
+// of them, on SQLite or PostgreSQL. Implementations return *Error values with ENOTFOUND or
 // ECONFLICT where documented, and plain (internal) errors otherwise. Every
 // method is safe for concurrent use.
 
