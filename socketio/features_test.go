@@ -400,3 +400,42 @@ func TestHandlersOfOneSocketRunInOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestCleanupEmptyChildNamespaces(t *testing.T) {
+	srv := socketio.NewServer(&socketio.Options{CleanupEmptyChildNamespaces: true})
+	srv.OfRegexp(regexp.MustCompile(`^/room-\d+$`)).Use(func(s *socketio.Socket) error {
+		if s.Handshake().Query.Get("deny") != "" {
+			return errors.New("denied")
+		}
+		return nil
+	})
+	base := startServer(t, srv)
+	w := dialWire(t, base)
+	w.Connect("/room-1", nil)
+	if !srv.HasNamespace("/room-1") {
+		t.Fatal("child namespace not created")
+	}
+	w.Send("41/room-1,")
+	waitFor(t, "empty child removed", func() bool { return !srv.HasNamespace("/room-1") })
+	// A later connection creates it again.
+	w.Connect("/room-1", nil)
+	if !srv.HasNamespace("/room-1") {
+		t.Fatal("child namespace not created again")
+	}
+	// A child whose only client is refused by the middleware is removed.
+	d := dialURL(t, base+"/socket.io/?deny=1")
+	d.Send("40/room-2,")
+	d.Expect(`44/room-2,{"message":"denied"}`)
+	waitFor(t, "refused child removed", func() bool { return !srv.HasNamespace("/room-2") })
+
+	// Without the option, children stay.
+	keep := socketio.NewServer(nil)
+	keep.OfRegexp(regexp.MustCompile(`^/room-\d+$`))
+	k := dialWire(t, startServer(t, keep))
+	k.Connect("/room-3", nil)
+	k.Send("41/room-3,")
+	time.Sleep(50 * time.Millisecond)
+	if !keep.HasNamespace("/room-3") {
+		t.Fatal("child removed without the option")
+	}
+}

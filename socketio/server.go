@@ -320,3 +320,12 @@ func (h engineHandler) OnClose(sess *engine.Session, reason engine.Reason) {
 		c.onClose(Reason(reason))
 	}
 }
+
+// HasNamespace reports whether a namespace of this name exists (static,
+// or a dynamic child that has not been cleaned up).
+func (s *Server) HasNamespace(name string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_, ok := s.namespaces[name]
+	return ok
+}
