@@ -81,7 +81,7 @@ func (b BroadcastOperator) emitWithAck(ctx context.Context, ns *Namespace, event
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			responses = append(responses, Args{raw: raw[:min(1, len(raw))], attachments: ack.Attachments})
+			responses = append(responses, newArgs(raw, ack.Attachments).First())
 			check()
 		})
 	if err != nil {

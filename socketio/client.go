@@ -118,14 +118,14 @@ func (c *client) dispatch(pkt *parser.Packet, atts [][]byte) {
 			c.protocolError("invalid event name")
 			return
 		}
-		s.onEvent(event, Args{raw: raw[1:], attachments: atts}, pkt.ID, pkt.HasID)
+		s.onEvent(event, newArgs(raw[1:], atts), pkt.ID, pkt.HasID)
 	case parser.Ack, parser.BinaryAck:
 		raw, err := parser.SplitArray(pkt.Data)
 		if err != nil {
 			c.protocolError("invalid ack payload")
 			return
 		}
-		s.onAck(pkt.ID, Args{raw: raw, attachments: atts})
+		s.onAck(pkt.ID, newArgs(raw, atts))
 	}
 }
 

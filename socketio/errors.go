@@ -2,7 +2,6 @@ package socketio
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/chatd/chatd/socketio/parser"
 )
@@ -37,20 +36,6 @@ func (e *ConnectError) Error() string { return e.Message }
 func NewConnectError(message string, data any) *ConnectError {
 	return &ConnectError{Message: message, Data: data}
 }
-
-// ArgError reports an incoming event argument that could not be decoded
-// into the type its handler asked for.
-type ArgError struct {
-	Event string
-	Index int
-	Err   error
-}
-
-func (e *ArgError) Error() string {
-	return fmt.Sprintf("socketio: event %q argument %d: %v", e.Event, e.Index, e.Err)
-}
-
-func (e *ArgError) Unwrap() error { return e.Err }
 
 // IsReservedEvent reports whether name is reserved by the protocol and
 // cannot be emitted (connect, connect_error, disconnect, disconnecting,

@@ -246,7 +246,7 @@ func (ns *Namespace) DeliverWithAck(pkt *adapter.Packet, ids []string, flags ada
 		sid := s.id
 		s.addAck(id, func(a Args, err error) {
 			if err == nil {
-				onAck(sid, adapter.Ack{Args: a.json(), Attachments: a.attachments})
+				onAck(sid, adapter.Ack{Args: mustJSON(a), Attachments: a.Attachments()})
 			}
 		})
 		registered = append(registered, s)

@@ -218,5 +218,5 @@ func eventArgs(data []byte, atts [][]byte) (string, Args, bool) {
 		return "", Args{}, false
 	}
 	name, ok := eventName(raw[0])
-	return name, Args{raw: raw[1:], attachments: atts}, ok
+	return name, newArgs(raw[1:], atts), ok
 }

@@ -726,7 +726,7 @@ func (s *Socket) onPacket(eng *engineConn, p parser.Packet, atts [][]byte) {
 		pa := s.acks[p.ID]
 		delete(s.acks, p.ID)
 		if pa != nil {
-			pa.settleLocked(s, ackResult{args: Args{raw: raw, attachments: atts}})
+			pa.settleLocked(s, ackResult{args: newArgs(raw, atts)})
 		}
 	}
 }
@@ -744,7 +744,7 @@ func (s *Socket) onEvent(eng *engineConn, p parser.Packet, atts [][]byte) {
 		}
 		event = num.String()
 	}
-	args := Args{raw: raw[1:], attachments: atts}
+	args := newArgs(raw[1:], atts)
 	ack := Ack(func(...any) error { return ErrNoAck })
 	if p.HasID {
 		ack = s.makeAck(eng, p.ID)
