@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// selfPID is chatbench's own process id, for its CPU share.
+var selfPID = os.Getpid()
+
+// fanoutResult is the outcome of -mode fanout.
+type fanoutResult struct {
+	client        string
+	members       int
+	senders       int
+	rate          float64
+	duration      time.Duration
+	connectTime   time.Duration
+	sent          int64 // messages sent, warm-up included
+	sendErrors    int64
+	expected      int64 // deliveries expected: sent × members
+	delivered     int64 // deliveries seen
+	measured      int64 // deliveries of messages sent after the warm-up
+	window        time.Duration
+	hist          *histogram
+	serverCPU     float64       // share over the measured sending window; -1 unknown
+	serverRSS     int64         // at the end of sending
+	loadCPU       float64       // share over the measured sending window
+	senderLagging time.Duration // how far the senders fell behind the schedule at worst
+}
+
+// runFanout measures delivery to one room of cfg.n members.
+func runFanout(ctx context.Context, cfg *config, t *target) (*fanoutResult, error) {
+	base, err := url.Parse(t.url)
+	if err != nil {
+		return nil, err
+	}
+	r := &fanoutResult{client: cfg.client, members: cfg.n, senders: cfg.senders, rate: cfg.rate,
+		duration: cfg.duration, hist: new(histogram), serverCPU: -1}
+
+	var (
+		origin      = time.Now()
+		measureFrom = atomic.Int64{} // send time from which latencies count
+		delivered   atomic.Int64
+		measured    atomic.Int64
+		lastMeasure atomic.Int64 // receive time of the last measured delivery
+	)
+	measureFrom.Store(int64(time.Duration(1 << 62))) // nothing counts until sending starts
+	onMsg := func(p []byte) {
+		now := time.Since(origin)
+		delivered.Add(1)
+		sent, ok := sendTime(p)
+		if !ok || int64(sent) < measureFrom.Load() {
+			return
+		}
+		measured.Add(1)
+		r.hist.Record(now - sent)
+		for {
+			l := lastMeasure.Load()
+			if int64(now) <= l || lastMeasure.CompareAndSwap(l, int64(now)) {
+				break
+			}
+		}
+	}
+
+	members, elapsed, err := connectAll(ctx, cfg, base, cfg.n, cfg.room, onMsg)
+	defer closeAll(members)
+	r.connectTime = elapsed
+	if err != nil {
+		return r, err
+	}
+	senders, _, err := connectAll(ctx, cfg, base, cfg.senders, "", nil)
+	defer closeAll(senders)
+	if err != nil {
+		return r, err
+	}
+	delivered.Store(0)
+
+	// Each sender emits rate/senders messages per second on a fixed
+	// schedule, catching up at once when it falls behind.
+	interval := time.Duration(float64(time.Second) * float64(cfg.senders) / cfg.rate)
+	start := time.Since(origin) + 50*time.Millisecond
+	warmEnd := start + cfg.warmup
+	end := warmEnd + cfg.duration
+	measureFrom.Store(int64(warmEnd))
+	var sent, sendErrors, lag atomic.Int64
+	var wg sync.WaitGroup
+	var serverAt, loadAt, serverEnd, loadEnd procSample
+	var haveServer bool
+	wg.Go(func() { // samples over the measured sending window
+		time.Sleep(time.Until(origin.Add(warmEnd)))
+		serverAt, haveServer = t.sample()
+		loadAt, _ = readProc(selfPID)
+		time.Sleep(time.Until(origin.Add(end)))
+		serverEnd, _ = t.sample()
+		loadEnd, _ = readProc(selfPID)
+	})
+	for i, s := range senders {
+		wg.Go(func() {
+			// Senders start spread over one interval.
+			at := start + interval*time.Duration(i)/time.Duration(len(senders))
+			for ; at < end; at += interval {
+				if d := time.Until(origin.Add(at)); d > 0 {
+					select {
+					case <-time.After(d):
+					case <-ctx.Done():
+						return
+					}
+				} else if -d > time.Duration(lag.Load()) {
+					lag.Store(int64(-d))
+				}
+				if s.Emit(cfg.room, message(time.Since(origin), i, cfg.size)) != nil {
+					sendErrors.Add(1)
+					continue
+				}
+				sent.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	r.sent, r.sendErrors = sent.Load(), sendErrors.Load()
+	r.senderLagging = time.Duration(lag.Load())
+	r.expected = r.sent * int64(len(members))
+
+	// Wait for the outstanding deliveries, as long as they keep coming.
+	deadline := time.Now().Add(cfg.drain)
+	last := delivered.Load()
+	quietSince := time.Now()
+	for delivered.Load() < r.expected && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+		if d := delivered.Load(); d != last {
+			last, quietSince = d, time.Now()
+		} else if time.Since(quietSince) > time.Second {
+			break
+		}
+	}
+	r.delivered, r.measured = delivered.Load(), measured.Load()
+	endAt := max(time.Duration(lastMeasure.Load()), end)
+	r.window = endAt - warmEnd
+	if haveServer {
+		r.serverCPU = cpuShare(serverAt, serverEnd)
+		r.serverRSS = serverEnd.rss
+	}
+	r.loadCPU = cpuShare(loadAt, loadEnd)
+	return r, nil
+}
+
+// print writes the report.
+func (r *fanoutResult) print(w io.Writer) {
+	fmt.Fprintf(w, "mode fanout, client %s: %d members, %d senders, %.0f messages/s for %s (after warm-up); members connected in %.2fs\n",
+		r.client, r.members, r.senders, r.rate, r.duration, r.connectTime.Seconds())
+	fmt.Fprintf(w, "sent %d messages (%d send errors, senders at most %s behind schedule)\n", r.sent, r.sendErrors, r.senderLagging.Round(time.Millisecond))
+	lost := r.expected - r.delivered
+	fmt.Fprintf(w, "deliveries: %d expected, %d seen, %d lost\n", r.expected, r.delivered, lost)
+	if r.window > 0 {
+		fmt.Fprintf(w, "measured: %d deliveries in %.2fs: %.0f deliveries/s (offered %.0f/s)\n",
+			r.measured, r.window.Seconds(), float64(r.measured)/r.window.Seconds(), r.rate*float64(r.members))
+	}
+	h := r.hist
+	fmt.Fprintf(w, "latency: p50 %s, p90 %s, p99 %s, p99.9 %s, max %s\n",
+		ms(h.Percentile(0.50)), ms(h.Percentile(0.90)), ms(h.Percentile(0.99)), ms(h.Percentile(0.999)), ms(h.Max()))
+	if r.serverCPU >= 0 {
+		fmt.Fprintf(w, "server CPU %.2f, RSS %s; load CPU %.2f\n", r.serverCPU, kb(r.serverRSS), r.loadCPU)
+	} else {
+		fmt.Fprintf(w, "load CPU %.2f\n", r.loadCPU)
+	}
+}
+
+// ms formats a duration in milliseconds with two decimals.
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
