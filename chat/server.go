@@ -311,25 +311,22 @@ func memberID(data any) (int64, bool) {
 	}
 }
 
-// sendMembers counts a room's members and, when the count differs from
-// the last one sent (prev), sends updateMembers to the room. It returns the
-// count sent, or prev.
-func (s *Server) sendMembers(nsp *socketio.Namespace, room string, prev int) int {
+// sendMembers counts a room's members and sends updateMembers to the room.
+// The count goes out even when it equals the last one sent: a socket that
+// joined in between learned a count from its join ack that the room's last
+// update may not match.
+func (s *Server) sendMembers(nsp *socketio.Namespace, room string) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
 	defer cancel()
 	n, err := s.countMembers(ctx, nsp, room)
 	if err != nil {
 		s.opts.Logger.Warn("chat: counting members", "namespace", nsp.Name(), "room", room, "error", err)
-		return prev
-	}
-	if n == prev {
-		return prev
+		return
 	}
 	_ = nsp.To(room).EmitContext(ctx, "updateMembers", struct {
 		Room    string `json:"room"`
 		Members int    `json:"members"`
 	}{room, n})
-	return n
 }
 
 // memberNotifier coalesces updateMembers per room: at most one per interval,
@@ -337,7 +334,7 @@ func (s *Server) sendMembers(nsp *socketio.Namespace, room string, prev int) int
 // last change.
 type memberNotifier struct {
 	interval time.Duration
-	send     func(ns *socketio.Namespace, room string, prev int) int
+	send     func(ns *socketio.Namespace, room string)
 
 	mu     sync.Mutex
 	rooms  map[roomKey]*roomState
@@ -353,10 +350,9 @@ type roomKey struct {
 type roomState struct {
 	last    time.Time
 	pending *time.Timer
-	sent    int // the count last sent; -1 before the first
 }
 
-func newMemberNotifier(interval time.Duration, send func(*socketio.Namespace, string, int) int) *memberNotifier {
+func newMemberNotifier(interval time.Duration, send func(*socketio.Namespace, string)) *memberNotifier {
 	return &memberNotifier{interval: interval, send: send, rooms: make(map[roomKey]*roomState)}
 }
 
@@ -370,7 +366,7 @@ func (n *memberNotifier) changed(ns *socketio.Namespace, room string) {
 	k := roomKey{ns, room}
 	st := n.rooms[k]
 	if st == nil {
-		st = &roomState{sent: -1}
+		st = &roomState{}
 		n.rooms[k] = st
 	}
 	if st.pending != nil {
@@ -390,12 +386,8 @@ func (n *memberNotifier) changed(ns *socketio.Namespace, room string) {
 		}
 		st.pending = nil
 		st.last = time.Now()
-		prev := st.sent
 		n.mu.Unlock()
-		sent := n.send(ns, room, prev)
-		n.mu.Lock()
-		st.sent = sent
-		n.mu.Unlock()
+		n.send(ns, room)
 	})
 }
 

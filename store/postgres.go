@@ -58,7 +58,10 @@ func OpenPostgres(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		return fail(fmt.Errorf("store: open %s: %w", redacted, err))
 	}
 	if name := cfg.RuntimeParams["search_path"]; isPlainSchemaName(name) {
-		if _, err := d.db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{name}.Sanitize()); err != nil {
+		// Nodes starting together may race to create it: PostgreSQL's
+		// IF NOT EXISTS does not cover that, and the loser sees a unique
+		// violation, which means the schema exists.
+		if _, err := d.db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{name}.Sanitize()); err != nil && !isPostgresUniqueViolation(err) {
 			return fail(fmt.Errorf("store: create schema %s: %w", name, err))
 		}
 	}

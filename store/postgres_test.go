@@ -82,3 +82,27 @@ func TestOpenPostgresCreatesSearchPathSchema(t *testing.T) {
 		t.Errorf("user of one schema found in another: err = %v", err)
 	}
 }
+
+// Nodes starting together on a new schema all open it.
+func TestOpenPostgresConcurrentSchemaCreation(t *testing.T) {
+	storetest.RequirePostgres(t)
+	schema := storetest.NewSchemaName()
+	storetest.DropSchemaAtCleanup(t, schema)
+	url := storetest.WithSearchPath(storetest.ServerURL(), schema)
+	const nodes = 4
+	errs := make(chan error, nodes)
+	for range nodes {
+		go func() {
+			db, err := store.Open(context.Background(), url, store.Options{})
+			if err == nil {
+				err = db.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range nodes {
+		if err := <-errs; err != nil {
+			t.Errorf("open: %v", err)
+		}
+	}
+}
