@@ -23,11 +23,11 @@ for (const transports of [['websocket'], ['polling']]) {
   test(`recovers id, rooms and missed events after a forced transport close (${transports[0]})`, async () => {
     const a = io(server.url, { forceNew: true, transports, reconnectionDelay: 50, reconnectionDelayMax: 100 });
     const b = io(server.url, { forceNew: true, transports, reconnection: false });
+    const welcomes = [once(a, 'welcome'), once(b, 'welcome')];
     try {
-      const [welcome] = await once(a, 'welcome');
+      const [[welcome]] = await Promise.all(welcomes);
       assert.equal(welcome.recovered, false);
       assert.equal(a.recovered, false);
-      await once(b, 'welcome');
       assert.equal(await a.timeout(3000).emitWithAck('join', 'lobby'), 2);
       // A first room message sets the client's offset.
       const first = once(a, 'room-msg');
@@ -37,17 +37,22 @@ for (const transports of [['websocket'], ['polling']]) {
       assert.equal(typeof offset1, 'string'); // the offset is the last argument
       const idBefore = a.id;
 
+      // Keep a away until the room has moved on: no reconnection until
+      // the two messages were sent.
+      a.io.reconnection(false);
+      const received = [];
+      a.on('room-msg', (text) => received.push(text));
       const gone = once(a, 'disconnect');
       a.io.engine.close();
       await gone;
       // Sent while a is away.
       b.emit('to-room', 'lobby', 'missed-1');
       b.emit('to-room', 'lobby', 'missed-2');
-      await new Promise((r) => setTimeout(r, 50));
+      await b.timeout(3000).emitWithAck('rooms'); // both processed by now
 
-      const received = [];
-      a.on('room-msg', (text) => received.push(text));
-      await once(a, 'connect');
+      const back = once(a, 'connect');
+      a.connect();
+      await back;
       assert.equal(a.recovered, true);
       assert.equal(a.id, idBefore);
       const end = Date.now() + 3000;

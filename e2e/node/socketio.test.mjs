@@ -184,9 +184,10 @@ test('reconnects by itself after the server restarts', async () => {
   await first.stop();
   const [reason] = await gone;
   assert.ok(['transport close', 'transport error', 'ping timeout'].includes(reason), reason);
+  const back = once(s, 'connect', 15000);
   const second = await startServer('siotestserver', ['-addr', `127.0.0.1:${port}`]);
   try {
-    await once(s, 'connect', 15000);
+    await back;
     assert.notEqual(s.id, firstId);
     assert.equal(await s.timeout(3000).emitWithAck('echo', 'back'), 'back');
   } finally {
