@@ -7,10 +7,11 @@
 //   - "to-room" (room, ...args): emits "room-msg" with args to the room,
 //     the sender excluded.
 //
-// GET /stats answers {"runtime":"go","heapBytes":N,"rss":N,"sockets":N,
-// "goroutines":N}: the heap in use (runtime.MemStats.HeapInuse, after a
-// garbage collection when the query has gc=1), the resident set size and
-// the number of connected sockets. With -pprof ADDR the net/http/pprof
+// GET /stats answers {"runtime":"go","heapBytes":N,"stackBytes":N,"rss":N,
+// "sockets":N,"goroutines":N}: the heap and goroutine stacks in use
+// (runtime.MemStats.HeapInuse and StackInuse, after a garbage collection
+// when the query has gc=1), the resident set size and the number of
+// connected sockets. With -pprof ADDR the net/http/pprof
 // handlers are served on that (loopback) address.
 //
 // Usage:
@@ -75,6 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"runtime":    "go",
 			"heapBytes":  ms.HeapInuse,
+			"stackBytes": ms.StackInuse,
 			"rss":        selfRSS(),
 			"sockets":    io.Sockets().SocketCount(),
 			"goroutines": runtime.NumGoroutine(),

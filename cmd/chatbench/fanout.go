@@ -32,6 +32,7 @@ type fanoutResult struct {
 	serverCPU     float64       // share over the measured sending window; -1 unknown
 	serverRSS     int64         // at the end of sending
 	loadCPU       float64       // share over the measured sending window
+	otherCPU      float64       // CPU share of other processes over that window
 	senderLagging time.Duration // how far the senders fell behind the schedule at worst
 }
 
@@ -92,12 +93,15 @@ func runFanout(ctx context.Context, cfg *config, t *target) (*fanoutResult, erro
 	var sent, sendErrors, lag atomic.Int64
 	var wg sync.WaitGroup
 	var serverAt, loadAt, serverEnd, loadEnd procSample
+	var busyAt, busyEnd time.Duration
 	var haveServer bool
 	wg.Go(func() { // samples over the measured sending window
 		time.Sleep(time.Until(origin.Add(warmEnd)))
+		busyAt, _ = machineBusy()
 		serverAt, haveServer = t.sample()
 		loadAt, _ = readProc(selfPID)
 		time.Sleep(time.Until(origin.Add(end)))
+		busyEnd, _ = machineBusy()
 		serverEnd, _ = t.sample()
 		loadEnd, _ = readProc(selfPID)
 	})
@@ -146,6 +150,7 @@ func runFanout(ctx context.Context, cfg *config, t *target) (*fanoutResult, erro
 	if haveServer {
 		r.serverCPU = cpuShare(serverAt, serverEnd)
 		r.serverRSS = serverEnd.rss
+		r.otherCPU = otherCPU(busyAt, busyEnd, serverAt, serverEnd, loadAt, loadEnd)
 	}
 	r.loadCPU = cpuShare(loadAt, loadEnd)
 	return r, nil
@@ -166,7 +171,7 @@ func (r *fanoutResult) print(w io.Writer) {
 	fmt.Fprintf(w, "latency: p50 %s, p90 %s, p99 %s, p99.9 %s, max %s\n",
 		ms(h.Percentile(0.50)), ms(h.Percentile(0.90)), ms(h.Percentile(0.99)), ms(h.Percentile(0.999)), ms(h.Max()))
 	if r.serverCPU >= 0 {
-		fmt.Fprintf(w, "server CPU %.2f, RSS %s; load CPU %.2f\n", r.serverCPU, kb(r.serverRSS), r.loadCPU)
+		fmt.Fprintf(w, "server CPU %.2f, RSS %s; load CPU %.2f; other processes CPU %.2f\n", r.serverCPU, kb(r.serverRSS), r.loadCPU, r.otherCPU)
 	} else {
 		fmt.Fprintf(w, "load CPU %.2f\n", r.loadCPU)
 	}

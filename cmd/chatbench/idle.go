@@ -16,6 +16,7 @@ type idleResult struct {
 	connectTime time.Duration
 	connCPU     float64 // server CPU share while connecting; -1 unknown
 	loadCPU     float64 // load CPU share while connecting
+	otherCPU    float64 // CPU share of other processes while connecting
 	baseRSS     int64
 	rss         int64 // after -hold
 	rssGC       int64 // after the server's garbage collection, if it has /stats
@@ -38,6 +39,7 @@ func runIdle(ctx context.Context, cfg *config, t *target) (*idleResult, error) {
 	r.haveProc = haveProc
 	r.baseRSS = before.rss
 	self0, _ := readProc(selfPID)
+	busy0, _ := machineBusy()
 
 	conns, elapsed, err := connectAll(ctx, cfg, base, cfg.n, cfg.room, nil)
 	defer closeAll(conns)
@@ -45,8 +47,10 @@ func runIdle(ctx context.Context, cfg *config, t *target) (*idleResult, error) {
 	r.connectTime = elapsed
 	after, _ := t.sample()
 	self1, _ := readProc(selfPID)
+	busy1, _ := machineBusy()
 	if haveProc {
 		r.connCPU = cpuShare(before, after)
+		r.otherCPU = otherCPU(busy0, busy1, before, after, self0, self1)
 	}
 	r.loadCPU = cpuShare(self0, self1)
 	if err != nil {
@@ -72,8 +76,8 @@ func runIdle(ctx context.Context, cfg *config, t *target) (*idleResult, error) {
 func (r *idleResult) print(w io.Writer) {
 	fmt.Fprintf(w, "mode idle, client %s: %d of %d connections open (each joined the room)\n", r.client, r.opened, r.n)
 	if r.opened > 0 && r.connectTime > 0 {
-		fmt.Fprintf(w, "connect: %.2fs, %.0f connections/s; server CPU %s, load CPU %.2f\n",
-			r.connectTime.Seconds(), float64(r.opened)/r.connectTime.Seconds(), share(r.connCPU), r.loadCPU)
+		fmt.Fprintf(w, "connect: %.2fs, %.0f connections/s; server CPU %s, load CPU %.2f, other processes CPU %.2f\n",
+			r.connectTime.Seconds(), float64(r.opened)/r.connectTime.Seconds(), share(r.connCPU), r.loadCPU, r.otherCPU)
 	}
 	if r.opened == 0 {
 		return
@@ -89,6 +93,10 @@ func (r *idleResult) print(w io.Writer) {
 		fmt.Fprintf(w, "server %s heap after a GC: %s before, %s idle, %s per connection (server counts %d sockets)\n",
 			r.stats.Runtime, kb(r.baseStats.HeapBytes), kb(r.stats.HeapBytes),
 			kb((r.stats.HeapBytes-r.baseStats.HeapBytes)/int64(r.opened)), r.stats.Sockets)
+		if r.stats.StackBytes > 0 {
+			fmt.Fprintf(w, "server goroutine stacks: %s before, %s idle, %s per connection\n",
+				kb(r.baseStats.StackBytes), kb(r.stats.StackBytes), kb((r.stats.StackBytes-r.baseStats.StackBytes)/int64(r.opened)))
+		}
 	}
 }
 

@@ -102,6 +102,7 @@ func cpuShare(a, b procSample) float64 {
 type serverStats struct {
 	Runtime    string `json:"runtime"`
 	HeapBytes  int64  `json:"heapBytes"`
+	StackBytes int64  `json:"stackBytes,omitempty"`
 	RSS        int64  `json:"rss"`
 	Sockets    int    `json:"sockets"`
 	Goroutines int    `json:"goroutines,omitempty"`
@@ -194,4 +195,52 @@ func (p *serverProc) stop() {
 		_ = p.cmd.Process.Kill()
 		<-p.done
 	}
+}
+
+// machineBusy returns the CPU time all processors of the machine spent
+// busy (everything but idle and iowait) from the "cpu" line of /proc/stat.
+func machineBusy() (time.Duration, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	return parseMachineBusy(string(b))
+}
+
+// parseMachineBusy parses the "cpu" line of a /proc/stat text.
+func parseMachineBusy(stat string) (time.Duration, error) {
+	for line := range strings.Lines(stat) {
+		rest, ok := strings.CutPrefix(line, "cpu ")
+		if !ok {
+			continue
+		}
+		var busy int64
+		for i, f := range strings.Fields(rest) {
+			if i >= 8 { // guest time is already counted in user time
+				break
+			}
+			v, err := strconv.ParseInt(f, 10, 64)
+			if err != nil {
+				return 0, err
+			}
+			if i != 3 && i != 4 { // idle, iowait
+				busy += v
+			}
+		}
+		return time.Duration(busy) * time.Second / clockTicks, nil
+	}
+	return 0, errors.New("no cpu line in /proc/stat")
+}
+
+// otherCPU is the CPU share of everything on the machine except the server
+// and the load between two points, given the machine's busy time and the
+// two processes' samples at both points. A value well above zero means
+// other work disturbed the measurement.
+func otherCPU(busy0, busy1 time.Duration, server0, server1, load0, load1 procSample) float64 {
+	wall := load1.at.Sub(load0.at)
+	if wall <= 0 {
+		return 0
+	}
+	other := (busy1 - busy0) - (server1.cpu - server0.cpu) - (load1.cpu - load0.cpu)
+	return max(0, float64(other)/float64(wall))
 }
