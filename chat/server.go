@@ -62,7 +62,13 @@ func NewServer(opts ServerOptions) *Server {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{opts: opts}
-	s.members = newMemberNotifier(opts.MemberInterval, s.sendMembers)
+	s.members = &memberNotifier{
+		interval: opts.MemberInterval,
+		count:    s.roomCount,
+		send:     s.sendMembers,
+		logger:   opts.Logger,
+		rooms:    make(map[roomKey]*roomState),
+	}
 	return s
 }
 
@@ -168,7 +174,7 @@ func (s *Server) onChat(ns Namespace, so *socketio.Socket) {
 	so.On("newMsg2Server", c.newMessage)
 	so.OnDisconnect(func(socketio.Reason) {
 		if c.room != "" {
-			s.members.changed(so.Namespace(), c.room)
+			s.members.changed(so.Namespace(), c.room, -1)
 		}
 	})
 }
@@ -212,7 +218,7 @@ func (c *chatSocket) joinRoom(args socketio.Args, ack socketio.Ack) {
 	if moved {
 		if c.room != "" {
 			c.so.Leave(c.room)
-			c.s.members.changed(nsp, c.room)
+			c.s.members.changed(nsp, c.room, -1)
 		}
 		c.so.Join(room.Title)
 		c.room = room.Title
@@ -229,11 +235,10 @@ func (c *chatSocket) joinRoom(args socketio.Args, ack socketio.Ack) {
 		history = []Message{}
 	}
 	_ = c.so.Emit("historyUpdate", history)
-	if moved {
-		// After the history, so that historyUpdate follows the ack
-		// directly on this socket.
-		c.s.members.changed(nsp, room.Title)
-	}
+	// After the history, so that historyUpdate follows the ack directly
+	// on this socket. A rejoin changes nothing, but the count its ack told
+	// must match what the room hears next.
+	c.s.members.changed(nsp, room.Title, count)
 }
 
 // newMessage: validate, store, send comPeRoom to the room, then ack.
@@ -311,18 +316,23 @@ func memberID(data any) (int64, bool) {
 	}
 }
 
-// sendMembers counts a room's members and sends updateMembers to the room.
-// The count goes out even when it equals the last one sent: a socket that
-// joined in between learned a count from its join ack that the room's last
-// update may not match.
-func (s *Server) sendMembers(nsp *socketio.Namespace, room string) {
+// roomCount counts a room's members; single reports whether this node is
+// the only one (then it knows every count the room was sent).
+func (s *Server) roomCount(nsp *socketio.Namespace, room string) (n int, single bool, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
 	defer cancel()
-	n, err := s.countMembers(ctx, nsp, room)
+	n, err = s.countMembers(ctx, nsp, room)
 	if err != nil {
-		s.opts.Logger.Warn("chat: counting members", "namespace", nsp.Name(), "room", room, "error", err)
-		return
+		return 0, false, err
 	}
+	servers, err := nsp.Adapter().ServerCount(ctx)
+	return n, err == nil && servers == 1, nil
+}
+
+// sendMembers sends updateMembers with count n to a room.
+func (s *Server) sendMembers(nsp *socketio.Namespace, room string, n int) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
+	defer cancel()
 	_ = nsp.To(room).EmitContext(ctx, "updateMembers", struct {
 		Room    string `json:"room"`
 		Members int    `json:"members"`
@@ -331,10 +341,15 @@ func (s *Server) sendMembers(nsp *socketio.Namespace, room string) {
 
 // memberNotifier coalesces updateMembers per room: at most one per interval,
 // always counted when sent, the last one at most one interval after the
-// last change.
+// last change. On a single node it sends nothing when the count is the one
+// every member already knows (from the last update, or from their join
+// ack); in a cluster, where other nodes send updates too, it always sends
+// after a change.
 type memberNotifier struct {
 	interval time.Duration
-	send     func(ns *socketio.Namespace, room string)
+	count    func(ns *socketio.Namespace, room string) (n int, single bool, err error)
+	send     func(ns *socketio.Namespace, room string, n int)
+	logger   *slog.Logger
 
 	mu     sync.Mutex
 	rooms  map[roomKey]*roomState
@@ -350,14 +365,13 @@ type roomKey struct {
 type roomState struct {
 	last    time.Time
 	pending *time.Timer
+	sent    int   // the count last sent to the room; -1 before the first
+	seen    []int // counts told to joiners (their acks) since then
 }
 
-func newMemberNotifier(interval time.Duration, send func(*socketio.Namespace, string)) *memberNotifier {
-	return &memberNotifier{interval: interval, send: send, rooms: make(map[roomKey]*roomState)}
-}
-
-// changed records that the membership of a room changed.
-func (n *memberNotifier) changed(ns *socketio.Namespace, room string) {
+// changed records that the membership of a room changed; told is the
+// count a joining socket was told in its ack, or -1.
+func (n *memberNotifier) changed(ns *socketio.Namespace, room string, told int) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
@@ -366,8 +380,11 @@ func (n *memberNotifier) changed(ns *socketio.Namespace, room string) {
 	k := roomKey{ns, room}
 	st := n.rooms[k]
 	if st == nil {
-		st = &roomState{}
+		st = &roomState{sent: -1}
 		n.rooms[k] = st
+	}
+	if told >= 0 {
+		st.seen = append(st.seen, told)
 	}
 	if st.pending != nil {
 		return // a send is scheduled; it will carry the count of its time
@@ -387,7 +404,24 @@ func (n *memberNotifier) changed(ns *socketio.Namespace, room string) {
 		st.pending = nil
 		st.last = time.Now()
 		n.mu.Unlock()
-		n.send(ns, room)
+		count, single, err := n.count(ns, room)
+		if err != nil {
+			n.logger.Warn("chat: counting members", "namespace", ns.Name(), "room", room, "error", err)
+			return
+		}
+		n.mu.Lock()
+		need := !single || count != st.sent
+		for _, c := range st.seen {
+			need = need || c != count
+		}
+		st.seen = st.seen[:0]
+		if need {
+			st.sent = count
+		}
+		n.mu.Unlock()
+		if need {
+			n.send(ns, room, count)
+		}
 	})
 }
 
