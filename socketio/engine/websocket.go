@@ -376,8 +376,16 @@ func (c *wsConn) closeConn() {
 func (c *wsConn) writeLoop() {
 	s := c.s
 	timeout := s.srv.opts.WriteTimeout
-	var bufs net.Buffers
-	var hdr []byte
+	sc := writeScratchPool.Get().(*writeScratch)
+	bufs, hdr := sc.bufs, sc.hdr
+	defer func() {
+		// Drop references to payloads before the scratch is reused.
+		clear(bufs[:cap(bufs)])
+		if cap(bufs) <= maxScratchBufs && cap(hdr) <= maxScratchBufs*maxFrameHeader {
+			sc.bufs, sc.hdr = bufs[:0], hdr[:0]
+			writeScratchPool.Put(sc)
+		}
+	}()
 	var frames []*Frame
 	for {
 		s.mu.Lock()
@@ -467,6 +475,22 @@ func (c *wsConn) writeLoop() {
 		}
 	}
 }
+
+// writeScratch is the working memory of a writer goroutine: the frame
+// headers and the vector of a write. Writers exit whenever their queue is
+// empty, so the scratch lives in writeScratchPool between wake-ups rather
+// than being allocated again at each one.
+type writeScratch struct {
+	bufs net.Buffers
+	hdr  []byte
+}
+
+// writeScratchPool holds writeScratch values of idle writers.
+var writeScratchPool = sync.Pool{New: func() any { return new(writeScratch) }}
+
+// maxScratchBufs is the largest vector (in buffers) kept in
+// writeScratchPool.
+const maxScratchBufs = 256
 
 // joinPool holds buffers used to join frames for connections that cannot
 // do vectored writes.
