@@ -420,6 +420,11 @@ func ExampleServer_FetchSockets() {
 		s.Join("team-" + auth.Team)
 		return nil
 	})
+	gone := make(chan any, 3)
+	io.OnConnection(func(s *socketio.Socket) {
+		// Runs once the socket has left its namespace and its rooms.
+		s.OnDisconnect(func(socketio.Reason) { gone <- s.Data() })
+	})
 	base, stop := serve(io)
 	defer stop()
 
@@ -447,13 +452,15 @@ func ExampleServer_FetchSockets() {
 	fmt.Println(strings.Join(lines, "\n"))
 
 	_ = io.In("team-red").DisconnectSockets(ctx, false)
-	fmt.Println(<-disconnected)
+	fmt.Println("server:", <-gone, "left")
+	fmt.Println("client:", <-disconnected)
 	ids, _ := io.Sockets().SocketIDs(ctx)
 	fmt.Println(len(ids), "sockets left")
 	// Output:
 	// ana [on-call team-blue]
 	// cat [on-call team-blue]
-	// bob: io server disconnect
+	// server: bob left
+	// client: bob: io server disconnect
 	// 2 sockets left
 }
 
