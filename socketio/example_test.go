@@ -428,7 +428,7 @@ func ExampleServer_FetchSockets() {
 	base, stop := serve(io)
 	defer stop()
 
-	disconnected := make(chan string, 1)
+	disconnected := make(chan string, 3)
 	for _, u := range [][2]string{{"ana", "blue"}, {"bob", "red"}, {"cat", "blue"}} {
 		c, err := dial(base, map[string]string{"name": u[0], "team": u[1]})
 		if err != nil {
