@@ -26,10 +26,13 @@ var (
 // connect_error event gets err.message and err.data). Any other error
 // returned by a middleware is sent with its Error() text as the message.
 type ConnectError struct {
+	// Message is the error message the client receives (err.message).
 	Message string
-	Data    any
+	// Data, when not nil, is marshaled to JSON and sent as err.data.
+	Data any
 }
 
+// Error returns Message.
 func (e *ConnectError) Error() string { return e.Message }
 
 // NewConnectError returns a *ConnectError with the given message and data.
