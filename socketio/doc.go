@@ -21,6 +21,9 @@
 //	})
 //	http.Handle("/socket.io/", io)
 //
+// The guide docs/socketio.md of this module maps the Node.js server's API
+// to this package call by call, and lists what is not supported.
+//
 // # Layers
 //
 // The package is built from smaller ones: engine (the Engine.IO server:
