@@ -37,7 +37,9 @@ type Options struct {
 	// MaxQueuedBytes bounds the bytes waiting to be written to one session;
 	// a session over it is closed with ReasonSlowConsumer. Defaults to 4 MiB.
 	MaxQueuedBytes int
-	// WriteTimeout is the deadline of each WebSocket write. Defaults to 10s.
+	// WriteTimeout bounds each WebSocket write: a write fails when it has
+	// not completed within WriteTimeout/2 to WriteTimeout (the deadline is
+	// renewed once less than half of it is left). Defaults to 10s.
 	WriteTimeout time.Duration
 	// Transports lists the allowed transports, TransportPolling and/or
 	// TransportWebSocket. Defaults to both.

@@ -29,7 +29,8 @@ const maxFrameHeader = 10
 // gorilla writing a close frame on its own after a protocol error.
 type lockedConn struct {
 	net.Conn
-	mu sync.Mutex
+	mu       sync.Mutex
+	deadline time.Time // the write deadline last set, guarded by mu
 }
 
 func (c *lockedConn) Write(p []byte) (int, error) {
@@ -501,8 +502,13 @@ var joinPool = sync.Pool{New: func() any { return new([]byte) }}
 func (c *wsConn) write(bufs net.Buffers, timeout time.Duration) error {
 	c.lc.mu.Lock()
 	defer c.lc.mu.Unlock()
-	if err := c.lc.Conn.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
-		return err
+	// Renewing the deadline costs a timer update; renew it only when less
+	// than half of the timeout is left, so a write gets at least half.
+	if now := time.Now(); c.lc.deadline.Sub(now) < timeout/2 {
+		c.lc.deadline = now.Add(timeout)
+		if err := c.lc.Conn.SetWriteDeadline(c.lc.deadline); err != nil {
+			return err
+		}
 	}
 	if _, ok := c.lc.Conn.(*net.TCPConn); ok || len(bufs) == 1 {
 		_, err := bufs.WriteTo(c.lc.Conn)
