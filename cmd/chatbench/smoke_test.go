@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/socketio"
+	"github.com/chatd/chatd/socketio/engine"
 )
 
 // serverEnv makes the test binary run as a benchmark server (for
@@ -49,8 +50,11 @@ func serveForever() {
 }
 
 // newTestServer is a Socket.IO server with the events of cmd/benchserver.
-func newTestServer() *socketio.Server {
-	io := socketio.NewServer(nil)
+func newTestServer() *socketio.Server { return newTestServerOpts(nil) }
+
+// newTestServerOpts is newTestServer with options.
+func newTestServerOpts(opts *socketio.Options) *socketio.Server {
+	io := socketio.NewServer(opts)
 	io.OnConnection(func(s *socketio.Socket) {
 		s.On("join", func(room string, ack socketio.Ack) {
 			s.Join(room)
@@ -70,7 +74,13 @@ func newTestServer() *socketio.Server {
 // ends.
 func startTestServer(t *testing.T) (*socketio.Server, string) {
 	t.Helper()
-	io := newTestServer()
+	return startTestServerOpts(t, nil)
+}
+
+// startTestServerOpts is startTestServer with options.
+func startTestServerOpts(t *testing.T, opts *socketio.Options) (*socketio.Server, string) {
+	t.Helper()
+	io := newTestServerOpts(opts)
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", io)
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) {
@@ -173,6 +183,30 @@ func TestIdleSmoke(t *testing.T) {
 		t.Log("\n" + out.String())
 		if !strings.Contains(out.String(), "30 of 30 connections open") || !strings.Contains(out.String(), "heap after a GC") {
 			t.Errorf("report:\n%s", out.String())
+		}
+	})
+	checkGoroutines(t, before)
+}
+
+// Idle raw connections answer the server's pings and stay connected.
+func TestIdlePings(t *testing.T) {
+	before := runtime.NumGoroutine()
+	t.Run("run", func(t *testing.T) {
+		_, url := startTestServerOpts(t, &socketio.Options{Engine: engine.Options{
+			PingInterval: 50 * time.Millisecond,
+			PingTimeout:  100 * time.Millisecond,
+		}})
+		cfg, err := parseFlags([]string{"-mode", "idle", "-url", url, "-n", "10", "-hold", "600ms"}, os.Stderr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := runIdle(context.Background(), cfg, &target{url: url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Four ping periods and more have passed.
+		if !r.haveStats || r.stats.Sockets != 10 {
+			t.Fatalf("%d sockets connected after the hold, want 10", r.stats.Sockets)
 		}
 	})
 	checkGoroutines(t, before)
