@@ -116,8 +116,9 @@ func runFanout(ctx context.Context, cfg *config, t *target) (*fanoutResult, erro
 					case <-ctx.Done():
 						return
 					}
-				} else if -d > time.Duration(lag.Load()) {
-					lag.Store(int64(-d))
+				} else {
+					for l := lag.Load(); int64(-d) > l && !lag.CompareAndSwap(l, int64(-d)); l = lag.Load() {
+					}
 				}
 				if s.Emit(cfg.room, message(time.Since(origin), i, cfg.size)) != nil {
 					sendErrors.Add(1)

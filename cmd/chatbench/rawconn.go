@@ -156,7 +156,7 @@ func (c *rawConn) handle(p []byte) error {
 		return c.writeText([]byte("3"))
 	case p[0] == '1': // Engine.IO close
 		return io.EOF
-	case bytes.HasPrefix(p, roomMsgPrefix):
+	case bytes.HasPrefix(p, roomMsgPrefix) && len(p) > len(roomMsgPrefix):
 		if c.onMsg != nil {
 			c.onMsg(p[len(roomMsgPrefix) : len(p)-1])
 		}

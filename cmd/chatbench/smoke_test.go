@@ -120,7 +120,7 @@ func TestFanoutSmoke(t *testing.T) {
 			t.Run("run", func(t *testing.T) {
 				_, url := startTestServer(t)
 				cfg, err := parseFlags([]string{"-url", url, "-client", kind, "-n", "20", "-senders", "2",
-					"-rate", "40", "-warmup", "200ms", "-duration", "1s", "-size", "16"}, os.Stderr)
+					"-rate", "40", "-warmup", "200ms", "-duration", "1s", "-size", "200"}, os.Stderr)
 				if err != nil {
 					t.Fatal(err)
 				}
