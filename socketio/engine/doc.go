@@ -39,8 +39,9 @@
 // Each WebSocket has exactly one reader goroutine (started when the
 // connection opens; the HTTP handler returns after the upgrade) and at most
 // one writer goroutine, started on demand when something is queued and
-// exiting as soon as the queue is empty, so an idle WebSocket costs one
-// goroutine, a 512-byte read buffer and no write buffer. When the writer
+// exiting when the queue is still empty after it has yielded the processor
+// once, so an idle WebSocket costs one goroutine, a 512-byte read buffer
+// and no write buffer. When the writer
 // wakes it takes everything queued for the connection (control frames, then
 // Engine.IO packets) and writes all of it, one WebSocket frame per
 // Engine.IO packet, with a single vectored write (net.Buffers) on the

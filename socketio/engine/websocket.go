@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
 
@@ -388,6 +389,7 @@ func (c *wsConn) writeLoop() {
 		}
 	}()
 	var frames []*Frame
+	yielded := false
 	for {
 		s.mu.Lock()
 		if frames != nil && cap(frames) <= maxKeptQueue && c.spare == nil {
@@ -409,10 +411,20 @@ func (c *wsConn) writeLoop() {
 		n := len(ctrl) + len(pre) + len(frames)
 		final := c.finish
 		if n == 0 && !final {
+			// Under load more frames are usually queued within one round
+			// of the scheduler: look once more before exiting, which spares
+			// starting a new writer (and growing its stack) for them.
+			if !yielded {
+				yielded = true
+				s.mu.Unlock()
+				runtime.Gosched()
+				continue
+			}
 			c.writing = false
 			s.mu.Unlock()
 			return
 		}
+		yielded = false
 		var finishMsg []byte
 		if final {
 			finishMsg = c.finishMsg
