@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"sync"
@@ -365,8 +366,10 @@ func (s *Socket) Disconnect(close bool) {
 	if !s.connected.Load() || s.closing.Load() {
 		return
 	}
-	s.client.sendPacket(&parser.Packet{Type: parser.Disconnect, Namespace: s.ns.name}, nil)
+	// The reason first: the client may close the connection as soon as it
+	// gets the packet, and that close must not take the reason's place.
 	s.postClose(ReasonServerNamespaceDisconnect)
+	s.client.sendPacket(&parser.Packet{Type: parser.Disconnect, Namespace: s.ns.name}, nil)
 }
 
 // runConnect runs on the socket's goroutine: middlewares, then the CONNECT
@@ -432,7 +435,8 @@ func connectErrorData(err error) json.RawMessage {
 		Message string `json:"message"`
 		Data    any    `json:"data,omitempty"`
 	}{Message: err.Error()}
-	if ce, ok := err.(*ConnectError); ok {
+	var ce *ConnectError
+	if errors.As(err, &ce) {
 		body.Data = ce.Data
 	}
 	b, mErr := json.Marshal(body)
