@@ -56,7 +56,8 @@ type BroadcastOptions struct {
 	// Except removes the sockets in any of these rooms (a socket id is the
 	// name of a room holding only that socket).
 	Except []string
-	Flags  Flags
+	// Flags modify the delivery.
+	Flags Flags
 }
 
 // Handshake describes the HTTP request and CONNECT packet a socket was
@@ -84,9 +85,12 @@ type Handshake struct {
 
 // SocketInfo describes a socket, local or on another node.
 type SocketInfo struct {
-	ID        string
+	// ID is the socket id.
+	ID string
+	// Handshake describes how the socket connected.
 	Handshake *Handshake
-	Rooms     []string
+	// Rooms are the rooms the socket is in, its own id included.
+	Rooms []string
 	// Data is the socket's application data (socket.data).
 	Data any
 	// Local is true when the socket lives on this node.
@@ -183,6 +187,7 @@ type AckEmitter interface {
 // The caller knows it has every answer when it has heard from ServerCount
 // nodes and received as many acks as the client counts add up to.
 type AckBroadcaster interface {
+	// BroadcastWithAck delivers pkt as described above.
 	BroadcastWithAck(ctx context.Context, pkt *Packet, opts BroadcastOptions, onClientCount func(n int), onAck func(ack Ack)) error
 }
 
@@ -201,5 +206,6 @@ type ServerSideEmitter interface {
 // other nodes send with ServerSideEmit: args holds the event name then its
 // arguments, as JSON; ack is nil unless the sender waits for an answer.
 type ServerSideReceiver interface {
+	// ReceiveServerSideEmit takes one event of another node.
 	ReceiveServerSideEmit(args []json.RawMessage, ack func(v any))
 }

@@ -24,8 +24,10 @@ type StoredPacket struct {
 type Session struct {
 	// SID is the socket id and PID the private id the client resumes with.
 	SID, PID string
-	Rooms    []string
-	Data     any
+	// Rooms are the rooms the socket was in.
+	Rooms []string
+	// Data is the socket's application data.
+	Data any
 	// MissedPackets are the packets sent to the socket's rooms after the
 	// client's last offset, in order (filled by RestoreSession).
 	MissedPackets []StoredPacket
@@ -40,7 +42,9 @@ type Session struct {
 type SessionAware interface {
 	// SetRecoveryWindow sets how long sessions and packets are kept.
 	SetRecoveryWindow(d time.Duration)
+	// StorePacket keeps a broadcast for sockets that may resume.
 	StorePacket(p StoredPacket)
+	// PersistSession keeps the state of a socket that disconnected.
 	PersistSession(s Session)
 	// RestoreSession returns the session and the packets the client
 	// missed, or nil when the session is unknown, expired, or the offset

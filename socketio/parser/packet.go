@@ -48,6 +48,7 @@ func (t Type) IsBinary() bool { return t == BinaryEvent || t == BinaryAck }
 // Packet is one Socket.IO packet, as carried in one Engine.IO message (plus,
 // for binary packets, Attachments binary messages that follow it).
 type Packet struct {
+	// Type is the packet type.
 	Type Type
 	// Namespace is the namespace name, "/" when the packet names none.
 	Namespace string

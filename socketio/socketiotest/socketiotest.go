@@ -28,9 +28,12 @@ var Timeout = 5 * time.Second
 // Conn is a raw Engine.IO v4 WebSocket connection. It is not safe for
 // concurrent use.
 type Conn struct {
-	T    testing.TB
-	WS   *websocket.Conn
-	Open string // the open packet
+	// T is the test the connection reports failures to.
+	T testing.TB
+	// WS is the underlying WebSocket connection.
+	WS *websocket.Conn
+	// Open is the open packet.
+	Open string
 }
 
 // Dial opens a WebSocket Engine.IO session at url (the Socket.IO path, such
@@ -191,6 +194,7 @@ func NamespacePrefix(nsp string) string {
 
 // Event is a decoded EVENT or ACK packet (text only).
 type Event struct {
+	// Namespace is the namespace the packet names ("/" when none).
 	Namespace string
 	// ID is the ack id, -1 when absent.
 	ID int64

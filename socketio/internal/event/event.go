@@ -175,11 +175,15 @@ type Ack func(args ...any) error
 // ArgError reports an event argument that could not be decoded into the
 // type its handler asked for; the handler is not called.
 type ArgError struct {
+	// Event is the event name.
 	Event string
+	// Index is the argument's position.
 	Index int
-	Err   error
+	// Err is the decoding error.
+	Err error
 }
 
+// Error implements error.
 func (e *ArgError) Error() string {
 	return fmt.Sprintf("socket.io: event %q: argument %d: %v", e.Event, e.Index, e.Err)
 }
