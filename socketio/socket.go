@@ -58,6 +58,7 @@ type Socket struct {
 	listeners       map[string][]listener
 	anyListeners    []anyListener
 	outListeners    []anyListener
+	hasOut          atomic.Bool // len(outListeners) > 0, kept under mu
 	packetMW        []func(event string, args Args) error
 	nextListener    uint64
 	onDisconnecting []func(Reason)

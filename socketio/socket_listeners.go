@@ -113,6 +113,7 @@ func (s *Socket) PrependAnyOutgoing(fn func(event string, args Args)) (off func(
 func (s *Socket) OffAnyOutgoing() {
 	s.mu.Lock()
 	s.outListeners = nil
+	s.hasOut.Store(false)
 	s.mu.Unlock()
 }
 
@@ -126,20 +127,19 @@ func (s *Socket) addAny(list *[]anyListener, fn func(string, Args), prepend bool
 	} else {
 		*list = append(slices.Clip(*list), l)
 	}
+	s.hasOut.Store(len(s.outListeners) > 0)
 	s.mu.Unlock()
 	return func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		*list = slices.DeleteFunc(slices.Clone(*list), func(x anyListener) bool { return x.id == l.id })
+		s.hasOut.Store(len(s.outListeners) > 0)
 	}
 }
 
-// hasOutgoing reports whether outgoing catch-all handlers are registered.
-func (s *Socket) hasOutgoing() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.outListeners) > 0
-}
+// hasOutgoing reports whether outgoing catch-all handlers are registered,
+// without a lock: broadcasts ask it for every recipient.
+func (s *Socket) hasOutgoing() bool { return s.hasOut.Load() }
 
 // notifyOutgoing runs the outgoing handlers on the socket's goroutine.
 func (s *Socket) notifyOutgoing(event string, args Args) {
