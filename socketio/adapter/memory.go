@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"context"
+	"slices"
 	"sync"
 )
 
@@ -10,15 +11,87 @@ import (
 // sockets through the Emitter. Remote adapters embed it for their local
 // state.
 //
+// The room named after a socket's own id, which every socket joins, is
+// kept as a flag on the socket rather than as a room of its own, and a
+// socket's rooms are a small slice: a socket in its own room and one other
+// costs one index entry for each, and no map of its own.
+//
 // Lock order: Memory's lock is never held while calling the Emitter.
 type Memory struct {
 	emitter Emitter
 
-	mu    sync.RWMutex
-	rooms map[string]map[string]struct{} // room -> socket ids
-	sids  map[string]map[string]struct{} // socket id -> rooms
+	mu sync.RWMutex
+	// rooms maps a room to its members, except the socket whose id names
+	// the room (see roomSet.self).
+	rooms map[string]map[string]struct{}
+	// sids maps a socket id to its rooms.
+	sids map[string]roomSet
 
 	rec recovery
+}
+
+// roomSet is the set of rooms of one socket.
+type roomSet struct {
+	// list holds the rooms other than the socket's own id, in the order
+	// they were joined.
+	list []string
+	// index holds the rooms of list once there are more than
+	// roomSetIndexMin of them.
+	index map[string]struct{}
+	// self is true when the socket is in the room named after its id.
+	self bool
+}
+
+// roomSetIndexMin is the number of rooms of one socket beyond which they
+// are indexed by a map rather than searched in the list.
+const roomSetIndexMin = 16
+
+// has reports whether the set holds room r (r not the socket's own id).
+func (rs *roomSet) has(r string) bool {
+	if rs.index != nil {
+		_, ok := rs.index[r]
+		return ok
+	}
+	for _, x := range rs.list {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// add adds room r (not the socket's own id and not in the set).
+func (rs *roomSet) add(r string) {
+	rs.list = append(rs.list, r)
+	switch {
+	case rs.index != nil:
+		rs.index[r] = struct{}{}
+	case len(rs.list) > roomSetIndexMin:
+		rs.index = make(map[string]struct{}, len(rs.list))
+		for _, x := range rs.list {
+			rs.index[x] = struct{}{}
+		}
+	}
+}
+
+// del removes room r (not the socket's own id) and reports whether it was
+// in the set.
+func (rs *roomSet) del(r string) bool {
+	i := slices.Index(rs.list, r)
+	if i < 0 {
+		return false
+	}
+	rs.list = slices.Delete(rs.list, i, i+1)
+	if len(rs.list) == 0 {
+		rs.list = nil
+	}
+	if rs.index != nil {
+		delete(rs.index, r)
+		if len(rs.list) <= roomSetIndexMin/2 {
+			rs.index = nil
+		}
+	}
+	return true
 }
 
 var _ Adapter = (*Memory)(nil)
@@ -33,7 +106,7 @@ func NewMemoryAdapter(e Emitter) *Memory {
 	return &Memory{
 		emitter: e,
 		rooms:   make(map[string]map[string]struct{}),
-		sids:    make(map[string]map[string]struct{}),
+		sids:    make(map[string]roomSet),
 	}
 }
 
@@ -44,13 +117,21 @@ func (m *Memory) Emitter() Emitter { return m.emitter }
 func (m *Memory) AddAll(id string, rooms ...string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	mine := m.sids[id]
-	if mine == nil {
-		mine = make(map[string]struct{}, len(rooms))
-		m.sids[id] = mine
-	}
+	rs := m.sids[id]
 	for _, r := range rooms {
-		mine[r] = struct{}{}
+		if r == id {
+			rs.self = true
+			continue
+		}
+		if rs.has(r) {
+			continue
+		}
+		if rs.list == nil {
+			// Room for a second one without growing: most sockets
+			// join few rooms.
+			rs.list = make([]string, 0, max(1, len(rooms)))
+		}
+		rs.add(r)
 		members := m.rooms[r]
 		if members == nil {
 			members = make(map[string]struct{})
@@ -58,6 +139,7 @@ func (m *Memory) AddAll(id string, rooms ...string) {
 		}
 		members[id] = struct{}{}
 	}
+	m.sids[id] = rs
 }
 
 // Del implements Adapter.
@@ -68,9 +150,24 @@ func (m *Memory) Del(id, room string) {
 }
 
 func (m *Memory) delLocked(id, room string) {
-	if mine := m.sids[id]; mine != nil {
-		delete(mine, room)
+	rs, ok := m.sids[id]
+	if !ok {
+		return
 	}
+	if room == id {
+		rs.self = false
+		m.sids[id] = rs
+		return
+	}
+	if !rs.del(room) {
+		return
+	}
+	m.sids[id] = rs
+	m.leaveLocked(id, room)
+}
+
+// leaveLocked removes id from the members of room (not named after id).
+func (m *Memory) leaveLocked(id, room string) {
 	if members := m.rooms[room]; members != nil {
 		delete(members, id)
 		if len(members) == 0 {
@@ -83,52 +180,106 @@ func (m *Memory) delLocked(id, room string) {
 func (m *Memory) DelAll(id string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for r := range m.sids[id] {
-		if members := m.rooms[r]; members != nil {
-			delete(members, id)
-			if len(members) == 0 {
-				delete(m.rooms, r)
-			}
-		}
+	for _, r := range m.sids[id].list {
+		m.leaveLocked(id, r)
 	}
 	delete(m.sids, id)
 }
 
-// SocketRooms implements Adapter.
+// SocketRooms implements Adapter. The socket's own id comes first, then
+// its other rooms in the order they were joined.
 func (m *Memory) SocketRooms(id string) []string {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	mine, ok := m.sids[id]
+	rs, ok := m.sids[id]
 	if !ok {
 		return nil
 	}
-	out := make([]string, 0, len(mine))
-	for r := range mine {
-		out = append(out, r)
+	out := make([]string, 0, len(rs.list)+1)
+	if rs.self {
+		out = append(out, id)
 	}
-	return out
+	return append(out, rs.list...)
 }
 
 // RoomSize implements Adapter.
 func (m *Memory) RoomSize(room string) int {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return len(m.rooms[room])
+	return m.roomLocked(room).size()
+}
+
+// room is the membership of one room as found in the index.
+type room struct {
+	members map[string]struct{}
+	owner   string // the socket named like the room, when it is a member
+}
+
+// roomLocked looks a room up; m.mu must be held.
+func (m *Memory) roomLocked(name string) room {
+	r := room{members: m.rooms[name]}
+	if rs, ok := m.sids[name]; ok && rs.self {
+		r.owner = name
+	}
+	return r
+}
+
+func (r room) size() int {
+	n := len(r.members)
+	if r.owner != "" {
+		n++
+	}
+	return n
+}
+
+func (r room) has(id string) bool {
+	if id == r.owner && id != "" {
+		return true
+	}
+	_, ok := r.members[id]
+	return ok
+}
+
+// appendMembers appends to dst the members of r that keep accepts.
+func (r room) appendMembers(dst []string, keep func(id string) bool) []string {
+	if r.owner != "" && keep(r.owner) {
+		dst = append(dst, r.owner)
+	}
+	for id := range r.members {
+		if keep(id) {
+			dst = append(dst, id)
+		}
+	}
+	return dst
 }
 
 var idsPool = sync.Pool{New: func() any { s := make([]string, 0, 64); return &s }}
+
+// maxInlineRooms is the number of rooms a selection looks up without
+// allocating.
+const maxInlineRooms = 4
 
 // selectLocal appends to dst the ids of the local sockets that opts selects,
 // each once.
 func (m *Memory) selectLocal(dst []string, opts BroadcastOptions) []string {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	// Look every room up once, not once per socket.
+	var buf [2 * maxInlineRooms]room
+	views := buf[:0]
+	if n := len(opts.Rooms) + len(opts.Except); n > len(buf) {
+		views = make([]room, 0, n)
+	}
+	for _, r := range opts.Rooms {
+		views = append(views, m.roomLocked(r))
+	}
+	for _, r := range opts.Except {
+		views = append(views, m.roomLocked(r))
+	}
+	targets, except := views[:len(opts.Rooms)], views[len(opts.Rooms):]
 	excluded := func(id string) bool {
-		if len(opts.Except) == 0 {
-			return false
-		}
-		for _, r := range opts.Except {
-			if _, ok := m.rooms[r][id]; ok {
+		for i := range except {
+			if except[i].has(id) {
 				return true
 			}
 		}
@@ -137,16 +288,16 @@ func (m *Memory) selectLocal(dst []string, opts BroadcastOptions) []string {
 	// Size the buffer once, so that a broadcast allocates the same
 	// whatever the number of recipients.
 	need := 0
-	if len(opts.Rooms) == 0 {
+	if len(targets) == 0 {
 		need = len(m.sids)
 	}
-	for _, r := range opts.Rooms {
-		need += len(m.rooms[r])
+	for i := range targets {
+		need += targets[i].size()
 	}
 	if cap(dst)-len(dst) < need {
 		dst = append(make([]string, 0, len(dst)+need), dst...)
 	}
-	switch len(opts.Rooms) {
+	switch len(targets) {
 	case 0:
 		for id := range m.sids {
 			if !excluded(id) {
@@ -154,26 +305,20 @@ func (m *Memory) selectLocal(dst []string, opts BroadcastOptions) []string {
 			}
 		}
 	case 1:
-		for id := range m.rooms[opts.Rooms[0]] {
-			if !excluded(id) {
-				dst = append(dst, id)
-			}
-		}
+		dst = targets[0].appendMembers(dst, func(id string) bool { return !excluded(id) })
 	default:
-		for i, r := range opts.Rooms {
-		members:
-			for id := range m.rooms[r] {
+		for i := range targets {
+			earlier := targets[:i]
+			dst = targets[i].appendMembers(dst, func(id string) bool {
 				// A socket in several of the rooms is taken from the
 				// first of them only.
-				for _, earlier := range opts.Rooms[:i] {
-					if _, ok := m.rooms[earlier][id]; ok {
-						continue members
+				for j := range earlier {
+					if earlier[j].has(id) {
+						return false
 					}
 				}
-				if !excluded(id) {
-					dst = append(dst, id)
-				}
-			}
+				return !excluded(id)
+			})
 		}
 	}
 	return dst
