@@ -3,7 +3,10 @@ package socketio_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +20,17 @@ import (
 // their outbound queues.
 func roomOfPollingSockets(tb testing.TB, n int) (*socketio.Server, func()) {
 	tb.Helper()
+	srv := pollingServer(tb)
+	drain := connectPolling(tb, srv, n, nil)
+	if err := srv.Sockets().Local().SocketsJoin(context.Background(), "room"); err != nil {
+		tb.Fatal(err)
+	}
+	return srv, drain
+}
+
+// pollingServer returns a server without heartbeats to speak of, closed
+// at the end of the test.
+func pollingServer(tb testing.TB) *socketio.Server {
 	srv := socketio.NewServer(&socketio.Options{Engine: engine.Options{
 		PingInterval:   time.Hour,
 		PingTimeout:    time.Hour,
@@ -27,28 +41,43 @@ func roomOfPollingSockets(tb testing.TB, n int) (*socketio.Server, func()) {
 		defer cancel()
 		_ = srv.Close(ctx)
 	})
+	return srv
+}
+
+// connectPolling connects n polling sessions to the main namespace of srv
+// in-process, their handshakes carrying header, and sends each the packets
+// of after once it is connected. It waits until every socket is
+// connected and returns a function that empties the sessions' outbound
+// queues (called once already).
+func connectPolling(tb testing.TB, srv *socketio.Server, n int, header http.Header, after ...string) func() {
+	tb.Helper()
+	start := srv.Sockets().SocketCount()
 	sids := make([]string, n)
+	post := func(sid, body string) {
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, httptest.NewRequest("POST", "/socket.io/?EIO=4&transport=polling&sid="+sid, strings.NewReader(body)))
+		if rec.Code != 200 {
+			tb.Fatalf("POST %s: %d %s", body, rec.Code, rec.Body)
+		}
+	}
 	for i := range sids {
 		rec := httptest.NewRecorder()
-		srv.ServeHTTP(rec, httptest.NewRequest("GET", "/socket.io/?EIO=4&transport=polling", nil))
-		body := rec.Body.String()
-		start := strings.Index(body, `"sid":"`) + len(`"sid":"`)
-		sids[i] = body[start : start+strings.IndexByte(body[start:], '"')]
-		rec = httptest.NewRecorder()
-		srv.ServeHTTP(rec, httptest.NewRequest("POST", "/socket.io/?EIO=4&transport=polling&sid="+sids[i], strings.NewReader("40")))
-		if rec.Code != 200 {
-			tb.Fatalf("POST 40: %d %s", rec.Code, rec.Body)
+		req := httptest.NewRequest("GET", "/socket.io/?EIO=4&transport=polling", nil)
+		for k, v := range header {
+			req.Header[k] = slices.Clone(v)
 		}
+		srv.ServeHTTP(rec, req)
+		body := rec.Body.String()
+		at := strings.Index(body, `"sid":"`) + len(`"sid":"`)
+		sids[i] = body[at : at+strings.IndexByte(body[at:], '"')]
+		post(sids[i], "40")
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for srv.Sockets().SocketCount() < n {
+	for srv.Sockets().SocketCount() < start+n {
 		if time.Now().After(deadline) {
-			tb.Fatalf("%d of %d sockets connected", srv.Sockets().SocketCount(), n)
+			tb.Fatalf("%d of %d sockets connected", srv.Sockets().SocketCount()-start, n)
 		}
 		time.Sleep(time.Millisecond)
-	}
-	if err := srv.Sockets().Local().SocketsJoin(context.Background(), "room"); err != nil {
-		tb.Fatal(err)
 	}
 	drain := func() {
 		for _, sid := range sids {
@@ -60,7 +89,70 @@ func roomOfPollingSockets(tb testing.TB, n int) (*socketio.Server, func()) {
 		}
 	}
 	drain() // the CONNECT replies
-	return srv, drain
+	if len(after) > 0 {
+		for _, sid := range sids {
+			for _, p := range after {
+				post(sid, p)
+			}
+		}
+	}
+	return drain
+}
+
+// BenchmarkIdleSocketMemory reports the heap kept per idle connection
+// (heap-B/socket): polling sessions connected in-process, each with a
+// socket on the main namespace that registered two event handlers and
+// joined one room through one of them, as in cmd/benchserver, measured
+// after a garbage collection. It does not count goroutine stacks.
+func BenchmarkIdleSocketMemory(b *testing.B) {
+	const n = 2000
+	// Headers as a browser sends them, besides Host.
+	header := http.Header{
+		"User-Agent":      {"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"},
+		"Accept":          {"*/*"},
+		"Accept-Language": {"en-US,en;q=0.5"},
+		"Accept-Encoding": {"gzip, deflate"},
+		"Origin":          {"http://example.test"},
+	}
+	var perSocket float64
+	for range b.N {
+		srv := pollingServer(b)
+		srv.OnConnection(func(s *socketio.Socket) {
+			s.On("join", func(room string, ack socketio.Ack) {
+				s.Join(room)
+				_ = ack(len(s.Rooms()))
+			})
+			s.On("to-room", func(args socketio.Args) {
+				var room string
+				if args.Decode(0, &room) != nil {
+					return
+				}
+				_ = s.To(room).Emit("room-msg", args.Forward()[1:]...)
+			})
+		})
+		connectPolling(b, srv, 1, header, `421["join","bench"]`)() // warm-up
+		before := liveHeap()
+		drain := connectPolling(b, srv, n, header, `421["join","bench"]`)
+		for srv.Sockets().Adapter().RoomSize("bench") < n+1 {
+			time.Sleep(time.Millisecond)
+		}
+		drain() // the join acknowledgements
+		perSocket = float64(liveHeap()-before) / n
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = srv.Close(ctx)
+		cancel()
+	}
+	b.ReportMetric(perSocket, "heap-B/socket")
+}
+
+// liveHeap returns the bytes of heap objects left after a garbage
+// collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }
 
 // BenchmarkBroadcastRoom broadcasts one event to a room; allocations per
