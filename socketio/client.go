@@ -36,9 +36,11 @@ type client struct {
 	// read path
 	pending     *parser.Packet
 	attachments [][]byte
+	handshake   *Handshake // of the session's first socket, shared by the next
 }
 
 func newClient(srv *Server, conn *engine.Session) *client {
+	listHost(conn.Request())
 	c := &client{server: srv, conn: conn, sockets: make(map[string]*Socket)}
 	c.connectTimer = time.AfterFunc(srv.opts.ConnectTimeout, func() {
 		if !c.joined.Load() {

@@ -113,6 +113,36 @@ func TestHandshakeFields(t *testing.T) {
 	}
 }
 
+// TestHandshakeSharedBySockets: the sockets of one connection (one per
+// namespace) describe the same request; only the CONNECT payload differs.
+func TestHandshakeSharedBySockets(t *testing.T) {
+	srv := socketio.NewServer(nil)
+	got := make(chan *socketio.Socket, 2)
+	srv.OnConnection(func(s *socketio.Socket) { got <- s })
+	srv.Of("/chat").OnConnection(func(s *socketio.Socket) { got <- s })
+	base := startServer(t, srv)
+	c := socketiotest.Dial(t, base+"/socket.io/?room=a", http.Header{"X-Test": {"yes"}})
+	c.Connect("/", map[string]any{"n": 1})
+	c.Connect("/chat", map[string]any{"n": 2})
+	a, b := <-got, <-got
+	if a.Namespace().Name() != "/" {
+		a, b = b, a
+	}
+	ha, hb := a.Handshake(), b.Handshake()
+	for _, h := range []*socketio.Handshake{ha, hb} {
+		if h.Headers.Get("Host") == "" || h.Headers.Get("X-Test") != "yes" || h.Query.Get("room") != "a" ||
+			h.Address != "127.0.0.1" || !strings.HasPrefix(h.URL, "/socket.io/?") {
+			t.Errorf("handshake %+v", h)
+		}
+	}
+	if ha.URL != hb.URL || string(ha.Auth) != `{"n":1}` || string(hb.Auth) != `{"n":2}` {
+		t.Errorf("url %q / %q, auth %s / %s", ha.URL, hb.URL, ha.Auth, hb.Auth)
+	}
+	if a.Request().Header.Get("Host") != ha.Headers.Get("Host") {
+		t.Errorf("request Host %q, handshake Host %q", a.Request().Header.Get("Host"), ha.Headers.Get("Host"))
+	}
+}
+
 func TestDynamicNamespaceByFunction(t *testing.T) {
 	srv := socketio.NewServer(nil)
 	srv.OfFunc(func(name string, auth json.RawMessage) bool {

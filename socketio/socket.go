@@ -8,6 +8,8 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -97,27 +99,103 @@ func newID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
+// buildHandshake describes a new socket of client c. It runs on the
+// client's read path. The request's data are shared, not copied: the
+// header map is the session's own (see listHost), the query is parsed
+// once per session at most, and the later sockets of the session share
+// the first one's.
 func buildHandshake(c *client, auth json.RawMessage) *Handshake {
-	r := c.conn.Request()
 	now := time.Now()
-	h := &Handshake{Time: now.UTC().Format(time.RFC1123), Issued: now.UnixMilli(), Auth: auth}
-	if r != nil {
-		h.Headers = r.Header.Clone()
-		if r.Host != "" && h.Headers.Get("Host") == "" {
-			// net/http keeps Host out of the header map; the reference
-			// lists it with the others.
-			h.Headers.Set("Host", r.Host)
-		}
+	h := &Handshake{Time: handshakeTime(now), Issued: now.UnixMilli(), Auth: auth}
+	if first := c.handshake; first != nil {
+		h.Headers, h.Address, h.XDomain, h.Secure, h.URL, h.Query =
+			first.Headers, first.Address, first.XDomain, first.Secure, first.URL, first.Query
+		return h
+	}
+	if r := c.conn.Request(); r != nil {
+		h.Headers = r.Header
 		h.Address = r.RemoteAddr
 		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 			h.Address = host
 		}
-		h.XDomain = r.Header.Get("Origin") != ""
+		h.XDomain = len(r.Header["Origin"]) > 0
 		h.Secure = r.TLS != nil
-		h.URL = r.URL.RequestURI()
-		h.Query = r.URL.Query()
+		h.URL = requestURI(r)
+		h.Query = c.server.queries.parse(r.URL.RawQuery)
 	}
+	c.handshake = h
 	return h
+}
+
+// listHost adds the Host header to the header map of a session's request,
+// once, when the session opens: net/http keeps Host out of the map, and the
+// reference lists it with the others. The map is then shared by the
+// handshakes of the session's sockets.
+func listHost(r *http.Request) {
+	if r == nil || r.Host == "" || len(r.Header["Host"]) > 0 {
+		return
+	}
+	if r.Header == nil {
+		r.Header = make(http.Header, 1)
+	}
+	r.Header["Host"] = []string{r.Host}
+}
+
+// requestURI returns r.URL.RequestURI(), without building it when the
+// request line already holds it (the usual case).
+func requestURI(r *http.Request) string {
+	u := r.URL
+	if uri := r.RequestURI; u.Opaque == "" && !u.ForceQuery && strings.HasPrefix(uri, "/") {
+		if rest, ok := strings.CutPrefix(uri, u.EscapedPath()); ok {
+			if rest == "" && u.RawQuery == "" || len(rest) > 1 && rest[0] == '?' && rest[1:] == u.RawQuery {
+				return uri
+			}
+		}
+	}
+	return u.RequestURI()
+}
+
+// queryCache keeps the last query parsed for a handshake: clients of one
+// application usually connect with the same query, whose parsed form the
+// handshakes then share.
+type queryCache struct {
+	last atomic.Pointer[parsedQuery]
+}
+
+type parsedQuery struct {
+	raw    string
+	values url.Values
+}
+
+// parse returns the values of raw (as URL.Query), shared with earlier
+// handshakes of the same query.
+func (c *queryCache) parse(raw string) url.Values {
+	if q := c.last.Load(); q != nil && q.raw == raw {
+		return q.values
+	}
+	v, _ := url.ParseQuery(raw)
+	c.last.Store(&parsedQuery{raw: raw, values: v})
+	return v
+}
+
+// formattedTime is a handshake time, to the second, and its text.
+type formattedTime struct {
+	unix int64
+	text string
+}
+
+var lastHandshakeTime atomic.Pointer[formattedTime]
+
+// handshakeTime returns now as Handshake.Time, the same string for the
+// handshakes of one second.
+func handshakeTime(now time.Time) string {
+	sec := now.Unix()
+	if t := lastHandshakeTime.Load(); t != nil && t.unix == sec {
+		return t.text
+	}
+	text := now.UTC().Format(time.RFC1123)
+	lastHandshakeTime.Store(&formattedTime{unix: sec, text: text})
+	return text
 }
 
 // ID returns the socket id (distinct from the Engine.IO session id), which
@@ -127,15 +205,17 @@ func (s *Socket) ID() string { return s.id }
 // Namespace returns the socket's namespace.
 func (s *Socket) Namespace() *Namespace { return s.ns }
 
-// Handshake returns the handshake details. Do not modify them.
+// Handshake returns the handshake details. Do not modify them: its maps
+// are shared with the connection's request and with other sockets.
 func (s *Socket) Handshake() *Handshake { return s.handshake }
 
 // ConnID returns the id of the underlying Engine.IO session.
 func (s *Socket) ConnID() string { return s.client.conn.ID() }
 
 // Request returns the first HTTP request of the connection (the Engine.IO
-// handshake): its headers, cookies, URL and remote address. Its body has
-// been consumed and its context may be done; use it for reading only.
+// handshake): its headers, cookies, URL and remote address. Its header map
+// also lists Host, as the handshake's does (it is the same map). Its body
+// has been consumed and its context may be done; use it for reading only.
 func (s *Socket) Request() *http.Request { return s.client.conn.Request() }
 
 // Transport returns the current transport: "polling" or "websocket".

@@ -61,9 +61,10 @@ type BroadcastOptions struct {
 }
 
 // Handshake describes the HTTP request and CONNECT packet a socket was
-// created from. Field names follow the reference server.
+// created from. Field names follow the reference server. Its maps may be
+// shared with other handshakes and with the request: do not modify them.
 type Handshake struct {
-	// Headers of the first HTTP request of the session.
+	// Headers of the first HTTP request of the session, Host included.
 	Headers http.Header `json:"headers"`
 	// Time is the creation time as a string (time.RFC1123).
 	Time string `json:"time"`
