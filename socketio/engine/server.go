@@ -65,8 +65,10 @@ func NewServer(h Handler, opts *Options) *Server {
 	if s.observer == nil {
 		s.observer = NopObserver{}
 	}
+	// The Upgrader performs the handshake only (the engine reads and
+	// writes frames itself): with a read buffer size of 0 it reuses the
+	// hijacked reader and with a pool it allocates no write buffer.
 	s.upgrader = websocket.Upgrader{
-		ReadBufferSize:  512,
 		WriteBufferPool: &sync.Pool{},
 		// Origins are checked in ServeHTTP (CORS option) before upgrading.
 		CheckOrigin: func(*http.Request) bool { return true },

@@ -10,40 +10,27 @@ import (
 	"net/http"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 // WebSocket close codes the server sends.
 const (
-	closeCodeNormal    = websocket.CloseNormalClosure
-	closeCodeGoingAway = websocket.CloseGoingAway
-	closeCodeTooBig    = websocket.CloseMessageTooBig
+	closeCodeNormal    = 1000
+	closeCodeGoingAway = 1001
+	closeCodeTooBig    = 1009
 )
 
 // Maximum size of a server-side (unmasked) WebSocket frame header.
 const maxFrameHeader = 10
 
-// lockedConn serializes writes to the hijacked connection. The session's
-// writer goroutine is the only regular writer; the lock only guards against
-// gorilla writing a close frame on its own after a protocol error.
-type lockedConn struct {
-	net.Conn
-	mu       sync.Mutex
-	deadline time.Time // the write deadline last set, guarded by mu
-}
-
-func (c *lockedConn) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.Conn.Write(p)
-}
-
-// hijackWriter hands gorilla a lockedConn instead of the raw connection.
+// hijackWriter hands gorilla's Upgrader a connection whose writes are
+// kept: the 101 response is sent by the connection's writer together with
+// the first frames (the open packet), in one system call.
 type hijackWriter struct {
 	http.ResponseWriter
-	lc *lockedConn
+	conn net.Conn // the hijacked connection
+	head []byte   // what the upgrader wrote: the handshake response
 }
 
 func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -51,8 +38,20 @@ func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	h.lc = &lockedConn{Conn: c}
-	return h.lc, brw, nil
+	h.conn = c
+	return &headConn{Conn: c, h: h}, brw, nil
+}
+
+// headConn is the connection as the upgrader sees it: writes are kept in
+// the hijackWriter instead of being sent.
+type headConn struct {
+	net.Conn
+	h *hijackWriter
+}
+
+func (c *headConn) Write(p []byte) (int, error) {
+	c.h.head = append(c.h.head, p...)
+	return len(p), nil
 }
 
 // ctrlFrame is a WebSocket control frame waiting for the writer.
@@ -61,15 +60,31 @@ type ctrlFrame struct {
 	payload []byte
 }
 
-// wsConn is one WebSocket connection of a session. Its fields below conn
-// are guarded by the session's mu.
+// wsConn is one WebSocket connection of a session. Gorilla performs the
+// handshake; after it the engine reads and writes frames itself, so that
+// an idle connection holds no goroutine and no buffer: on Linux the
+// poller reports when a connection has data, and a goroutine reads what
+// has arrived, then exits (see readReady). Elsewhere, and on connections
+// that are not plain TCP (TLS), one goroutine per connection reads
+// (readLoop).
 type wsConn struct {
-	s    *Session
-	conn *websocket.Conn
-	lc   *lockedConn
+	s  *Session
+	nc net.Conn    // the hijacked connection
+	ph *pollHandle // the poller registration (set under the session's mu before the first event); nil when read by readLoop
 
+	// Reader state, used by one reader at a time. rsync orders the
+	// readers of successive readiness events for the race detector (the
+	// epoll re-arm in between is invisible to it).
+	parser frameParser
+	pend   []byte // bytes of an incomplete frame, between readiness events
+	rsync  atomic.Uint32
+
+	deadline time.Time // the write deadline last set; used by the writer only
+
+	// Guarded by the session's mu.
+	head      []byte      // the handshake response, not yet written
 	spare     []*Frame    // an empty queue array to swap in, for reuse
-	ctrl      []ctrlFrame // pongs, queued by the ping handler
+	ctrl      []ctrlFrame // pongs, queued by the reader
 	pre       []*Frame    // packets for this connection only ("3probe")
 	writing   bool        // the writer goroutine is running
 	finish    bool        // write a close frame after the queue, then close
@@ -77,38 +92,48 @@ type wsConn struct {
 	dead      bool        // the connection is closed
 }
 
-// readBufPool holds buffers for incoming WebSocket messages.
-var readBufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// readBufSize is the size of the pooled buffers that readiness-driven
+// readers read into; a frame larger than that gets a buffer of its size.
+const readBufSize = 8 << 10
 
-// upgrade performs the WebSocket handshake and wraps the connection.
+// readBufPool holds read buffers (*[]byte of readBufSize).
+var readBufPool = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
+
+// upgrade performs the WebSocket handshake and wraps the connection. The
+// handshake response waits in the wsConn until its writer first runs.
 func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, sess *Session, hdr http.Header) *wsConn {
 	hw := &hijackWriter{ResponseWriter: w}
-	conn, err := s.upgrader.Upgrade(hw, r, hdr)
-	if err != nil {
+	if _, err := s.upgrader.Upgrade(hw, r, hdr); err != nil {
 		s.opts.Logger.Debug("engine.io websocket handshake failed", "err", err)
 		return nil
 	}
-	c := &wsConn{s: sess, conn: conn, lc: hw.lc}
-	conn.SetPingHandler(func(data string) error {
-		sess.mu.Lock()
-		// Answering only the latest ping is allowed and keeps a client
-		// that pings without reading from growing this queue.
-		c.ctrl = append(c.ctrl[:0], ctrlFrame{op: websocket.PongMessage, payload: []byte(data)})
-		c.kickLocked()
-		sess.mu.Unlock()
-		return nil
-	})
-	conn.SetCloseHandler(func(code int, _ string) error {
-		sess.mu.Lock()
-		if code == websocket.CloseNoStatusReceived {
-			c.finishWithLocked(nil)
-		} else {
-			c.finishLocked(code)
-		}
-		sess.mu.Unlock()
-		return nil
-	})
+	c := &wsConn{s: sess, nc: hw.conn, head: hw.head}
+	c.parser.max = s.opts.MaxPayload
 	return c
+}
+
+// startReading hands the connection to the poller, or to a reader
+// goroutine when the poller cannot take it.
+func (c *wsConn) startReading() {
+	if p := getPoller(); p != nil {
+		if h, err := p.register(c, c.nc); err == nil {
+			s := c.s
+			s.mu.Lock()
+			dead := c.dead
+			c.ph = h // closeConn unregisters it from now on
+			s.mu.Unlock()
+			if dead {
+				h.unregister()
+				return
+			}
+			c.rsync.Add(1)
+			if err := h.arm(); err == nil {
+				return
+			}
+			h.unregister()
+		}
+	}
+	go c.readLoop()
 }
 
 // checkWSOrigin applies the CORS origin rule to a WebSocket handshake.
@@ -163,7 +188,7 @@ func (s *Server) serveWebSocketHandshake(w http.ResponseWriter, r *http.Request)
 	sess.ws = c
 	sess.mu.Unlock()
 	if s.open(sess, nil) {
-		go c.readLoop()
+		c.startReading()
 	}
 }
 
@@ -193,8 +218,9 @@ func (s *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, sess *Sess
 	}
 	sess.upg = c
 	sess.upgTimer = time.AfterFunc(s.opts.UpgradeTimeout, func() { sess.cancelUpgrade(c) })
+	c.kickLocked() // the handshake response
 	sess.mu.Unlock()
-	go c.readLoop()
+	c.startReading()
 }
 
 // cancelUpgrade closes an upgrade WebSocket that did not complete; the
@@ -213,74 +239,186 @@ func (s *Session) cancelUpgrade(c *wsConn) {
 	s.mu.Unlock()
 }
 
-// readLoop is the connection's only reader. It runs until the connection
-// fails or is closed.
-func (c *wsConn) readLoop() {
-	s := c.s
-	opts := &s.srv.opts
-	max := opts.MaxPayload
-	idle := opts.PingInterval + opts.PingTimeout + time.Second
-	defer func() {
-		// The writer sends the close frame and closes the connection.
-		s.mu.Lock()
-		c.finishLocked(closeCodeNormal)
-		s.mu.Unlock()
-	}()
+// errWouldBlock: a non-blocking read found no data.
+var errWouldBlock = errors.New("engine: read would block")
+
+// errPeerClosed: the peer closed the TCP connection.
+var errPeerClosed = io.EOF
+
+// readReady reads what a connection reported readable by the poller has
+// received, without waiting, handles the complete frames, keeps the bytes
+// of an incomplete one, and re-arms the connection. It runs on a goroutine
+// of its own, one at a time per connection.
+func (c *wsConn) readReady() {
+	c.rsync.Load()
+	bp := readBufPool.Get().(*[]byte)
+	buf := (*bp)[:0]
+	if len(c.pend) > cap(buf) {
+		buf = c.pend
+	} else {
+		buf = append(buf, c.pend...)
+	}
+	c.pend = nil
+	need := 0
 	for {
-		_ = c.conn.SetReadDeadline(time.Now().Add(idle))
-		mt, rd, err := c.conn.NextReader()
+		buf = growFor(buf, need)
+		n, err := c.ph.readNonblock(buf[len(buf):cap(buf)])
+		if err == errWouldBlock {
+			break
+		}
 		if err != nil {
-			reason := ReasonTransportError
-			var ce *websocket.CloseError
-			if errors.As(err, &ce) {
-				reason = ReasonTransportClose
+			readBufPool.Put(bp)
+			c.readFailed(readErrReason(err), 0)
+			return
+		}
+		var ok bool
+		buf, need, ok = c.consume(buf[:len(buf)+n])
+		if !ok {
+			readBufPool.Put(bp)
+			return
+		}
+	}
+	if len(buf) > 0 {
+		if &buf[:1][0] == &(*bp)[:1][0] {
+			c.pend = bytes.Clone(buf)
+		} else {
+			c.pend = buf
+		}
+	}
+	readBufPool.Put(bp)
+	c.rsync.Add(1)
+	if err := c.ph.rearm(); err != nil {
+		c.readFailed(ReasonTransportError, 0)
+	}
+}
+
+// readLoop reads the connection with a goroutine of its own until it
+// fails or is closed, for connections the poller does not take. A
+// connection silent for longer than a heartbeat round is dropped.
+func (c *wsConn) readLoop() {
+	opts := &c.s.srv.opts
+	idle := opts.PingInterval + opts.PingTimeout + time.Second
+	buf := make([]byte, 0, 4<<10)
+	need := 0
+	for {
+		buf = growFor(buf, need)
+		_ = c.nc.SetReadDeadline(time.Now().Add(idle))
+		n, err := c.nc.Read(buf[len(buf):cap(buf)])
+		if n > 0 {
+			var ok bool
+			buf, need, ok = c.consume(buf[:len(buf)+n])
+			if !ok {
+				return
 			}
-			c.readFailed(reason, 0)
-			return
-		}
-		buf := readBufPool.Get().(*bytes.Buffer)
-		buf.Reset()
-		_, err = buf.ReadFrom(io.LimitReader(rd, max+1))
-		if err == nil && int64(buf.Len()) > max {
-			readBufPool.Put(buf)
-			c.readFailed(ReasonTransportError, closeCodeTooBig)
-			return
 		}
 		if err != nil {
-			readBufPool.Put(buf)
-			c.readFailed(ReasonTransportError, 0)
-			return
-		}
-		var p Packet
-		if mt == websocket.BinaryMessage {
-			p = Packet{Type: PacketMessage, Data: buf.Bytes(), Binary: true}
-		} else {
-			p, err = DecodePacket(buf.Bytes(), false)
-		}
-		alive := false
-		if err != nil {
-			c.readFailed(ReasonParseError, 0)
-		} else {
-			alive = c.onPacket(p)
-		}
-		if buf.Cap() <= 64<<10 {
-			readBufPool.Put(buf)
-		}
-		if !alive {
+			c.readFailed(readErrReason(err), 0)
 			return
 		}
 	}
 }
 
-// readFailed ends the connection after a read error: the whole session if
-// the connection is the active transport, the upgrade otherwise.
+// growFor makes room in buf for a frame of need bytes (0: unknown, any
+// room will do).
+func growFor(buf []byte, need int) []byte {
+	switch {
+	case need > cap(buf):
+		nb := make([]byte, len(buf), need)
+		copy(nb, buf)
+		return nb
+	case len(buf) == cap(buf):
+		nb := make([]byte, len(buf), 2*cap(buf)+512)
+		copy(nb, buf)
+		return nb
+	}
+	return buf
+}
+
+// readErrReason is the close reason for a read error.
+func readErrReason(err error) Reason {
+	if errors.Is(err, io.EOF) {
+		return ReasonTransportClose
+	}
+	return ReasonTransportError
+}
+
+// consume handles the complete frames at the start of buf and returns the
+// rest moved to the front, the size of the frame it starts with when
+// known, and false when reading must stop (the connection is done).
+func (c *wsConn) consume(buf []byte) ([]byte, int, bool) {
+	n, need, stop, err := c.parser.parse(buf, c)
+	if err != nil {
+		var fe *frameError
+		code := closeCodeProtocolError
+		if errors.As(err, &fe) {
+			code = fe.code
+		}
+		c.readFailed(ReasonTransportError, code)
+		return nil, 0, false
+	}
+	if stop {
+		return nil, 0, false
+	}
+	return buf[:copy(buf, buf[n:])], need, true
+}
+
+// message is a data message from the client (frameSink).
+func (c *wsConn) message(op byte, payload []byte) bool {
+	var p Packet
+	var err error
+	if op == opBinary {
+		p = Packet{Type: PacketMessage, Data: payload, Binary: true}
+	} else if p, err = DecodePacket(payload, false); err != nil {
+		c.readFailed(ReasonParseError, 0)
+		return false
+	}
+	if !c.onPacket(p) {
+		c.s.mu.Lock()
+		c.finishLocked(closeCodeNormal)
+		c.s.mu.Unlock()
+		return false
+	}
+	return true
+}
+
+// control is a control frame from the client (frameSink): a ping is
+// answered by the writer, a close frame is echoed and ends the connection.
+func (c *wsConn) control(op byte, payload []byte) bool {
+	s := c.s
+	switch op {
+	case opPing:
+		s.mu.Lock()
+		// Answering only the latest ping is allowed and keeps a client
+		// that pings without reading from growing this queue.
+		c.ctrl = append(c.ctrl[:0], ctrlFrame{op: opPong, payload: bytes.Clone(payload)})
+		c.kickLocked()
+		s.mu.Unlock()
+	case opClose:
+		s.mu.Lock()
+		if len(payload) == 0 {
+			c.finishWithLocked(nil)
+		} else {
+			c.finishLocked(int(binary.BigEndian.Uint16(payload)))
+		}
+		s.mu.Unlock()
+		c.readFailed(ReasonTransportClose, 0)
+		return false
+	}
+	return true
+}
+
+// readFailed ends the connection after a read error (or a close frame):
+// the whole session if the connection is the active transport, the
+// upgrade otherwise. The writer sends a close frame with code (1000 when
+// 0) and closes the connection.
 func (c *wsConn) readFailed(reason Reason, code int) {
 	s := c.s
+	if code == 0 {
+		code = closeCodeNormal
+	}
 	s.mu.Lock()
 	active := s.ws == c
-	if code != 0 {
-		c.finishLocked(code)
-	}
+	c.finishLocked(code)
 	s.mu.Unlock()
 	if active {
 		s.terminate(reason, closeAbort)
@@ -338,7 +476,7 @@ func (c *wsConn) onPacket(p Packet) bool {
 // finishLocked makes the writer end the connection with a close frame
 // carrying code, after what is queued.
 func (c *wsConn) finishLocked(code int) {
-	c.finishWithLocked(websocket.FormatCloseMessage(code, ""))
+	c.finishWithLocked(binary.BigEndian.AppendUint16(nil, uint16(code)))
 }
 
 func (c *wsConn) finishWithLocked(msg []byte) {
@@ -357,7 +495,7 @@ func (c *wsConn) kickLocked() {
 		return
 	}
 	s := c.s
-	if len(c.ctrl) == 0 && len(c.pre) == 0 && !c.finish && (s.ws != c || len(s.queue) == 0) {
+	if len(c.head) == 0 && len(c.ctrl) == 0 && len(c.pre) == 0 && !c.finish && (s.ws != c || len(s.queue) == 0) {
 		return
 	}
 	c.writing = true
@@ -368,8 +506,12 @@ func (c *wsConn) kickLocked() {
 func (c *wsConn) closeConn() {
 	c.s.mu.Lock()
 	c.dead = true
+	ph := c.ph
 	c.s.mu.Unlock()
-	_ = c.conn.Close()
+	if ph != nil {
+		ph.unregister()
+	}
+	_ = c.nc.Close()
 }
 
 // writeLoop is the connection's only writer. It takes everything queued,
@@ -401,8 +543,8 @@ func (c *wsConn) writeLoop() {
 			s.mu.Unlock()
 			return
 		}
-		ctrl, pre := c.ctrl, c.pre
-		c.ctrl, c.pre = nil, nil
+		head, ctrl, pre := c.head, c.ctrl, c.pre
+		c.head, c.ctrl, c.pre = nil, nil, nil
 		if s.ws == c && len(s.queue) > 0 {
 			frames = s.queue
 			s.queue, c.spare = c.spare, nil
@@ -410,7 +552,7 @@ func (c *wsConn) writeLoop() {
 		}
 		n := len(ctrl) + len(pre) + len(frames)
 		final := c.finish
-		if n == 0 && !final {
+		if n == 0 && !final && head == nil {
 			// Under load more frames are usually queued within one round
 			// of the scheduler: look once more before exiting, which spares
 			// starting a new writer (and growing its stack) for them.
@@ -437,6 +579,9 @@ func (c *wsConn) writeLoop() {
 		}
 		hdr = hdr[:0]
 		bufs = bufs[:0]
+		if head != nil {
+			bufs = append(bufs, head)
+		}
 		add := func(op byte, payload []byte) {
 			start := len(hdr)
 			hdr = appendFrameHeader(hdr, op, len(payload))
@@ -449,17 +594,17 @@ func (c *wsConn) writeLoop() {
 			add(f.op, f.payload)
 		}
 		for _, f := range pre {
-			add(websocket.TextMessage, f.ws)
+			add(opText, f.ws)
 		}
 		for _, f := range frames {
-			op := byte(websocket.TextMessage)
+			op := byte(opText)
 			if f.binary {
-				op = websocket.BinaryMessage
+				op = opBinary
 			}
 			add(op, f.ws)
 		}
 		if final {
-			add(websocket.CloseMessage, finishMsg)
+			add(opClose, finishMsg)
 		}
 		obs := s.srv.obs()
 		if len(frames) > 0 {
@@ -510,20 +655,19 @@ const maxScratchBufs = 256
 var joinPool = sync.Pool{New: func() any { return new([]byte) }}
 
 // write sends bufs in one write: a vectored write (writev) on a TCP
-// connection, or one joined buffer on any other connection (TLS).
+// connection, or one joined buffer on any other connection (TLS). Only the
+// writer goroutine calls it.
 func (c *wsConn) write(bufs net.Buffers, timeout time.Duration) error {
-	c.lc.mu.Lock()
-	defer c.lc.mu.Unlock()
 	// Renewing the deadline costs a timer update; renew it only when less
 	// than half of the timeout is left, so a write gets at least half.
-	if now := time.Now(); c.lc.deadline.Sub(now) < timeout/2 {
-		c.lc.deadline = now.Add(timeout)
-		if err := c.lc.Conn.SetWriteDeadline(c.lc.deadline); err != nil {
+	if now := time.Now(); c.deadline.Sub(now) < timeout/2 {
+		c.deadline = now.Add(timeout)
+		if err := c.nc.SetWriteDeadline(c.deadline); err != nil {
 			return err
 		}
 	}
-	if _, ok := c.lc.Conn.(*net.TCPConn); ok || len(bufs) == 1 {
-		_, err := bufs.WriteTo(c.lc.Conn)
+	if _, ok := c.nc.(*net.TCPConn); ok || len(bufs) == 1 {
+		_, err := bufs.WriteTo(c.nc)
 		return err
 	}
 	bp := joinPool.Get().(*[]byte)
@@ -531,7 +675,7 @@ func (c *wsConn) write(bufs net.Buffers, timeout time.Duration) error {
 	for _, p := range bufs {
 		b = append(b, p...)
 	}
-	_, err := c.lc.Conn.Write(b)
+	_, err := c.nc.Write(b)
 	if cap(b) <= 1<<20 {
 		*bp = b
 		joinPool.Put(bp)

@@ -1,0 +1,28 @@
+//go:build !linux
+
+package engine
+
+import (
+	"errors"
+	"net"
+)
+
+// poller is unavailable on this system: every WebSocket is read by a
+// goroutine of its own.
+type poller struct{}
+
+type pollHandle struct{}
+
+var errNoPoller = errors.New("engine: no readiness poller on this system")
+
+func getPoller() *poller { return nil }
+
+func (p *poller) register(*wsConn, net.Conn) (*pollHandle, error) { return nil, errNoPoller }
+
+func (h *pollHandle) arm() error { return errNoPoller }
+
+func (h *pollHandle) rearm() error { return errNoPoller }
+
+func (h *pollHandle) unregister() {}
+
+func (h *pollHandle) readNonblock([]byte) (int, error) { return 0, errNoPoller }
