@@ -60,7 +60,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			"goroutines": runtime.NumGoroutine(),
 		})
 	})
-	ln, err := net.Listen("tcp", *addr)
+	// As cmd/chatd: no TCP keep-alive probes (the Engine.IO heartbeat
+	// finds dead peers).
+	lc := net.ListenConfig{KeepAlive: -1}
+	ln, err := lc.Listen(context.Background(), "tcp", *addr)
 	if err != nil {
 		return err
 	}

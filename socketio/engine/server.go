@@ -260,7 +260,9 @@ func newID() string {
 
 // register creates and registers a session; nil when the server is closed.
 func (s *Server) register(r *http.Request, transport string) *Session {
-	req := r.Clone(context.WithoutCancel(r.Context()))
+	// A shallow copy: net/http never reuses a request's header map or URL,
+	// so the session shares them instead of keeping a deep copy.
+	req := r.WithContext(context.WithoutCancel(r.Context()))
 	req.Body = http.NoBody
 	sess := &Session{srv: s, req: req, transport: transport}
 	s.mu.Lock()

@@ -166,7 +166,7 @@ func (s *Session) Close(reason Reason) {
 // queueLocked appends f and makes the transport send it.
 func (s *Session) queueLocked(f *Frame) {
 	if s.queue == nil {
-		s.queue = make([]*Frame, 0, initialQueue)
+		s.queue = queuePool.Get().(*[initialQueue]*Frame)[:0]
 	}
 	s.queue = append(s.queue, f)
 	s.queuedBytes += len(f.ws)
@@ -244,6 +244,21 @@ func (s *Session) takePayloadLocked() []byte {
 // initialQueue is the capacity (in frames) of a new queue array: enough
 // for a burst without regrowing, small enough to keep.
 const initialQueue = 16
+
+// queuePool holds empty queue arrays of initialQueue frames. A WebSocket
+// writer that goes idle returns its arrays here, so an idle connection
+// keeps none.
+var queuePool = sync.Pool{New: func() any { return new([initialQueue]*Frame) }}
+
+// releaseQueue returns an empty queue array to queuePool when it has the
+// pooled size.
+func releaseQueue(q []*Frame) {
+	if cap(q) == initialQueue {
+		a := (*[initialQueue]*Frame)(q[:initialQueue])
+		clear(a[:])
+		queuePool.Put(a)
+	}
+}
 
 // maxKeptQueue is the largest queue array (in frames) kept for reuse once
 // the queue is empty.

@@ -562,6 +562,15 @@ func (c *wsConn) writeLoop() {
 				runtime.Gosched()
 				continue
 			}
+			// Going idle: an idle connection keeps no queue array.
+			if c.spare != nil {
+				releaseQueue(c.spare)
+				c.spare = nil
+			}
+			if s.queue != nil && len(s.queue) == 0 {
+				releaseQueue(s.queue)
+				s.queue = nil
+			}
 			c.writing = false
 			s.mu.Unlock()
 			return
