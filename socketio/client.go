@@ -3,6 +3,7 @@ package socketio
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -28,26 +29,56 @@ type client struct {
 	sendMu sync.Mutex
 
 	mu      sync.Mutex
-	sockets map[string]*Socket // by namespace name, connecting or connected
+	sockets []*Socket // connecting or connected, one per namespace
 
-	joined       atomic.Bool // a namespace connection succeeded once
-	connectTimer *time.Timer
+	joined       atomic.Bool                // a namespace connection succeeded once
+	connectTimer atomic.Pointer[time.Timer] // until joined
 
 	// read path
-	pending     *parser.Packet
+	pending   *binaryPacket // waiting for its attachments
+	handshake *Handshake    // of the session's first socket, shared by the next
+}
+
+// binaryPacket is a binary packet being received: the packet, then its
+// attachments one message each.
+type binaryPacket struct {
+	pkt         parser.Packet
 	attachments [][]byte
-	handshake   *Handshake // of the session's first socket, shared by the next
 }
 
 func newClient(srv *Server, conn *engine.Session) *client {
 	listHost(conn.Request())
-	c := &client{server: srv, conn: conn, sockets: make(map[string]*Socket)}
-	c.connectTimer = time.AfterFunc(srv.opts.ConnectTimeout, func() {
+	c := &client{server: srv, conn: conn}
+	c.connectTimer.Store(time.AfterFunc(srv.opts.ConnectTimeout, func() {
 		if !c.joined.Load() {
 			c.conn.Close(engine.ReasonForcedClose)
 		}
-	})
+	}))
 	return c
+}
+
+// hasJoined records that a namespace connection succeeded, and drops the
+// timer that closes a connection joining none.
+func (c *client) hasJoined() {
+	if !c.joined.Swap(true) {
+		c.stopConnectTimer()
+	}
+}
+
+func (c *client) stopConnectTimer() {
+	if t := c.connectTimer.Swap(nil); t != nil {
+		t.Stop()
+	}
+}
+
+// socketLocked returns the socket of namespace name, or nil. c.mu must be held.
+func (c *client) socketLocked(name string) *Socket {
+	for _, s := range c.sockets {
+		if s.ns.name == name {
+			return s
+		}
+	}
+	return nil
 }
 
 var decodeOptions = &parser.DecodeOptions{MaxAttachments: 10}
@@ -58,11 +89,11 @@ func (c *client) onMessage(data []byte, binary bool) {
 			c.protocolError("unexpected binary message")
 			return
 		}
-		c.attachments = append(c.attachments, bytes.Clone(data))
-		if len(c.attachments) == c.pending.Attachments {
-			p, atts := c.pending, c.attachments
-			c.pending, c.attachments = nil, nil
-			c.dispatch(p, atts)
+		b := c.pending
+		b.attachments = append(b.attachments, bytes.Clone(data))
+		if len(b.attachments) == b.pkt.Attachments {
+			c.pending = nil
+			c.dispatch(&b.pkt, b.attachments)
 		}
 		return
 	}
@@ -76,8 +107,7 @@ func (c *client) onMessage(data []byte, binary bool) {
 		return
 	}
 	if (pkt.Type == parser.BinaryEvent || pkt.Type == parser.BinaryAck) && pkt.Attachments > 0 {
-		c.pending = &pkt
-		c.attachments = make([][]byte, 0, pkt.Attachments)
+		c.pending = &binaryPacket{pkt: pkt, attachments: make([][]byte, 0, pkt.Attachments)}
 		return
 	}
 	c.dispatch(&pkt, nil)
@@ -92,7 +122,7 @@ func (c *client) protocolError(why string) {
 
 func (c *client) dispatch(pkt *parser.Packet, atts [][]byte) {
 	c.mu.Lock()
-	s := c.sockets[pkt.Namespace]
+	s := c.socketLocked(pkt.Namespace)
 	c.mu.Unlock()
 	if pkt.Type == parser.Connect {
 		if s != nil {
@@ -162,7 +192,7 @@ func (c *client) connect(name string, auth json.RawMessage) {
 	}
 	s := newSocket(ns, c, auth, restoreSession(ns, auth))
 	c.mu.Lock()
-	c.sockets[name] = s
+	c.sockets = append(c.sockets, s)
 	c.mu.Unlock()
 	s.box.post(s.runConnect, false)
 }
@@ -170,19 +200,19 @@ func (c *client) connect(name string, auth json.RawMessage) {
 // forget removes a socket from the client.
 func (c *client) forget(s *Socket) {
 	c.mu.Lock()
-	if c.sockets[s.ns.name] == s {
-		delete(c.sockets, s.ns.name)
+	if i := slices.Index(c.sockets, s); i >= 0 {
+		c.sockets = slices.Delete(c.sockets, i, i+1)
+		if len(c.sockets) == 0 {
+			c.sockets = nil
+		}
 	}
 	c.mu.Unlock()
 }
 
 func (c *client) onClose(reason Reason) {
-	c.connectTimer.Stop()
+	c.stopConnectTimer()
 	c.mu.Lock()
-	socks := make([]*Socket, 0, len(c.sockets))
-	for _, s := range c.sockets {
-		socks = append(socks, s)
-	}
+	socks := slices.Clone(c.sockets)
 	c.mu.Unlock()
 	for _, s := range socks {
 		s.postClose(reason)
@@ -221,10 +251,7 @@ func (c *client) sendFrames(frames []*engine.Frame) bool {
 // disconnectAll disconnects every socket of the connection, then closes it.
 func (c *client) disconnectAll() {
 	c.mu.Lock()
-	socks := make([]*Socket, 0, len(c.sockets))
-	for _, s := range c.sockets {
-		socks = append(socks, s)
-	}
+	socks := slices.Clone(c.sockets)
 	c.mu.Unlock()
 	for _, s := range socks {
 		s.Disconnect(false)

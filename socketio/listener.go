@@ -2,14 +2,15 @@ package socketio
 
 import "github.com/chatd/chatd/socketio/internal/event"
 
-// listener is a registered event handler, prepared once.
+// listener is a registered event handler, validated once.
 type listener struct {
-	id   uint64
-	once bool
-	call event.Handler
+	event string
+	id    uint64
+	once  bool
+	fn    event.Func
 }
 
-// newListener validates fn (see Socket.On) and builds its caller.
+// newListener validates fn (see Socket.On).
 func newListener(name string, fn any) listener {
-	return listener{call: event.NewHandler(name, fn)}
+	return listener{event: name, fn: event.NewFunc(name, fn)}
 }

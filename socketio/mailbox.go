@@ -4,18 +4,15 @@ import "sync"
 
 // mailbox runs the jobs posted to it one at a time, in order, on a goroutine
 // that exists only while there are jobs. Each socket has one, so a socket's
-// handlers run in order and never on the connection's read path.
+// handlers run in order and never on the connection's read path. An idle
+// mailbox holds no job array and no channel.
 type mailbox struct {
 	mu      sync.Mutex
-	jobs    []func()
 	running bool
-	max     int
-	space   chan struct{} // signalled when a job is taken off a full queue
+	max     int32
+	jobs    []func()
+	space   chan struct{} // made when a poster first waits; signalled when a job is taken off a full queue
 	workers *workGroup
-}
-
-func newMailbox(max int, workers *workGroup) *mailbox {
-	return &mailbox{max: max, space: make(chan struct{}, 1), workers: workers}
 }
 
 // post queues job. With wait, a full queue makes post block until a job
@@ -23,9 +20,13 @@ func newMailbox(max int, workers *workGroup) *mailbox {
 // job is queued regardless (used for lifecycle jobs that must not be lost).
 func (m *mailbox) post(job func(), wait bool) {
 	m.mu.Lock()
-	for wait && len(m.jobs) >= m.max {
+	for wait && len(m.jobs) >= int(m.max) {
+		if m.space == nil {
+			m.space = make(chan struct{}, 1)
+		}
+		space := m.space
 		m.mu.Unlock()
-		<-m.space
+		<-space
 		m.mu.Lock()
 	}
 	m.jobs = append(m.jobs, job)
@@ -50,7 +51,7 @@ func (m *mailbox) run() {
 		job := m.jobs[0]
 		m.jobs[0] = nil
 		m.jobs = m.jobs[1:]
-		if len(m.jobs) == m.max-1 {
+		if len(m.jobs) == int(m.max)-1 && m.space != nil {
 			select {
 			case m.space <- struct{}{}:
 			default:

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -37,50 +38,67 @@ type Socket struct {
 	ns        *Namespace
 	client    *client
 	handshake *Handshake
-	box       *mailbox
+	box       mailbox
 
-	ctx    context.Context
-	cancel context.CancelFunc
+	ctx atomic.Pointer[socketContext] // made by the first call of Context
 
 	connected atomic.Bool
 	closing   atomic.Bool
+	hasOut    atomic.Bool // outgoing catch-all handlers exist, kept under mu
+
+	gone     bool // under joinMu: see joinMu
+	acksDone bool // under mu: disconnected, no more acks will come
+	ended    bool // under mu: disconnected, the context is cancelled once made
+
+	// joinMu orders Join against the end of the socket: after gone is set
+	// (under joinMu) the socket's rooms are removed and Join does nothing.
+	joinMu sync.Mutex
 
 	// Connection state recovery: the private id, and the session this
 	// socket resumes (nil for a new one).
 	pid      string
 	restored *adapter.Session
 
-	// joinMu orders Join against the end of the socket: after gone is set
-	// (under joinMu) the socket's rooms are removed and Join does nothing.
-	joinMu sync.Mutex
-	gone   bool
+	mu           sync.Mutex
+	data         any
+	listeners    []listener   // every event's handlers, in the order added
+	hooks        *socketHooks // made when the first one is added
+	nextListener uint64
+	acks         map[uint64]func(Args, error)
+}
 
-	mu              sync.Mutex
-	data            any
-	listeners       map[string][]listener
+// socketHooks are a socket's handlers other than its event handlers,
+// which many sockets do without.
+type socketHooks struct {
 	anyListeners    []anyListener
 	outListeners    []anyListener
-	hasOut          atomic.Bool // len(outListeners) > 0, kept under mu
 	packetMW        []func(event string, args Args) error
-	nextListener    uint64
 	onDisconnecting []func(Reason)
 	onDisconnect    []func(Reason)
 	onError         []func(error)
-	acks            map[uint64]func(Args, error)
-	acksDone        bool // disconnected: no more acks will come
+}
+
+// hooksLocked returns s.hooks, made if needed. s.mu must be held.
+func (s *Socket) hooksLocked() *socketHooks {
+	if s.hooks == nil {
+		s.hooks = new(socketHooks)
+	}
+	return s.hooks
+}
+
+// socketContext is the context returned by Socket.Context.
+type socketContext struct {
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 func newSocket(ns *Namespace, c *client, auth json.RawMessage, restored *adapter.Session) *Socket {
-	ctx, cancel := context.WithCancel(context.Background())
 	s := &Socket{
 		id:        newID(),
 		ns:        ns,
 		client:    c,
 		handshake: buildHandshake(c, auth),
-		box:       newMailbox(ns.server.opts.MaxPendingEvents, &ns.server.workers),
-		ctx:       ctx,
-		cancel:    cancel,
-		listeners: make(map[string][]listener),
+		box:       mailbox{max: int32(min(ns.server.opts.MaxPendingEvents, math.MaxInt32)), workers: &ns.server.workers},
 	}
 	switch {
 	case restored != nil:
@@ -222,7 +240,34 @@ func (s *Socket) Request() *http.Request { return s.client.conn.Request() }
 func (s *Socket) Transport() string { return s.client.conn.Transport() }
 
 // Context returns a context cancelled when the socket disconnects.
-func (s *Socket) Context() context.Context { return s.ctx }
+func (s *Socket) Context() context.Context {
+	if c := s.ctx.Load(); c != nil {
+		return c.ctx
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.ctx.Load(); c != nil {
+		return c.ctx
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if s.ended {
+		cancel()
+	}
+	s.ctx.Store(&socketContext{ctx: ctx, cancel: cancel})
+	return ctx
+}
+
+// endContext cancels the socket's context, now if it exists, or as soon
+// as it is made.
+func (s *Socket) endContext() {
+	s.mu.Lock()
+	s.ended = true
+	c := s.ctx.Load()
+	s.mu.Unlock()
+	if c != nil {
+		c.cancel()
+	}
+}
 
 // Recovered reports whether the socket resumed an earlier session (see
 // Options.ConnectionStateRecovery).
@@ -250,7 +295,8 @@ func (s *Socket) Data() any {
 // disconnect, while it is still in its rooms.
 func (s *Socket) OnDisconnecting(fn func(reason Reason)) {
 	s.mu.Lock()
-	s.onDisconnecting = append(s.onDisconnecting, fn)
+	h := s.hooksLocked()
+	h.onDisconnecting = append(h.onDisconnecting, fn)
 	s.mu.Unlock()
 }
 
@@ -258,7 +304,8 @@ func (s *Socket) OnDisconnecting(fn func(reason Reason)) {
 // and left its rooms.
 func (s *Socket) OnDisconnect(fn func(reason Reason)) {
 	s.mu.Lock()
-	s.onDisconnect = append(s.onDisconnect, fn)
+	h := s.hooksLocked()
+	h.onDisconnect = append(h.onDisconnect, fn)
 	s.mu.Unlock()
 }
 
@@ -266,13 +313,17 @@ func (s *Socket) OnDisconnect(fn func(reason Reason)) {
 // undecodable arguments).
 func (s *Socket) OnError(fn func(err error)) {
 	s.mu.Lock()
-	s.onError = append(s.onError, fn)
+	h := s.hooksLocked()
+	h.onError = append(h.onError, fn)
 	s.mu.Unlock()
 }
 
 func (s *Socket) reportError(err error) {
+	var hs []func(error)
 	s.mu.Lock()
-	hs := s.onError
+	if s.hooks != nil {
+		hs = s.hooks.onError
+	}
 	s.mu.Unlock()
 	if len(hs) == 0 {
 		s.ns.server.opts.Logger.Debug("socketio: socket error", "nsp", s.ns.name, "socket", s.id, "error", err)
@@ -472,7 +523,7 @@ func (s *Socket) runConnect() {
 			s.markGone()
 			s.ns.adapter.DelAll(s.id)
 			s.client.forget(s)
-			s.cancel()
+			s.endContext()
 			s.client.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: s.ns.name, Data: connectErrorData(err)}, nil)
 			if s.ns.parent != nil && s.ns.server.opts.CleanupEmptyChildNamespaces {
 				s.ns.remove(s)
@@ -483,14 +534,14 @@ func (s *Socket) runConnect() {
 			s.markGone()
 			s.ns.adapter.DelAll(s.id)
 			s.client.forget(s)
-			s.cancel()
+			s.endContext()
 			return
 		}
 	}
 	s.ns.add(s)
 	s.ns.adapter.AddAll(s.id, s.id)
 	s.connected.Store(true)
-	s.client.joined.Store(true)
+	s.client.hasJoined()
 	reply, _ := json.Marshal(struct {
 		SID string `json:"sid"`
 		PID string `json:"pid,omitempty"`
@@ -560,9 +611,14 @@ func (s *Socket) onEvent(event string, args Args, id uint64, hasID bool) {
 		if !s.connected.Load() {
 			return
 		}
+		var (
+			mws  []func(string, Args) error
+			anys []anyListener
+		)
 		s.mu.Lock()
-		mws := s.packetMW
-		anys := s.anyListeners
+		if s.hooks != nil {
+			mws, anys = s.hooks.packetMW, s.hooks.anyListeners
+		}
 		ls := s.takeListeners(event)
 		s.mu.Unlock()
 		for _, mw := range mws {
@@ -575,7 +631,10 @@ func (s *Socket) onEvent(event string, args Args, id uint64, hasID bool) {
 			l.fn(event, args)
 		}
 		for _, l := range ls {
-			if err := l.call(args, ack); err != nil {
+			if l.event != event {
+				continue
+			}
+			if err := l.fn.Call(event, args, ack); err != nil {
 				s.reportError(err)
 			}
 		}
@@ -604,8 +663,11 @@ func (s *Socket) postClose(reason Reason) {
 func (s *Socket) finishClose(reason Reason) {
 	wasConnected := s.connected.Load()
 	if wasConnected {
+		var hs []func(Reason)
 		s.mu.Lock()
-		hs := s.onDisconnecting
+		if s.hooks != nil {
+			hs = s.hooks.onDisconnecting
+		}
 		s.mu.Unlock()
 		for _, h := range hs {
 			h(reason)
@@ -623,12 +685,15 @@ func (s *Socket) finishClose(reason Reason) {
 	}
 	s.client.forget(s)
 	s.ns.remove(s)
-	s.cancel()
+	s.endContext()
 	s.mu.Lock()
 	acks := s.acks
 	s.acks = nil
 	s.acksDone = true
-	hs := s.onDisconnect
+	var hs []func(Reason)
+	if s.hooks != nil {
+		hs = s.hooks.onDisconnect
+	}
 	s.mu.Unlock()
 	for _, fn := range acks {
 		fn(Args{}, ErrDisconnected)

@@ -38,35 +38,51 @@ func (s *Socket) Once(event string, fn any) (off func()) {
 	return s.addListener(event, fn, true)
 }
 
+// The socket's handler lists are copied on write, except that appending
+// may fill spare capacity: a list taken under s.mu stays valid (its
+// elements never change) after s.mu is released.
+
 func (s *Socket) addListener(event string, fn any, once bool) func() {
 	l := newListener(event, fn)
 	s.mu.Lock()
 	s.nextListener++
 	l.id, l.once = s.nextListener, once
-	s.listeners[event] = append(s.listeners[event], l)
+	s.listeners = append(s.listeners, l)
 	s.mu.Unlock()
 	return func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		s.listeners[event] = slices.DeleteFunc(s.listeners[event], func(x listener) bool { return x.id == l.id })
-		if len(s.listeners[event]) == 0 {
-			delete(s.listeners, event)
-		}
+		s.dropListeners(func(x *listener) bool { return x.id == l.id })
 	}
 }
 
-// takeListeners returns the handlers of event, removing the one-shot ones.
-// s.mu must be held.
-func (s *Socket) takeListeners(event string) []listener {
-	ls := s.listeners[event]
-	if !slices.ContainsFunc(ls, func(l listener) bool { return l.once }) {
-		return ls
+// dropListeners removes the event handlers that drop selects. s.mu must
+// be held.
+func (s *Socket) dropListeners(drop func(*listener) bool) {
+	i := slices.IndexFunc(s.listeners, func(l listener) bool { return drop(&l) })
+	if i < 0 {
+		return
 	}
-	kept := slices.DeleteFunc(slices.Clone(ls), func(l listener) bool { return l.once })
+	kept := make([]listener, i, len(s.listeners)-1)
+	copy(kept, s.listeners[:i])
+	for j := i + 1; j < len(s.listeners); j++ {
+		if !drop(&s.listeners[j]) {
+			kept = append(kept, s.listeners[j])
+		}
+	}
 	if len(kept) == 0 {
-		delete(s.listeners, event)
-	} else {
-		s.listeners[event] = kept
+		kept = nil
+	}
+	s.listeners = kept
+}
+
+// takeListeners returns the handlers of every event, in the order they
+// were added, after removing the one-shot handlers of event from the
+// socket (the caller calls those it gets). s.mu must be held.
+func (s *Socket) takeListeners(event string) []listener {
+	ls := s.listeners
+	if slices.ContainsFunc(ls, func(l listener) bool { return l.once && l.event == event }) {
+		s.dropListeners(func(l *listener) bool { return l.once && l.event == event })
 	}
 	return ls
 }
@@ -74,25 +90,27 @@ func (s *Socket) takeListeners(event string) []listener {
 // Off removes every handler of event.
 func (s *Socket) Off(event string) {
 	s.mu.Lock()
-	delete(s.listeners, event)
+	s.dropListeners(func(l *listener) bool { return l.event == event })
 	s.mu.Unlock()
 }
 
 // OnAny registers a handler called for every incoming event, before the
 // event's own handlers, and returns a function that removes it.
 func (s *Socket) OnAny(fn func(event string, args Args)) (off func()) {
-	return s.addAny(&s.anyListeners, fn, false)
+	return s.addAny(false, fn, false)
 }
 
 // PrependAny is OnAny placing the handler before the others.
 func (s *Socket) PrependAny(fn func(event string, args Args)) (off func()) {
-	return s.addAny(&s.anyListeners, fn, true)
+	return s.addAny(false, fn, true)
 }
 
 // OffAny removes every catch-all handler of incoming events.
 func (s *Socket) OffAny() {
 	s.mu.Lock()
-	s.anyListeners = nil
+	if s.hooks != nil {
+		s.hooks.anyListeners = nil
+	}
 	s.mu.Unlock()
 }
 
@@ -101,39 +119,47 @@ func (s *Socket) OffAny() {
 // it. It runs on the socket's handler goroutine, after the event was
 // queued.
 func (s *Socket) OnAnyOutgoing(fn func(event string, args Args)) (off func()) {
-	return s.addAny(&s.outListeners, fn, false)
+	return s.addAny(true, fn, false)
 }
 
 // PrependAnyOutgoing is OnAnyOutgoing placing the handler before the others.
 func (s *Socket) PrependAnyOutgoing(fn func(event string, args Args)) (off func()) {
-	return s.addAny(&s.outListeners, fn, true)
+	return s.addAny(true, fn, true)
 }
 
 // OffAnyOutgoing removes every catch-all handler of outgoing events.
 func (s *Socket) OffAnyOutgoing() {
 	s.mu.Lock()
-	s.outListeners = nil
+	if s.hooks != nil {
+		s.hooks.outListeners = nil
+	}
 	s.hasOut.Store(false)
 	s.mu.Unlock()
 }
 
-func (s *Socket) addAny(list *[]anyListener, fn func(string, Args), prepend bool) func() {
+// addAny adds a catch-all handler of incoming events, or of outgoing ones
+// with out.
+func (s *Socket) addAny(out bool, fn func(string, Args), prepend bool) func() {
 	s.mu.Lock()
+	h := s.hooksLocked()
+	list := &h.anyListeners
+	if out {
+		list = &h.outListeners
+	}
 	s.nextListener++
 	l := anyListener{id: s.nextListener, fn: fn}
-	// Copy on write: the slice may be in use by a running dispatch.
 	if prepend {
 		*list = append([]anyListener{l}, *list...)
 	} else {
-		*list = append(slices.Clip(*list), l)
+		*list = append(*list, l)
 	}
-	s.hasOut.Store(len(s.outListeners) > 0)
+	s.hasOut.Store(len(h.outListeners) > 0)
 	s.mu.Unlock()
 	return func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		*list = slices.DeleteFunc(slices.Clone(*list), func(x anyListener) bool { return x.id == l.id })
-		s.hasOut.Store(len(s.outListeners) > 0)
+		s.hasOut.Store(len(h.outListeners) > 0)
 	}
 }
 
@@ -144,8 +170,11 @@ func (s *Socket) hasOutgoing() bool { return s.hasOut.Load() }
 // notifyOutgoing runs the outgoing handlers on the socket's goroutine.
 func (s *Socket) notifyOutgoing(event string, args Args) {
 	s.box.post(func() {
+		var ls []anyListener
 		s.mu.Lock()
-		ls := s.outListeners
+		if s.hooks != nil {
+			ls = s.hooks.outListeners
+		}
 		s.mu.Unlock()
 		for _, l := range ls {
 			l.fn(event, args)
@@ -159,7 +188,8 @@ func (s *Socket) notifyOutgoing(event string, args Args) {
 // (nothing is sent to the client).
 func (s *Socket) Use(fn func(event string, args Args) error) {
 	s.mu.Lock()
-	s.packetMW = append(slices.Clip(s.packetMW), fn)
+	h := s.hooksLocked()
+	h.packetMW = append(h.packetMW, fn)
 	s.mu.Unlock()
 }
 

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sync"
 
 	"github.com/chatd/chatd/socketio/parser"
 )
@@ -206,19 +207,43 @@ type Handler func(args Args, ack Ack) error
 // the call return an *ArgError without calling fn. NewHandler panics if fn
 // has another shape (a programming error, like a nil http.Handler).
 func NewHandler(event string, fn any) Handler {
-	switch f := fn.(type) {
-	case func():
-		return func(Args, Ack) error { f(); return nil }
-	case func(Args):
-		return func(a Args, _ Ack) error { f(a); return nil }
-	case func(Args, Ack):
-		return func(a Args, ack Ack) error { f(a, ack); return nil }
-	case func(Args, Ack) error:
+	if f, ok := fn.(func(Args, Ack) error); ok {
 		return f
 	}
-	v := reflect.ValueOf(fn)
-	t := v.Type()
-	if t.Kind() != reflect.Func || t.IsVariadic() {
+	f := NewFunc(event, fn)
+	return func(a Args, ack Ack) error { return f.Call(event, a, ack) }
+}
+
+// Func is a handler validated by NewFunc: the function and what its shape
+// takes to call. Unlike a Handler, it needs no allocation of its own (the
+// shape of a function type is found once and shared).
+type Func struct {
+	fn    any
+	shape *shape // nil for the shapes called without reflection
+}
+
+// shape is what calling a function of one type by reflection takes.
+type shape struct {
+	t       reflect.Type
+	n       int  // parameters
+	params  int  // parameters receiving arguments (n without the Ack)
+	withAck bool // the last parameter is an Ack
+}
+
+var shapes sync.Map // reflect.Type -> *shape
+
+// NewFunc validates fn as NewHandler does (and panics in the same cases);
+// event names it in the panic message.
+func NewFunc(event string, fn any) Func {
+	switch fn.(type) {
+	case func(), func(Args), func(Args, Ack), func(Args, Ack) error:
+		return Func{fn: fn}
+	}
+	t := reflect.TypeOf(fn)
+	if sh, ok := shapes.Load(t); ok {
+		return Func{fn: fn, shape: sh.(*shape)}
+	}
+	if t == nil || t.Kind() != reflect.Func || t.IsVariadic() {
 		panic(fmt.Sprintf("socket.io: handler for %q must be a non-variadic func, not %T", event, fn))
 	}
 	if t.NumOut() > 1 || (t.NumOut() == 1 && t.Out(0) != errType) {
@@ -238,29 +263,48 @@ func NewHandler(event string, fn any) Handler {
 			panic(fmt.Sprintf("socket.io: handler for %q: Args must be the only argument parameter", event))
 		}
 	}
-	return func(a Args, ack Ack) error {
-		in := make([]reflect.Value, n)
-		for i := range params {
-			pt := t.In(i)
-			if pt == argsType {
-				in[i] = reflect.ValueOf(a)
-				continue
-			}
-			p := reflect.New(pt).Elem()
-			if raw := a.Raw(i); raw != nil {
-				if err := a.decodeInto(raw, p); err != nil {
-					return &ArgError{Event: event, Index: i, Err: err}
-				}
-			}
-			in[i] = p
-		}
-		if withAck {
-			in[n-1] = reflect.ValueOf(ack)
-		}
-		out := v.Call(in)
-		if len(out) == 1 && !out[0].IsNil() {
-			return out[0].Interface().(error)
-		}
+	sh, _ := shapes.LoadOrStore(t, &shape{t: t, n: n, params: params, withAck: withAck})
+	return Func{fn: fn, shape: sh.(*shape)}
+}
+
+// Call calls the handler with the arguments of event (named in an
+// *ArgError) and its acknowledgement function.
+func (f Func) Call(event string, a Args, ack Ack) error {
+	switch fn := f.fn.(type) {
+	case func():
+		fn()
 		return nil
+	case func(Args):
+		fn(a)
+		return nil
+	case func(Args, Ack):
+		fn(a, ack)
+		return nil
+	case func(Args, Ack) error:
+		return fn(a, ack)
 	}
+	sh := f.shape
+	in := make([]reflect.Value, sh.n)
+	for i := range sh.params {
+		pt := sh.t.In(i)
+		if pt == argsType {
+			in[i] = reflect.ValueOf(a)
+			continue
+		}
+		p := reflect.New(pt).Elem()
+		if raw := a.Raw(i); raw != nil {
+			if err := a.decodeInto(raw, p); err != nil {
+				return &ArgError{Event: event, Index: i, Err: err}
+			}
+		}
+		in[i] = p
+	}
+	if sh.withAck {
+		in[sh.n-1] = reflect.ValueOf(ack)
+	}
+	out := reflect.ValueOf(f.fn).Call(in)
+	if len(out) == 1 && !out[0].IsNil() {
+		return out[0].Interface().(error)
+	}
+	return nil
 }

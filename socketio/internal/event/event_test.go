@@ -100,6 +100,39 @@ func TestNewHandler(t *testing.T) {
 	}
 }
 
+func TestNewFunc(t *testing.T) {
+	a := argsOf(t, `["room",2]`)
+	var got []any
+	join := func(room string, n int, ack Ack) error { got = append(got, room, n); return ack("ok") }
+	f := NewFunc("join", join)
+	var acked []any
+	if err := f.Call("join", a, func(args ...any) error { acked = args; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, []any{"room", 2}) || !reflect.DeepEqual(acked, []any{"ok"}) {
+		t.Fatalf("got %v, acked %v", got, acked)
+	}
+	// The shape of a function type is found once: validating another
+	// function of that type allocates nothing.
+	other := func(room string, n int, ack Ack) error { return nil }
+	if allocs := testing.AllocsPerRun(10, func() { _ = NewFunc("join", other) }); allocs != 0 {
+		t.Fatalf("%v allocations validating a known function type", allocs)
+	}
+	if err := NewFunc("e", func(n int) {}).Call("e", a, nil); err == nil {
+		t.Fatal("no error for an argument of the wrong type")
+	}
+	for _, bad := range []any{nil, 42, func(...int) {}} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(r.(string), "handler for") {
+					t.Errorf("%T: panic %v", bad, r)
+				}
+			}()
+			NewFunc("e", bad)
+		}()
+	}
+}
+
 func TestForwardAndFirst(t *testing.T) {
 	a := argsOf(t, `[{"b":2,"a":1},{"_placeholder":true,"num":0},{"k":{"_placeholder":true,"num":1}}]`, []byte{7}, []byte{8})
 	f := a.Forward()
