@@ -427,8 +427,17 @@ func (s *Socket) addAck(id uint64, fn func(Args, error)) {
 
 func (s *Socket) dropAck(id uint64) {
 	s.mu.Lock()
-	delete(s.acks, id)
+	s.deleteAckLocked(id)
 	s.mu.Unlock()
+}
+
+// deleteAckLocked forgets the callback of an acknowledgement, and the map
+// of them once empty (a map does not shrink). s.mu must be held.
+func (s *Socket) deleteAckLocked(id uint64) {
+	delete(s.acks, id)
+	if len(s.acks) == 0 {
+		s.acks = nil
+	}
 }
 
 func (s *Socket) emit(event string, args []any, id uint64, hasID bool) error {
@@ -644,7 +653,7 @@ func (s *Socket) onEvent(event string, args Args, id uint64, hasID bool) {
 func (s *Socket) onAck(id uint64, args Args) {
 	s.mu.Lock()
 	fn := s.acks[id]
-	delete(s.acks, id)
+	s.deleteAckLocked(id)
 	s.mu.Unlock()
 	if fn != nil {
 		fn(args, nil)

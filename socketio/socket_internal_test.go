@@ -178,3 +178,21 @@ func TestSocketContextMadeOnFirstUse(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func TestAckMapDroppedWhenEmpty(t *testing.T) {
+	s := &Socket{}
+	got := make(chan error, 2)
+	s.addAck(1, func(_ Args, err error) { got <- err })
+	s.addAck(2, func(_ Args, err error) { got <- err })
+	s.onAck(1, Args{})
+	if s.acks == nil || len(s.acks) != 1 {
+		t.Fatalf("acks %v", s.acks)
+	}
+	s.dropAck(2)
+	if s.acks != nil {
+		t.Fatalf("empty ack map kept: %v", s.acks)
+	}
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+}
