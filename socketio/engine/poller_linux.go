@@ -123,7 +123,7 @@ func (p *poller) run() {
 				}
 				p.mu.Unlock()
 				for i, c := range ready {
-					go c.readReady()
+					workers.run(c.readReady)
 					ready[i] = nil
 				}
 			}

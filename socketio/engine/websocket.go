@@ -499,7 +499,7 @@ func (c *wsConn) kickLocked() {
 		return
 	}
 	c.writing = true
-	go c.writeLoop()
+	workers.run(c.writeLoop)
 }
 
 // closeConn closes the network connection (idempotent).
