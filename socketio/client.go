@@ -28,15 +28,15 @@ type client struct {
 	// together in the session's queue. It is held only while queueing.
 	sendMu sync.Mutex
 
-	mu      sync.Mutex
-	sockets []*Socket // connecting or connected, one per namespace
+	mu        sync.Mutex
+	sockets   []*Socket  // connecting or connected, one per namespace
+	handshake *Handshake // the first one made, whose request fields the next share
 
 	joined       atomic.Bool                // a namespace connection succeeded once
 	connectTimer atomic.Pointer[time.Timer] // until joined
 
 	// read path
-	pending   *binaryPacket // waiting for its attachments
-	handshake *Handshake    // of the session's first socket, shared by the next
+	pending *binaryPacket // waiting for its attachments
 }
 
 // binaryPacket is a binary packet being received: the packet, then its

@@ -267,7 +267,7 @@ func (ns *Namespace) socketInfo(id string) (adapter.SocketInfo, bool) {
 	if s == nil {
 		return adapter.SocketInfo{}, false
 	}
-	return adapter.SocketInfo{ID: s.id, Handshake: s.handshake, Rooms: s.Rooms(), Data: s.Data(), Local: true}, true
+	return adapter.SocketInfo{ID: s.id, Handshake: s.Handshake(), Rooms: s.Rooms(), Data: s.Data(), Local: true}, true
 }
 
 // DisconnectSocket implements adapter.Emitter.

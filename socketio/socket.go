@@ -34,11 +34,16 @@ type Handshake = adapter.Handshake
 // A handler may block, for instance in EmitWithAck: acknowledgements are
 // read on the connection's read path, not on the handler goroutine.
 type Socket struct {
-	id        string
-	ns        *Namespace
-	client    *client
-	handshake *Handshake
-	box       mailbox
+	id     string
+	ns     *Namespace
+	client *client
+	box    mailbox
+
+	// The handshake is made on the first call of Handshake, from the
+	// session's request, the creation time and the CONNECT payload.
+	handshake atomic.Pointer[Handshake]
+	issued    int64 // creation time, in milliseconds since the epoch
+	auth      json.RawMessage
 
 	ctx atomic.Pointer[socketContext] // made by the first call of Context
 
@@ -54,10 +59,7 @@ type Socket struct {
 	// (under joinMu) the socket's rooms are removed and Join does nothing.
 	joinMu sync.Mutex
 
-	// Connection state recovery: the private id, and the session this
-	// socket resumes (nil for a new one).
-	pid      string
-	restored *adapter.Session
+	rec *socketRecovery // nil without connection state recovery
 
 	mu           sync.Mutex
 	data         any
@@ -86,6 +88,28 @@ func (s *Socket) hooksLocked() *socketHooks {
 	return s.hooks
 }
 
+// socketRecovery is a socket's state for connection state recovery.
+type socketRecovery struct {
+	pid      string           // the private id the client resumes with
+	restored *adapter.Session // the session this socket resumes, nil for a new one
+}
+
+// pid returns the socket's private id ("" without recovery).
+func (s *Socket) pid() string {
+	if s.rec == nil {
+		return ""
+	}
+	return s.rec.pid
+}
+
+// restored returns the session the socket resumes, or nil.
+func (s *Socket) restored() *adapter.Session {
+	if s.rec == nil {
+		return nil
+	}
+	return s.rec.restored
+}
+
 // socketContext is the context returned by Socket.Context.
 type socketContext struct {
 	ctx    context.Context
@@ -94,18 +118,20 @@ type socketContext struct {
 
 func newSocket(ns *Namespace, c *client, auth json.RawMessage, restored *adapter.Session) *Socket {
 	s := &Socket{
-		id:        newID(),
-		ns:        ns,
-		client:    c,
-		handshake: buildHandshake(c, auth),
-		box:       mailbox{max: int32(min(ns.server.opts.MaxPendingEvents, math.MaxInt32)), workers: &ns.server.workers},
+		id:     newID(),
+		ns:     ns,
+		client: c,
+		box:    mailbox{max: int32(min(ns.server.opts.MaxPendingEvents, math.MaxInt32)), workers: &ns.server.workers},
+		issued: time.Now().UnixMilli(),
+		auth:   auth,
 	}
 	switch {
 	case restored != nil:
-		s.id, s.pid, s.restored = restored.SID, restored.PID, restored
+		s.id = restored.SID
+		s.rec = &socketRecovery{pid: restored.PID, restored: restored}
 		s.data = restored.Data
 	case ns.sessionStore() != nil:
-		s.pid = newID()
+		s.rec = &socketRecovery{pid: newID()}
 	}
 	return s
 }
@@ -117,14 +143,16 @@ func newID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// buildHandshake describes a new socket of client c. It runs on the
-// client's read path. The request's data are shared, not copied: the
-// header map is the session's own (see listHost), the query is parsed
-// once per session at most, and the later sockets of the session share
-// the first one's.
-func buildHandshake(c *client, auth json.RawMessage) *Handshake {
-	now := time.Now()
-	h := &Handshake{Time: handshakeTime(now), Issued: now.UnixMilli(), Auth: auth}
+// buildHandshake describes socket s. The request's data are shared, not
+// copied: the header map is the session's own (see listHost), the query is
+// parsed once per session at most, and the sockets of a session share the
+// request fields of the first handshake made.
+func buildHandshake(s *Socket) *Handshake {
+	issued := time.UnixMilli(s.issued)
+	h := &Handshake{Time: handshakeTime(issued), Issued: s.issued, Auth: s.auth}
+	c := s.client
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if first := c.handshake; first != nil {
 		h.Headers, h.Address, h.XDomain, h.Secure, h.URL, h.Query =
 			first.Headers, first.Address, first.XDomain, first.Secure, first.URL, first.Query
@@ -225,7 +253,16 @@ func (s *Socket) Namespace() *Namespace { return s.ns }
 
 // Handshake returns the handshake details. Do not modify them: its maps
 // are shared with the connection's request and with other sockets.
-func (s *Socket) Handshake() *Handshake { return s.handshake }
+func (s *Socket) Handshake() *Handshake {
+	if h := s.handshake.Load(); h != nil {
+		return h
+	}
+	h := buildHandshake(s)
+	if !s.handshake.CompareAndSwap(nil, h) {
+		return s.handshake.Load()
+	}
+	return h
+}
 
 // ConnID returns the id of the underlying Engine.IO session.
 func (s *Socket) ConnID() string { return s.client.conn.ID() }
@@ -271,7 +308,7 @@ func (s *Socket) endContext() {
 
 // Recovered reports whether the socket resumed an earlier session (see
 // Options.ConnectionStateRecovery).
-func (s *Socket) Recovered() bool { return s.restored != nil }
+func (s *Socket) Recovered() bool { return s.restored() != nil }
 
 // Connected reports whether the socket is connected.
 func (s *Socket) Connected() bool { return s.connected.Load() }
@@ -521,11 +558,12 @@ func (s *Socket) runConnect() {
 		return
 	}
 	middlewares := s.ns.middlewareChain()
-	if s.restored != nil && !s.ns.server.opts.ConnectionStateRecovery.RunMiddlewares {
+	restored := s.restored()
+	if restored != nil && !s.ns.server.opts.ConnectionStateRecovery.RunMiddlewares {
 		middlewares = nil
 	}
-	if s.restored != nil {
-		s.Join(s.restored.Rooms...)
+	if restored != nil {
+		s.Join(restored.Rooms...)
 	}
 	for _, m := range middlewares {
 		if err := m(s); err != nil {
@@ -554,17 +592,17 @@ func (s *Socket) runConnect() {
 	reply, _ := json.Marshal(struct {
 		SID string `json:"sid"`
 		PID string `json:"pid,omitempty"`
-	}{s.id, s.pid})
+	}{s.id, s.pid()})
 	s.client.sendPacket(&parser.Packet{Type: parser.Connect, Namespace: s.ns.name, Data: reply}, nil)
-	if s.restored != nil {
-		for _, p := range s.restored.MissedPackets {
+	if restored != nil {
+		for _, p := range restored.MissedPackets {
 			pkt := parser.Packet{Type: parser.Event, Namespace: s.ns.name, Data: p.Data}
 			if len(p.Attachments) > 0 {
 				pkt.Type, pkt.Attachments = parser.BinaryEvent, len(p.Attachments)
 			}
 			s.client.sendPacket(&pkt, p.Attachments)
 		}
-		s.restored.MissedPackets = nil
+		restored.MissedPackets = nil
 	}
 	for _, h := range s.ns.connectionHandlers() {
 		h(s)
@@ -690,7 +728,7 @@ func (s *Socket) finishClose(reason Reason) {
 	s.ns.adapter.DelAll(s.id)
 	s.connected.Store(false)
 	if sa := s.ns.sessionStore(); sa != nil && rooms != nil {
-		sa.PersistSession(adapter.Session{SID: s.id, PID: s.pid, Rooms: rooms, Data: s.Data()})
+		sa.PersistSession(adapter.Session{SID: s.id, PID: s.pid(), Rooms: rooms, Data: s.Data()})
 	}
 	s.client.forget(s)
 	s.ns.remove(s)

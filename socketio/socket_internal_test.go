@@ -196,3 +196,27 @@ func TestAckMapDroppedWhenEmpty(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestHandshakeMadeOnFirstUse(t *testing.T) {
+	srv := testServer(t)
+	before := time.Now().UnixMilli()
+	s, _ := pollingSocket(t, srv)
+	if s.handshake.Load() != nil {
+		t.Fatal("handshake made before it was asked for")
+	}
+	time.Sleep(5 * time.Millisecond)
+	got := make(chan *Handshake, 2)
+	for range 2 {
+		go func() { got <- s.Handshake() }()
+	}
+	h1, h2 := <-got, <-got
+	if h1 != h2 || s.Handshake() != h1 {
+		t.Fatal("Handshake returns different values")
+	}
+	if h1.Issued < before || h1.Issued > time.Now().UnixMilli()-5 {
+		t.Fatalf("issued %d: not the creation time (test started at %d)", h1.Issued, before)
+	}
+	if h1.Time != time.UnixMilli(h1.Issued).UTC().Format(time.RFC1123) || string(h1.Auth) != "{}" || h1.Query.Get("EIO") != "4" {
+		t.Fatalf("handshake %+v", h1)
+	}
+}
