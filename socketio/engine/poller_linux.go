@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -141,19 +142,85 @@ type pollHandle struct {
 	key uint64
 }
 
+// rawConnOf returns the descriptor access of a plain TCP connection, nil
+// for any other.
+func rawConnOf(nc net.Conn) syscall.RawConn {
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		return nil
+	}
+	raw, err := tc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return raw
+}
+
+// iovec is one entry of a writev vector.
+type iovec = unix.Iovec
+
+// maxIovecs is the most buffers one writev takes (IOV_MAX).
+const maxIovecs = 1024
+
+// writev writes all of bufs with writev(2), waiting for the socket to be
+// writable (within its write deadline) as net.Conn.Write does. iov is
+// scratch for the vector; writev returns it, grown, with no pointers left.
+func writev(raw syscall.RawConn, bufs [][]byte, iov []iovec) ([]iovec, error) {
+	defer func() { clear(iov[:cap(iov)]) }()
+	for {
+		for len(bufs) > 0 && len(bufs[0]) == 0 {
+			bufs = bufs[1:]
+		}
+		if len(bufs) == 0 {
+			return iov, nil
+		}
+		iov = iov[:0]
+		for _, b := range bufs {
+			if len(iov) == maxIovecs {
+				break
+			}
+			if len(b) > 0 {
+				v := iovec{Base: &b[0]}
+				v.SetLen(len(b))
+				iov = append(iov, v)
+			}
+		}
+		var n uintptr
+		var errno syscall.Errno
+		err := raw.Write(func(fd uintptr) bool {
+			for {
+				n, _, errno = syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+				if errno != syscall.EINTR {
+					return errno != syscall.EAGAIN
+				}
+			}
+		})
+		if err != nil {
+			return iov, err
+		}
+		if errno != 0 {
+			return iov, errno
+		}
+		for n > 0 {
+			if l := uintptr(len(bufs[0])); l <= n {
+				n -= l
+				bufs = bufs[1:]
+			} else {
+				bufs[0] = bufs[0][n:]
+				n = 0
+			}
+		}
+	}
+}
+
 // errNoPoller means the connection must be read by a goroutine.
 var errNoPoller = errors.New("engine: no readiness poller for this connection")
 
 // register adds c's connection to the poller's table. The connection gets
 // no event until arm is called.
-func (p *poller) register(c *wsConn, nc net.Conn) (*pollHandle, error) {
-	tc, ok := nc.(*net.TCPConn)
-	if !ok {
+func (p *poller) register(c *wsConn, raw syscall.RawConn) (*pollHandle, error) {
+	if raw == nil {
 		return nil, errNoPoller
-	}
-	raw, err := tc.SyscallConn()
-	if err != nil {
-		return nil, err
 	}
 	p.mu.Lock()
 	p.next++

@@ -5,6 +5,7 @@ package engine
 import (
 	"errors"
 	"net"
+	"syscall"
 )
 
 // poller is unavailable on this system: every WebSocket is read by a
@@ -17,7 +18,14 @@ var errNoPoller = errors.New("engine: no readiness poller on this system")
 
 func getPoller() *poller { return nil }
 
-func (p *poller) register(*wsConn, net.Conn) (*pollHandle, error) { return nil, errNoPoller }
+func (p *poller) register(*wsConn, syscall.RawConn) (*pollHandle, error) { return nil, errNoPoller }
+
+// rawConnOf returns nil: the engine writes through net.Conn here.
+func rawConnOf(net.Conn) syscall.RawConn { return nil }
+
+type iovec struct{}
+
+func writev(syscall.RawConn, [][]byte, []iovec) ([]iovec, error) { return nil, errNoPoller }
 
 func (h *pollHandle) arm() error { return errNoPoller }
 

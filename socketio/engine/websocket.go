@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -68,9 +69,10 @@ type ctrlFrame struct {
 // that are not plain TCP (TLS), one goroutine per connection reads
 // (readLoop).
 type wsConn struct {
-	s  *Session
-	nc net.Conn    // the hijacked connection
-	ph *pollHandle // the poller registration (set under the session's mu before the first event); nil when read by readLoop
+	s   *Session
+	nc  net.Conn        // the hijacked connection
+	raw syscall.RawConn // nc's descriptor when the engine writes with writev itself; else nil
+	ph  *pollHandle     // the poller registration (set under the session's mu before the first event); nil when read by readLoop
 
 	// Reader state, used by one reader at a time. rsync orders the
 	// readers of successive readiness events for the race detector (the
@@ -107,7 +109,7 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, sess *Session, 
 		s.opts.Logger.Debug("engine.io websocket handshake failed", "err", err)
 		return nil
 	}
-	c := &wsConn{s: sess, nc: hw.conn, head: hw.head}
+	c := &wsConn{s: sess, nc: hw.conn, raw: rawConnOf(hw.conn), head: hw.head}
 	c.parser.max = s.opts.MaxPayload
 	return c
 }
@@ -116,7 +118,7 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, sess *Session, 
 // goroutine when the poller cannot take it.
 func (c *wsConn) startReading() {
 	if p := getPoller(); p != nil {
-		if h, err := p.register(c, c.nc); err == nil {
+		if h, err := p.register(c, c.raw); err == nil {
 			s := c.s
 			s.mu.Lock()
 			dead := c.dead
@@ -271,11 +273,19 @@ func (c *wsConn) readReady() {
 			c.readFailed(readErrReason(err), 0)
 			return
 		}
+		short := len(buf)+n < cap(buf)
 		var ok bool
 		buf, need, ok = c.consume(buf[:len(buf)+n])
 		if !ok {
 			readBufPool.Put(bp)
 			return
+		}
+		if short {
+			// A read that did not fill the buffer has most likely
+			// drained the socket: re-arm instead of reading again. The
+			// re-arm is level-triggered, so anything that arrived
+			// meanwhile still reports at once.
+			break
 		}
 	}
 	if len(buf) > 0 {
@@ -619,7 +629,7 @@ func (c *wsConn) writeLoop() {
 		if len(frames) > 0 {
 			obs.Flush(s, len(frames))
 		}
-		err := c.write(bufs, timeout)
+		err := c.write(bufs, timeout, sc)
 		if err == nil && len(frames) > 0 {
 			s.mu.Lock()
 			drained := len(s.queue) == 0
@@ -650,6 +660,7 @@ func (c *wsConn) writeLoop() {
 type writeScratch struct {
 	bufs net.Buffers
 	hdr  []byte
+	iov  []iovec // the system call's vector, when the engine makes the call
 }
 
 // writeScratchPool holds writeScratch values of idle writers.
@@ -666,7 +677,7 @@ var joinPool = sync.Pool{New: func() any { return new([]byte) }}
 // write sends bufs in one write: a vectored write (writev) on a TCP
 // connection, or one joined buffer on any other connection (TLS). Only the
 // writer goroutine calls it.
-func (c *wsConn) write(bufs net.Buffers, timeout time.Duration) error {
+func (c *wsConn) write(bufs net.Buffers, timeout time.Duration, sc *writeScratch) error {
 	// Renewing the deadline costs a timer update; renew it only when less
 	// than half of the timeout is left, so a write gets at least half.
 	if now := time.Now(); c.deadline.Sub(now) < timeout/2 {
@@ -674,6 +685,13 @@ func (c *wsConn) write(bufs net.Buffers, timeout time.Duration) error {
 		if err := c.nc.SetWriteDeadline(c.deadline); err != nil {
 			return err
 		}
+	}
+	if c.raw != nil {
+		// The engine's own writev keeps its vector in the pooled
+		// scratch; net.Buffers would keep one in each connection.
+		var err error
+		sc.iov, err = writev(c.raw, bufs, sc.iov)
+		return err
 	}
 	if _, ok := c.nc.(*net.TCPConn); ok || len(bufs) == 1 {
 		_, err := bufs.WriteTo(c.nc)
