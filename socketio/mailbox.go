@@ -1,11 +1,16 @@
 package socketio
 
-import "sync"
+import (
+	"sync"
 
-// mailbox runs the jobs posted to it one at a time, in order, on a goroutine
-// that exists only while there are jobs. Each socket has one, so a socket's
-// handlers run in order and never on the connection's read path. An idle
-// mailbox holds no job array and no channel.
+	"github.com/chatd/chatd/socketio/internal/workers"
+)
+
+// mailbox runs the jobs posted to it one at a time, in order, on a pooled
+// goroutine (internal/workers) taken only while there are jobs. Each
+// socket has one, so a socket's handlers run in order and never on the
+// connection's read path. An idle mailbox holds no job array and no
+// channel.
 type mailbox struct {
 	mu      sync.Mutex
 	running bool
@@ -33,7 +38,7 @@ func (m *mailbox) post(job func(), wait bool) {
 	if !m.running {
 		m.running = true
 		m.workers.Add(1)
-		go m.run()
+		workers.Go(m.run)
 	}
 	m.mu.Unlock()
 }

@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/chatd/chatd/socketio/internal/workers"
 )
 
 // poller tells which idle WebSocket connections have become readable, so
@@ -124,7 +126,7 @@ func (p *poller) run() {
 				}
 				p.mu.Unlock()
 				for i, c := range ready {
-					workers.run(c.readReady)
+					workers.Go(c.readReady)
 					ready[i] = nil
 				}
 			}

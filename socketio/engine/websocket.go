@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/chatd/chatd/socketio/internal/workers"
 )
 
 // WebSocket close codes the server sends.
@@ -509,7 +511,7 @@ func (c *wsConn) kickLocked() {
 		return
 	}
 	c.writing = true
-	workers.run(c.writeLoop)
+	workers.Go(c.writeLoop)
 }
 
 // closeConn closes the network connection (idempotent).

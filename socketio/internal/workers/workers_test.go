@@ -1,4 +1,4 @@
-package engine
+package workers
 
 import (
 	"runtime"
@@ -9,10 +9,10 @@ import (
 )
 
 // Tasks run, concurrently when they overlap, parked workers are reused,
-// and every worker exits once idle for workerIdle.
+// and every worker exits once idle for IdleTime.
 func TestWorkerPool(t *testing.T) {
 	before := runtime.NumGoroutine()
-	var p workerPool
+	var p Pool
 	var ran atomic.Int32
 	var wg sync.WaitGroup
 	// Overlapping tasks: all must run at once, so each gets a goroutine.
@@ -21,7 +21,7 @@ func TestWorkerPool(t *testing.T) {
 	for range 10 {
 		wg.Add(1)
 		started.Add(1)
-		p.run(func() {
+		p.Go(func() {
 			defer wg.Done()
 			started.Done()
 			<-release
@@ -32,15 +32,21 @@ func TestWorkerPool(t *testing.T) {
 	close(release)
 	wg.Wait()
 	// Sequential tasks reuse the parked workers: no new goroutine.
-	eventually(t, "workers parked", func() bool {
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 		p.mu.Lock()
-		defer p.mu.Unlock()
-		return len(p.idle) == 10
-	})
+		n := len(p.idle)
+		p.mu.Unlock()
+		if n == 10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d workers parked, want 10", n)
+		}
+	}
 	g := runtime.NumGoroutine()
 	for range 100 {
 		wg.Add(1)
-		p.run(func() { ran.Add(1); wg.Done() })
+		p.Go(func() { ran.Add(1); wg.Done() })
 		wg.Wait()
 	}
 	if now := runtime.NumGoroutine(); now > g {
@@ -49,7 +55,7 @@ func TestWorkerPool(t *testing.T) {
 	if ran.Load() != 110 {
 		t.Errorf("%d tasks ran, want 110", ran.Load())
 	}
-	deadline := time.Now().Add(workerIdle + 5*time.Second)
+	deadline := time.Now().Add(IdleTime + 5*time.Second)
 	for runtime.NumGoroutine() > before {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d goroutines before, %d after the idle time", before, runtime.NumGoroutine())

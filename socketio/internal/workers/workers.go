@@ -1,19 +1,21 @@
-package engine
+// Package workers runs short tasks on goroutines that are kept for a while
+// once their task is done.
+package workers
 
 import (
 	"sync"
 	"time"
 )
 
-// workerPool runs short tasks (a connection's reader after a readiness
-// event, its writer after a wake-up) on goroutines that are kept for a
+// Pool runs short tasks (a connection's reader after a readiness event,
+// its writer after a wake-up, a socket's handlers) on goroutines that are kept for a
 // while once their task is done. A fresh goroutine starts with a small
 // stack and grows it, by copying, in the first write or JSON encoding it
 // does; under a stream of short tasks that copying was a large part of the
 // CPU time. A parked worker keeps its grown stack, so the next task runs
-// without growing one. Workers idle for longer than workerIdle exit, so
+// without growing one. Workers idle for longer than IdleTime exit, so
 // an idle server keeps none.
-type workerPool struct {
+type Pool struct {
 	mu   sync.Mutex
 	idle []*worker // parked workers, most recently parked last
 }
@@ -25,18 +27,22 @@ type worker struct {
 }
 
 const (
-	// workerIdle is how long a worker waits for a task before exiting.
-	workerIdle = 500 * time.Millisecond
+	// IdleTime is how long a worker waits for a task before exiting.
+	IdleTime = 500 * time.Millisecond
 	// maxIdleWorkers bounds the parked workers.
 	maxIdleWorkers = 256
 )
 
-// workers is the engine's pool.
-var workers workerPool
+// shared is the pool of Go.
+var shared Pool
 
-// run runs f on a parked worker, or on a new goroutine when none is
+// Go runs f on a parked worker of the process-wide pool, or on a new
+// goroutine when none is parked. It never blocks.
+func Go(f func()) { shared.Go(f) }
+
+// Go runs f on a parked worker, or on a new goroutine when none is
 // parked. It never blocks.
-func (p *workerPool) run(f func()) {
+func (p *Pool) Go(f func()) {
 	p.mu.Lock()
 	if n := len(p.idle); n > 0 {
 		w := p.idle[n-1]
@@ -51,7 +57,7 @@ func (p *workerPool) run(f func()) {
 }
 
 // loop runs tasks until the worker has been idle for workerIdle.
-func (p *workerPool) loop(f func()) {
+func (p *Pool) loop(f func()) {
 	var w *worker
 	for {
 		f()
@@ -67,16 +73,16 @@ func (p *workerPool) loop(f func()) {
 		p.idle = append(p.idle, w)
 		p.mu.Unlock()
 		if w.timer == nil {
-			w.timer = time.NewTimer(workerIdle)
+			w.timer = time.NewTimer(IdleTime)
 		} else {
-			w.timer.Reset(workerIdle)
+			w.timer.Reset(IdleTime)
 		}
 		select {
 		case f = <-w.task:
 			w.timer.Stop()
 		case <-w.timer.C:
 			if !p.leave(w) {
-				// Taken by run meanwhile: its task is on the way.
+				// Taken by Go meanwhile: its task is on the way.
 				f = <-w.task
 				continue
 			}
@@ -85,8 +91,8 @@ func (p *workerPool) loop(f func()) {
 	}
 }
 
-// leave removes w from the parked workers; false when run has taken it.
-func (p *workerPool) leave(w *worker) bool {
+// leave removes w from the parked workers; false when Go has taken it.
+func (p *Pool) leave(w *worker) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i, x := range p.idle {
