@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +53,33 @@ func FuzzServeHTTP(f *testing.F) {
 		}
 		if s := srv.Session(sid); s != nil {
 			s.Close(ReasonForcedClose)
+		}
+	})
+}
+
+// FuzzParseQuery checks parseQuery against url.ParseQuery with
+// url.Values.Get and Has, which it replaces.
+func FuzzParseQuery(f *testing.F) {
+	for _, seed := range []string{
+		"EIO=4&transport=polling",
+		"EIO=4&transport=websocket&sid=abc-_DEF",
+		"EIO=4&transport=polling&sid=x&j=0&t=Nabc",
+		"transport=a&transport=b",
+		"EIO=%34&transport=web%73ocket",
+		"j",
+		"j=&sid=%zz&sid=ok",
+		"a=1;b=2&EIO=4",
+		"t%72ansport=polling&EIO=4+",
+		"&&EIO=4&",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		want, _ := url.ParseQuery(raw)
+		got := parseQuery(raw)
+		if got.transport != want.Get("transport") || got.sid != want.Get("sid") || got.eio != want.Get("EIO") ||
+			got.j != want.Get("j") || got.hasJ != want.Has("j") {
+			t.Fatalf("parseQuery(%q) = %+v, url.ParseQuery gives %v", raw, got, want)
 		}
 	})
 }

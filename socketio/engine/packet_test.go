@@ -2,10 +2,12 @@ package engine
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDecodePayload(t *testing.T) {
@@ -127,4 +129,26 @@ func BenchmarkAppendPayload(b *testing.B) {
 		buf = AppendPayload(buf[:0], pkts)
 	}
 	b.SetBytes(int64(len(buf)))
+}
+
+// The open packet is the JSON encoding/json gives for the same fields, in
+// the same order.
+func TestOpenPacketJSON(t *testing.T) {
+	for _, up := range [][]string{nil, {"websocket"}, {"websocket", "webtransport"}} {
+		srv := NewServer(newEcho(), &Options{PingInterval: 1500 * time.Millisecond, PingTimeout: 7 * time.Second, MaxPayload: 123456})
+		sess := &Session{id: "abc_DEF-123"}
+		if up == nil {
+			up = []string{}
+		}
+		want, _ := json.Marshal(struct {
+			SID          string   `json:"sid"`
+			Upgrades     []string `json:"upgrades"`
+			PingInterval int64    `json:"pingInterval"`
+			PingTimeout  int64    `json:"pingTimeout"`
+			MaxPayload   int64    `json:"maxPayload"`
+		}{sess.id, up, 1500, 7000, 123456})
+		if got := string(srv.openPacket(sess, up).ws); got != "0"+string(want) {
+			t.Errorf("open packet %s, want 0%s", got, want)
+		}
+	}
 }

@@ -16,7 +16,7 @@ import (
 
 // servePollingHandshake opens a session on the polling transport and
 // answers with the open packet (and anything queued by OnOpen).
-func (s *Server) servePollingHandshake(w http.ResponseWriter, r *http.Request, q url.Values) {
+func (s *Server) servePollingHandshake(w http.ResponseWriter, r *http.Request, q reqQuery) {
 	sess := s.register(r, TransportPolling)
 	if sess == nil {
 		s.fail(w, r, ErrorBadRequest, "")
@@ -39,7 +39,7 @@ func (s *Server) servePollingHandshake(w http.ResponseWriter, r *http.Request, q
 }
 
 // servePolling handles a polling request carrying a sid.
-func (s *Server) servePolling(w http.ResponseWriter, r *http.Request, sess *Session, q url.Values) {
+func (s *Server) servePolling(w http.ResponseWriter, r *http.Request, sess *Session, q reqQuery) {
 	s.obs().Headers(w.Header(), r)
 	switch r.Method {
 	case http.MethodGet:
@@ -53,7 +53,7 @@ func (s *Server) servePolling(w http.ResponseWriter, r *http.Request, sess *Sess
 
 // pollGet serves a long-poll GET: it waits for data or for the session to
 // end, then writes everything queued (up to MaxPayload) in one response.
-func (s *Server) pollGet(w http.ResponseWriter, r *http.Request, sess *Session, q url.Values) {
+func (s *Server) pollGet(w http.ResponseWriter, r *http.Request, sess *Session, q reqQuery) {
 	sess.mu.Lock()
 	switch {
 	case sess.lingering:
@@ -132,7 +132,7 @@ func (s *Session) noopSoonLocked() {
 
 // waitPoll waits for the pending GET p to be woken (or aborted) and writes
 // its response.
-func (s *Server) waitPoll(w http.ResponseWriter, r *http.Request, sess *Session, q url.Values, p *pollWaiter) {
+func (s *Server) waitPoll(w http.ResponseWriter, r *http.Request, sess *Session, q reqQuery, p *pollWaiter) {
 	select {
 	case <-p.wake:
 	case <-r.Context().Done():
@@ -173,10 +173,10 @@ func (s *Server) waitPoll(w http.ResponseWriter, r *http.Request, sess *Session,
 
 // writePoll writes a polling response body, as JSONP when the request has
 // a j parameter, compressed when large and accepted.
-func (s *Server) writePoll(w http.ResponseWriter, r *http.Request, q url.Values, body []byte) {
+func (s *Server) writePoll(w http.ResponseWriter, r *http.Request, q reqQuery, body []byte) {
 	h := w.Header()
-	if q.Has("j") {
-		body = jsonpWrap(q.Get("j"), body)
+	if q.hasJ {
+		body = jsonpWrap(q.j, body)
 		h.Set("Content-Type", "text/javascript; charset=UTF-8")
 	} else {
 		h.Set("Content-Type", "text/plain; charset=UTF-8")
@@ -262,7 +262,7 @@ func chooseEncoding(accept string) string {
 
 // pollPost handles a polling POST: decodes the payload and dispatches its
 // packets in order, then answers "ok".
-func (s *Server) pollPost(w http.ResponseWriter, r *http.Request, sess *Session, q url.Values) {
+func (s *Server) pollPost(w http.ResponseWriter, r *http.Request, sess *Session, q reqQuery) {
 	sess.mu.Lock()
 	switch {
 	case sess.closed:
@@ -294,7 +294,7 @@ func (s *Server) pollPost(w http.ResponseWriter, r *http.Request, sess *Session,
 		return
 	}
 	max := s.opts.MaxPayload
-	if q.Has("j") {
+	if q.hasJ {
 		max = max*4 + 16 // form-encoding expands the payload
 	}
 	if r.ContentLength > max {
@@ -310,7 +310,7 @@ func (s *Server) pollPost(w http.ResponseWriter, r *http.Request, sess *Session,
 		s.tooLarge(w)
 		return
 	}
-	if q.Has("j") {
+	if q.hasJ {
 		body = jsonpData(body)
 	}
 	pkts, err := DecodePayload(body, s.opts.MaxPayload)

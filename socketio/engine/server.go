@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -123,14 +124,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.opts.CORS != nil && s.applyCORS(w, r) {
 		return
 	}
-	q := r.URL.Query()
-	transport := q.Get("transport")
+	q := parseQuery(r.URL.RawQuery)
+	transport := q.transport
 	if !s.opts.allows(transport) {
 		s.fail(w, r, ErrorUnknownTransport, "")
 		return
 	}
 	isUpgrade := websocket.IsWebSocketUpgrade(r)
-	if sid := q.Get("sid"); sid != "" {
+	if sid := q.sid; sid != "" {
 		s.mu.Lock()
 		sess := s.sessions[sid]
 		s.mu.Unlock()
@@ -167,7 +168,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if q.Get("EIO") != "4" {
+	if q.eio != "4" {
 		s.fail(w, r, ErrorUnsupportedVersion, "")
 		return
 	}
@@ -291,19 +292,30 @@ func (s *Server) unregister(sess *Session) {
 	s.mu.Unlock()
 }
 
-// openPacket builds the open packet of sess.
+// openPacket builds the open packet of sess: the JSON of
+// {sid, upgrades, pingInterval, pingTimeout, maxPayload}, written directly
+// (the sid is base64url and transport names are plain words, so nothing
+// needs escaping).
 func (s *Server) openPacket(sess *Session, upgrades []string) *Frame {
-	if upgrades == nil {
-		upgrades = []string{}
+	b := make([]byte, 0, 128)
+	b = append(b, byte(PacketOpen))
+	b = append(b, `{"sid":"`...)
+	b = append(b, sess.id...)
+	b = append(b, `","upgrades":[`...)
+	for i, u := range upgrades {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, u)
 	}
-	b, _ := json.Marshal(struct {
-		SID          string   `json:"sid"`
-		Upgrades     []string `json:"upgrades"`
-		PingInterval int64    `json:"pingInterval"`
-		PingTimeout  int64    `json:"pingTimeout"`
-		MaxPayload   int64    `json:"maxPayload"`
-	}{sess.id, upgrades, s.opts.PingInterval.Milliseconds(), s.opts.PingTimeout.Milliseconds(), s.opts.MaxPayload})
-	return newTextFrame(PacketOpen, b)
+	b = append(b, `],"pingInterval":`...)
+	b = strconv.AppendInt(b, s.opts.PingInterval.Milliseconds(), 10)
+	b = append(b, `,"pingTimeout":`...)
+	b = strconv.AppendInt(b, s.opts.PingTimeout.Milliseconds(), 10)
+	b = append(b, `,"maxPayload":`...)
+	b = strconv.AppendInt(b, s.opts.MaxPayload, 10)
+	b = append(b, '}')
+	return &Frame{typ: PacketOpen, ws: b, poll: b}
 }
 
 // cookie returns the Set-Cookie value for sess, or "".
@@ -346,4 +358,69 @@ func (s *Server) open(sess *Session, upgrades []string) bool {
 		s.h.OnOpen(sess)
 	})
 	return true
+}
+
+// reqQuery holds the query parameters the engine reads: the first value
+// of each, as url.Values.Get would give it.
+type reqQuery struct {
+	transport, sid, eio, j string
+	hasJ                   bool // j is present (JSONP), even if empty
+}
+
+// parseQuery reads the engine's parameters from a raw query string
+// without building a url.Values, following url.ParseQuery's rules: pairs
+// separated by '&', pairs with a ';' or a bad escape skipped, '+' and
+// %XX decoded.
+func parseQuery(raw string) reqQuery {
+	var q reqQuery
+	var seen uint8
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
+		if kv == "" || strings.Contains(kv, ";") {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		k, ok := queryUnescape(k)
+		if !ok {
+			continue
+		}
+		var bit uint8
+		var dst *string
+		switch k {
+		case "transport":
+			bit, dst = 1, &q.transport
+		case "sid":
+			bit, dst = 2, &q.sid
+		case "EIO":
+			bit, dst = 4, &q.eio
+		case "j":
+			bit, dst = 8, &q.j
+		default:
+			continue
+		}
+		if seen&bit != 0 {
+			continue
+		}
+		v, ok = queryUnescape(v)
+		if !ok {
+			continue
+		}
+		seen |= bit
+		*dst = v
+		if bit == 8 {
+			q.hasJ = true
+		}
+	}
+	return q
+}
+
+// queryUnescape decodes one query component; ok is false for a bad
+// escape.
+func queryUnescape(s string) (string, bool) {
+	if !strings.ContainsAny(s, "%+") {
+		return s, true
+	}
+	u, err := url.QueryUnescape(s)
+	return u, err == nil
 }
