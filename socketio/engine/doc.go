@@ -1,6 +1,6 @@
-// Package engine implements an Engine.IO protocol v4 server over net/http
-// and github.com/gorilla/websocket. It knows nothing of Socket.IO: the layer
-// above sees sessions through the Handler interface.
+// Package engine implements an Engine.IO protocol v4 server over net/http.
+// It knows nothing of Socket.IO: the layer above sees sessions through the
+// Handler interface.
 //
 // # Transports
 //
@@ -36,21 +36,37 @@
 //
 // # Goroutines and locks
 //
-// Each WebSocket has exactly one reader goroutine (started when the
-// connection opens; the HTTP handler returns after the upgrade) and at most
-// one writer goroutine, started on demand when something is queued and
-// exiting when the queue is still empty after it has yielded the processor
-// once, so an idle WebSocket costs one goroutine, a 512-byte read buffer
-// and no write buffer. When the writer
-// wakes it takes everything queued for the connection (control frames, then
-// Engine.IO packets) and writes all of it, one WebSocket frame per
-// Engine.IO packet, with a single vectored write (net.Buffers) on the
-// hijacked connection under a write deadline of WriteTimeout. Gorilla is
-// used for the handshake and for reading frames only: its ping and close
-// handlers are replaced so that pongs and close frames are queued to the
-// writer. (Should gorilla write a close frame itself after a protocol
-// error, a write lock on the connection keeps it from interleaving with the
-// writer; no other code takes that lock.)
+// The engine speaks WebSocket (RFC 6455) itself on the hijacked
+// connection: the opening handshake (its 101 response is sent together with
+// the open packet, in one system call), reading frames (masked client
+// frames, fragmented messages, ping, pong and close, MaxPayload checked on
+// each frame header) and writing them. It does so rather than through
+// gorilla/websocket's Conn so that an idle connection costs no goroutine and
+// no buffer:
+//
+//   - Reading. On Linux every WebSocket is registered, one-shot, with a
+//     process-wide epoll instance that the Go runtime's network poller
+//     watches like any descriptor (so no thread blocks in epoll_wait). When
+//     a connection has data, a worker reads what has arrived without
+//     waiting, into a pooled 8 KiB buffer, handles the complete frames,
+//     keeps only the bytes of an incomplete frame, and re-arms the
+//     connection. The poller's goroutine runs only while connections are
+//     registered. Elsewhere, and for connections that are not plain TCP
+//     (TLS served by the http.Server itself), one goroutine per connection
+//     reads, with an idle deadline of a heartbeat round.
+//   - Writing. A writer runs only when something is queued: it takes
+//     everything queued for the connection (control frames, then Engine.IO
+//     packets) and writes all of it, one WebSocket frame per Engine.IO
+//     packet, with a single writev under a write deadline of WriteTimeout,
+//     then yields the processor once and exits if nothing more came. Its
+//     vector and frame headers come from a pool; a writer going idle
+//     returns its queue arrays to a pool.
+//   - Readers, writers and the Socket.IO layer's handlers run on pooled
+//     worker goroutines (socketio/internal/workers) that keep their grown
+//     stacks between tasks and exit after half a second without one.
+//
+// An idle WebSocket thus holds its descriptor, its session state and a
+// heartbeat timer, and nothing else.
 //
 // A long-polling session has no goroutine of its own: a pending GET waits
 // in its HTTP handler for a wake-up, then takes what is queued (up to

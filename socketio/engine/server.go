@@ -41,9 +41,8 @@ var errorMessages = [...]string{
 // where the Engine.IO path should be. All methods are safe for concurrent
 // use.
 type Server struct {
-	h        Handler
-	opts     Options
-	upgrader websocket.Upgrader
+	h    Handler
+	opts Options
 
 	mu       sync.Mutex
 	sessions map[string]*Session
@@ -65,14 +64,6 @@ func NewServer(h Handler, opts *Options) *Server {
 	s.observer = s.opts.Observer
 	if s.observer == nil {
 		s.observer = NopObserver{}
-	}
-	// The Upgrader performs the handshake only (the engine reads and
-	// writes frames itself): with a read buffer size of 0 it reuses the
-	// hijacked reader and with a pool it allocates no write buffer.
-	s.upgrader = websocket.Upgrader{
-		WriteBufferPool: &sync.Pool{},
-		// Origins are checked in ServeHTTP (CORS option) before upgrading.
-		CheckOrigin: func(*http.Request) bool { return true },
 	}
 	return s
 }

@@ -1,8 +1,9 @@
 package engine
 
 import (
-	"bufio"
 	"bytes"
+	"crypto/sha1"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -26,36 +27,6 @@ const (
 
 // Maximum size of a server-side (unmasked) WebSocket frame header.
 const maxFrameHeader = 10
-
-// hijackWriter hands gorilla's Upgrader a connection whose writes are
-// kept: the 101 response is sent by the connection's writer together with
-// the first frames (the open packet), in one system call.
-type hijackWriter struct {
-	http.ResponseWriter
-	conn net.Conn // the hijacked connection
-	head []byte   // what the upgrader wrote: the handshake response
-}
-
-func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
-	if err != nil {
-		return nil, nil, err
-	}
-	h.conn = c
-	return &headConn{Conn: c, h: h}, brw, nil
-}
-
-// headConn is the connection as the upgrader sees it: writes are kept in
-// the hijackWriter instead of being sent.
-type headConn struct {
-	net.Conn
-	h *hijackWriter
-}
-
-func (c *headConn) Write(p []byte) (int, error) {
-	c.h.head = append(c.h.head, p...)
-	return len(p), nil
-}
 
 // ctrlFrame is a WebSocket control frame waiting for the writer.
 type ctrlFrame struct {
@@ -104,16 +75,76 @@ const readBufSize = 8 << 10
 var readBufPool = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
 
 // upgrade performs the WebSocket handshake and wraps the connection. The
-// handshake response waits in the wsConn until its writer first runs.
+// handshake response waits in the wsConn until its writer first runs, so
+// that it goes out with the first frames (the open packet) in one system
+// call.
 func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, sess *Session, hdr http.Header) *wsConn {
-	hw := &hijackWriter{ResponseWriter: w}
-	if _, err := s.upgrader.Upgrade(hw, r, hdr); err != nil {
+	nc, head, err := acceptWebSocket(w, r, hdr)
+	if err != nil {
 		s.opts.Logger.Debug("engine.io websocket handshake failed", "err", err)
 		return nil
 	}
-	c := &wsConn{s: sess, nc: hw.conn, raw: rawConnOf(hw.conn), head: hw.head}
+	c := &wsConn{s: sess, nc: nc, raw: rawConnOf(nc), head: head}
 	c.parser.max = s.opts.MaxPayload
 	return c
+}
+
+// wsGUID is appended to the client's key to compute Sec-WebSocket-Accept
+// (RFC 6455 section 4.2.2).
+const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+// acceptWebSocket checks an opening handshake the caller has already
+// recognized as a WebSocket upgrade (websocket.IsWebSocketUpgrade),
+// hijacks the connection and returns it with the 101 response to send
+// (not sent yet). A bad handshake gets the response gorilla's Upgrader
+// gives: 405 for a method other than GET, 400 for a missing or bad
+// Sec-WebSocket-Key or a version other than 13. No subprotocol and no
+// extension is negotiated.
+func acceptWebSocket(w http.ResponseWriter, r *http.Request, hdr http.Header) (net.Conn, []byte, error) {
+	fail := func(status int, reason string) (net.Conn, []byte, error) {
+		w.Header().Set("Sec-Websocket-Version", "13")
+		http.Error(w, http.StatusText(status), status)
+		return nil, nil, errors.New("websocket: " + reason)
+	}
+	if r.Method != http.MethodGet {
+		return fail(http.StatusMethodNotAllowed, "request method is not GET")
+	}
+	if r.Header.Get("Sec-Websocket-Version") != "13" {
+		return fail(http.StatusBadRequest, "unsupported version: 13 not found in 'Sec-Websocket-Version' header")
+	}
+	key := r.Header.Get("Sec-Websocket-Key")
+	if k, err := base64.StdEncoding.DecodeString(key); err != nil || len(k) != 16 {
+		return fail(http.StatusBadRequest, "'Sec-WebSocket-Key' header must be Base64 encoded value of 16-byte in length")
+	}
+	nc, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return fail(http.StatusInternalServerError, "hijack: "+err.Error())
+	}
+	if brw.Reader.Buffered() > 0 {
+		_ = nc.Close()
+		return nil, nil, errors.New("websocket: client sent data before handshake is complete")
+	}
+	sum := sha1.Sum([]byte(key + wsGUID))
+	b := make([]byte, 0, 160)
+	b = append(b, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
+	b = base64.StdEncoding.AppendEncode(b, sum[:])
+	b = append(b, "\r\n"...)
+	for k, vs := range hdr {
+		for _, v := range vs {
+			b = append(b, k...)
+			b = append(b, ": "...)
+			for i := 0; i < len(v); i++ {
+				c := v[i]
+				if c <= 31 { // no header injection through a value
+					c = ' '
+				}
+				b = append(b, c)
+			}
+			b = append(b, "\r\n"...)
+		}
+	}
+	b = append(b, "\r\n"...)
+	return nc, b, nil
 }
 
 // startReading hands the connection to the poller, or to a reader

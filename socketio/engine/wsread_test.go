@@ -1,9 +1,13 @@
 package engine
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
@@ -261,4 +265,80 @@ func TestIdleWebSocketsHoldNoGoroutine(t *testing.T) {
 			t.Fatalf("conn %d echo %q", i, m)
 		}
 	}
+}
+
+// Bad opening handshakes get the statuses of gorilla's Upgrader, and a
+// good one gets the right Sec-WebSocket-Accept and the extra headers.
+func TestWebSocketOpeningHandshake(t *testing.T) {
+	e := newEnv(t, &Options{PingInterval: 20 * time.Second, Cookie: &Cookie{Name: "io", Path: "/", SameSite: http.SameSiteLaxMode}})
+	do := func(method, version, key string) *http.Response {
+		req, _ := http.NewRequest(method, e.url("EIO=4&transport=websocket"), nil)
+		req.Header.Set("Connection", "Upgrade")
+		req.Header.Set("Upgrade", "websocket")
+		req.Header.Set("Sec-WebSocket-Version", version)
+		req.Header.Set("Sec-WebSocket-Key", key)
+		res, err := e.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	const key = "dGhlIHNhbXBsZSBub25jZQ=="
+	if res := do("GET", "12", key); res.StatusCode != 400 || res.Header.Get("Sec-Websocket-Version") != "13" {
+		t.Errorf("version 12: %d %v", res.StatusCode, res.Header)
+	}
+	if res := do("GET", "13", "c2hvcnQ="); res.StatusCode != 400 {
+		t.Errorf("short key: %d", res.StatusCode)
+	}
+	c, res, err := websocket.DefaultDialer.Dial(e.wsURL("EIO=4&transport=websocket"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if res.StatusCode != 101 || !strings.Contains(res.Header.Get("Set-Cookie"), "io=") {
+		t.Errorf("101 response: %d %v", res.StatusCode, res.Header)
+	}
+	_, m := readMsg(t, c)
+	sid := parseOpen(t, m).SID
+	// An upgrade request for that session with another method is refused.
+	req, _ := http.NewRequest("POST", e.url("EIO=4&transport=websocket&sid="+sid), nil)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Sec-WebSocket-Version", "13")
+	req.Header.Set("Sec-WebSocket-Key", key)
+	if res, err := e.client.Do(req); err != nil || res.StatusCode == 101 {
+		t.Errorf("POST upgrade: %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
+}
+
+// acceptWebSocket answers the key of RFC 6455's example with the accept
+// value given there.
+func TestWebSocketAcceptValue(t *testing.T) {
+	rec := &hijackRecorder{}
+	req, _ := http.NewRequest("GET", "/?EIO=4&transport=websocket", nil)
+	req.Header.Set("Sec-WebSocket-Version", "13")
+	req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+	nc, head, err := acceptWebSocket(rec, req, http.Header{"X-Test": {"a\r\nInjected: b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc.Close()
+	want := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nX-Test: a  Injected: b\r\n\r\n"
+	if string(head) != want {
+		t.Errorf("response %q, want %q", head, want)
+	}
+}
+
+// hijackRecorder is a ResponseWriter whose Hijack hands out one end of a
+// pipe.
+type hijackRecorder struct{ httptest.ResponseRecorder }
+
+func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	a, b := net.Pipe()
+	b.Close()
+	return a, bufio.NewReadWriter(bufio.NewReader(a), bufio.NewWriter(a)), nil
 }
