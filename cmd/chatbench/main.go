@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,6 +46,7 @@ type config struct {
 	concurrency    int
 	room           string
 	connectTimeout time.Duration
+	cpuProfile     string
 }
 
 // parseFlags parses and validates the command line.
@@ -68,6 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.concurrency, "concurrency", 64, "connection attempts in flight while connecting")
 	fs.StringVar(&c.room, "room", "bench", "room name")
 	fs.DurationVar(&c.connectTimeout, "connect-timeout", 60*time.Second, "longest time for opening all connections")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write the load generator's own CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -133,6 +136,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return nil
 		}
 		return err
+	}
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	target := &target{url: cfg.url, pid: cfg.serverPID}
 	if cfg.serverCmd != "" {

@@ -45,7 +45,8 @@ const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 // name); it runs on the connection's reader goroutine and must not keep the
 // slice.
 func dialRaw(ctx context.Context, base *url.URL, room string, onMsg func(payload []byte)) (*rawConn, error) {
-	var d net.Dialer
+	// No TCP keep-alive: it only costs system calls on the load side.
+	d := net.Dialer{KeepAlive: -1}
 	conn, err := d.DialContext(ctx, "tcp", base.Host)
 	if err != nil {
 		return nil, err
