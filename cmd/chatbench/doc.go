@@ -30,7 +30,8 @@
 // (-client raw, the default: a hand-rolled WebSocket with one goroutine and
 // a 2 KB read buffer per connection, frames parsed in place), which costs
 // the load side far less CPU and memory so that one core can drive the
-// server harder. Both send and receive the same frames.
+// server harder. Both send and receive the same frames. -cpuprofile FILE
+// writes the load generator's own CPU profile, to see what limits it.
 //
 // Example, server and load on separate cores:
 //
