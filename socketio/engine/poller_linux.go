@@ -164,46 +164,65 @@ type iovec = unix.Iovec
 // maxIovecs is the most buffers one writev takes (IOV_MAX).
 const maxIovecs = 1024
 
+// vecWriter makes writev calls for a writer. It lives in the writer's
+// pooled scratch, so that a call allocates nothing: the vector is reused
+// and the callback handed to RawConn.Write is bound once.
+type vecWriter struct {
+	iov   []iovec
+	n     uintptr
+	errno syscall.Errno
+	fn    func(fd uintptr) bool // v.call
+}
+
+// call is the RawConn.Write callback: one writev of v.iov; false asks to
+// wait for writability.
+func (v *vecWriter) call(fd uintptr) bool {
+	for {
+		v.n, _, v.errno = syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&v.iov[0])), uintptr(len(v.iov)))
+		if v.errno != syscall.EINTR {
+			return v.errno != syscall.EAGAIN
+		}
+	}
+}
+
 // writev writes all of bufs with writev(2), waiting for the socket to be
-// writable (within its write deadline) as net.Conn.Write does. iov is
-// scratch for the vector; writev returns it, grown, with no pointers left.
-func writev(raw syscall.RawConn, bufs [][]byte, iov []iovec) ([]iovec, error) {
-	defer func() { clear(iov[:cap(iov)]) }()
+// writable (within its write deadline) as net.Conn.Write does. It leaves
+// no pointer to bufs in v, and changes the slice headers of bufs.
+func (v *vecWriter) writev(raw syscall.RawConn, bufs [][]byte) error {
+	if v.fn == nil {
+		v.fn = v.call
+	}
+	err := v.writeAll(raw, bufs)
+	clear(v.iov[:cap(v.iov)])
+	return err
+}
+
+func (v *vecWriter) writeAll(raw syscall.RawConn, bufs [][]byte) error {
 	for {
 		for len(bufs) > 0 && len(bufs[0]) == 0 {
 			bufs = bufs[1:]
 		}
 		if len(bufs) == 0 {
-			return iov, nil
+			return nil
 		}
-		iov = iov[:0]
+		v.iov = v.iov[:0]
 		for _, b := range bufs {
-			if len(iov) == maxIovecs {
+			if len(v.iov) == maxIovecs {
 				break
 			}
 			if len(b) > 0 {
-				v := iovec{Base: &b[0]}
-				v.SetLen(len(b))
-				iov = append(iov, v)
+				e := iovec{Base: &b[0]}
+				e.SetLen(len(b))
+				v.iov = append(v.iov, e)
 			}
 		}
-		var n uintptr
-		var errno syscall.Errno
-		err := raw.Write(func(fd uintptr) bool {
-			for {
-				n, _, errno = syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
-				if errno != syscall.EINTR {
-					return errno != syscall.EAGAIN
-				}
-			}
-		})
-		if err != nil {
-			return iov, err
+		if err := raw.Write(v.fn); err != nil {
+			return err
 		}
-		if errno != 0 {
-			return iov, errno
+		if v.errno != 0 {
+			return v.errno
 		}
-		for n > 0 {
+		for n := v.n; n > 0; {
 			if l := uintptr(len(bufs[0])); l <= n {
 				n -= l
 				bufs = bufs[1:]

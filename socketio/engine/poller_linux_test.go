@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// writev sends every byte, in order, when the peer reads slowly (partial
+// vecWriter.writev sends every byte, in order, when the peer reads slowly (partial
 // writes and waits for writability) and the vector exceeds IOV_MAX, and
 // leaves no pointer in the scratch vector.
 func TestWritevPartialAndLong(t *testing.T) {
@@ -58,11 +58,11 @@ func TestWritevPartialAndLong(t *testing.T) {
 		got <- b.Bytes()
 	}()
 	_ = server.SetWriteDeadline(time.Now().Add(20 * time.Second))
-	iov, err := writev(rawConnOf(server), bufs, nil)
-	if err != nil {
+	var vw vecWriter
+	if err := vw.writev(rawConnOf(server), bufs); err != nil {
 		t.Fatal(err)
 	}
-	for i, v := range iov[:cap(iov)] {
+	for i, v := range vw.iov[:cap(vw.iov)] {
 		if v.Base != nil {
 			t.Fatalf("iov[%d] still points at a buffer", i)
 		}
@@ -71,11 +71,18 @@ func TestWritevPartialAndLong(t *testing.T) {
 		t.Fatalf("received %d bytes, want %d (equal prefix: %v)", len(b), want.Len(), bytes.HasPrefix(want.Bytes(), b))
 	}
 
+	// A call allocates nothing.
+	raw := rawConnOf(server)
+	small := [][]byte{[]byte("ab"), []byte("cd")}
+	if a := testing.AllocsPerRun(100, func() { _ = vw.writev(raw, small[:2:2]) }); a != 0 {
+		t.Errorf("%v allocations per writev", a)
+	}
+
 	// A write deadline that passes while the peer does not read fails the
 	// write with a timeout.
 	_ = server.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
 	big := [][]byte{make([]byte, 64<<20)}
-	if _, err := writev(rawConnOf(server), big, nil); err == nil || !isTimeout(err) {
+	if err := vw.writev(rawConnOf(server), big); err == nil || !isTimeout(err) {
 		t.Fatalf("write to a peer that does not read: %v, want a timeout", err)
 	}
 }

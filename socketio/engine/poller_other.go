@@ -23,9 +23,10 @@ func (p *poller) register(*wsConn, syscall.RawConn) (*pollHandle, error) { retur
 // rawConnOf returns nil: the engine writes through net.Conn here.
 func rawConnOf(net.Conn) syscall.RawConn { return nil }
 
-type iovec struct{}
+// vecWriter is unused here: rawConnOf returns nil.
+type vecWriter struct{}
 
-func writev(syscall.RawConn, [][]byte, []iovec) ([]iovec, error) { return nil, errNoPoller }
+func (v *vecWriter) writev(syscall.RawConn, [][]byte) error { return errNoPoller }
 
 func (h *pollHandle) arm() error { return errNoPoller }
 

@@ -693,7 +693,7 @@ func (c *wsConn) writeLoop() {
 type writeScratch struct {
 	bufs net.Buffers
 	hdr  []byte
-	iov  []iovec // the system call's vector, when the engine makes the call
+	vec  vecWriter // writev calls, when the engine makes them
 }
 
 // writeScratchPool holds writeScratch values of idle writers.
@@ -722,9 +722,7 @@ func (c *wsConn) write(bufs net.Buffers, timeout time.Duration, sc *writeScratch
 	if c.raw != nil {
 		// The engine's own writev keeps its vector in the pooled
 		// scratch; net.Buffers would keep one in each connection.
-		var err error
-		sc.iov, err = writev(c.raw, bufs, sc.iov)
-		return err
+		return sc.vec.writev(c.raw, bufs)
 	}
 	if _, ok := c.nc.(*net.TCPConn); ok || len(bufs) == 1 {
 		_, err := bufs.WriteTo(c.nc)
