@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"unicode/utf8"
 )
 
 // placeholderPrefix is the canonical start of a placeholder object.
@@ -27,65 +28,96 @@ const placeholderPrefix = `{"_placeholder":true,"num":`
 //
 // The attachments alias the caller's byte slices.
 func EncodeData(args []any) (data []byte, attachments [][]byte, err error) {
-	e := dataEncoder{}
-	e.buf.Grow(64)
-	e.enc = json.NewEncoder(&e.buf)
-	e.enc.SetEscapeHTML(false)
-	e.buf.WriteByte('[')
-	for i, v := range args {
-		if i > 0 {
-			e.buf.WriteByte(',')
-		}
-		if err := e.value(v); err != nil {
-			return nil, nil, err
-		}
+	data, attachments, err = AppendData(make([]byte, 0, 64), args)
+	if err != nil {
+		return nil, nil, err
 	}
-	e.buf.WriteByte(']')
-	return e.buf.Bytes(), e.attachments, nil
+	return data, attachments, nil
 }
 
-// dataEncoder writes JSON into buf, collecting binary attachments.
+// AppendData is EncodeData appending the payload to dst: it returns dst
+// extended with the JSON array, or dst itself with an error (the bytes
+// of dst are not changed, though its spare capacity may be written).
+func AppendData(dst []byte, args []any) (data []byte, attachments [][]byte, err error) {
+	e := dataEncoder{buf: append(dst, '[')}
+	for i, v := range args {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		if err := e.value(v); err != nil {
+			return dst, nil, err
+		}
+	}
+	return append(e.buf, ']'), e.attachments, nil
+}
+
+// dataEncoder appends JSON to buf, collecting binary attachments.
 type dataEncoder struct {
-	buf         bytes.Buffer
-	enc         *json.Encoder // writes into buf
+	buf         []byte
 	attachments [][]byte
-	num         []byte // scratch for placeholder numbers
+	side        *bytes.Buffer // for encoding/json; made when first needed
+	enc         *json.Encoder // writes into side
 }
 
 func (e *dataEncoder) value(v any) error {
 	switch x := v.(type) {
+	case nil:
+		e.buf = append(e.buf, "null"...)
+	case string:
+		return e.string(x)
+	case bool:
+		e.buf = strconv.AppendBool(e.buf, x)
+	case int:
+		e.buf = strconv.AppendInt(e.buf, int64(x), 10)
+	case int64:
+		e.buf = strconv.AppendInt(e.buf, x, 10)
+	case int32:
+		e.buf = strconv.AppendInt(e.buf, int64(x), 10)
+	case uint:
+		e.buf = strconv.AppendUint(e.buf, uint64(x), 10)
+	case uint64:
+		e.buf = strconv.AppendUint(e.buf, x, 10)
+	case uint32:
+		e.buf = strconv.AppendUint(e.buf, uint64(x), 10)
+	case float64:
+		if b, ok := appendSimpleFloat(e.buf, x); ok {
+			e.buf = b
+			return nil
+		}
+		return e.marshal(x)
 	case []byte:
-		e.buf.WriteString(placeholderPrefix)
-		e.num = strconv.AppendInt(e.num[:0], int64(len(e.attachments)), 10)
-		e.buf.Write(e.num)
-		e.buf.WriteByte('}')
+		e.buf = append(e.buf, placeholderPrefix...)
+		e.buf = strconv.AppendInt(e.buf, int64(len(e.attachments)), 10)
+		e.buf = append(e.buf, '}')
 		e.attachments = append(e.attachments, x)
 	case json.RawMessage:
 		if x == nil {
-			e.buf.WriteString("null")
+			e.buf = append(e.buf, "null"...)
 			return nil
 		}
-		if err := json.Compact(&e.buf, x); err != nil {
+		side := e.sideBuffer()
+		if err := json.Compact(side, x); err != nil {
 			return fmt.Errorf("socket.io parser: json.RawMessage argument: %w", err)
 		}
+		e.buf = append(e.buf, side.Bytes()...)
 	case []any:
 		if x == nil {
-			e.buf.WriteString("null")
+			e.buf = append(e.buf, "null"...)
 			return nil
 		}
-		e.buf.WriteByte('[')
+		e.buf = append(e.buf, '[')
 		for i, el := range x {
 			if i > 0 {
-				e.buf.WriteByte(',')
+				e.buf = append(e.buf, ',')
 			}
 			if err := e.value(el); err != nil {
 				return err
 			}
 		}
-		e.buf.WriteByte(']')
+		e.buf = append(e.buf, ']')
 	case map[string]any:
 		if x == nil {
-			e.buf.WriteString("null")
+			e.buf = append(e.buf, "null"...)
 			return nil
 		}
 		keys := make([]string, 0, len(x))
@@ -93,33 +125,93 @@ func (e *dataEncoder) value(v any) error {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
-		e.buf.WriteByte('{')
+		e.buf = append(e.buf, '{')
 		for i, k := range keys {
 			if i > 0 {
-				e.buf.WriteByte(',')
+				e.buf = append(e.buf, ',')
 			}
-			if err := e.marshal(k); err != nil {
+			if err := e.string(k); err != nil {
 				return err
 			}
-			e.buf.WriteByte(':')
+			e.buf = append(e.buf, ':')
 			if err := e.value(x[k]); err != nil {
 				return err
 			}
 		}
-		e.buf.WriteByte('}')
+		e.buf = append(e.buf, '}')
 	default:
 		return e.marshal(v)
 	}
 	return nil
 }
 
+// string writes s as a JSON string.
+func (e *dataEncoder) string(s string) error {
+	if b, ok := appendSimpleString(e.buf, s); ok {
+		e.buf = b
+		return nil
+	}
+	return e.marshal(s)
+}
+
+// sideBuffer returns e.side, made if needed, emptied.
+func (e *dataEncoder) sideBuffer() *bytes.Buffer {
+	if e.side == nil {
+		e.side = new(bytes.Buffer)
+	}
+	e.side.Reset()
+	return e.side
+}
+
 // marshal writes v with encoding/json, without the encoder's newline.
 func (e *dataEncoder) marshal(v any) error {
+	side := e.sideBuffer()
+	if e.enc == nil {
+		e.enc = json.NewEncoder(side)
+		e.enc.SetEscapeHTML(false)
+	}
 	if err := e.enc.Encode(v); err != nil {
 		return fmt.Errorf("socket.io parser: %w", err)
 	}
-	e.buf.Truncate(e.buf.Len() - 1) // the '\n' Encode adds
+	out := side.Bytes()
+	e.buf = append(e.buf, out[:len(out)-1]...) // without the '\n' Encode adds
 	return nil
+}
+
+// appendSimpleString appends s as a JSON string when encoding/json (without
+// HTML escaping) would write it unchanged between quotes: s is valid UTF-8
+// and holds no control character below 0x20, no '"' or '\', and neither
+// U+2028 nor U+2029. For any other string it returns dst unchanged and
+// false.
+func appendSimpleString(dst []byte, s string) ([]byte, bool) {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == '"' || c == '\\' {
+				return dst, false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
+			return dst, false
+		}
+		i += size
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"'), true
+}
+
+// appendSimpleFloat appends f as encoding/json does when it would use
+// the 'f' format: f is 0 or its absolute value is in [1e-6, 1e21). It
+// reports false for other values (exponent notation, NaN and infinities).
+func appendSimpleFloat(dst []byte, f float64) ([]byte, bool) {
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) || math.IsNaN(f) {
+		return dst, false
+	}
+	return strconv.AppendFloat(dst, f, 'f', -1, 64), true
 }
 
 // SplitArray splits a JSON array into its elements' raw JSON without
