@@ -222,24 +222,36 @@ func SplitArray(data []byte) ([]json.RawMessage, error) {
 	if !json.Valid(data) {
 		return nil, fmt.Errorf("%w: not valid JSON", ErrInvalidPayload)
 	}
+	return SplitValidArray(data)
+}
+
+// SplitValidArray is SplitArray for data already known to be valid JSON,
+// such as the Data of a packet returned by Decode: it does not validate
+// data again. Given data that is not valid JSON it returns an error or
+// elements that may not be valid JSON, and never panics.
+func SplitValidArray(data []byte) ([]json.RawMessage, error) {
 	i := skipSpace(data, 0)
-	if data[i] != '[' {
+	if i == len(data) || data[i] != '[' {
 		return nil, fmt.Errorf("%w: not an array", ErrInvalidPayload)
 	}
-	out := []json.RawMessage{}
+	out := make([]json.RawMessage, 0, 4) // events rarely have more arguments
 	i = skipSpace(data, i+1)
-	if data[i] == ']' {
+	if i < len(data) && data[i] == ']' {
 		return out, nil
 	}
-	for {
+	for i < len(data) {
 		end := skipValue(data, i)
 		out = append(out, json.RawMessage(data[i:end:end]))
 		i = skipSpace(data, end)
+		if i == len(data) {
+			break
+		}
 		if data[i] == ']' {
 			return out, nil
 		}
 		i = skipSpace(data, i+1) // past ','
 	}
+	return nil, fmt.Errorf("%w: unterminated array", ErrInvalidPayload)
 }
 
 // PlaceholderNum reports whether raw is exactly a placeholder object, that

@@ -256,7 +256,8 @@ func skipSpace(b []byte, i int) int {
 }
 
 // skipValue returns the index just past the JSON value that starts at b[i].
-// b must be valid JSON from i on (at least up to the end of that value).
+// b must be valid JSON from i on (at least up to the end of that value);
+// on other input it returns some index in [i, len(b)].
 func skipValue(b []byte, i int) int {
 	switch b[i] {
 	case '"':
@@ -291,7 +292,8 @@ func skipValue(b []byte, i int) int {
 	}
 }
 
-// skipString returns the index just past the JSON string starting at b[i].
+// skipString returns the index just past the JSON string starting at b[i]
+// (len(b) if the string is not terminated).
 func skipString(b []byte, i int) int {
 	for i++; i < len(b); i++ {
 		switch b[i] {
@@ -301,5 +303,5 @@ func skipString(b []byte, i int) int {
 			return i + 1
 		}
 	}
-	return i
+	return len(b)
 }

@@ -138,3 +138,30 @@ func FuzzEncodeDataScalars(f *testing.F) {
 		}
 	})
 }
+
+func TestSplitValidArray(t *testing.T) {
+	for _, in := range []string{`[]`, ` [ 1 , "a\"]" ] `, `["join","bench"]`, `[{"a":[1,{}]},null,-1e3]`} {
+		want, err := SplitArray([]byte(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := SplitValidArray([]byte(in))
+		if err != nil || len(got) != len(want) {
+			t.Fatalf("SplitValidArray(%q) = %q, %v; want %q", in, got, err, want)
+		}
+		for i := range got {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("SplitValidArray(%q) = %q, want %q", in, got, want)
+			}
+		}
+	}
+	// Not valid JSON: no panic, and an error where the array is cut short.
+	for _, in := range []string{``, ` `, `{}`, `[`, `[1,`, `["a\`, `["a`, `[{"a":1`, `[1 `} {
+		if got, err := SplitValidArray([]byte(in)); err == nil {
+			t.Errorf("SplitValidArray(%q) = %q, want an error", in, got)
+		}
+	}
+	for _, in := range []string{`[}`, `[1,,]`, `[,]`, `[1 2]`, `[]]`} {
+		_, _ = SplitValidArray([]byte(in))
+	}
+}

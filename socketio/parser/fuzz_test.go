@@ -61,13 +61,25 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// FuzzSplitArray checks SplitArray against encoding/json.
+// FuzzSplitArray checks SplitArray against encoding/json, and that
+// SplitValidArray never panics and agrees with SplitArray on valid JSON.
 func FuzzSplitArray(f *testing.F) {
-	for _, s := range []string{`[]`, `[1, "a" ,{"b":[2]}]`, `{"a":1}`, "[\"\\\"]\", [[]],null ]", `[1,]`} {
+	for _, s := range []string{`[]`, `[1, "a" ,{"b":[2]}]`, `{"a":1}`, "[\"\\\"]\", [[]],null ]", `[1,]`, `["a\`, `[`, `[1 2`, `[}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		fast, ferr := SplitValidArray(b)
 		got, err := SplitArray(b)
+		if json.Valid(b) {
+			if (err == nil) != (ferr == nil) || len(got) != len(fast) {
+				t.Fatalf("SplitArray(%q) = %q, %v; SplitValidArray %q, %v", b, got, err, fast, ferr)
+			}
+			for i := range got {
+				if !bytes.Equal(got[i], fast[i]) {
+					t.Fatalf("SplitArray(%q) = %q; SplitValidArray %q", b, got, fast)
+				}
+			}
+		}
 		var want []json.RawMessage
 		werr := json.Unmarshal(b, &want)
 		if (err == nil) != (werr == nil) {
