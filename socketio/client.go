@@ -11,6 +11,7 @@ import (
 
 	"github.com/chatd/chatd/socketio/adapter"
 	"github.com/chatd/chatd/socketio/engine"
+	"github.com/chatd/chatd/socketio/internal/event"
 	"github.com/chatd/chatd/socketio/parser"
 )
 
@@ -140,7 +141,8 @@ func (c *client) dispatch(pkt *parser.Packet, atts [][]byte) {
 	case parser.Disconnect:
 		s.postClose(ReasonClientNamespaceDisconnect)
 	case parser.Event, parser.BinaryEvent:
-		raw, err := parser.SplitArray(pkt.Data)
+		// Decode has validated the payload: it is not checked again.
+		raw, err := parser.SplitValidArray(pkt.Data)
 		if err != nil || len(raw) == 0 {
 			c.protocolError("invalid event payload")
 			return
@@ -152,7 +154,7 @@ func (c *client) dispatch(pkt *parser.Packet, atts [][]byte) {
 		}
 		s.onEvent(event, newArgs(raw[1:], atts), pkt.ID, pkt.HasID)
 	case parser.Ack, parser.BinaryAck:
-		raw, err := parser.SplitArray(pkt.Data)
+		raw, err := parser.SplitValidArray(pkt.Data)
 		if err != nil {
 			c.protocolError("invalid ack payload")
 			return
@@ -164,6 +166,9 @@ func (c *client) dispatch(pkt *parser.Packet, atts [][]byte) {
 // eventName reads the first element of an EVENT: a string, or a number
 // (accepted by the reference and turned into its decimal text).
 func eventName(raw json.RawMessage) (string, bool) {
+	if s, ok := event.PlainString(raw); ok {
+		return s, true
+	}
 	if len(raw) > 0 && raw[0] == '"' {
 		var s string
 		if json.Unmarshal(raw, &s) != nil {

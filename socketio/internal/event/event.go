@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/chatd/chatd/socketio/parser"
 )
@@ -55,10 +56,11 @@ func (a Args) First() Args {
 }
 
 var (
-	bytesType = reflect.TypeFor[[]byte]()
-	argsType  = reflect.TypeFor[Args]()
-	ackType   = reflect.TypeFor[Ack]()
-	errType   = reflect.TypeFor[error]()
+	bytesType  = reflect.TypeFor[[]byte]()
+	stringType = reflect.TypeFor[string]()
+	argsType   = reflect.TypeFor[Args]()
+	ackType    = reflect.TypeFor[Ack]()
+	errType    = reflect.TypeFor[error]()
 )
 
 // Decode stores argument i in the value v points to, as json.Unmarshal
@@ -89,6 +91,12 @@ func (a Args) decodeInto(raw json.RawMessage, dst reflect.Value) error {
 		}
 		return fmt.Errorf("a binary value cannot be stored in %s", dst.Type())
 	}
+	if dst.Type() == stringType {
+		if str, ok := PlainString(raw); ok {
+			dst.SetString(str)
+			return nil
+		}
+	}
 	if dst.Kind() == reflect.Interface && dst.NumMethod() == 0 && len(a.attachments) > 0 {
 		var tree any
 		if err := json.Unmarshal(raw, &tree); err != nil {
@@ -117,6 +125,26 @@ func (a Args) placeholder(raw json.RawMessage) ([]byte, bool) {
 		return nil, false
 	}
 	return a.attachments[n], true
+}
+
+// PlainString returns the JSON string raw when it needs no decoding: it
+// is quoted, valid UTF-8, and holds no escape and no control character.
+// The result is then what json.Unmarshal would store in a string. For any
+// other input it returns "" and false.
+func PlainString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	in := raw[1 : len(raw)-1]
+	for _, c := range in {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	if !utf8.Valid(in) {
+		return "", false
+	}
+	return string(in), true
 }
 
 // Values decodes every argument into plain Go values (as json.Unmarshal
@@ -236,7 +264,8 @@ var shapes sync.Map // reflect.Type -> *shape
 // event names it in the panic message.
 func NewFunc(event string, fn any) Func {
 	switch fn.(type) {
-	case func(), func(Args), func(Args, Ack), func(Args, Ack) error:
+	case func(), func(Args), func(Args, Ack), func(Args, Ack) error,
+		func(string), func(string, Ack):
 		return Func{fn: fn}
 	}
 	t := reflect.TypeOf(fn)
@@ -267,6 +296,24 @@ func NewFunc(event string, fn any) Func {
 	return Func{fn: fn, shape: sh.(*shape)}
 }
 
+// stringArg decodes argument i into a string, as Call does for a string
+// parameter: "" when the argument is missing, an *ArgError when it cannot
+// be decoded.
+func (a Args) stringArg(event string, i int) (string, error) {
+	raw := a.Raw(i)
+	if raw == nil {
+		return "", nil
+	}
+	if str, ok := PlainString(raw); ok {
+		return str, nil
+	}
+	var str string
+	if err := a.decodeInto(raw, reflect.ValueOf(&str).Elem()); err != nil {
+		return "", &ArgError{Event: event, Index: i, Err: err}
+	}
+	return str, nil
+}
+
 // Call calls the handler with the arguments of event (named in an
 // *ArgError) and its acknowledgement function.
 func (f Func) Call(event string, a Args, ack Ack) error {
@@ -282,6 +329,20 @@ func (f Func) Call(event string, a Args, ack Ack) error {
 		return nil
 	case func(Args, Ack) error:
 		return fn(a, ack)
+	case func(string):
+		str, err := a.stringArg(event, 0)
+		if err != nil {
+			return err
+		}
+		fn(str)
+		return nil
+	case func(string, Ack):
+		str, err := a.stringArg(event, 0)
+		if err != nil {
+			return err
+		}
+		fn(str, ack)
+		return nil
 	}
 	sh := f.shape
 	in := make([]reflect.Value, sh.n)
