@@ -183,12 +183,16 @@ func eventName(raw json.RawMessage) (string, bool) {
 	return strconv.FormatFloat(f, 'f', -1, 64), true
 }
 
+// emptyAuth is the auth of a CONNECT without payload, shared by the
+// handshakes of such sockets (which must not modify it).
+var emptyAuth = json.RawMessage("{}")
+
 // connect starts a namespace connection: the socket exists from now on
 // for this client (a second CONNECT is a protocol error) and its
 // middlewares run on its own goroutine.
 func (c *client) connect(name string, auth json.RawMessage) {
 	if len(auth) == 0 {
-		auth = json.RawMessage("{}")
+		auth = emptyAuth
 	}
 	ns := c.server.lookup(name, auth)
 	if ns == nil {
@@ -226,7 +230,11 @@ func (c *client) onClose(reason Reason) {
 
 // sendPacket encodes and queues one packet with its attachments.
 func (c *client) sendPacket(p *parser.Packet, atts [][]byte) bool {
-	text := parser.AppendPacket(nil, p)
+	return c.sendText(p.Encode(), atts)
+}
+
+// sendText queues the text form of one packet and its attachments.
+func (c *client) sendText(text []byte, atts [][]byte) bool {
 	if len(atts) == 0 {
 		return c.conn.Send(text, false)
 	}

@@ -145,26 +145,36 @@ func (ns *Namespace) SocketIDs(ctx context.Context) ([]string, error) {
 
 // middlewareChain returns the middlewares to run for a socket: the parent's
 // first, then the namespace's own.
+//
+// Without a parent it is the namespace's own list, shared: Use only
+// appends, so the elements of a list taken under ns.mu never change.
 func (ns *Namespace) middlewareChain() []Middleware {
-	var chain []Middleware
-	if ns.parent != nil {
-		ns.parent.mu.RLock()
-		chain = append(chain, ns.parent.middlewares...)
-		ns.parent.mu.RUnlock()
+	if ns.parent == nil {
+		ns.mu.RLock()
+		defer ns.mu.RUnlock()
+		return ns.middlewares
 	}
+	ns.parent.mu.RLock()
+	chain := append([]Middleware(nil), ns.parent.middlewares...)
+	ns.parent.mu.RUnlock()
 	ns.mu.RLock()
 	chain = append(chain, ns.middlewares...)
 	ns.mu.RUnlock()
 	return chain
 }
 
+// connectionHandlers returns the connection handlers to run for a
+// socket: the parent's first, then the namespace's own (shared, as in
+// middlewareChain, without a parent).
 func (ns *Namespace) connectionHandlers() []func(*Socket) {
-	var hs []func(*Socket)
-	if ns.parent != nil {
-		ns.parent.mu.RLock()
-		hs = append(hs, ns.parent.onConnect...)
-		ns.parent.mu.RUnlock()
+	if ns.parent == nil {
+		ns.mu.RLock()
+		defer ns.mu.RUnlock()
+		return ns.onConnect
 	}
+	ns.parent.mu.RLock()
+	hs := append([]func(*Socket){}, ns.parent.onConnect...)
+	ns.parent.mu.RUnlock()
 	ns.mu.RLock()
 	hs = append(hs, ns.onConnect...)
 	ns.mu.RUnlock()
@@ -287,7 +297,7 @@ func (e emitter) Socket(id string) (adapter.SocketInfo, bool) { return e.socketI
 // once, for any number of recipients.
 func encodeFrames(p *parser.Packet, attachments [][]byte) []*engine.Frame {
 	frames := make([]*engine.Frame, 0, 1+len(attachments))
-	frames = append(frames, engine.NewFrame(parser.AppendPacket(nil, p), false))
+	frames = append(frames, engine.NewFrame(p.Encode(), false))
 	for _, a := range attachments {
 		frames = append(frames, engine.NewFrame(a, true))
 	}

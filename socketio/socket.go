@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -379,7 +380,19 @@ func (s *Socket) Join(rooms ...string) {
 	if s.gone {
 		return
 	}
-	s.ns.adapter.AddAll(s.id, rooms...)
+	s.addToRooms(rooms)
+}
+
+// addToRooms adds the socket to the rooms in the adapter. The in-memory
+// adapter, which keeps no reference to the slice, is called directly,
+// so that the variadic slices of Join and runConnect need not be
+// allocated; other adapters get a copy.
+func (s *Socket) addToRooms(rooms []string) {
+	if m, ok := s.ns.adapter.(*adapter.Memory); ok {
+		m.AddAll(s.id, rooms...)
+		return
+	}
+	s.ns.adapter.AddAll(s.id, slices.Clone(rooms)...)
 }
 
 // markGone stops later joins; the caller then removes the socket's rooms.
@@ -489,20 +502,47 @@ func (s *Socket) emit(event string, args []any, id uint64, hasID bool) error {
 		// socket's own id.
 		return s.ns.op().To(s.id).emitTo(context.Background(), s.ns, event, args)
 	}
-	p, atts, err := eventPacket(s.ns.name, event, args)
+	all := make([]any, 0, 1+len(args))
+	all = append(all, event)
+	all = append(all, args...)
+	text, data, atts, err := argsPacket(parser.Event, s.ns.name, id, hasID, all)
 	if err != nil {
 		return err
 	}
-	p.ID, p.HasID = id, hasID
-	if !s.client.sendPacket(&p, atts) {
+	if !s.client.sendText(text, atts) {
 		return ErrDisconnected
 	}
 	if s.hasOutgoing() {
-		if _, a, ok := eventArgs(p.Data, atts); ok {
+		if _, a, ok := eventArgs(data, atts); ok {
 			s.notifyOutgoing(event, a)
 		}
 	}
 	return nil
+}
+
+// argsPacket encodes, in one buffer, the text form of an EVENT (t is
+// parser.Event) or ACK (t is parser.Ack) packet whose payload is args, or
+// of its binary variant when args hold binary values. data is the
+// payload, the tail of text.
+func argsPacket(t parser.Type, nsp string, id uint64, hasID bool, args []any) (text, data []byte, atts [][]byte, err error) {
+	p := parser.Packet{Type: t, Namespace: nsp, ID: id, HasID: hasID}
+	head := parser.AppendPacket(make([]byte, 0, 64+len(nsp)), &p)
+	text, atts, err = parser.AppendData(head, args)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if len(atts) == 0 {
+		return text, text[len(head):], nil, nil
+	}
+	// The header of a binary packet has the attachment count.
+	p.Data, p.Attachments = text[len(head):], len(atts)
+	if t == parser.Event {
+		p.Type = parser.BinaryEvent
+	} else {
+		p.Type = parser.BinaryAck
+	}
+	text = p.Encode()
+	return text, text[len(text)-len(p.Data):], atts, nil
 }
 
 // eventPacket encodes an EVENT (or BINARY_EVENT) packet.
@@ -586,14 +626,10 @@ func (s *Socket) runConnect() {
 		}
 	}
 	s.ns.add(s)
-	s.ns.adapter.AddAll(s.id, s.id)
+	s.addToRooms([]string{s.id})
 	s.connected.Store(true)
 	s.client.hasJoined()
-	reply, _ := json.Marshal(struct {
-		SID string `json:"sid"`
-		PID string `json:"pid,omitempty"`
-	}{s.id, s.pid()})
-	s.client.sendPacket(&parser.Packet{Type: parser.Connect, Namespace: s.ns.name, Data: reply}, nil)
+	s.client.sendText(connectReply(s.ns.name, s.id, s.pid()), nil)
 	if restored != nil {
 		for _, p := range restored.MissedPackets {
 			pkt := parser.Packet{Type: parser.Event, Namespace: s.ns.name, Data: p.Data}
@@ -607,6 +643,40 @@ func (s *Socket) runConnect() {
 	for _, h := range s.ns.connectionHandlers() {
 		h(s)
 	}
+}
+
+// connectReply returns the text of the CONNECT packet that accepts a
+// socket: {"sid":SID}, with "pid" when pid is not empty.
+func connectReply(nsp, sid, pid string) []byte {
+	p := parser.Packet{Type: parser.Connect, Namespace: nsp}
+	if !jsonPlain(sid) || !jsonPlain(pid) {
+		p.Data, _ = json.Marshal(struct {
+			SID string `json:"sid"`
+			PID string `json:"pid,omitempty"`
+		}{sid, pid})
+		return p.Encode()
+	}
+	b := make([]byte, 0, 3+len(nsp)+len(`{"sid":"","pid":""}`)+len(sid)+len(pid))
+	b = parser.AppendPacket(b, &p)
+	b = append(b, `{"sid":"`...)
+	b = append(b, sid...)
+	if pid != "" {
+		b = append(b, `","pid":"`...)
+		b = append(b, pid...)
+	}
+	return append(b, `"}`...)
+}
+
+// jsonPlain reports whether json.Marshal writes s unchanged between
+// quotes (as it does for the ids this package makes).
+func jsonPlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c >= 0x7f, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
 }
 
 func connectErrorData(err error) json.RawMessage {
@@ -638,15 +708,11 @@ func (s *Socket) onEvent(event string, args Args, id uint64, hasID bool) {
 			if !s.connected.Load() {
 				return ErrDisconnected
 			}
-			data, atts, err := parser.EncodeData(vals)
+			text, _, atts, err := argsPacket(parser.Ack, s.ns.name, id, true, vals)
 			if err != nil {
 				return err
 			}
-			p := parser.Packet{Type: parser.Ack, Namespace: s.ns.name, ID: id, HasID: true, Data: data}
-			if len(atts) > 0 {
-				p.Type, p.Attachments = parser.BinaryAck, len(atts)
-			}
-			if !s.client.sendPacket(&p, atts) {
+			if !s.client.sendText(text, atts) {
 				return ErrDisconnected
 			}
 			return nil

@@ -30,30 +30,57 @@ type anyListener struct {
 // OnError handlers. A handler may return an error, which is reported the
 // same way. On panics if fn has another shape.
 func (s *Socket) On(event string, fn any) (off func()) {
-	return s.addListener(event, fn, false)
+	// Small enough to be inlined: a caller that drops off does not
+	// allocate it.
+	return listenerRef{s, s.addListener(event, fn)}.remove
 }
 
 // Once is On for a handler called at most once.
 func (s *Socket) Once(event string, fn any) (off func()) {
-	return s.addListener(event, fn, true)
+	return listenerRef{s, s.addOnceListener(event, fn)}.remove
 }
 
 // The socket's handler lists are copied on write, except that appending
 // may fill spare capacity: a list taken under s.mu stays valid (its
 // elements never change) after s.mu is released.
 
-func (s *Socket) addListener(event string, fn any, once bool) func() {
+// addListener adds an event handler and returns its id.
+func (s *Socket) addListener(event string, fn any) uint64 {
+	return s.appendListener(newListener(event, fn))
+}
+
+// addOnceListener adds a one-shot event handler and returns its id.
+func (s *Socket) addOnceListener(event string, fn any) uint64 {
 	l := newListener(event, fn)
+	l.once = true
+	return s.appendListener(l)
+}
+
+// appendListener adds l, giving it its id.
+func (s *Socket) appendListener(l listener) uint64 {
 	s.mu.Lock()
 	s.nextListener++
-	l.id, l.once = s.nextListener, once
+	l.id = s.nextListener
+	if s.listeners == nil {
+		// Room for a second one: sockets usually get several.
+		s.listeners = make([]listener, 0, 2)
+	}
 	s.listeners = append(s.listeners, l)
 	s.mu.Unlock()
-	return func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.dropListeners(func(x *listener) bool { return x.id == l.id })
-	}
+	return l.id
+}
+
+// listenerRef designates an event handler of a socket.
+type listenerRef struct {
+	s  *Socket
+	id uint64
+}
+
+// remove removes the handler, if still there.
+func (r listenerRef) remove() {
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	r.s.dropListeners(func(x *listener) bool { return x.id == r.id })
 }
 
 // dropListeners removes the event handlers that drop selects. s.mu must
