@@ -71,3 +71,33 @@ func TestArgsPacket(t *testing.T) {
 		t.Error("argsPacket of an unsupported value: no error")
 	}
 }
+
+// TestMailboxOrder checks that jobs run in the order posted, whether they
+// wait in the single-job slot or in the queue behind it.
+func TestMailboxOrder(t *testing.T) {
+	m := &mailbox{max: 1 << 20, workers: &workGroup{}}
+	var got []int
+	done := make(chan struct{})
+	for round := range 50 {
+		for i := range round % 5 {
+			n := round*10 + i
+			m.post(func() { got = append(got, n) }, true)
+		}
+		if round%7 == 0 {
+			// Let the queue drain now and then, so that posts find it empty.
+			ch := make(chan struct{})
+			m.post(func() { close(ch) }, false)
+			<-ch
+		}
+	}
+	m.post(func() { close(done) }, false)
+	<-done
+	for i := 1; i < len(got); i++ {
+		if got[i] <= got[i-1] {
+			t.Fatalf("jobs ran out of order: %v", got)
+		}
+	}
+	if want := 0 + 1 + 2 + 3 + 4; len(got) != 10*want {
+		t.Fatalf("%d jobs ran, want %d", len(got), 10*want)
+	}
+}

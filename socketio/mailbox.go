@@ -15,9 +15,20 @@ type mailbox struct {
 	mu      sync.Mutex
 	running bool
 	max     int32
+	// next is the oldest job when it was posted to an empty queue (the
+	// usual case, which then needs no array); jobs follow it.
+	next    func()
 	jobs    []func()
 	space   chan struct{} // made when a poster first waits; signalled when a job is taken off a full queue
 	workers *workGroup
+}
+
+// queued returns the number of jobs waiting. m.mu must be held.
+func (m *mailbox) queued() int {
+	if m.next != nil {
+		return 1 + len(m.jobs)
+	}
+	return len(m.jobs)
 }
 
 // post queues job. With wait, a full queue makes post block until a job
@@ -25,7 +36,7 @@ type mailbox struct {
 // job is queued regardless (used for lifecycle jobs that must not be lost).
 func (m *mailbox) post(job func(), wait bool) {
 	m.mu.Lock()
-	for wait && len(m.jobs) >= int(m.max) {
+	for wait && m.queued() >= int(m.max) {
 		if m.space == nil {
 			m.space = make(chan struct{}, 1)
 		}
@@ -34,7 +45,11 @@ func (m *mailbox) post(job func(), wait bool) {
 		<-space
 		m.mu.Lock()
 	}
-	m.jobs = append(m.jobs, job)
+	if m.next == nil && len(m.jobs) == 0 {
+		m.next = job
+	} else {
+		m.jobs = append(m.jobs, job)
+	}
 	if !m.running {
 		m.running = true
 		m.workers.Add(1)
@@ -47,16 +62,21 @@ func (m *mailbox) run() {
 	defer m.workers.Done()
 	for {
 		m.mu.Lock()
-		if len(m.jobs) == 0 {
+		var job func()
+		switch {
+		case m.next != nil:
+			job, m.next = m.next, nil
+		case len(m.jobs) > 0:
+			job = m.jobs[0]
+			m.jobs[0] = nil
+			m.jobs = m.jobs[1:]
+		default:
 			m.running = false
 			m.jobs = nil
 			m.mu.Unlock()
 			return
 		}
-		job := m.jobs[0]
-		m.jobs[0] = nil
-		m.jobs = m.jobs[1:]
-		if len(m.jobs) == int(m.max)-1 && m.space != nil {
+		if m.queued() == int(m.max)-1 && m.space != nil {
 			select {
 			case m.space <- struct{}{}:
 			default:
