@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"sync"
 	"time"
@@ -82,16 +81,12 @@ func (c *rawConn) handshake(base *url.URL, room string) error {
 	if _, err := io.WriteString(c.conn, req); err != nil {
 		return err
 	}
-	resp, err := http.ReadResponse(c.br, nil)
+	accept, err := c.readUpgradeResponse()
 	if err != nil {
 		return err
 	}
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		return fmt.Errorf("websocket handshake: %s", resp.Status)
-	}
 	sum := sha1.Sum([]byte(key + wsGUID))
-	if resp.Header.Get("Sec-Websocket-Accept") != base64.StdEncoding.EncodeToString(sum[:]) {
+	if accept != base64.StdEncoding.EncodeToString(sum[:]) {
 		return errors.New("websocket handshake: bad Sec-WebSocket-Accept")
 	}
 	// Engine.IO open packet.
@@ -114,6 +109,35 @@ func (c *rawConn) handshake(base *url.URL, room string) error {
 		return fmt.Errorf("join: %w", err)
 	}
 	return nil
+}
+
+// readUpgradeResponse reads the server's answer to the opening handshake
+// and returns its Sec-WebSocket-Accept value. It reads the header lines
+// itself (no net/http parsing: the load generator must stay cheap) and
+// fails on any status but 101.
+func (c *rawConn) readUpgradeResponse() (string, error) {
+	status, err := c.br.ReadSlice('\n')
+	if err != nil {
+		return "", fmt.Errorf("websocket handshake: %w", err)
+	}
+	if !bytes.HasPrefix(status, []byte("HTTP/1.1 101 ")) {
+		return "", fmt.Errorf("websocket handshake: %s", bytes.TrimSpace(status))
+	}
+	accept := ""
+	for {
+		line, err := c.br.ReadSlice('\n')
+		if err != nil {
+			return "", fmt.Errorf("websocket handshake: %w", err)
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		if len(line) == 0 {
+			return accept, nil
+		}
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if ok && bytes.EqualFold(bytes.TrimSpace(name), []byte("Sec-WebSocket-Accept")) {
+			accept = string(bytes.TrimSpace(value))
+		}
+	}
 }
 
 // expect reads frames until one satisfies ok, handling pings and

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"io"
 	"math/rand/v2"
 	"slices"
@@ -201,5 +202,23 @@ func TestProcParsing(t *testing.T) {
 	self, err := readProc(selfPID)
 	if err != nil || self.rss <= 0 {
 		t.Errorf("readProc(self) = %+v, %v", self, err)
+	}
+}
+
+// readUpgradeResponse takes the accept value whatever the header's case
+// and refuses any status but 101.
+func TestReadUpgradeResponse(t *testing.T) {
+	c := &rawConn{br: bufio.NewReader(strings.NewReader(
+		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nsec-websocket-accept:  abc= \r\n\r\n"))}
+	if got, err := c.readUpgradeResponse(); err != nil || got != "abc=" {
+		t.Errorf("101: %q, %v", got, err)
+	}
+	c = &rawConn{br: bufio.NewReader(strings.NewReader("HTTP/1.1 400 Bad Request\r\n\r\n"))}
+	if _, err := c.readUpgradeResponse(); err == nil || !strings.Contains(err.Error(), "400") {
+		t.Errorf("400: %v", err)
+	}
+	c = &rawConn{br: bufio.NewReader(strings.NewReader("HTTP/1.1 101 Switching Protocols\r\nUpgr"))}
+	if _, err := c.readUpgradeResponse(); err == nil {
+		t.Error("truncated response accepted")
 	}
 }
