@@ -69,4 +69,12 @@ func TestWebSocketTLS(t *testing.T) {
 	if _, m := readSkipPing(t, c); m != "4echo" {
 		t.Errorf("echo %q", m)
 	}
+	// A TLS connection is read by a goroutine of its own: a message larger
+	// than its first buffer, which gorilla sends in several frames, is
+	// reassembled.
+	large := "4" + strings.Repeat("T", 20000)
+	mustWrite(t, c, websocket.TextMessage, large)
+	if _, m := readSkipPing(t, c); m != large {
+		t.Errorf("echo of %d bytes: %d bytes", len(large), len(m))
+	}
 }
