@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/chatd/chatd/socketio"
+	"github.com/chatd/chatd/socketio/engine"
 	"github.com/chatd/chatd/socketio/socketiotest"
 )
 
@@ -186,5 +187,40 @@ func TestMountedUnderChiAndClientFiles(t *testing.T) {
 		_ = srv.Close(ctx)
 		cancel()
 		hs.Close()
+	}
+}
+
+// The client bundles carry the CORS headers of the Engine.IO option, and a
+// preflight for them is answered.
+func TestClientFilesCORS(t *testing.T) {
+	srv := socketio.NewServer(&socketio.Options{Engine: engine.Options{
+		CORS: &engine.CORS{Origins: []string{"https://app.example"}, Methods: []string{"GET", "POST"}},
+	}})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Close(ctx)
+	}()
+	get := func(method, origin string) *http.Response {
+		req, _ := http.NewRequest(method, hs.URL+"/socket.io/socket.io.min.js", nil)
+		req.Header.Set("Origin", origin)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res
+	}
+	if res := get("GET", "https://app.example"); res.StatusCode != 200 || res.Header.Get("Access-Control-Allow-Origin") != "https://app.example" {
+		t.Errorf("allowed origin: %d %v", res.StatusCode, res.Header)
+	}
+	if res := get("GET", "https://other.example"); res.StatusCode != 200 || res.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("other origin: %d %v", res.StatusCode, res.Header)
+	}
+	if res := get("OPTIONS", "https://app.example"); res.StatusCode != 204 || res.Header.Get("Access-Control-Allow-Methods") != "GET,POST" {
+		t.Errorf("preflight: %d %v", res.StatusCode, res.Header)
 	}
 }

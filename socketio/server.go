@@ -70,7 +70,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.opts.DisableClientFiles && clientfiles.Has(rest) {
-		clientfiles.ServeFile(w, r, rest)
+		// The client bundles get the same CORS headers as Engine.IO
+		// requests, as the reference server gives them.
+		if !s.engine.ApplyCORS(w, r) {
+			clientfiles.ServeFile(w, r, rest)
+		}
 		return
 	}
 	s.engine.ServeHTTP(w, r)

@@ -202,6 +202,15 @@ func (s *Server) originAllowed(origin string, r *http.Request) bool {
 	return slices.Contains(c.Origins, "*") || slices.Contains(c.Origins, origin)
 }
 
+// ApplyCORS applies the CORS option to a request the server does not
+// serve itself but that belongs with it, such as the client bundles the
+// Socket.IO layer serves: it sets the CORS headers and reports whether the
+// request was a preflight (OPTIONS), which it has answered. Without the
+// CORS option it does nothing and returns false.
+func (s *Server) ApplyCORS(w http.ResponseWriter, r *http.Request) bool {
+	return s.opts.CORS != nil && s.applyCORS(w, r)
+}
+
 // applyCORS sets the CORS headers and reports whether the request was a
 // preflight that has been answered.
 func (s *Server) applyCORS(w http.ResponseWriter, r *http.Request) bool {
