@@ -7,11 +7,14 @@ type Reason string
 
 // The reasons a session ends.
 const (
-	// ReasonTransportError: the transport failed (read or write error,
-	// a malformed WebSocket frame, an aborted long-poll request).
+	// ReasonTransportError: the transport failed (a read or write error
+	// such as a reset connection, a malformed WebSocket frame, an aborted
+	// long-poll request).
 	ReasonTransportError Reason = "transport error"
 	// ReasonTransportClose: the client closed the connection (a WebSocket
-	// close, or an Engine.IO close packet).
+	// close frame, an Engine.IO close packet, or the WebSocket's TCP
+	// connection ending without a close frame, as the reference reports
+	// it).
 	ReasonTransportClose Reason = "transport close"
 	// ReasonForcedClose: the server closed the session (Session.Close).
 	ReasonForcedClose Reason = "forced close"
