@@ -342,3 +342,31 @@ func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	b.Close()
 	return a, bufio.NewReadWriter(bufio.NewReader(a), bufio.NewWriter(a)), nil
 }
+
+// A client whose TCP connection ends without a close frame leaves with
+// "transport close", as with the reference server; a close frame gets its
+// code echoed.
+func TestWebSocketClientGoneReasons(t *testing.T) {
+	e := newEnv(t, slowHeartbeat())
+	c := e.dial(t, "EIO=4&transport=websocket")
+	_, m := readMsg(t, c)
+	sid := parseOpen(t, m).SID
+	c.NetConn().Close()
+	if got := e.h.waitClose(t, sid); got != ReasonTransportClose {
+		t.Errorf("TCP close: reason %q", got)
+	}
+
+	c = e.dial(t, "EIO=4&transport=websocket")
+	_, m = readMsg(t, c)
+	sid = parseOpen(t, m).SID
+	if err := c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(4001, "bye")); err != nil {
+		t.Fatal(err)
+	}
+	err := expectClosed(t, c, 3*time.Second)
+	if !websocket.IsCloseError(err, 4001) {
+		t.Errorf("close frame: echo %v, want 4001", err)
+	}
+	if got := e.h.waitClose(t, sid); got != ReasonTransportClose {
+		t.Errorf("close frame: reason %q", got)
+	}
+}
