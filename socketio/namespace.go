@@ -85,10 +85,16 @@ func (ns *Namespace) Use(m Middleware) *Namespace {
 }
 
 // OnConnection adds a handler called for each socket that connects, after
-// the CONNECT reply has been queued and the middlewares have passed. It
+// the middlewares have passed and the CONNECT reply has been queued. It
 // runs on the socket's handler goroutine, so handlers registered in it with
-// Socket.On see every event the client sends afterwards. On a dynamic
-// namespace it applies to every child namespace.
+// Socket.On see every event the client sends afterwards. The connection's
+// output is held while the connection handlers run: the client gets its
+// CONNECT reply together with what they did, so once connected it is in
+// the rooms they joined (as with the reference server, whose handlers run
+// in the same tick as the reply). The hold ends early when a handler
+// waits for an acknowledgement from the client (EmitWithAck), which needs
+// the reply first; a handler that blocks otherwise delays the reply. On a
+// dynamic namespace it applies to every child namespace.
 func (ns *Namespace) OnConnection(fn func(s *Socket)) *Namespace {
 	ns.mu.Lock()
 	ns.onConnect = append(ns.onConnect, fn)

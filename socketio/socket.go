@@ -55,6 +55,7 @@ type Socket struct {
 	gone     bool // under joinMu: see joinMu
 	acksDone bool // under mu: disconnected, no more acks will come
 	ended    bool // under mu: disconnected, the context is cancelled once made
+	held     bool // under mu: the connection's output is held for this socket's connect (holdConnect)
 
 	// joinMu orders Join against the end of the socket: after gone is set
 	// (under joinMu) the socket's rooms are removed and Join does nothing.
@@ -459,6 +460,28 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 	}
 }
 
+// holdConnect holds the connection's output while the socket's
+// connection handlers run (see runConnect).
+func (s *Socket) holdConnect() {
+	s.mu.Lock()
+	s.held = true
+	s.mu.Unlock()
+	s.client.conn.Hold()
+}
+
+// releaseConnect ends the hold of holdConnect, once: when the connection
+// handlers have returned, or earlier when an acknowledgement is awaited
+// from the client, which needs the CONNECT answer first.
+func (s *Socket) releaseConnect() {
+	s.mu.Lock()
+	held := s.held
+	s.held = false
+	s.mu.Unlock()
+	if held {
+		s.client.conn.Release()
+	}
+}
+
 // addAck registers the callback of an acknowledgement. If the socket has
 // already disconnected, the callback gets ErrDisconnected at once.
 func (s *Socket) addAck(id uint64, fn func(Args, error)) {
@@ -472,7 +495,12 @@ func (s *Socket) addAck(id uint64, fn func(Args, error)) {
 		s.acks = make(map[uint64]func(Args, error))
 	}
 	s.acks[id] = fn
+	held := s.held
+	s.held = false
 	s.mu.Unlock()
+	if held {
+		s.client.conn.Release()
+	}
 }
 
 func (s *Socket) dropAck(id uint64) {
@@ -629,6 +657,11 @@ func (s *Socket) runConnect() {
 	s.addToRooms([]string{s.id})
 	s.connected.Store(true)
 	s.client.hasJoined()
+	// The CONNECT answer leaves with what the connection handlers do
+	// (rooms joined, packets emitted): a client that sees itself connected
+	// is already in the rooms its handlers join.
+	s.holdConnect()
+	defer s.releaseConnect()
 	s.client.sendText(connectReply(s.ns.name, s.id, s.pid()), nil)
 	if restored != nil {
 		for _, p := range restored.MissedPackets {

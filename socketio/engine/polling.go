@@ -94,7 +94,7 @@ func (s *Server) pollGet(w http.ResponseWriter, r *http.Request, sess *Session, 
 		sess.terminate(ReasonTransportError, closeAbort)
 		s.fail(w, r, ErrorBadRequest, "")
 		return
-	case len(sess.queue) > 0:
+	case len(sess.queue) > 0 && sess.held == 0:
 		body := sess.takePayloadLocked()
 		taken, drained := sess.lastTaken, len(sess.queue) == 0
 		sess.mu.Unlock()

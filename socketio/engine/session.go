@@ -46,6 +46,7 @@ type Session struct {
 	transport   string
 	queue       []*Frame
 	queuedBytes int
+	held        int // Hold calls not yet Released: the queue waits
 
 	// heartbeat
 	hbTimer      *time.Timer
@@ -173,8 +174,34 @@ func (s *Session) queueLocked(f *Frame) {
 	s.flushLocked()
 }
 
+// Hold makes packets queued from now on wait, in order, until the
+// matching Release (calls nest): the layer above holds a session while it
+// runs the handlers of a new connection, so that its answer reaches the
+// client only with what those handlers did. A held session still closes
+// normally; closing ends the hold.
+func (s *Session) Hold() {
+	s.mu.Lock()
+	s.held++
+	s.mu.Unlock()
+}
+
+// Release ends one Hold; when none is left, what is queued goes out.
+func (s *Session) Release() {
+	s.mu.Lock()
+	if s.held > 0 {
+		s.held--
+		if s.held == 0 && !s.closed {
+			s.flushLocked()
+		}
+	}
+	s.mu.Unlock()
+}
+
 // flushLocked makes the current transport pick up the queue.
 func (s *Session) flushLocked() {
+	if s.held > 0 {
+		return
+	}
 	if s.ws != nil {
 		s.ws.kickLocked()
 		return
@@ -357,6 +384,7 @@ func (s *Session) terminate(reason Reason, mode closeMode) {
 	}
 	s.closed = true
 	s.reason = reason
+	s.held = 0
 	s.hbGen++
 	if s.hbTimer != nil {
 		s.hbTimer.Stop()

@@ -538,7 +538,7 @@ func (c *wsConn) kickLocked() {
 		return
 	}
 	s := c.s
-	if len(c.head) == 0 && len(c.ctrl) == 0 && len(c.pre) == 0 && !c.finish && (s.ws != c || len(s.queue) == 0) {
+	if len(c.head) == 0 && len(c.ctrl) == 0 && len(c.pre) == 0 && !c.finish && (s.ws != c || len(s.queue) == 0 || s.held > 0) {
 		return
 	}
 	c.writing = true
@@ -588,7 +588,7 @@ func (c *wsConn) writeLoop() {
 		}
 		head, ctrl, pre := c.head, c.ctrl, c.pre
 		c.head, c.ctrl, c.pre = nil, nil, nil
-		if s.ws == c && len(s.queue) > 0 {
+		if s.ws == c && len(s.queue) > 0 && s.held == 0 {
 			frames = s.queue
 			s.queue, c.spare = c.spare, nil
 			s.queuedBytes = 0
