@@ -7,7 +7,8 @@
 // Signing up or logging in starts a session (chat.Accounts): a random
 // 256-bit token from crypto/rand is sent to the browser in the HttpOnly
 // cookie chat.SessionCookieName (Path=/, SameSite=Lax, Secure when the
-// request came over TLS) and only its SHA-256 is stored. A session lasts a
+// request came over TLS or Config.SecureCookies is set) and only its
+// SHA-256 is stored. A session lasts a
 // fixed 30 days from log-in (it is not extended by use); logging out deletes
 // it. Every request's cookie is looked up again, so a changed role takes
 // effect on the next request.

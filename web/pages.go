@@ -60,7 +60,7 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("user signed up", "user", l.User.Name, "id", l.User.ID)
-	setSessionCookie(w, r, l)
+	h.setSessionCookie(w, r, l)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -75,7 +75,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.formError(w, r, err, templates.LoginPage(templates.AuthForm{Username: name, Error: h.clientMessage(r, err)}))
 		return
 	}
-	setSessionCookie(w, r, l)
+	h.setSessionCookie(w, r, l)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -85,7 +85,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 			h.log.Error("log-out", "err", err)
 		}
 	}
-	clearSessionCookie(w, r)
+	h.clearSessionCookie(w, r)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 

@@ -42,8 +42,14 @@ func (h *Handler) sessionMiddleware(next http.Handler) http.Handler {
 	})
 }
 
+// secureCookie reports whether the session cookie of a response to r is
+// marked Secure.
+func (h *Handler) secureCookie(r *http.Request) bool {
+	return r.TLS != nil || h.cfg.SecureCookies
+}
+
 // setSessionCookie sends the session token of l to the browser.
-func setSessionCookie(w http.ResponseWriter, r *http.Request, l chat.Login) {
+func (h *Handler) setSessionCookie(w http.ResponseWriter, r *http.Request, l chat.Login) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     chat.SessionCookieName,
 		Value:    l.Token,
@@ -51,20 +57,20 @@ func setSessionCookie(w http.ResponseWriter, r *http.Request, l chat.Login) {
 		Expires:  l.Expires.UTC(),
 		MaxAge:   int(time.Until(l.Expires).Seconds()),
 		HttpOnly: true,
-		Secure:   r.TLS != nil,
+		Secure:   h.secureCookie(r),
 		SameSite: http.SameSiteLaxMode,
 	})
 }
 
 // clearSessionCookie tells the browser to drop the session cookie.
-func clearSessionCookie(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     chat.SessionCookieName,
 		Value:    "",
 		Path:     "/",
 		MaxAge:   -1,
 		HttpOnly: true,
-		Secure:   r.TLS != nil,
+		Secure:   h.secureCookie(r),
 		SameSite: http.SameSiteLaxMode,
 	})
 }

@@ -42,6 +42,10 @@ type Config struct {
 	// TrustedOrigins are extra origins (scheme://host[:port]) allowed to
 	// send state-changing requests besides the server's own.
 	TrustedOrigins []string
+	// SecureCookies marks the session cookie Secure on every response;
+	// without it the cookie is Secure only on requests that came over TLS
+	// to this server. Set it behind a proxy that terminates TLS.
+	SecureCookies bool
 	// Logger receives request errors. Defaults to slog.Default().
 	Logger *slog.Logger
 }

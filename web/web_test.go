@@ -302,6 +302,26 @@ func TestSecureCookieOverTLS(t *testing.T) {
 	}
 }
 
+// With SecureCookies (chatd behind a TLS proxy) the cookie is Secure on
+// plain HTTP too, for setting and for clearing it.
+func TestSecureCookiesBehindProxy(t *testing.T) {
+	e := newEnv(t)
+	h, err := web.New(web.Config{Accounts: e.acc, Namespaces: e.db, SecureCookies: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/signup", "/logout"} {
+		req := httptest.NewRequest("POST", "http://chat.example"+path, strings.NewReader(creds("tobias", "tobias-pass").Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		cs := rec.Result().Cookies()
+		if rec.Code != http.StatusSeeOther || len(cs) != 1 || !cs[0].Secure {
+			t.Errorf("%s over plain HTTP: %d cookies %+v", path, rec.Code, cs)
+		}
+	}
+}
+
 func TestAdminPages(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)

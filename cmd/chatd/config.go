@@ -23,6 +23,9 @@ type Config struct {
 	Origins     []string   // extra allowed origins (scheme://host[:port])
 	MsgRate     float64    // messages per user per second; 0 turns the limit off
 	LogLevel    slog.Level // lowest level logged
+	// SecureCookie marks the session cookie Secure even on plain HTTP,
+	// for chatd behind a proxy that terminates TLS.
+	SecureCookie bool
 }
 
 // Defaults.
@@ -59,12 +62,21 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	}
 	var c Config
 	var origins, rate, level string
+	secureDefault := false
+	if v := strings.TrimSpace(getenv("CHATD_SECURE_COOKIE")); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("invalid CHATD_SECURE_COOKIE %q: want true or false", v)
+		}
+		secureDefault = b
+	}
 	fs.StringVar(&c.Addr, "addr", envOr(getenv, "CHATD_ADDR", defaultAddr), "listen address (env CHATD_ADDR)")
 	fs.StringVar(&c.DB, "db", envOr(getenv, "CHATD_DB", defaultDB), dbUsage)
 	fs.StringVar(&c.Redis, "redis", getenv("CHATD_REDIS"), "Redis URL (redis://[:PASSWORD@]HOST:PORT/DB or rediss://...) of the cluster's Socket.IO adapter; empty = single node (env CHATD_REDIS)")
 	fs.StringVar(&c.RedisPrefix, "redis-prefix", envOr(getenv, "CHATD_REDIS_PREFIX", defaultRedisPrefix), "prefix of the Redis channels; every node of a cluster uses the same (env CHATD_REDIS_PREFIX)")
 	fs.StringVar(&origins, "origins", getenv("CHATD_ORIGINS"), "extra allowed origins, comma separated (env CHATD_ORIGINS)")
 	fs.StringVar(&rate, "msg-rate", envOr(getenv, "CHATD_MSG_RATE", strconv.Itoa(defaultMsgRate)), "messages per user per second (bursts of 20), 0 = no limit (env CHATD_MSG_RATE)")
+	fs.BoolVar(&c.SecureCookie, "secure-cookie", secureDefault, "mark the session cookie Secure even on plain HTTP: set it behind a proxy that terminates TLS (env CHATD_SECURE_COOKIE)")
 	fs.StringVar(&level, "log-level", envOr(getenv, "CHATD_LOG_LEVEL", defaultLogLevel), "log level: debug, info, warn or error (env CHATD_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return c, err

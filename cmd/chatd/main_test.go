@@ -224,30 +224,30 @@ func TestParseServeConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "127.0.0.1:8080" || c.DB != "chatd.db" || c.MsgRate != 10 || c.LogLevel != slog.LevelInfo || len(c.Origins) != 0 {
+	if c.Addr != "127.0.0.1:8080" || c.DB != "chatd.db" || c.MsgRate != 10 || c.LogLevel != slog.LevelInfo || len(c.Origins) != 0 || c.SecureCookie {
 		t.Errorf("defaults = %+v", c)
 	}
 	env := envMap(map[string]string{
 		"CHATD_ADDR": "127.0.0.1:9000", "CHATD_DB": "env.db", "CHATD_ORIGINS": "https://a.example, http://b.example:8080/ ,",
-		"CHATD_MSG_RATE": "2.5", "CHATD_LOG_LEVEL": "debug",
+		"CHATD_MSG_RATE": "2.5", "CHATD_LOG_LEVEL": "debug", "CHATD_SECURE_COOKIE": "true",
 	})
 	c, err = parseServeConfig(nil, env, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "127.0.0.1:9000" || c.DB != "env.db" || c.MsgRate != 2.5 || c.LogLevel != slog.LevelDebug ||
+	if c.Addr != "127.0.0.1:9000" || c.DB != "env.db" || c.MsgRate != 2.5 || c.LogLevel != slog.LevelDebug || !c.SecureCookie ||
 		strings.Join(c.Origins, " ") != "https://a.example http://b.example:8080" {
 		t.Errorf("from env = %+v", c)
 	}
-	c, err = parseServeConfig([]string{"-addr", "127.0.0.1:0", "-db", "flag.db", "-origins", "https://c.example", "-msg-rate", "0", "-log-level", "error"}, env, io.Discard)
+	c, err = parseServeConfig([]string{"-addr", "127.0.0.1:0", "-db", "flag.db", "-origins", "https://c.example", "-msg-rate", "0", "-log-level", "error", "-secure-cookie=false"}, env, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "127.0.0.1:0" || c.DB != "flag.db" || c.MsgRate != 0 || c.LogLevel != slog.LevelError || strings.Join(c.Origins, " ") != "https://c.example" {
+	if c.Addr != "127.0.0.1:0" || c.DB != "flag.db" || c.MsgRate != 0 || c.LogLevel != slog.LevelError || strings.Join(c.Origins, " ") != "https://c.example" || c.SecureCookie {
 		t.Errorf("flags over env = %+v", c)
 	}
 	for _, args := range [][]string{
-		{"-msg-rate", "fast"}, {"-msg-rate", "-1"}, {"-log-level", "loud"}, {"-origins", "c.example"},
+		{"-msg-rate", "fast"}, {"-msg-rate", "-1"}, {"-log-level", "loud"}, {"-origins", "c.example"}, {"-secure-cookie=maybe"},
 		{"-nope"}, {"extra"}, {"-db", ""},
 	} {
 		if _, err := parseServeConfig(args, envMap(nil), io.Discard); err == nil {
@@ -256,6 +256,12 @@ func TestParseServeConfig(t *testing.T) {
 	}
 	if _, err := parseServeConfig(nil, envMap(map[string]string{"CHATD_MSG_RATE": "x"}), io.Discard); err == nil {
 		t.Error("bad CHATD_MSG_RATE accepted")
+	}
+	if _, err := parseServeConfig(nil, envMap(map[string]string{"CHATD_SECURE_COOKIE": "sometimes"}), io.Discard); err == nil {
+		t.Error("bad CHATD_SECURE_COOKIE accepted")
+	}
+	if c, err := parseServeConfig([]string{"-secure-cookie"}, envMap(nil), io.Discard); err != nil || !c.SecureCookie {
+		t.Errorf("-secure-cookie: %+v, %v", c, err)
 	}
 	var usage bytes.Buffer
 	if _, err := parseServeConfig([]string{"-h"}, envMap(nil), &usage); !errors.Is(err, errHelp()) || !strings.Contains(usage.String(), "-msg-rate") {

@@ -69,6 +69,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		Namespaces:     db,
 		Health:         db,
 		TrustedOrigins: cfg.Origins,
+		SecureCookies:  cfg.SecureCookie,
 		Logger:         logger,
 	})
 	if err != nil {
