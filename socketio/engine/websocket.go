@@ -361,20 +361,21 @@ func (c *wsConn) readLoop() {
 	}
 }
 
-// growFor makes room in buf for a frame of need bytes (0: unknown, any
-// room will do).
+// growFor makes room in a full buf: it doubles it, but never beyond need,
+// the size of the frame being read when known. It grows only as data
+// arrives, so a frame header announcing a large payload costs nothing until
+// the payload comes.
 func growFor(buf []byte, need int) []byte {
-	switch {
-	case need > cap(buf):
-		nb := make([]byte, len(buf), need)
-		copy(nb, buf)
-		return nb
-	case len(buf) == cap(buf):
-		nb := make([]byte, len(buf), 2*cap(buf)+512)
-		copy(nb, buf)
-		return nb
+	if len(buf) < cap(buf) {
+		return buf
 	}
-	return buf
+	n := 2*cap(buf) + 512
+	if need > len(buf) && need < n {
+		n = need
+	}
+	nb := make([]byte, len(buf), n)
+	copy(nb, buf)
+	return nb
 }
 
 // readErrReason is the close reason for a read error.

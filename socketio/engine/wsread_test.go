@@ -370,3 +370,19 @@ func TestWebSocketClientGoneReasons(t *testing.T) {
 		t.Errorf("close frame: reason %q", got)
 	}
 }
+
+// A frame header announcing a large payload does not make the reader
+// allocate it: buffers grow with the data that arrived.
+func TestGrowForFollowsData(t *testing.T) {
+	buf := make([]byte, 100, 100)
+	if got := growFor(buf[:50], 1<<20); cap(got) != 100 {
+		t.Errorf("room left: cap %d, want the same buffer", cap(got))
+	}
+	got := growFor(buf, 1<<20)
+	if cap(got) > 2*100+512 || len(got) != 100 {
+		t.Errorf("full buffer for a 1 MiB frame: len %d cap %d", len(got), cap(got))
+	}
+	if got := growFor(buf, 150); cap(got) != 150 {
+		t.Errorf("full buffer for a 150-byte frame: cap %d", cap(got))
+	}
+}
