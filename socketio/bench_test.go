@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/internal/benchevents"
 	"github.com/chatd/chatd/socketio"
 	"github.com/chatd/chatd/socketio/engine"
 )
@@ -117,19 +118,7 @@ func BenchmarkIdleSocketMemory(b *testing.B) {
 	var perSocket float64
 	for range b.N {
 		srv := pollingServer(b)
-		srv.OnConnection(func(s *socketio.Socket) {
-			s.On("join", func(room string, ack socketio.Ack) {
-				s.Join(room)
-				_ = ack(len(s.Rooms()))
-			})
-			s.On("to-room", func(args socketio.Args) {
-				var room string
-				if args.Decode(0, &room) != nil {
-					return
-				}
-				_ = s.To(room).Emit("room-msg", args.Forward()[1:]...)
-			})
-		})
+		srv.OnConnection(benchevents.Register)
 		connectPolling(b, srv, 1, header, `421["join","bench"]`)() // warm-up
 		before := liveHeap()
 		drain := connectPolling(b, srv, n, header, `421["join","bench"]`)

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/chatd/chatd/internal/benchevents"
 	"github.com/chatd/chatd/socketio"
 )
 
@@ -107,19 +108,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // newServer returns the Socket.IO server with the benchmark's events.
 func newServer(logger *slog.Logger) *socketio.Server {
 	io := socketio.NewServer(&socketio.Options{Logger: logger})
-	io.OnConnection(func(s *socketio.Socket) {
-		s.On("join", func(room string, ack socketio.Ack) {
-			s.Join(room)
-			_ = ack(len(s.Rooms()))
-		})
-		s.On("to-room", func(args socketio.Args) {
-			var room string
-			if args.Decode(0, &room) != nil {
-				return
-			}
-			_ = s.To(room).Emit("room-msg", args.Forward()[1:]...)
-		})
-	})
+	io.OnConnection(benchevents.Register)
 	return io
 }
 

@@ -50,6 +50,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/chatd/chatd/internal/benchevents"
 	"github.com/chatd/chatd/socketio"
 	"github.com/chatd/chatd/socketio/engine"
 )
@@ -137,18 +138,7 @@ func newServer(opts socketio.Options) *socketio.Server {
 			_ = s.Emit("echo", args.Forward()...)
 			_ = ack(args.Forward()...)
 		})
-		s.On("join", func(room string, ack socketio.Ack) {
-			s.Join(room)
-			_ = ack(len(s.Rooms()))
-		})
-		s.On("to-room", func(args socketio.Args) {
-			var room string
-			if args.Decode(0, &room) != nil {
-				return
-			}
-			rest := args.Forward()[1:]
-			_ = s.To(room).Emit("room-msg", rest...)
-		})
+		benchevents.Register(s) // "join" and "to-room", as cmd/chatbench speaks them
 		s.On("broadcast", func(args socketio.Args) {
 			_ = s.Broadcast().Emit("broadcast-msg", args.Forward()...)
 		})
