@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"io"
 	"net"
 	"os"
 	"sync"
@@ -140,7 +141,6 @@ func (p *poller) run() {
 // pollHandle is a connection's registration with the poller.
 type pollHandle struct {
 	p   *poller
-	raw syscall.RawConn
 	key uint64
 }
 
@@ -252,17 +252,17 @@ func (p *poller) register(c *wsConn, raw syscall.RawConn) (*pollHandle, error) {
 		go p.run()
 	}
 	p.mu.Unlock()
-	return &pollHandle{p: p, raw: raw, key: key}, nil
+	return &pollHandle{p: p, key: key}, nil
 }
 
 // arm adds the connection to the epoll set, for one event.
-func (h *pollHandle) arm() error { return h.ctl(unix.EPOLL_CTL_ADD) }
+func (h *pollHandle) arm(raw syscall.RawConn) error { return h.ctl(raw, unix.EPOLL_CTL_ADD) }
 
 // ctl adds or re-arms the connection. The descriptor is used inside
 // RawConn.Control, so it cannot be closed (and reused) meanwhile.
-func (h *pollHandle) ctl(op int) error {
+func (h *pollHandle) ctl(raw syscall.RawConn, op int) error {
 	var cerr error
-	err := h.raw.Control(func(fd uintptr) {
+	err := raw.Control(func(fd uintptr) {
 		ev := unix.EpollEvent{Events: pollEvents, Fd: int32(uint32(h.key)), Pad: int32(uint32(h.key >> 32))}
 		cerr = unix.EpollCtl(h.p.epfd, op, int(fd), &ev)
 	})
@@ -273,7 +273,7 @@ func (h *pollHandle) ctl(op int) error {
 }
 
 // rearm asks for the next readiness event of the connection.
-func (h *pollHandle) rearm() error { return h.ctl(unix.EPOLL_CTL_MOD) }
+func (h *pollHandle) rearm(raw syscall.RawConn) error { return h.ctl(raw, unix.EPOLL_CTL_MOD) }
 
 // unregister forgets the connection. Closing the descriptor removes it from
 // the epoll set; an event already taken for it finds no connection.
@@ -293,10 +293,10 @@ func (h *pollHandle) unregister() {
 
 // readNonblock reads what the connection has without waiting: it returns
 // errWouldBlock when nothing is there, io.EOF-like errors as they come.
-func (h *pollHandle) readNonblock(b []byte) (int, error) {
+func readNonblock(raw syscall.RawConn, b []byte) (int, error) {
 	var n int
 	var rerr error
-	err := h.raw.Read(func(fd uintptr) bool {
+	err := raw.Read(func(fd uintptr) bool {
 		for {
 			n, rerr = unix.Read(int(fd), b)
 			if rerr != unix.EINTR {
@@ -313,7 +313,7 @@ func (h *pollHandle) readNonblock(b []byte) (int, error) {
 	case rerr != nil:
 		return 0, rerr
 	case n == 0:
-		return 0, errPeerClosed
+		return 0, io.EOF
 	}
 	return n, nil
 }

@@ -28,10 +28,10 @@ type vecWriter struct{}
 
 func (v *vecWriter) writev(syscall.RawConn, [][]byte) error { return errNoPoller }
 
-func (h *pollHandle) arm() error { return errNoPoller }
+func (h *pollHandle) arm(syscall.RawConn) error { return errNoPoller }
 
-func (h *pollHandle) rearm() error { return errNoPoller }
+func (h *pollHandle) rearm(syscall.RawConn) error { return errNoPoller }
 
 func (h *pollHandle) unregister() {}
 
-func (h *pollHandle) readNonblock([]byte) (int, error) { return 0, errNoPoller }
+func readNonblock(syscall.RawConn, []byte) (int, error) { return 0, errNoPoller }

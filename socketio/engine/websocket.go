@@ -162,7 +162,7 @@ func (c *wsConn) startReading() {
 				return
 			}
 			c.rsync.Add(1)
-			if err := h.arm(); err == nil {
+			if err := h.arm(c.raw); err == nil {
 				return
 			}
 			h.unregister()
@@ -277,9 +277,6 @@ func (s *Session) cancelUpgrade(c *wsConn) {
 // errWouldBlock: a non-blocking read found no data.
 var errWouldBlock = errors.New("engine: read would block")
 
-// errPeerClosed: the peer closed the TCP connection.
-var errPeerClosed = io.EOF
-
 // readReady reads what a connection reported readable by the poller has
 // received, without waiting, handles the complete frames, keeps the bytes
 // of an incomplete one, and re-arms the connection. It runs on a goroutine
@@ -297,7 +294,7 @@ func (c *wsConn) readReady() {
 	need := 0
 	for {
 		buf = growFor(buf, need)
-		n, err := c.ph.readNonblock(buf[len(buf):cap(buf)])
+		n, err := readNonblock(c.raw, buf[len(buf):cap(buf)])
 		if err == errWouldBlock {
 			break
 		}
@@ -330,7 +327,7 @@ func (c *wsConn) readReady() {
 	}
 	readBufPool.Put(bp)
 	c.rsync.Add(1)
-	if err := c.ph.rearm(); err != nil {
+	if err := c.ph.rearm(c.raw); err != nil {
 		c.readFailed(ReasonTransportError, 0)
 	}
 }
