@@ -3,7 +3,6 @@ package socketio
 import (
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"testing"
 	"time"
 )
@@ -47,33 +46,6 @@ func TestListHost(t *testing.T) {
 	if r.Header.Get("Host") != "h.test" {
 		t.Fatalf("nil header map: %v", r.Header)
 	}
-}
-
-func TestQueryCache(t *testing.T) {
-	var c queryCache
-	a := c.parse("EIO=4&transport=websocket")
-	b := c.parse("EIO=4&transport=websocket")
-	if a.Get("transport") != "websocket" || len(a) != 2 {
-		t.Fatalf("parsed %v", a)
-	}
-	if !sameValues(a, b) {
-		t.Fatal("the same query was parsed twice")
-	}
-	d := c.parse("EIO=4&transport=polling&t=x")
-	if want, _ := url.ParseQuery("EIO=4&transport=polling&t=x"); d.Encode() != want.Encode() {
-		t.Fatalf("parsed %v, want %v", d, want)
-	}
-	if sameValues(a, d) {
-		t.Fatal("different queries share their values")
-	}
-}
-
-// sameValues reports whether a and b are the same map.
-func sameValues(a, b url.Values) bool {
-	a["\x00probe"] = nil
-	_, same := b["\x00probe"]
-	delete(a, "\x00probe")
-	return same
 }
 
 func TestHandshakeTime(t *testing.T) {

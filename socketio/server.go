@@ -40,8 +40,6 @@ type Server struct {
 
 	offsetPrefix string
 	offsets      atomic.Uint64
-
-	queries queryCache // for handshakes
 }
 
 // NewServer returns a server with the given options (nil for the

@@ -9,7 +9,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -169,7 +168,7 @@ func buildHandshake(s *Socket) *Handshake {
 		h.XDomain = len(r.Header["Origin"]) > 0
 		h.Secure = r.TLS != nil
 		h.URL = requestURI(r)
-		h.Query = c.server.queries.parse(r.URL.RawQuery)
+		h.Query = r.URL.Query()
 	}
 	c.handshake = h
 	return h
@@ -203,29 +202,6 @@ func requestURI(r *http.Request) string {
 	return u.RequestURI()
 }
 
-// queryCache keeps the last query parsed for a handshake: clients of one
-// application usually connect with the same query, whose parsed form the
-// handshakes then share.
-type queryCache struct {
-	last atomic.Pointer[parsedQuery]
-}
-
-type parsedQuery struct {
-	raw    string
-	values url.Values
-}
-
-// parse returns the values of raw (as URL.Query), shared with earlier
-// handshakes of the same query.
-func (c *queryCache) parse(raw string) url.Values {
-	if q := c.last.Load(); q != nil && q.raw == raw {
-		return q.values
-	}
-	v, _ := url.ParseQuery(raw)
-	c.last.Store(&parsedQuery{raw: raw, values: v})
-	return v
-}
-
 // formattedTime is a handshake time, to the second, and its text.
 type formattedTime struct {
 	unix int64
@@ -253,8 +229,8 @@ func (s *Socket) ID() string { return s.id }
 // Namespace returns the socket's namespace.
 func (s *Socket) Namespace() *Namespace { return s.ns }
 
-// Handshake returns the handshake details. Do not modify them: its maps
-// are shared with the connection's request and with other sockets.
+// Handshake returns the handshake details. Do not modify them: its header
+// map is shared with the connection's request.
 func (s *Socket) Handshake() *Handshake {
 	if h := s.handshake.Load(); h != nil {
 		return h
