@@ -4,10 +4,10 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/internal/leakcheck"
 	"github.com/chatd/chatd/socketio"
 	"github.com/chatd/chatd/socketio/engine"
 	"github.com/chatd/chatd/socketio/socketiotest"
@@ -35,23 +35,9 @@ func dialWire(t testing.TB, base string) *socketiotest.Conn {
 	return socketiotest.Dial(t, base+"/socket.io/", nil)
 }
 
-// checkGoroutines fails if goroutines started during the test are still
-// running after cleanup (polling, as some exit asynchronously).
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Errorf("goroutines: %d before, %d after\n%s", before, n, buf)
-		}
-	})
-}
+// checkGoroutines fails the test if goroutines it started are still
+// running once it is over (see internal/leakcheck).
+func checkGoroutines(t *testing.T) { leakcheck.Check(t) }
 
 // fixtureServer is the server of the protocol suites (cmd/siofixture).
 func fixtureServer() *socketio.Server {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/internal/leakcheck"
 	"github.com/chatd/chatd/socketio/client"
 )
 
@@ -110,12 +111,5 @@ func TestBenchServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	http.DefaultClient.CloseIdleConnections()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	leakcheck.After(t, before)
 }

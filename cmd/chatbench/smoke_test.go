@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/internal/leakcheck"
 	"github.com/chatd/chatd/socketio"
 	"github.com/chatd/chatd/socketio/engine"
 )
@@ -100,18 +101,8 @@ func startTestServerOpts(t *testing.T, opts *socketio.Options) (*socketio.Server
 }
 
 // checkGoroutines fails the test if the goroutine count does not come back
-// to at most before within a few seconds.
-func checkGoroutines(t *testing.T, before int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+// down to before (see internal/leakcheck).
+func checkGoroutines(t *testing.T, before int) { leakcheck.After(t, before) }
 
 func TestFanoutSmoke(t *testing.T) {
 	for _, kind := range []string{"raw", "go"} {

@@ -7,10 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chatd/chatd/internal/leakcheck"
 )
 
 // refServer is a running Node reference server (e2e/goclient/refserver.js).
@@ -103,29 +104,9 @@ func (rs *refServer) stop() {
 	<-rs.done
 }
 
-// checkGoroutines fails the test, at its end, when goroutines started
-// during the test are still running. Register it first, so that it runs
-// after the other cleanups.
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= before {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf)
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
-}
+// checkGoroutines fails the test if goroutines it started are still
+// running once it is over (see internal/leakcheck).
+func checkGoroutines(t *testing.T) { leakcheck.Check(t) }
 
 // recv waits for a value on ch.
 func recv[T any](t *testing.T, ch <-chan T, what string) T {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/chatd/chatd/internal/leakcheck"
 )
 
 // closeEvent is one OnClose call seen by the echo handler.
@@ -278,21 +279,6 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// checkGoroutines fails the test when goroutines started during it are
-// still running once it has cleaned up.
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				n := runtime.Stack(buf, true)
-				t.Errorf("goroutines: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:n])
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-}
+// checkGoroutines fails the test if goroutines it started are still
+// running once it is over (see internal/leakcheck).
+func checkGoroutines(t *testing.T) { leakcheck.Check(t) }

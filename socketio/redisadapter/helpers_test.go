@@ -3,7 +3,6 @@ package redisadapter
 import (
 	"context"
 	"os"
-	"runtime"
 	"slices"
 	"sort"
 	"sync"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/chatd/chatd/internal/leakcheck"
 	"github.com/chatd/chatd/socketio/adapter"
 )
 
@@ -44,28 +44,9 @@ func needRedis(t *testing.T) *redis.Client {
 // testKey returns a channel prefix of its own for a test.
 func testKey() string { return "chatd-test-" + newID() }
 
-// checkGoroutines fails the test if goroutines started during it are still
-// running a few seconds after its cleanups (registered later) ran.
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= before {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("%d goroutines before the test, %d after:\n%s", before, n, buf)
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
-}
+// checkGoroutines fails the test if goroutines it started are still
+// running once it is over (see internal/leakcheck).
+func checkGoroutines(t *testing.T) { leakcheck.Check(t) }
 
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, what string, cond func() bool) {
