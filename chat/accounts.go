@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/http"
 	"sync"
 	"time"
 )
@@ -234,17 +233,6 @@ func (a *Accounts) Authenticate(ctx context.Context, token string) (User, error)
 		return User{}, Errorf(EUNAUTHORIZED, "unauthorized")
 	}
 	return u, err
-}
-
-// UserFromRequest authenticates r by its session cookie (SessionCookieName).
-// It works on page requests and on Socket.IO handshake requests alike.
-// Errors as for Authenticate.
-func (a *Accounts) UserFromRequest(r *http.Request) (User, error) {
-	c, err := r.Cookie(SessionCookieName)
-	if err != nil {
-		return User{}, Errorf(EUNAUTHORIZED, "unauthorized")
-	}
-	return a.Authenticate(r.Context(), c.Value)
 }
 
 // SetRole changes the role of the named account. Errors: EINVALID,

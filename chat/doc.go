@@ -1,15 +1,18 @@
 // Package chat is the application domain of chatd: namespaces, rooms,
 // messages, users and their roles, the rules for message text, the per-user
-// message rate limit, accounts (sign-up, log-in with throttling, sessions)
-// and the storage interfaces the domain consumes.
+// message rate limit, accounts (sign-up, log-in with throttling, sessions),
+// posting messages, presence (who is in which room) and the storage
+// interfaces the domain consumes.
 //
 // The wire contract spoken to clients is docs/protocol.md; the JSON shapes of
 // Namespace, Room and Message here are exactly the shapes defined there.
 //
-// Package chat depends on no storage or HTTP framework: package store
-// implements the interfaces of store.go on SQLite, package web serves the
-// account pages, and the Socket.IO event handlers live in this package's
-// Server (server.go).
+// Package chat depends on no storage, HTTP or Socket.IO package: package
+// store implements the interfaces of store.go on SQLite and PostgreSQL,
+// package web serves the account pages, and package chat/live speaks the
+// chat protocol over Socket.IO with the services of this package
+// (Accounts, Messages) and its Presence (presence.go; MemoryPresence for
+// one node, chat/redispresence for a cluster).
 //
 // Errors returned by this package and by implementations of its interfaces
 // are *Error values carrying a Code (see error.go) wherever the caller must

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/chat/live"
 	"github.com/chatd/chatd/socketio"
 	"github.com/chatd/chatd/socketio/engine"
 	"github.com/chatd/chatd/socketio/redisadapter"
@@ -80,7 +81,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	// foreign Origin are refused before any session exists.
 	sioOpts := &socketio.Options{
 		Logger: logger,
-		Engine: engine.Options{AllowRequest: chat.OriginChecker(cfg.Origins)},
+		Engine: engine.Options{AllowRequest: live.OriginChecker(cfg.Origins)},
 	}
 	if cfg.Redis != "" {
 		// The cluster adapter: rooms, broadcasts and member counts span
@@ -112,11 +113,11 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 			sio.Close(sctx)
 		}
 	}()
-	chatSrv := chat.NewServer(chat.ServerOptions{
+	chatSrv := live.NewServer(live.Options{
 		Auth:       accounts,
 		Namespaces: db,
-		Messages:   db,
-		Limiter:    limiter,
+		Messages:   chat.NewMessages(db, limiter),
+		Cluster:    cfg.Redis != "",
 		Logger:     logger,
 	})
 	defer chatSrv.Close()

@@ -1,4 +1,4 @@
-package chat_test
+package live_test
 
 import (
 	"crypto/tls"
@@ -6,10 +6,11 @@ import (
 	"testing"
 
 	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/chat/live"
 )
 
 func TestOriginChecker(t *testing.T) {
-	check := chat.OriginChecker([]string{"https://chat.example.com", "not a url"})
+	check := live.OriginChecker([]string{"https://chat.example.com", "not a url"})
 	for _, tc := range []struct {
 		host, origin string
 		tls, ok      bool

@@ -1,4 +1,4 @@
-package chat_test
+package live_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/chat/live"
 	"github.com/chatd/chatd/socketio"
 	"github.com/chatd/chatd/socketio/redisadapter"
 	"github.com/chatd/chatd/socketio/socketiotest"
@@ -22,8 +23,8 @@ type clusterNode struct {
 }
 
 // newClusterNode starts a chat server on the database dsn whose adapter
-// shares rooms through broker, as nodes do through Redis.
-func newClusterNode(t *testing.T, dsn string, broker *redisadapter.MemoryBroker) *clusterNode {
+// shares rooms through broker and presence, as nodes do through Redis.
+func newClusterNode(t *testing.T, dsn string, broker *redisadapter.MemoryBroker, presence chat.Presence) *clusterNode {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, dsn, store.Options{})
@@ -32,7 +33,8 @@ func newClusterNode(t *testing.T, dsn string, broker *redisadapter.MemoryBroker)
 	}
 	accounts := chat.NewAccounts(db, db, chat.AccountsOptions{Password: fastParams})
 	io := socketio.NewServer(&socketio.Options{Adapter: redisadapter.New(broker, redisadapter.Options{})})
-	cs := chat.NewServer(chat.ServerOptions{Auth: accounts, Namespaces: db, Messages: db, MemberInterval: 100 * time.Millisecond})
+	cs := live.NewServer(live.Options{Auth: accounts, Namespaces: db, Messages: chat.NewMessages(db, nil),
+		Presence: presence, Cluster: true, MemberInterval: 100 * time.Millisecond})
 	if err := cs.Register(ctx, io); err != nil {
 		t.Fatal(err)
 	}
@@ -126,8 +128,11 @@ func TestMembersAndMessagesAcrossNodes(t *testing.T) {
 		t.Run(backend.Name, func(t *testing.T) {
 			dsn := backend.NewDSN(t)
 			broker := redisadapter.NewMemoryBroker()
-			a := newClusterNode(t, dsn, broker)
-			b := newClusterNode(t, dsn, broker)
+			// The nodes share the adapter's broker and one presence, as
+			// nodes share Redis (cmd/chatd's cluster test runs on Redis).
+			presence := chat.NewMemoryPresence()
+			a := newClusterNode(t, dsn, broker, presence)
+			b := newClusterNode(t, dsn, broker, presence)
 			aliceH := clusterUser(t, a, "alice")
 			bobH := clusterUser(t, b, "bob")
 

@@ -1,9 +1,11 @@
-package chat
+package live
 
 import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/chatd/chatd/chat"
 )
 
 // OriginChecker returns the check applied to every Socket.IO handshake: a
@@ -26,7 +28,7 @@ func OriginChecker(trusted []string) func(r *http.Request) error {
 		}
 		o := normalizeOrigin(origin)
 		if o == "" {
-			return Errorf(EFORBIDDEN, "origin not allowed")
+			return chat.Errorf(chat.EFORBIDDEN, "origin not allowed")
 		}
 		scheme := "http"
 		if r.TLS != nil {
@@ -35,7 +37,7 @@ func OriginChecker(trusted []string) func(r *http.Request) error {
 		if o == scheme+"://"+strings.ToLower(r.Host) || allowed[o] {
 			return nil
 		}
-		return Errorf(EFORBIDDEN, "origin not allowed")
+		return chat.Errorf(chat.EFORBIDDEN, "origin not allowed")
 	}
 }
 

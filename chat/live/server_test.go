@@ -1,4 +1,4 @@
-package chat_test
+package live_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/chat/live"
 	"github.com/chatd/chatd/socketio"
 	"github.com/chatd/chatd/socketio/socketiotest"
 	"github.com/chatd/chatd/store"
@@ -35,7 +36,7 @@ func newChatEnv(t *testing.T, limiter *chat.RateLimiter) *chatEnv {
 	}
 	accounts := chat.NewAccounts(db, db, chat.AccountsOptions{Password: fastParams})
 	io := socketio.NewServer(nil)
-	cs := chat.NewServer(chat.ServerOptions{Auth: accounts, Namespaces: db, Messages: db, Limiter: limiter, MemberInterval: 100 * time.Millisecond})
+	cs := live.NewServer(live.Options{Auth: accounts, Namespaces: db, Messages: chat.NewMessages(db, limiter), MemberInterval: 100 * time.Millisecond})
 	if err := cs.Register(ctx, io); err != nil {
 		t.Fatal(err)
 	}

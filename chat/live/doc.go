@@ -1,0 +1,11 @@
+// Package live speaks the chat protocol of docs/protocol.md over the
+// socketio server: the namespace middlewares (session cookie, roles), the
+// event handlers and their ack shapes, the origin check of handshakes, and
+// the coalescing of updateMembers per room.
+//
+// The domain lives in package chat (accounts, the message service, the
+// presence component, the storage interfaces); this package only maps it
+// onto Socket.IO. Who is in a room is asked of the chat.Presence, never
+// found by listing a room's sockets, so a join costs the same in a room of
+// ten and of ten thousand, and no handshake crosses the cluster for it.
+package live

@@ -1,0 +1,355 @@
+package live
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/socketio"
+)
+
+// Authenticator finds the signed-in user of a session token (the value of
+// the session cookie). *chat.Accounts implements it.
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (chat.User, error)
+}
+
+// Options are the dependencies and settings of a Server.
+type Options struct {
+	Auth       Authenticator
+	Namespaces chat.NamespaceStore
+	Messages   *chat.Messages
+	// Presence knows who is in which room; nil means a MemoryPresence
+	// (one node). A cluster shares one (chat/redispresence) and sets
+	// Cluster.
+	Presence chat.Presence
+	// Cluster tells that other nodes serve the same rooms: a member count
+	// is then sent after every change, since this node does not know what
+	// the other nodes sent.
+	Cluster bool
+	// MemberInterval is the shortest time between two updateMembers of
+	// one room. Defaults to one second (docs/protocol.md).
+	MemberInterval time.Duration
+	// Timeout bounds each store and presence operation of a handler.
+	// Defaults to 10 seconds.
+	Timeout time.Duration
+	Logger  *slog.Logger
+}
+
+// Server speaks the chat protocol of docs/protocol.md over a
+// socketio.Server: it registers the namespace middlewares (authentication,
+// roles) and the event handlers, and keeps the presence of every socket.
+type Server struct {
+	opts    Options
+	members *memberNotifier
+
+	mu  sync.Mutex
+	nsp map[string]*socketio.Namespace // chat namespaces by endpoint
+}
+
+// Member is the data each chat socket carries (socketio.Socket.Data): who
+// is connected.
+type Member struct {
+	UserID   int64     `json:"userId"`
+	Username string    `json:"username"`
+	Role     chat.Role `json:"role"`
+}
+
+func (m *Member) user() chat.User { return chat.User{ID: m.UserID, Name: m.Username, Role: m.Role} }
+
+// NewServer returns a chat server. Call Register to attach it to a
+// socketio.Server and Close when shutting down.
+func NewServer(opts Options) *Server {
+	if opts.MemberInterval <= 0 {
+		opts.MemberInterval = time.Second
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Presence == nil {
+		opts.Presence = chat.NewMemoryPresence()
+	}
+	s := &Server{opts: opts, nsp: make(map[string]*socketio.Namespace)}
+	s.members = &memberNotifier{
+		interval: opts.MemberInterval,
+		cluster:  opts.Cluster,
+		count:    s.roomCount,
+		send:     s.sendMembers,
+		logger:   opts.Logger,
+		rooms:    make(map[chat.RoomID]*roomState),
+	}
+	return s
+}
+
+// Close stops pending member-count updates.
+func (s *Server) Close() { s.members.close() }
+
+// RoomsChanged tells the server that users left rooms without their
+// sockets disconnecting here: a node of the cluster died and the presence
+// dropped its entries (chat/redispresence's OnExpire). The rooms hear the
+// new count.
+func (s *Server) RoomsChanged(room chat.RoomID, left []string) {
+	s.members.changed(room)
+}
+
+// Register attaches the chat to io: the discovery namespace "/" and every
+// chat namespace found in the store. Namespaces are read once here; rooms
+// are read on every connection, so a room added to the store is listed to
+// clients on their next connect.
+func (s *Server) Register(ctx context.Context, io *socketio.Server) error {
+	all, err := s.opts.Namespaces.ListNamespaces(ctx, chat.RoleAdmin)
+	if err != nil {
+		return err
+	}
+	io.Use(s.authenticate(nil))
+	io.OnConnection(s.onDiscovery)
+	for _, ns := range all {
+		nsp := io.Of(ns.Endpoint)
+		s.mu.Lock()
+		s.nsp[ns.Endpoint] = nsp
+		s.mu.Unlock()
+		nsp.Use(s.authenticate(&ns)).OnConnection(func(so *socketio.Socket) { s.onChat(ns, so) })
+	}
+	return nil
+}
+
+func (s *Server) namespace(endpoint string) *socketio.Namespace {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.nsp[endpoint]
+}
+
+// authenticate is the namespace middleware: a handshake without a valid
+// session is refused with "unauthorized" (whatever else is wrong), a user
+// whose role may not enter ns with "forbidden".
+func (s *Server) authenticate(ns *chat.Namespace) socketio.Middleware {
+	return func(so *socketio.Socket) error {
+		u, err := s.userOf(so)
+		if err != nil {
+			if chat.ErrorCode(err) == chat.EINTERNAL {
+				s.opts.Logger.Error("chat: authenticating a socket", "error", err)
+			}
+			return socketio.NewConnectError(chat.EUNAUTHORIZED, nil)
+		}
+		if ns != nil && !u.Role.MayEnter(*ns) {
+			return socketio.NewConnectError(chat.EFORBIDDEN, nil)
+		}
+		so.SetData(&Member{UserID: u.ID, Username: u.Name, Role: u.Role})
+		return nil
+	}
+}
+
+func (s *Server) userOf(so *socketio.Socket) (chat.User, error) {
+	r := so.Request()
+	if r == nil {
+		return chat.User{}, chat.Errorf(chat.EUNAUTHORIZED, "unauthorized")
+	}
+	c, err := (&http.Request{Header: r.Header}).Cookie(chat.SessionCookieName)
+	if err != nil {
+		return chat.User{}, chat.Errorf(chat.EUNAUTHORIZED, "unauthorized")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
+	defer cancel()
+	return s.opts.Auth.Authenticate(ctx, c.Value)
+}
+
+func memberOf(so *socketio.Socket) *Member {
+	m, _ := so.Data().(*Member)
+	return m
+}
+
+// onDiscovery sends "data": the chat namespaces this user may enter.
+func (s *Server) onDiscovery(so *socketio.Socket) {
+	m := memberOf(so)
+	ctx, cancel := context.WithTimeout(so.Context(), s.opts.Timeout)
+	defer cancel()
+	list, err := s.opts.Namespaces.ListNamespaces(ctx, m.Role)
+	if err != nil {
+		s.opts.Logger.Error("chat: listing namespaces", "error", err)
+		list = nil
+	}
+	if list == nil {
+		list = []chat.Namespace{}
+	}
+	_ = so.Emit("data", list)
+}
+
+// chatSocket is the state of one socket in a chat namespace. It is used
+// only from that socket's handlers, which run one at a time.
+type chatSocket struct {
+	s    *Server
+	ns   chat.Namespace
+	so   *socketio.Socket
+	m    *Member
+	room string // current room title, "" when in none
+}
+
+func (s *Server) onChat(ns chat.Namespace, so *socketio.Socket) {
+	c := &chatSocket{s: s, ns: ns, so: so, m: memberOf(so)}
+	ctx, cancel := context.WithTimeout(so.Context(), s.opts.Timeout)
+	rooms, err := s.opts.Namespaces.ListRooms(ctx, ns.Endpoint)
+	cancel()
+	if err != nil {
+		s.opts.Logger.Error("chat: listing rooms", "namespace", ns.Endpoint, "error", err)
+	}
+	if rooms == nil {
+		rooms = []chat.Room{}
+	}
+	_ = so.Emit("nsRoomLoad", rooms)
+	so.On("joinRoom", c.joinRoom)
+	so.On("newMsg2Server", c.newMessage)
+	so.OnDisconnect(func(socketio.Reason) { c.leave() })
+}
+
+func (c *chatSocket) roomID(title string) chat.RoomID {
+	return chat.RoomID{Namespace: c.ns.Endpoint, Room: title}
+}
+
+// leave takes the socket out of its current room, in the adapter and in
+// the presence.
+func (c *chatSocket) leave() {
+	if c.room == "" {
+		return
+	}
+	id := c.roomID(c.room)
+	c.so.Leave(c.room)
+	c.room = ""
+	ctx, cancel := context.WithTimeout(context.Background(), c.s.opts.Timeout)
+	defer cancel()
+	if _, left, err := c.s.opts.Presence.Remove(ctx, id, c.so.ID()); err != nil {
+		c.s.opts.Logger.Warn("chat: presence of a leaving socket", "namespace", id.Namespace, "room", id.Room, "error", err)
+		c.s.members.changed(id)
+	} else if left {
+		c.s.members.changed(id)
+	}
+}
+
+type errorReply struct {
+	Error string `json:"error"`
+}
+
+func (c *chatSocket) fail(ack socketio.Ack, err error) {
+	if chat.ErrorCode(err) == chat.EINTERNAL {
+		c.s.opts.Logger.Error("chat: handler failed", "namespace", c.ns.Endpoint, "user", c.m.Username, "error", err)
+	}
+	_ = ack(errorReply{Error: chat.ErrorMessage(err)})
+}
+
+// joinRoom: leave the current room, join the new one, ack with its member
+// count, then send its history. Its cost does not grow with the room: the
+// count comes from the presence, kept as sockets come and go.
+func (c *chatSocket) joinRoom(args socketio.Args, ack socketio.Ack) {
+	var title string
+	if args.Len() < 1 || args.Decode(0, &title) != nil {
+		c.fail(ack, chat.Errorf(chat.EINVALID, "joinRoom needs a room title (a string)"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.so.Context(), c.s.opts.Timeout)
+	defer cancel()
+	room, err := c.s.opts.Namespaces.FindRoom(ctx, c.ns.Endpoint, title)
+	if err != nil {
+		if chat.ErrorCode(err) == chat.ENOTFOUND {
+			err = chat.Errorf(chat.EINVALID, "unknown room %q", title)
+		}
+		c.fail(ack, err)
+		return
+	}
+	id := c.roomID(room.Title)
+	history, err := c.s.opts.Messages.History(ctx, id, chat.HistorySize)
+	if err != nil {
+		c.fail(ack, err)
+		return
+	}
+	newUser := false
+	if c.room != room.Title {
+		c.leave()
+		c.so.Join(room.Title)
+		c.room = room.Title
+		joined, err := c.s.opts.Presence.Add(ctx, id, c.so.ID(), chat.UserRef{Name: c.m.Username, Role: c.m.Role})
+		if err != nil {
+			// Not counted: out of the room again, so that counts and
+			// deliveries agree.
+			c.so.Leave(room.Title)
+			c.room = ""
+			c.fail(ack, err)
+			return
+		}
+		newUser = joined
+	}
+	st, err := c.s.opts.Presence.Stats(ctx, id)
+	if err != nil {
+		c.fail(ack, err)
+		return
+	}
+	_ = ack(struct {
+		Members int `json:"members"`
+	}{st.Users})
+	_ = c.so.Emit("historyUpdate", history)
+	// After the history, so that historyUpdate follows the ack directly
+	// on this socket. The count this ack told must match what the room
+	// hears next.
+	if newUser {
+		c.s.members.changed(id)
+	}
+	c.s.members.told(id, st.Users)
+}
+
+// newMessage: validate, store, send comPeRoom to the room, then ack.
+func (c *chatSocket) newMessage(args socketio.Args, ack socketio.Ack) {
+	var body struct {
+		Text *string `json:"text"`
+	}
+	if args.Len() < 1 || args.Decode(0, &body) != nil || body.Text == nil {
+		c.fail(ack, chat.Errorf(chat.EINVALID, "newMsg2Server needs an object with a text string"))
+		return
+	}
+	if _, err := chat.ValidateText(*body.Text); err != nil {
+		c.fail(ack, err)
+		return
+	}
+	if c.room == "" {
+		c.fail(ack, chat.Errorf(chat.EINVALID, "join a room before sending messages"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.s.opts.Timeout)
+	defer cancel()
+	msg, err := c.s.opts.Messages.Post(ctx, c.m.user(), c.roomID(c.room), *body.Text)
+	if err != nil {
+		c.fail(ack, err)
+		return
+	}
+	if err := c.so.Namespace().To(c.room).EmitContext(ctx, "comPeRoom", msg); err != nil {
+		c.s.opts.Logger.Error("chat: broadcasting a message", "id", msg.ID, "error", err)
+	}
+	_ = ack(struct {
+		ID int64 `json:"id"`
+	}{msg.ID})
+}
+
+// roomCount is the number of distinct users in a room.
+func (s *Server) roomCount(room chat.RoomID) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
+	defer cancel()
+	st, err := s.opts.Presence.Stats(ctx, room)
+	return st.Users, err
+}
+
+// sendMembers sends updateMembers with count n to a room.
+func (s *Server) sendMembers(room chat.RoomID, n int) {
+	nsp := s.namespace(room.Namespace)
+	if nsp == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
+	defer cancel()
+	_ = nsp.To(room.Room).EmitContext(ctx, "updateMembers", struct {
+		Room    string `json:"room"`
+		Members int    `json:"members"`
+	}{room.Room, n})
+}
