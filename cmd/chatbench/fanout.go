@@ -34,6 +34,14 @@ type fanoutResult struct {
 	loadCPU       float64       // share over the measured sending window
 	otherCPU      float64       // CPU share of other processes over that window
 	senderLagging time.Duration // how far the senders fell behind the schedule at worst
+	serverCPUTime time.Duration // server CPU time over the measured sending window
+
+	// The chat protocol.
+	proto     string
+	accounts  int
+	polling   int
+	acked     int64 // messages acknowledged with an id
+	ackErrors int64 // messages acknowledged with an error
 }
 
 // runFanout measures delivery to one room of cfg.n members.
@@ -43,7 +51,13 @@ func runFanout(ctx context.Context, cfg *config, t *target) (*fanoutResult, erro
 		return nil, err
 	}
 	r := &fanoutResult{client: cfg.client, members: cfg.n, senders: cfg.senders, rate: cfg.rate,
-		duration: cfg.duration, hist: new(histogram), serverCPU: -1}
+		duration: cfg.duration, hist: new(histogram), serverCPU: -1,
+		proto: cfg.proto, accounts: cfg.accounts, polling: cfg.polling}
+	chat := cfg.proto == "chat"
+	makeMessage, parseSent := message, sendTime
+	if chat {
+		makeMessage, parseSent = chatMessage, chatSendTime
+	}
 
 	var (
 		origin      = time.Now()
@@ -56,7 +70,7 @@ func runFanout(ctx context.Context, cfg *config, t *target) (*fanoutResult, erro
 	onMsg := func(p []byte) {
 		now := time.Since(origin)
 		delivered.Add(1)
-		sent, ok := sendTime(p)
+		sent, ok := parseSent(p)
 		if !ok || int64(sent) < measureFrom.Load() {
 			return
 		}
@@ -70,16 +84,37 @@ func runFanout(ctx context.Context, cfg *config, t *target) (*fanoutResult, erro
 		}
 	}
 
-	members, elapsed, err := connectAll(ctx, cfg, base, cfg.n, cfg.room, onMsg)
-	defer closeAll(members)
-	r.connectTime = elapsed
-	if err != nil {
-		return r, err
-	}
-	senders, _, err := connectAll(ctx, cfg, base, cfg.senders, "", nil)
-	defer closeAll(senders)
-	if err != nil {
-		return r, err
+	var members, senders []loadConn
+	if chat {
+		// Members and senders alike are room members; the senders are
+		// WebSocket connections, the long-polling ones come last.
+		cookies, err := setupAccounts(ctx, t.url, cfg.accountPrefix, cfg.accounts, 4)
+		if err != nil {
+			return r, err
+		}
+		d := newChatDialer(cfg, base, cookies, onMsg)
+		defer d.close()
+		var elapsed time.Duration
+		members, elapsed, err = connectAll(ctx, cfg, cfg.n, d.dial)
+		defer closeAll(members)
+		r.connectTime = elapsed
+		if err != nil {
+			return r, err
+		}
+		senders = members[:cfg.senders]
+	} else {
+		var elapsed time.Duration
+		members, elapsed, err = connectAll(ctx, cfg, cfg.n, benchDialer(cfg, base, cfg.room, onMsg))
+		defer closeAll(members)
+		r.connectTime = elapsed
+		if err != nil {
+			return r, err
+		}
+		senders, _, err = connectAll(ctx, cfg, cfg.senders, benchDialer(cfg, base, "", nil))
+		defer closeAll(senders)
+		if err != nil {
+			return r, err
+		}
 	}
 	delivered.Store(0)
 
@@ -120,7 +155,7 @@ func runFanout(ctx context.Context, cfg *config, t *target) (*fanoutResult, erro
 					for l := lag.Load(); int64(-d) > l && !lag.CompareAndSwap(l, int64(-d)); l = lag.Load() {
 					}
 				}
-				if s.Emit(cfg.room, message(time.Since(origin), i, cfg.size)) != nil {
+				if s.Emit(cfg.room, makeMessage(time.Since(origin), i, cfg.size)) != nil {
 					sendErrors.Add(1)
 					continue
 				}
@@ -133,11 +168,29 @@ func runFanout(ctx context.Context, cfg *config, t *target) (*fanoutResult, erro
 	r.senderLagging = time.Duration(lag.Load())
 	r.expected = r.sent * int64(len(members))
 
-	// Wait for the outstanding deliveries, as long as they keep coming.
+	acks := func() (ok, failed int64) {
+		for _, s := range senders {
+			if a, isAcker := s.(acker); isAcker {
+				o, f := a.Acks()
+				ok, failed = ok+o, failed+f
+			}
+		}
+		return ok, failed
+	}
+	outstanding := func() bool {
+		if delivered.Load() < r.expected {
+			return true
+		}
+		o, f := acks()
+		return chat && o+f < r.sent
+	}
+
+	// Wait for the outstanding deliveries (and acks), as long as they
+	// keep coming.
 	deadline := time.Now().Add(cfg.drain)
 	last := delivered.Load()
 	quietSince := time.Now()
-	for delivered.Load() < r.expected && time.Now().Before(deadline) && ctx.Err() == nil {
+	for outstanding() && time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(10 * time.Millisecond)
 		if d := delivered.Load(); d != last {
 			last, quietSince = d, time.Now()
@@ -146,10 +199,12 @@ func runFanout(ctx context.Context, cfg *config, t *target) (*fanoutResult, erro
 		}
 	}
 	r.delivered, r.measured = delivered.Load(), measured.Load()
+	r.acked, r.ackErrors = acks()
 	endAt := max(time.Duration(lastMeasure.Load()), end)
 	r.window = endAt - warmEnd
 	if haveServer {
 		r.serverCPU = cpuShare(serverAt, serverEnd)
+		r.serverCPUTime = serverEnd.cpu - serverAt.cpu
 		r.serverRSS = serverEnd.rss
 		r.otherCPU = otherCPU(busyAt, busyEnd, serverAt, serverEnd, loadAt, loadEnd)
 	}
@@ -159,9 +214,17 @@ func runFanout(ctx context.Context, cfg *config, t *target) (*fanoutResult, erro
 
 // print writes the report.
 func (r *fanoutResult) print(w io.Writer) {
-	fmt.Fprintf(w, "mode fanout, client %s: %d members, %d senders, %.0f messages/s for %s (after warm-up); members connected in %.2fs\n",
-		r.client, r.members, r.senders, r.rate, r.duration, r.connectTime.Seconds())
+	if r.proto == "chat" {
+		fmt.Fprintf(w, "mode fanout, proto chat: %d members (%d on long-polling, %d senders among them), %d accounts, %.0f messages/s for %s (after warm-up); members connected in %.2fs\n",
+			r.members, r.polling, r.senders, r.accounts, r.rate, r.duration, r.connectTime.Seconds())
+	} else {
+		fmt.Fprintf(w, "mode fanout, client %s: %d members, %d senders, %.0f messages/s for %s (after warm-up); members connected in %.2fs\n",
+			r.client, r.members, r.senders, r.rate, r.duration, r.connectTime.Seconds())
+	}
 	fmt.Fprintf(w, "sent %d messages (%d send errors, senders at most %s behind schedule)\n", r.sent, r.sendErrors, r.senderLagging.Round(time.Millisecond))
+	if r.proto == "chat" {
+		fmt.Fprintf(w, "acks: %d acknowledged with an id, %d with an error, %d missing\n", r.acked, r.ackErrors, r.sent-r.acked-r.ackErrors)
+	}
 	lost := r.expected - r.delivered
 	fmt.Fprintf(w, "deliveries: %d expected, %d seen, %d lost\n", r.expected, r.delivered, lost)
 	if r.window > 0 {
@@ -173,6 +236,9 @@ func (r *fanoutResult) print(w io.Writer) {
 		ms(h.Percentile(0.50)), ms(h.Percentile(0.90)), ms(h.Percentile(0.99)), ms(h.Percentile(0.999)), ms(h.Max()))
 	if r.serverCPU >= 0 {
 		fmt.Fprintf(w, "server CPU %.2f, RSS %s; load CPU %.2f; other processes CPU %.2f\n", r.serverCPU, kb(r.serverRSS), r.loadCPU, r.otherCPU)
+		if r.measured > 0 {
+			fmt.Fprintf(w, "server CPU per 1,000 deliveries: %.4fs\n", r.serverCPUTime.Seconds()/(float64(r.measured)/1000))
+		}
 	} else {
 		fmt.Fprintf(w, "load CPU %.2f\n", r.loadCPU)
 	}

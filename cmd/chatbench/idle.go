@@ -10,20 +10,23 @@ import (
 
 // idleResult is the outcome of -mode idle.
 type idleResult struct {
-	client      string
-	n           int
-	opened      int
-	connectTime time.Duration
-	connCPU     float64 // server CPU share while connecting; -1 unknown
-	loadCPU     float64 // load CPU share while connecting
-	otherCPU    float64 // CPU share of other processes while connecting
-	baseRSS     int64
-	rss         int64 // after -hold
-	rssGC       int64 // after the server's garbage collection, if it has /stats
-	baseStats   serverStats
-	stats       serverStats
-	haveProc    bool
-	haveStats   bool
+	client         string
+	n              int
+	opened         int
+	connectTime    time.Duration
+	connCPU        float64 // server CPU share while connecting; -1 unknown
+	loadCPU        float64 // load CPU share while connecting
+	otherCPU       float64 // CPU share of other processes while connecting
+	baseRSS        int64
+	rss            int64 // after -hold
+	rssGC          int64 // after the server's garbage collection, if it has /stats
+	baseStats      serverStats
+	stats          serverStats
+	haveProc       bool
+	haveStats      bool
+	proto          string // "chat", or "" for the benchmark protocol
+	preAccountsRSS int64  // server RSS before the sign-ups
+	accounts       int
 }
 
 // runIdle opens cfg.n idle connections that each join one room, and
@@ -34,6 +37,21 @@ func runIdle(ctx context.Context, cfg *config, t *target) (*idleResult, error) {
 		return nil, err
 	}
 	r := &idleResult{client: cfg.client, n: cfg.n, connCPU: -1}
+	dial := benchDialer(cfg, base, cfg.room, nil)
+	if cfg.proto == "chat" {
+		pre, _ := t.sample()
+		r.preAccountsRSS = pre.rss
+		cookies, err := setupAccounts(ctx, t.url, cfg.accountPrefix, cfg.accounts, 4)
+		if err != nil {
+			return r, err
+		}
+		d := newChatDialer(cfg, base, cookies, nil)
+		defer d.close()
+		dial = d.dial
+		r.proto, r.accounts = cfg.proto, cfg.accounts
+	}
+
+	// The baseline after the sign-ups, which cost the server memory too.
 	r.baseStats, r.haveStats = fetchStats(ctx, t.url, true)
 	before, haveProc := t.sample()
 	r.haveProc = haveProc
@@ -41,7 +59,7 @@ func runIdle(ctx context.Context, cfg *config, t *target) (*idleResult, error) {
 	self0, _ := readProc(selfPID)
 	busy0, _ := machineBusy()
 
-	conns, elapsed, err := connectAll(ctx, cfg, base, cfg.n, cfg.room, nil)
+	conns, elapsed, err := connectAll(ctx, cfg, cfg.n, dial)
 	defer closeAll(conns)
 	r.opened = len(conns)
 	r.connectTime = elapsed
@@ -74,7 +92,11 @@ func runIdle(ctx context.Context, cfg *config, t *target) (*idleResult, error) {
 
 // print writes the report.
 func (r *idleResult) print(w io.Writer) {
-	fmt.Fprintf(w, "mode idle, client %s: %d of %d connections open (each joined the room)\n", r.client, r.opened, r.n)
+	if r.proto == "chat" {
+		fmt.Fprintf(w, "mode idle, proto chat: %d of %d connections open (each joined the room), %d accounts\n", r.opened, r.n, r.accounts)
+	} else {
+		fmt.Fprintf(w, "mode idle, client %s: %d of %d connections open (each joined the room)\n", r.client, r.opened, r.n)
+	}
 	if r.opened > 0 && r.connectTime > 0 {
 		fmt.Fprintf(w, "connect: %.2fs, %.0f connections/s; server CPU %s, load CPU %.2f, other processes CPU %.2f\n",
 			r.connectTime.Seconds(), float64(r.opened)/r.connectTime.Seconds(), share(r.connCPU), r.loadCPU, r.otherCPU)
@@ -85,6 +107,12 @@ func (r *idleResult) print(w io.Writer) {
 	if r.haveProc && r.rss > 0 {
 		fmt.Fprintf(w, "server RSS: %s before, %s idle, %s per connection\n",
 			kb(r.baseRSS), kb(r.rss), kb((r.rss-r.baseRSS)/int64(r.opened)))
+		if r.preAccountsRSS > 0 {
+			// Password hashing of the sign-ups may leave memory the server
+			// reuses for the connections.
+			fmt.Fprintf(w, "server RSS before the sign-ups: %s; %s per connection from there\n",
+				kb(r.preAccountsRSS), kb((r.rss-r.preAccountsRSS)/int64(r.opened)))
+		}
 		if r.rssGC > 0 {
 			fmt.Fprintf(w, "server RSS after a GC: %s, %s per connection\n", kb(r.rssGC), kb((r.rssGC-r.baseRSS)/int64(r.opened)))
 		}

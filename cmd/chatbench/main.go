@@ -47,6 +47,14 @@ type config struct {
 	room           string
 	connectTimeout time.Duration
 	cpuProfile     string
+
+	// The chat protocol (-proto chat).
+	proto         string
+	accounts      int
+	accountPrefix string
+	nsp           string
+	polling       int
+	retryDelay    time.Duration
 }
 
 // parseFlags parses and validates the command line.
@@ -54,13 +62,19 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("chatbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.mode, "mode", "fanout", "idle or fanout")
+	fs.StringVar(&c.mode, "mode", "fanout", "idle, fanout or storm (storm: -proto chat with -server-cmd)")
+	fs.StringVar(&c.proto, "proto", "bench", `protocol: bench (the "join"/"to-room" events of cmd/benchserver) or chat (docs/protocol.md, as cmd/chatd speaks it)`)
+	fs.IntVar(&c.accounts, "accounts", 1, "chat: accounts signed up (or logged in) before connecting; connections use them round-robin")
+	fs.StringVar(&c.accountPrefix, "account-prefix", "bench", "chat: account names are this prefix and a number")
+	fs.StringVar(&c.nsp, "nsp", "/user", "chat: namespace")
+	fs.IntVar(&c.polling, "polling", 0, "chat fanout: members (not senders) on HTTP long-polling instead of WebSocket")
+	fs.DurationVar(&c.retryDelay, "retry-delay", 100*time.Millisecond, "storm: mean delay between reconnection attempts of a client (jittered ±50%)")
 	fs.StringVar(&c.url, "url", "", "server base URL, such as http://127.0.0.1:3000 (or use -server-cmd)")
 	fs.StringVar(&c.serverCmd, "server-cmd", "", `command starting the server, which must print "listening on URL" (no shell; prefix with "taskset -c 0" to pin it)`)
 	fs.IntVar(&c.serverPID, "server-pid", 0, "PID of the server started elsewhere, for its CPU and memory (with -url)")
 	fs.StringVar(&c.client, "client", "raw", "load client: raw (lean built-in WebSocket client) or go (socketio/client)")
-	fs.IntVar(&c.n, "n", 1000, "connections (idle) or room members (fanout)")
-	fs.IntVar(&c.senders, "senders", 1, "fanout: sending connections (not room members)")
+	fs.IntVar(&c.n, "n", 1000, "connections (idle, storm) or room members (fanout)")
+	fs.IntVar(&c.senders, "senders", 1, "fanout: sending connections (bench: not room members; chat: members too, 10 by default)")
 	fs.Float64Var(&c.rate, "rate", 100, "fanout: messages per second, all senders together")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "fanout: measured sending time")
 	fs.DurationVar(&c.warmup, "warmup", time.Second, "fanout: sending time before measuring")
@@ -68,7 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.hold, "hold", 5*time.Second, "idle: time the connections stay idle before memory is read")
 	fs.IntVar(&c.size, "size", 64, "fanout: bytes of text in each message")
 	fs.IntVar(&c.concurrency, "concurrency", 64, "connection attempts in flight while connecting")
-	fs.StringVar(&c.room, "room", "bench", "room name")
+	fs.StringVar(&c.room, "room", "bench", `room name ("chat" by default with -proto chat)`)
 	fs.DurationVar(&c.connectTimeout, "connect-timeout", 60*time.Second, "longest time for opening all connections")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write the load generator's own CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
@@ -77,14 +91,26 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	if c.proto == "chat" {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["room"] {
+			c.room = "chat"
+		}
+		if !set["senders"] {
+			c.senders = min(10, c.n)
+		}
+	}
 	return c, c.validate()
 }
 
 // validate checks the combination of settings.
 func (c *config) validate() error {
 	switch {
-	case c.mode != "idle" && c.mode != "fanout":
-		return fmt.Errorf("-mode must be idle or fanout, not %q", c.mode)
+	case c.mode != "idle" && c.mode != "fanout" && c.mode != "storm":
+		return fmt.Errorf("-mode must be idle, fanout or storm, not %q", c.mode)
+	case c.proto != "bench" && c.proto != "chat":
+		return fmt.Errorf("-proto must be bench or chat, not %q", c.proto)
 	case c.client != "raw" && c.client != "go":
 		return fmt.Errorf("-client must be raw or go, not %q", c.client)
 	case (c.url == "") == (c.serverCmd == ""):
@@ -122,6 +148,35 @@ func (c *config) validate() error {
 			return errors.New("-size must be between 0 and 1048576")
 		}
 	}
+	if c.proto == "chat" {
+		switch {
+		case c.client != "raw":
+			return errors.New("-proto chat uses the raw client only")
+		case c.accounts < 1:
+			return errors.New("-accounts must be at least 1")
+		case !strings.HasPrefix(c.nsp, "/"):
+			return errors.New("-nsp must start with /")
+		case c.polling < 0 || c.polling > c.n:
+			return errors.New("-polling must be between 0 and -n")
+		case c.polling > 0 && c.mode != "fanout":
+			return errors.New("-polling goes with -mode fanout")
+		case c.mode == "fanout" && c.senders > c.n-c.polling:
+			return errors.New("-senders must not exceed the WebSocket members (-n minus -polling)")
+		case c.size > 1900:
+			return errors.New("-size must be at most 1900 with -proto chat (texts are limited to 2000 characters)")
+		case c.mode == "storm" && c.serverCmd == "":
+			return errors.New("-mode storm restarts the server: it needs -server-cmd")
+		case c.retryDelay <= 0:
+			return errors.New("-retry-delay must be positive")
+		}
+	} else {
+		switch {
+		case c.mode == "storm":
+			return errors.New("-mode storm needs -proto chat")
+		case c.polling != 0:
+			return errors.New("-polling needs -proto chat")
+		}
+	}
 	if c.mode == "idle" && c.hold < 0 {
 		return errors.New("-hold must not be negative")
 	}
@@ -148,35 +203,80 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	target := &target{url: cfg.url, pid: cfg.serverPID}
+	target := &target{url: cfg.url, pid: cfg.serverPID, cmd: cfg.serverCmd, stderr: stderr}
 	if cfg.serverCmd != "" {
-		p, err := startServer(cfg.serverCmd, 30*time.Second, stderr)
-		if err != nil {
+		if err := target.start(); err != nil {
 			return err
 		}
-		defer p.stop()
-		target.url, target.pid = p.url, p.pid()
+		defer target.stop()
 	}
+	r, err := execute(ctx, cfg, target)
+	if r != nil {
+		r.print(stdout)
+	}
+	return err
+}
+
+// result is the outcome of a run.
+type result interface {
+	print(w io.Writer)
+}
+
+// execute runs the configured mode against t. The result is nil only when
+// nothing was measured.
+func execute(ctx context.Context, cfg *config, t *target) (result, error) {
+	var (
+		r   result
+		err error
+	)
 	switch cfg.mode {
 	case "idle":
-		r, err := runIdle(ctx, cfg, target)
-		if r != nil {
-			r.print(stdout)
+		var ir *idleResult
+		ir, err = runIdle(ctx, cfg, t)
+		if ir != nil {
+			r = ir
 		}
-		return err
+	case "storm":
+		var sr *stormResult
+		sr, err = runStorm(ctx, cfg, t)
+		if sr != nil {
+			r = sr
+		}
 	default:
-		r, err := runFanout(ctx, cfg, target)
-		if r != nil {
-			r.print(stdout)
+		var fr *fanoutResult
+		fr, err = runFanout(ctx, cfg, t)
+		if fr != nil {
+			r = fr
 		}
-		return err
 	}
+	return r, err
 }
 
 // target is the server under load.
 type target struct {
-	url string
-	pid int // 0 when unknown
+	url    string
+	pid    int    // 0 when unknown
+	cmd    string // -server-cmd, if chatbench runs the server
+	stderr io.Writer
+	proc   *serverProc // the running server started from cmd
+}
+
+// start runs the server command and waits until it listens.
+func (t *target) start() error {
+	p, err := startServer(t.cmd, 30*time.Second, t.stderr)
+	if err != nil {
+		return err
+	}
+	t.proc, t.url, t.pid = p, p.url, p.pid()
+	return nil
+}
+
+// stop stops the server chatbench started, if it runs.
+func (t *target) stop() {
+	if t.proc != nil {
+		t.proc.stop()
+		t.proc = nil
+	}
 }
 
 // sample reads the server's /proc figures; ok is false without a PID.
@@ -202,10 +302,22 @@ func dial(ctx context.Context, kind string, base *url.URL, room string, onMsg fu
 	return dialRaw(ctx, base, room, onMsg)
 }
 
+// dialFunc opens connection number i of a run.
+type dialFunc func(ctx context.Context, i int) (loadConn, error)
+
+// benchDialer dials connections of the benchmark protocol that join room
+// (none when room is empty).
+func benchDialer(cfg *config, base *url.URL, room string, onMsg func([]byte)) dialFunc {
+	return func(ctx context.Context, _ int) (loadConn, error) {
+		return dial(ctx, cfg.client, base, room, onMsg)
+	}
+}
+
 // connectAll opens n connections with up to concurrency attempts in flight.
-// It returns the connections opened (in no particular order), the time it
-// took and the first error; it stops at the first error.
-func connectAll(ctx context.Context, cfg *config, base *url.URL, n int, room string, onMsg func([]byte)) ([]loadConn, time.Duration, error) {
+// It returns the connections opened (in the order of their numbers, gaps
+// removed), the time it took and the first error; it stops at the first
+// error.
+func connectAll(ctx context.Context, cfg *config, n int, dial dialFunc) ([]loadConn, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.connectTimeout)
 	defer cancel()
 	conns := make([]loadConn, n)
@@ -221,7 +333,7 @@ func connectAll(ctx context.Context, cfg *config, base *url.URL, n int, room str
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				c, err := dial(ctx, cfg.client, base, room, onMsg)
+				c, err := dial(ctx, i)
 				if err != nil {
 					errOnce.Do(func() { firstErr = fmt.Errorf("connection %d: %w", i, err) })
 					cancel()

@@ -133,9 +133,10 @@ func fetchStats(ctx context.Context, base string, gc bool) (serverStats, bool) {
 
 // serverProc is a server process started by chatbench.
 type serverProc struct {
-	cmd  *exec.Cmd
-	url  string
-	done chan struct{}
+	cmd      *exec.Cmd
+	url      string
+	listenAt time.Time // when the "listening on" line was read
+	done     chan struct{}
 }
 
 // startServer runs command (split on white space, no shell) and waits up
@@ -157,13 +158,17 @@ func startServer(command string, timeout time.Duration, stderr io.Writer) (*serv
 		return nil, err
 	}
 	p := &serverProc{cmd: cmd, done: make(chan struct{})}
-	found := make(chan string, 1)
+	type listening struct {
+		url string
+		at  time.Time
+	}
+	found := make(chan listening, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			if _, after, ok := strings.Cut(sc.Text(), "listening on "); ok {
 				select {
-				case found <- strings.TrimSpace(after):
+				case found <- listening{strings.TrimSpace(after), time.Now()}:
 				default:
 				}
 			}
@@ -172,7 +177,8 @@ func startServer(command string, timeout time.Duration, stderr io.Writer) (*serv
 		close(p.done)
 	}()
 	select {
-	case p.url = <-found:
+	case l := <-found:
+		p.url, p.listenAt = l.url, l.at
 		return p, nil
 	case <-p.done:
 		return nil, fmt.Errorf("server exited before listening: %v", cmd.ProcessState)

@@ -26,6 +26,9 @@ type rawConn struct {
 	conn  net.Conn
 	br    *bufio.Reader
 	onMsg func(payload []byte)
+	// onPacket, when set, handles every Engine.IO packet but pings and
+	// close (the chat protocol); otherwise the benchmark events are.
+	onPacket func(p []byte) error
 
 	wmu  sync.Mutex // guards writes to conn and wbuf
 	wbuf []byte
@@ -44,6 +47,26 @@ const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 // name); it runs on the connection's reader goroutine and must not keep the
 // slice.
 func dialRaw(ctx context.Context, base *url.URL, room string, onMsg func(payload []byte)) (*rawConn, error) {
+	c, err := dialWS(ctx, base, "")
+	if err != nil {
+		return nil, err
+	}
+	c.onMsg = onMsg
+	if err := c.joinBench(room); err != nil {
+		c.conn.Close()
+		return nil, err
+	}
+	_ = c.conn.SetDeadline(time.Time{})
+	go c.readLoop()
+	return c, nil
+}
+
+// dialWS opens a WebSocket Engine.IO session to the server at base: the
+// opening handshake, with header (complete header lines, such as
+// "Cookie: a=b\r\n", or "") added to the request, and the Engine.IO open
+// packet. The connection keeps the deadline of ctx; the caller clears it
+// once its own handshake is done, and starts the reader.
+func dialWS(ctx context.Context, base *url.URL, header string) (*rawConn, error) {
 	// No TCP keep-alive: it only costs system calls on the load side.
 	d := net.Dialer{KeepAlive: -1}
 	conn, err := d.DialContext(ctx, "tcp", base.Host)
@@ -53,20 +76,17 @@ func dialRaw(ctx context.Context, base *url.URL, room string, onMsg func(payload
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
-	c := &rawConn{conn: conn, br: bufio.NewReaderSize(conn, 2048), onMsg: onMsg, done: make(chan struct{})}
-	if err := c.handshake(base, room); err != nil {
+	c := &rawConn{conn: conn, br: bufio.NewReaderSize(conn, 2048), done: make(chan struct{})}
+	if err := c.handshake(base, header); err != nil {
 		conn.Close()
 		return nil, err
 	}
-	_ = conn.SetDeadline(time.Time{})
-	go c.readLoop()
 	return c, nil
 }
 
-// handshake performs the WebSocket upgrade, reads the Engine.IO open
-// packet, sends the Socket.IO CONNECT, then "join" and waits for its
-// acknowledgement.
-func (c *rawConn) handshake(base *url.URL, room string) error {
+// handshake performs the WebSocket upgrade and reads the Engine.IO open
+// packet.
+func (c *rawConn) handshake(base *url.URL, header string) error {
 	var keyBytes [16]byte
 	_, _ = rand.Read(keyBytes[:])
 	key := base64.StdEncoding.EncodeToString(keyBytes[:])
@@ -77,7 +97,7 @@ func (c *rawConn) handshake(base *url.URL, room string) error {
 	req := "GET " + path + "?EIO=4&transport=websocket HTTP/1.1\r\n" +
 		"Host: " + base.Host + "\r\n" +
 		"Upgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\n\r\n"
+		"Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\n" + header + "\r\n"
 	if _, err := io.WriteString(c.conn, req); err != nil {
 		return err
 	}
@@ -93,6 +113,12 @@ func (c *rawConn) handshake(base *url.URL, room string) error {
 	if err := c.expect(func(p []byte) bool { return len(p) > 0 && p[0] == '0' }); err != nil {
 		return fmt.Errorf("open packet: %w", err)
 	}
+	return nil
+}
+
+// joinBench sends the Socket.IO CONNECT of the main namespace, then
+// "join" and waits for its acknowledgement (no join when room is empty).
+func (c *rawConn) joinBench(room string) error {
 	if err := c.writeText([]byte("40")); err != nil {
 		return err
 	}
@@ -181,6 +207,8 @@ func (c *rawConn) handle(p []byte) error {
 		return c.writeText([]byte("3"))
 	case p[0] == '1': // Engine.IO close
 		return io.EOF
+	case c.onPacket != nil:
+		return c.onPacket(p)
 	case bytes.HasPrefix(p, roomMsgPrefix) && len(p) > len(roomMsgPrefix):
 		if c.onMsg != nil {
 			c.onMsg(p[len(roomMsgPrefix) : len(p)-1])
