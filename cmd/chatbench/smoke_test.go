@@ -29,7 +29,9 @@ func TestMain(m *testing.M) {
 		serveForever()
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeChatdBuild()
+	os.Exit(code)
 }
 
 // serveForever runs the benchmark events on a loopback port until SIGTERM.
