@@ -222,6 +222,11 @@ func (c *rawConn) handle(p []byte) error {
 // next returns the payload of the next complete text message, answering
 // WebSocket pings on the way. The slice is valid until the next call.
 func (c *rawConn) next() ([]byte, error) {
+	if cap(c.buf) > 8<<10 {
+		// A large message (a chat history) came last: do not keep its
+		// buffer for the life of an idle connection.
+		c.buf = nil
+	}
 	c.buf = c.buf[:0]
 	for {
 		var hdr [2]byte
