@@ -19,7 +19,10 @@
 //   - updateMembers { room, members } coalesced per room: at most one per
 //     second, carrying the count at the time of sending.
 //
-// SQLite runs as chatd's store does: WAL journal, synchronous=FULL.
+// SQLite runs as chatd's store does: WAL journal, synchronous=FULL, so
+// every message's commit waits for its fsync, here on the event loop
+// (better-sqlite3 is synchronous); NODECHAT_SYNCHRONOUS=NORMAL in the
+// environment commits without waiting for the disk instead.
 // GET /stats answers {"runtime":"node","heapBytes":N,"rss":N,"sockets":N}
 // like nodeserver.js.
 //
@@ -44,7 +47,9 @@ const HISTORY = 50;
 
 const db = new Database(process.argv[3] || "nodechat.db");
 db.pragma("journal_mode = WAL");
-db.pragma("synchronous = FULL");
+const synchronous = (process.env.NODECHAT_SYNCHRONOUS || "FULL").toUpperCase();
+if (!["FULL", "NORMAL"].includes(synchronous)) throw new Error(`NODECHAT_SYNCHRONOUS must be FULL or NORMAL, not ${synchronous}`);
+db.pragma(`synchronous = ${synchronous}`);
 db.pragma("busy_timeout = 5000");
 db.exec(`
   CREATE TABLE IF NOT EXISTS users (
