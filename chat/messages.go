@@ -1,19 +1,53 @@
 package chat
 
-import "context"
+import (
+	"context"
+	"slices"
+	"sync"
+)
+
+// MessagesOptions configure Messages.
+type MessagesOptions struct {
+	// Limiter limits messages per user; nil means no limit.
+	Limiter *RateLimiter
+	// CacheHistory keeps the last HistorySize messages of every room that
+	// was read or written in memory, so that reading a room's history
+	// (every join) asks nothing of the store. It is right only when every
+	// message of the store is posted through this Messages: on a single
+	// node. Nodes of a cluster leave it off, since they would not see
+	// each other's posts.
+	CacheHistory bool
+}
 
 // Messages is the service behind posting and reading messages: it applies
 // the text rule and the per-user rate limit, then appends to the store.
 // It is safe for concurrent use.
 type Messages struct {
-	store   MessageStore
-	limiter *RateLimiter
+	store MessageStore
+	opts  MessagesOptions
+
+	mu    sync.Mutex
+	cache map[RoomID]*roomHistory
 }
 
-// NewMessages returns the service over store; limiter may be nil (no
-// limit).
-func NewMessages(store MessageStore, limiter *RateLimiter) *Messages {
-	return &Messages{store: store, limiter: limiter}
+// roomHistory is the cached tail of a room, sorted by id without
+// duplicates, at most HistorySize long. While the first read of the room
+// runs (loading), posts are collected in pending and merged when it ends:
+// a post committed before the load began is in what it reads, and one
+// committed later finds the entry and is added.
+type roomHistory struct {
+	msgs    []Message
+	loading bool
+	pending []Message
+}
+
+// NewMessages returns the service over store.
+func NewMessages(store MessageStore, opts MessagesOptions) *Messages {
+	m := &Messages{store: store, opts: opts}
+	if opts.CacheHistory {
+		m.cache = make(map[RoomID]*roomHistory)
+	}
+	return m
 }
 
 // Post stores a message of author in room and returns it as stored (with
@@ -26,18 +60,74 @@ func (m *Messages) Post(ctx context.Context, author User, room RoomID, text stri
 	if err != nil {
 		return Message{}, err
 	}
-	if !m.limiter.Allow(author.ID) {
+	if !m.opts.Limiter.Allow(author.ID) {
 		return Message{}, Errorf(ERATELIMITED, "too many messages; slow down")
 	}
-	return m.store.AppendMessage(ctx, Message{
+	msg, err := m.store.AppendMessage(ctx, Message{
 		Namespace: room.Namespace, Room: room.Room,
 		UserID: author.ID, Username: author.Name, Text: text,
 	})
+	if err != nil {
+		return Message{}, err
+	}
+	if m.cache != nil {
+		m.mu.Lock()
+		if h := m.cache[room]; h != nil {
+			if h.loading {
+				h.pending = append(h.pending, msg)
+			} else {
+				h.msgs = mergeTail(h.msgs, msg)
+			}
+		}
+		m.mu.Unlock()
+	}
+	return msg, nil
 }
 
 // History returns the last limit messages of room, oldest first; never
 // nil.
 func (m *Messages) History(ctx context.Context, room RoomID, limit int) ([]Message, error) {
+	if m.cache == nil || limit > HistorySize {
+		return m.read(ctx, room, limit)
+	}
+	m.mu.Lock()
+	h := m.cache[room]
+	if h != nil && !h.loading {
+		out := slices.Clone(h.msgs[max(0, len(h.msgs)-limit):])
+		m.mu.Unlock()
+		if out == nil {
+			out = []Message{}
+		}
+		return out, nil
+	}
+	load := h == nil
+	if load {
+		h = &roomHistory{loading: true}
+		m.cache[room] = h
+	}
+	m.mu.Unlock()
+	// Another read is loading the room (!load): read the store as well
+	// rather than wait for it.
+	msgs, err := m.read(ctx, room, HistorySize)
+	if err != nil {
+		if load {
+			m.mu.Lock()
+			delete(m.cache, room)
+			m.mu.Unlock()
+		}
+		return nil, err
+	}
+	if load {
+		m.mu.Lock()
+		h.msgs = mergeTail(msgs, h.pending...)
+		h.loading, h.pending = false, nil
+		msgs = slices.Clone(h.msgs)
+		m.mu.Unlock()
+	}
+	return msgs[max(0, len(msgs)-limit):], nil
+}
+
+func (m *Messages) read(ctx context.Context, room RoomID, limit int) ([]Message, error) {
 	msgs, err := m.store.LastMessages(ctx, room.Namespace, room.Room, limit)
 	if err != nil {
 		return nil, err
@@ -46,4 +136,32 @@ func (m *Messages) History(ctx context.Context, room RoomID, limit int) ([]Messa
 		msgs = []Message{}
 	}
 	return msgs, nil
+}
+
+// mergeTail adds msgs to the sorted tail, keeping it sorted by id, without
+// duplicates, and at most HistorySize long. Concurrent posts may finish
+// out of id order.
+func mergeTail(tail []Message, msgs ...Message) []Message {
+	for _, msg := range msgs {
+		i, found := slices.BinarySearchFunc(tail, msg.ID, func(m Message, id int64) int {
+			switch {
+			case m.ID < id:
+				return -1
+			case m.ID > id:
+				return 1
+			}
+			return 0
+		})
+		if found {
+			continue
+		}
+		if len(tail) >= HistorySize && i == 0 {
+			continue // older than everything kept
+		}
+		tail = slices.Insert(tail, i, msg)
+		if len(tail) > HistorySize {
+			tail = slices.Delete(tail, 0, len(tail)-HistorySize)
+		}
+	}
+	return tail
 }

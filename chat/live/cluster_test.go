@@ -33,7 +33,7 @@ func newClusterNode(t *testing.T, dsn string, broker *redisadapter.MemoryBroker,
 	}
 	accounts := chat.NewAccounts(db, db, chat.AccountsOptions{Password: fastParams})
 	io := socketio.NewServer(&socketio.Options{Adapter: redisadapter.New(broker, redisadapter.Options{})})
-	cs := live.NewServer(live.Options{Auth: accounts, Namespaces: db, Messages: chat.NewMessages(db, nil),
+	cs := live.NewServer(live.Options{Auth: accounts, Namespaces: db, Messages: chat.NewMessages(db, chat.MessagesOptions{}),
 		Presence: presence, Cluster: true, MemberInterval: 100 * time.Millisecond})
 	if err := cs.Register(ctx, io); err != nil {
 		t.Fatal(err)

@@ -33,6 +33,11 @@ type Options struct {
 	// MemberInterval is the shortest time between two updateMembers of
 	// one room. Defaults to one second (docs/protocol.md).
 	MemberInterval time.Duration
+	// RoomsTTL is how long the rooms of a namespace read from the store
+	// are used before they are read again (a room added to the store is
+	// listed and joinable after at most this long). Defaults to one
+	// second.
+	RoomsTTL time.Duration
 	// Timeout bounds each store and presence operation of a handler.
 	// Defaults to 10 seconds.
 	Timeout time.Duration
@@ -45,6 +50,7 @@ type Options struct {
 type Server struct {
 	opts    Options
 	members *memberNotifier
+	rooms   *roomCache
 
 	mu  sync.Mutex
 	nsp map[string]*socketio.Namespace // chat namespaces by endpoint
@@ -75,7 +81,10 @@ func NewServer(opts Options) *Server {
 	if opts.Presence == nil {
 		opts.Presence = chat.NewMemoryPresence()
 	}
-	s := &Server{opts: opts, nsp: make(map[string]*socketio.Namespace)}
+	if opts.RoomsTTL <= 0 {
+		opts.RoomsTTL = time.Second
+	}
+	s := &Server{opts: opts, nsp: make(map[string]*socketio.Namespace), rooms: newRoomCache(opts.Namespaces, opts.RoomsTTL)}
 	s.members = &memberNotifier{
 		interval: opts.MemberInterval,
 		cluster:  opts.Cluster,
@@ -100,8 +109,8 @@ func (s *Server) RoomsChanged(room chat.RoomID, left []string) {
 
 // Register attaches the chat to io: the discovery namespace "/" and every
 // chat namespace found in the store. Namespaces are read once here; rooms
-// are read on every connection, so a room added to the store is listed to
-// clients on their next connect.
+// are read again at most once per Options.RoomsTTL, so a room added to the
+// store is listed to clients connecting after that.
 func (s *Server) Register(ctx context.Context, io *socketio.Server) error {
 	all, err := s.opts.Namespaces.ListNamespaces(ctx, chat.RoleAdmin)
 	if err != nil {
@@ -193,12 +202,10 @@ type chatSocket struct {
 func (s *Server) onChat(ns chat.Namespace, so *socketio.Socket) {
 	c := &chatSocket{s: s, ns: ns, so: so, m: memberOf(so)}
 	ctx, cancel := context.WithTimeout(so.Context(), s.opts.Timeout)
-	rooms, err := s.opts.Namespaces.ListRooms(ctx, ns.Endpoint)
+	rooms, err := s.rooms.list(ctx, ns.Endpoint)
 	cancel()
 	if err != nil {
 		s.opts.Logger.Error("chat: listing rooms", "namespace", ns.Endpoint, "error", err)
-	}
-	if rooms == nil {
 		rooms = []chat.Room{}
 	}
 	_ = so.Emit("nsRoomLoad", rooms)
@@ -252,7 +259,7 @@ func (c *chatSocket) joinRoom(args socketio.Args, ack socketio.Ack) {
 	}
 	ctx, cancel := context.WithTimeout(c.so.Context(), c.s.opts.Timeout)
 	defer cancel()
-	room, err := c.s.opts.Namespaces.FindRoom(ctx, c.ns.Endpoint, title)
+	room, err := c.s.rooms.find(ctx, c.ns.Endpoint, title)
 	if err != nil {
 		if chat.ErrorCode(err) == chat.ENOTFOUND {
 			err = chat.Errorf(chat.EINVALID, "unknown room %q", title)

@@ -36,7 +36,7 @@ func newChatEnv(t *testing.T, limiter *chat.RateLimiter) *chatEnv {
 	}
 	accounts := chat.NewAccounts(db, db, chat.AccountsOptions{Password: fastParams})
 	io := socketio.NewServer(nil)
-	cs := live.NewServer(live.Options{Auth: accounts, Namespaces: db, Messages: chat.NewMessages(db, limiter), MemberInterval: 100 * time.Millisecond})
+	cs := live.NewServer(live.Options{Auth: accounts, Namespaces: db, Messages: chat.NewMessages(db, chat.MessagesOptions{Limiter: limiter, CacheHistory: true}), MemberInterval: 100 * time.Millisecond})
 	if err := cs.Register(ctx, io); err != nil {
 		t.Fatal(err)
 	}

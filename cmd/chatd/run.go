@@ -116,9 +116,11 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	chatSrv := live.NewServer(live.Options{
 		Auth:       accounts,
 		Namespaces: db,
-		Messages:   chat.NewMessages(db, limiter),
-		Cluster:    cfg.Redis != "",
-		Logger:     logger,
+		// One node sees every post, so it may keep each room's latest
+		// messages in memory; nodes of a cluster read the database.
+		Messages: chat.NewMessages(db, chat.MessagesOptions{Limiter: limiter, CacheHistory: cfg.Redis == ""}),
+		Cluster:  cfg.Redis != "",
+		Logger:   logger,
 	})
 	defer chatSrv.Close()
 	if err := chatSrv.Register(ctx, sio); err != nil {
