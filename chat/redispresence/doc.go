@@ -16,6 +16,8 @@
 // Each node calls Add and Remove for its own sockets only (the node that
 // holds the socket), and may read any room.
 //
+// It needs Redis 6.2 or later (ZRANGE BYSCORE in scripts).
+//
 // # Cost
 //
 // Add, Remove and Stats are one round trip each, running a Lua script

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,7 +25,7 @@ var (
 // Short liveness for the tests of node death.
 const (
 	testTTL      = time.Second
-	testInterval = 100 * time.Millisecond
+	testInterval = 200 * time.Millisecond
 )
 
 func TestConformance(t *testing.T) {
@@ -344,5 +345,88 @@ func TestRedisDown(t *testing.T) {
 	// goroutine all the same.
 	if err := p.Close(ctx); err == nil {
 		t.Errorf("Close succeeded")
+	}
+}
+
+// A dead node with more entries than one sweep call removes is swept in
+// several calls, with one OnExpire per room.
+func TestSweepInBatches(t *testing.T) {
+	leakcheck.Check(t)
+	rdb := needRedis(t)
+	prefix := newPrefix(t, rdb)
+	var expired recorder
+	a := newNode(t, rdb, redispresence.Options{Prefix: prefix, NodeID: "a", TTL: testTTL, Interval: testInterval})
+	b := newNode(t, rdb, redispresence.Options{Prefix: prefix, NodeID: "b", TTL: testTTL, Interval: testInterval, OnExpire: expired.record})
+	const n = 2500 // more than one sweep call removes
+	rooms := []chat.RoomID{chatRoom, randomRoom, {Namespace: "/creator", Room: "chat"}}
+	ctx := context.Background()
+	for i := range n {
+		room := rooms[i%len(rooms)]
+		if _, err := a.Add(ctx, room, "s"+strconv.Itoa(i), chat.UserRef{Name: "u" + strconv.Itoa(i/2), Role: chat.RoleUser}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustAdd(t, b, chatRoom, "b1", "u0", false)
+	a.Kill()
+	eventually(t, "every room's OnExpire", func() bool { return expired.count() == len(rooms) })
+	got := expired.byRoom()
+	total := 0
+	for _, room := range rooms {
+		total += len(got[room])
+		if room != chatRoom {
+			if st := stats(t, b, room); st != (chat.PresenceStats{}) {
+				t.Errorf("%v after the sweep: %+v", room, st)
+			}
+		}
+	}
+	// Users u0..u1249 each had two sockets, in two rooms (i and i+1 of
+	// a pair land in different rooms): 2*1250 leaves, but u0 stays in
+	// chat through b.
+	if total != n-1 {
+		t.Errorf("%d users left in all, want %d", total, n-1)
+	}
+	if st := stats(t, b, chatRoom); st != (chat.PresenceStats{Clients: 1, Users: 1}) {
+		t.Errorf("chat after the sweep: %+v", st)
+	}
+	// a is gone entirely, so nothing can be swept (or reported) again.
+	_, sweep := a.Keys()
+	if _, err := rdb.ZScore(ctx, sweep, a.Incarnation()).Result(); !errors.Is(err, redis.Nil) {
+		t.Errorf("a still in the sweep set: %v", err)
+	}
+	for _, k := range prefixKeys(t, rdb, prefix) {
+		if strings.Contains(k, "}n:a-") {
+			t.Errorf("key %s is left", k)
+		}
+	}
+}
+
+// A node whose sweeper stopped midway (its lease expired) is swept by
+// another node.
+func TestSweeperTakeover(t *testing.T) {
+	leakcheck.Check(t)
+	rdb := needRedis(t)
+	prefix := newPrefix(t, rdb)
+	var expired recorder
+	a := newNode(t, rdb, redispresence.Options{Prefix: prefix, NodeID: "a", TTL: time.Hour, Interval: time.Hour / 4})
+	mustAdd(t, a, chatRoom, "a1", "alice", true)
+	a.Kill()
+	live, sweep := a.Keys()
+	ctx := context.Background()
+	if err := rdb.ZRem(ctx, live, a.Incarnation()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.ZAdd(ctx, sweep, redis.Z{Score: 0, Member: a.Incarnation()}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	b := newNode(t, rdb, redispresence.Options{Prefix: prefix, NodeID: "b", TTL: testTTL, Interval: testInterval, OnExpire: expired.record})
+	eventually(t, "b to sweep a", func() bool { return expired.count() == 1 })
+	if got := expired.byRoom()[chatRoom]; !slices.Equal(got, []string{"alice"}) {
+		t.Errorf("OnExpire: %v", got)
+	}
+	if st := stats(t, b, chatRoom); st != (chat.PresenceStats{}) {
+		t.Errorf("after the sweep: %+v", st)
+	}
+	if n, err := rdb.ZCard(ctx, sweep).Result(); err != nil || n != 0 {
+		t.Errorf("sweep set has %d, %v", n, err)
 	}
 }
