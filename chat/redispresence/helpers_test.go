@@ -1,0 +1,192 @@
+package redispresence_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/chat/redispresence"
+)
+
+// redisAddr is the Redis server the tests use.
+func redisAddr() string {
+	if a := os.Getenv("REDIS_ADDR"); a != "" {
+		return a
+	}
+	return "127.0.0.1:6379"
+}
+
+// needRedis returns a client of the test Redis server, skipping the test
+// when it does not answer (failing it under CI).
+func needRedis(t testing.TB) *redis.Client {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: redisAddr(), DialTimeout: time.Second, MaxRetries: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		_ = c.Close()
+		if os.Getenv("CI") != "" {
+			t.Fatalf("Redis at %s: %v", redisAddr(), err)
+		}
+		t.Skipf("Redis at %s: %v", redisAddr(), err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// newPrefix returns a key prefix of the test's own and deletes its keys
+// when the test is over (after the nodes made with it are closed).
+func newPrefix(t testing.TB, rdb *redis.Client) string {
+	t.Helper()
+	p := "chatd-test-" + randomID()
+	t.Cleanup(func() {
+		ctx := context.Background()
+		if keys := prefixKeys(t, rdb, p); len(keys) > 0 {
+			if err := rdb.Del(ctx, keys...).Err(); err != nil {
+				t.Errorf("deleting the test's keys: %v", err)
+			}
+		}
+	})
+	return p
+}
+
+// prefixKeys returns every key of prefix.
+func prefixKeys(t testing.TB, rdb *redis.Client, prefix string) []string {
+	t.Helper()
+	var keys []string
+	iter := rdb.Scan(context.Background(), 0, "{"+prefix+"}*", 1000).Iterator()
+	for iter.Next(context.Background()) {
+		keys = append(keys, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		t.Fatalf("SCAN: %v", err)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// flush deletes every key of prefix, as a Redis restart without
+// persistence does.
+func flush(t testing.TB, rdb *redis.Client, prefix string) {
+	t.Helper()
+	if keys := prefixKeys(t, rdb, prefix); len(keys) > 0 {
+		if err := rdb.Del(context.Background(), keys...).Err(); err != nil {
+			t.Fatalf("DEL: %v", err)
+		}
+	}
+}
+
+func randomID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// newNode returns a Presence closed when the test is over.
+func newNode(t testing.TB, rdb redis.UniversalClient, opts redispresence.Options) *redispresence.Presence {
+	t.Helper()
+	p, err := redispresence.New(rdb, opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := p.Close(context.Background()); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return p
+}
+
+// event is a call of OnExpire or OnRestore.
+type event struct {
+	room  chat.RoomID
+	users []string
+}
+
+// recorder records the calls of a callback.
+type recorder struct {
+	mu     sync.Mutex
+	events []event
+}
+
+func (r *recorder) record(room chat.RoomID, users []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, event{room, users})
+}
+
+// byRoom returns the users of every recorded call by room, merged.
+func (r *recorder) byRoom() map[chat.RoomID][]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := make(map[chat.RoomID][]string)
+	for _, e := range r.events {
+		m[e.room] = append(m[e.room], e.users...)
+	}
+	for room := range m {
+		slices.Sort(m[room])
+	}
+	return m
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.events)
+}
+
+// eventually polls cond until it holds, failing the test after 10 s.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func stats(t testing.TB, p chat.Presence, room chat.RoomID) chat.PresenceStats {
+	t.Helper()
+	st, err := p.Stats(context.Background(), room)
+	if err != nil {
+		t.Fatalf("Stats: %v", err)
+	}
+	return st
+}
+
+func names(t testing.TB, p chat.Presence, room chat.RoomID) []string {
+	t.Helper()
+	users, total, err := p.Users(context.Background(), room, 1000)
+	if err != nil {
+		t.Fatalf("Users: %v", err)
+	}
+	if total != len(users) {
+		t.Fatalf("Users: %d listed, total %d", len(users), total)
+	}
+	out := []string{}
+	for _, u := range users {
+		out = append(out, u.Name)
+	}
+	return out
+}
+
+func mustAdd(t testing.TB, p chat.Presence, room chat.RoomID, sid, name string, wantJoined bool) {
+	t.Helper()
+	joined, err := p.Add(context.Background(), room, sid, chat.UserRef{Name: name, Role: chat.RoleUser})
+	if err != nil {
+		t.Fatalf("Add(%s, %s): %v", sid, name, err)
+	}
+	if joined != wantJoined {
+		t.Fatalf("Add(%s, %s) joined = %v, want %v", sid, name, joined, wantJoined)
+	}
+}
