@@ -99,11 +99,12 @@ func NewServer(opts Options) *Server {
 // Close stops pending member-count updates.
 func (s *Server) Close() { s.members.close() }
 
-// RoomsChanged tells the server that users left rooms without their
-// sockets disconnecting here: a node of the cluster died and the presence
-// dropped its entries (chat/redispresence's OnExpire). The rooms hear the
-// new count.
-func (s *Server) RoomsChanged(room chat.RoomID, left []string) {
+// RoomsChanged tells the server that the users of a room changed without
+// a socket of this node joining or leaving: a node of the cluster died and
+// the presence dropped its entries, or the presence restored entries
+// Redis had lost (chat/redispresence's OnExpire and OnRestore). The room
+// hears the new count.
+func (s *Server) RoomsChanged(room chat.RoomID) {
 	s.members.changed(room)
 }
 
@@ -280,23 +281,22 @@ func (c *chatSocket) joinRoom(args socketio.Args, ack socketio.Ack) {
 		c.room = room.Title
 		joined, err := c.s.opts.Presence.Add(ctx, id, c.so.ID(), chat.UserRef{Name: c.m.Username, Role: c.m.Role})
 		if err != nil {
-			// Not counted: out of the room again, so that counts and
-			// deliveries agree.
-			c.so.Leave(room.Title)
-			c.room = ""
-			c.fail(ack, err)
-			return
+			// The presence is unreachable (Redis is down): the chat
+			// goes on, and the room hears the count once it is back.
+			c.s.opts.Logger.Warn("chat: presence of a joining socket", "namespace", id.Namespace, "room", id.Room, "error", err)
+			joined = true
 		}
 		newUser = joined
 	}
-	st, err := c.s.opts.Presence.Stats(ctx, id)
-	if err != nil {
-		c.fail(ack, err)
-		return
+	members := 1 // the joiner, when the presence cannot say more
+	if st, err := c.s.opts.Presence.Stats(ctx, id); err != nil {
+		c.s.opts.Logger.Warn("chat: counting the members of a room", "namespace", id.Namespace, "room", id.Room, "error", err)
+	} else {
+		members = st.Users
 	}
 	_ = ack(struct {
 		Members int `json:"members"`
-	}{st.Users})
+	}{members})
 	_ = c.so.Emit("historyUpdate", history)
 	// After the history, so that historyUpdate follows the ack directly
 	// on this socket. The count this ack told must match what the room
@@ -304,7 +304,7 @@ func (c *chatSocket) joinRoom(args socketio.Args, ack socketio.Ack) {
 	if newUser {
 		c.s.members.changed(id)
 	}
-	c.s.members.told(id, st.Users)
+	c.s.members.told(id, members)
 }
 
 // newMessage: validate, store, send comPeRoom to the room, then ack.

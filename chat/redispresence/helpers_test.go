@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
+	"net"
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -190,3 +193,57 @@ func mustAdd(t testing.TB, p chat.Presence, room chat.RoomID, sid, name string, 
 		t.Fatalf("Add(%s, %s) joined = %v, want %v", sid, name, joined, wantJoined)
 	}
 }
+
+// gate is a TCP proxy to a Redis server that refuses every connection
+// (closes it at once) until open is called.
+type gate struct {
+	addr   string
+	ln     net.Listener
+	opened atomic.Bool
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	conns  []net.Conn
+}
+
+func newGate(t testing.TB, target string) *gate {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gate{addr: ln.Addr().String(), ln: ln}
+	g.wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if !g.opened.Load() {
+				c.Close()
+				continue
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			g.mu.Lock()
+			g.conns = append(g.conns, c, up)
+			g.mu.Unlock()
+			g.wg.Go(func() { _, _ = io.Copy(up, c); up.Close() })
+			g.wg.Go(func() { _, _ = io.Copy(c, up); c.Close() })
+		}
+	})
+	t.Cleanup(func() {
+		ln.Close()
+		g.mu.Lock()
+		for _, c := range g.conns {
+			c.Close()
+		}
+		g.mu.Unlock()
+		g.wg.Wait()
+	})
+	return g
+}
+
+func (g *gate) open() { g.opened.Store(true) }

@@ -66,10 +66,11 @@ type note struct {
 
 var _ chat.Presence = (*Presence)(nil)
 
-// New returns the Presence of this node on rdb. It registers the node
-// (an error then is returned, wrapped) and starts the goroutine that
-// refreshes the node's liveness and sweeps dead nodes every
-// opts.Interval; Close stops it.
+// New returns the Presence of this node on rdb. It registers the node and
+// starts the goroutine that refreshes the node's liveness and sweeps dead
+// nodes every opts.Interval; Close stops it. When Redis does not answer,
+// New still succeeds (the error is logged): the node registers at the
+// first heartbeat that reaches Redis. Errors are only for invalid options.
 func New(rdb redis.UniversalClient, opts Options) (*Presence, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -89,7 +90,11 @@ func New(rdb redis.UniversalClient, opts Options) (*Presence, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), opts.TTL)
 	defer cancel()
 	if err := registerScript.Run(ctx, rdb, p.keys[:1], p.inc, p.ttl).Err(); err != nil {
-		return nil, fmt.Errorf("redispresence: register node %s: %w", p.inc, err)
+		// Redis is down: the node starts anyway (its sockets are
+		// recorded locally) and registers at the first heartbeat that
+		// reaches Redis, with every entry it holds by then.
+		p.failing = true
+		p.opts.Logger.Warn("redispresence: cannot register the node; retrying every interval", "node", p.inc, "err", err)
 	}
 	p.start()
 	return p, nil

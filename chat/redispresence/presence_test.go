@@ -66,10 +66,11 @@ func TestNodeDies(t *testing.T) {
 	eventually(t, "OnExpire for both rooms of the dead node", func() bool { return len(expired.byRoom()) == 2 })
 	elapsed := time.Since(killed)
 	// a's last heartbeat was at most an Interval before it died, so its
-	// entries cannot go before TTL-Interval, and must go within
-	// TTL+2*Interval.
-	if elapsed < testTTL-testInterval || elapsed > testTTL+2*testInterval {
-		t.Errorf("entries removed %v after the node died, want within [%v, %v]", elapsed, testTTL-testInterval, testTTL+2*testInterval)
+	// entries cannot go before TTL-Interval, and go within TTL+Interval
+	// (the next sweep) plus the time the sweep takes; a second of slack
+	// covers a loaded machine's scheduling.
+	if lo, hi := testTTL-testInterval, testTTL+2*testInterval+time.Second; elapsed < lo || elapsed > hi {
+		t.Errorf("entries removed %v after the node died, want within [%v, %v]", elapsed, lo, hi)
 	}
 	want := map[chat.RoomID][]string{chatRoom: {"bob"}, randomRoom: {"bob"}}
 	if got := expired.byRoom(); len(got) != 2 || !slices.Equal(got[chatRoom], want[chatRoom]) || !slices.Equal(got[randomRoom], want[randomRoom]) {
@@ -310,15 +311,35 @@ func TestOptions(t *testing.T) {
 	}
 }
 
-// Without Redis, New fails and the methods return errors.
+// A node started while Redis is down works locally (its calls fail) and
+// registers, with the sockets it holds, once Redis answers.
+func TestStartWithRedisDown(t *testing.T) {
+	leakcheck.Check(t)
+	rdb := needRedis(t)
+	prefix := newPrefix(t, rdb)
+	px := newGate(t, redisAddr())
+	c := redis.NewClient(&redis.Options{Addr: px.addr, DialTimeout: 200 * time.Millisecond, MaxRetries: -1})
+	defer c.Close()
+	a, err := redispresence.New(c, redispresence.Options{Prefix: prefix, TTL: testTTL, Interval: testInterval})
+	if err != nil {
+		t.Fatalf("New while Redis is down: %v", err)
+	}
+	defer a.Close(context.Background())
+	ctx := context.Background()
+	if _, err := a.Add(ctx, chatRoom, "s1", chat.UserRef{Name: "alice"}); err == nil {
+		t.Fatal("Add succeeded while Redis is down")
+	}
+	px.open()
+	b := newNode(t, rdb, redispresence.Options{Prefix: prefix, TTL: testTTL, Interval: testInterval})
+	eventually(t, "the socket added while Redis was down to be counted", func() bool {
+		st, err := b.Stats(ctx, chatRoom)
+		return err == nil && st == chat.PresenceStats{Clients: 1, Users: 1}
+	})
+}
+
+// Without Redis the methods return errors.
 func TestRedisDown(t *testing.T) {
 	leakcheck.Check(t)
-	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 100 * time.Millisecond, MaxRetries: -1})
-	defer down.Close()
-	if _, err := redispresence.New(down, redispresence.Options{}); err == nil || !strings.HasPrefix(err.Error(), "redispresence: register node") {
-		t.Errorf("New without Redis: %v", err)
-	}
-
 	rdb := needRedis(t)
 	c := redis.NewClient(&redis.Options{Addr: redisAddr(), MaxRetries: -1})
 	p, err := redispresence.New(c, redispresence.Options{Prefix: newPrefix(t, rdb)})

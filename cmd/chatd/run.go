@@ -9,10 +9,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/chat/live"
+	"github.com/chatd/chatd/chat/redispresence"
 	"github.com/chatd/chatd/socketio"
 	"github.com/chatd/chatd/socketio/engine"
 	"github.com/chatd/chatd/socketio/redisadapter"
@@ -77,6 +79,17 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	// Presence: in memory on one node, on Redis in a cluster, where it
+	// reports rooms whose users left with a dead node (roomsChanged,
+	// forwarded to the chat server once it exists).
+	var presence chat.Presence = chat.NewMemoryPresence()
+	var chatRef atomic.Pointer[live.Server]
+	roomsChanged := func(room chat.RoomID) {
+		if cs := chatRef.Load(); cs != nil {
+			cs.RoomsChanged(room)
+		}
+	}
+
 	// The Socket.IO server speaking the chat protocol; handshakes from a
 	// foreign Origin are refused before any session exists.
 	sioOpts := &socketio.Options{
@@ -101,6 +114,27 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 			Key:    cfg.RedisPrefix,
 			Logger: logger,
 		})
+		// Presence on the same Redis: every node counts every room's
+		// users, and the users of a node that dies leave the counts
+		// within seconds (the rooms then hear the new count). Deferred
+		// after the Redis client's Close, so it runs before it.
+		rp, err := redispresence.New(rdb, redispresence.Options{
+			Prefix:    cfg.RedisPrefix + ":presence",
+			OnExpire:  func(room chat.RoomID, _ []string) { roomsChanged(room) },
+			OnRestore: func(room chat.RoomID, _ []string) { roomsChanged(room) },
+			Logger:    logger,
+		})
+		if err != nil {
+			return fmt.Errorf("presence on Redis: %w", err)
+		}
+		defer func() {
+			pctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+			defer cancel()
+			if err := rp.Close(pctx); err != nil {
+				logger.Warn("closing presence", "err", err)
+			}
+		}()
+		presence = rp
 	}
 	sio := socketio.NewServer(sioOpts)
 	sioClosed := false
@@ -119,9 +153,11 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		// One node sees every post, so it may keep each room's latest
 		// messages in memory; nodes of a cluster read the database.
 		Messages: chat.NewMessages(db, chat.MessagesOptions{Limiter: limiter, CacheHistory: cfg.Redis == ""}),
+		Presence: presence,
 		Cluster:  cfg.Redis != "",
 		Logger:   logger,
 	})
+	chatRef.Store(chatSrv)
 	defer chatSrv.Close()
 	if err := chatSrv.Register(ctx, sio); err != nil {
 		return err
