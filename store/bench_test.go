@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/store"
 	"github.com/chatd/chatd/store/storetest"
 )
 
@@ -20,6 +21,7 @@ func BenchmarkAppendMessage(b *testing.B) {
 			msg := chat.Message{Namespace: "/user", Room: "chat", UserID: u.ID, Username: u.Name, Text: "hello, world"}
 			ctx := context.Background()
 			b.Run("serial", func(b *testing.B) {
+				defer reportCommits(b, db)()
 				for b.Loop() {
 					if _, err := db.AppendMessage(ctx, msg); err != nil {
 						b.Fatal(err)
@@ -27,6 +29,7 @@ func BenchmarkAppendMessage(b *testing.B) {
 				}
 			})
 			b.Run("parallel", func(b *testing.B) {
+				defer reportCommits(b, db)()
 				var failed atomic.Value
 				b.SetParallelism(64)
 				b.RunParallel(func(pb *testing.PB) {
@@ -41,6 +44,15 @@ func BenchmarkAppendMessage(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// reportCommits reports the message commits per append of b once the
+// returned function is called.
+func reportCommits(b *testing.B, db *store.DB) func() {
+	start := db.MessageCommits()
+	return func() {
+		b.ReportMetric(float64(db.MessageCommits()-start)/float64(b.N), "commits/op")
 	}
 }
 

@@ -5,42 +5,300 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"github.com/chatd/chatd/chat"
 )
 
-// AppendMessage stores msg in one transaction, committed before it returns.
+// Group commit. AppendMessage does not run a transaction of its own: it
+// queues the message and waits. One writer goroutine, started when a
+// message is queued and none is running and ending when the queue is
+// empty, takes up to maxBatch queued messages at a time and stores them in
+// one transaction, so concurrent appends share a commit (and its fsync)
+// instead of queueing for the write lock one by one. A lone message is
+// taken at once: nothing waits for company, the batches are what queued
+// while the previous commit ran.
+//
+// Each message gets its own result. The room is looked up by the insert
+// itself (INSERT ... SELECT), so an unknown room is a message without a
+// row, not an error in the transaction, and only its caller gets
+// ENOTFOUND. Any other failed insert (an unknown user, say) aborts a
+// PostgreSQL transaction; the batch is then rolled back, with nothing
+// stored, and its messages are stored again one transaction each, so that
+// only the failing one gets the error.
+//
+// Context: a caller whose ctx ends while its message is queued gets
+// ctx.Err() and the message is not stored (the writer skips it). Once the
+// writer has taken it into a batch, the message is stored with the batch
+// if the batch commits, although its caller may have given up already and
+// got ctx.Err(): a caller that gets ctx.Err() does not know whether its
+// message was stored (as with a single transaction whose commit is cut
+// short). A message is never stored twice. The batch transaction is
+// cancelled only when every caller in it has given up.
+//
+// Close stops new appends (ErrClosed) and waits for the writer to store
+// what is queued.
+
+// maxBatch bounds the messages stored in one transaction.
+const maxBatch = 128
+
+// ErrClosed is the error of an AppendMessage called once Close has begun.
+var ErrClosed = errors.New("store: database closed")
+
+// appendReq is one queued AppendMessage call.
+type appendReq struct {
+	ctx  context.Context
+	msg  chat.Message
+	done chan appendResult // buffered: the writer never waits for the caller
+}
+
+type appendResult struct {
+	msg chat.Message
+	err error
+}
+
+// appender is the queue of a DB's message writer.
+type appender struct {
+	mu      sync.Mutex
+	queue   []*appendReq
+	running bool // a writer goroutine runs; it ends when queue is empty
+	closed  bool
+	writer  sync.WaitGroup // the running writer
+
+	commits atomic.Int64 // message transactions committed
+
+	// Test hooks (export_test.go), nil otherwise; set before use.
+	onQueued  func()      // an AppendMessage has queued its message
+	onBatch   func(n int) // the writer is about to store a batch of n messages
+	onClosing func()      // Close has stopped new appends and waits for the writer
+}
+
+// AppendMessage stores msg, in a transaction shared with the messages
+// appended concurrently (see "Group commit" at the top of message.go), and
+// returns once that transaction has committed.
 func (d *DB) AppendMessage(ctx context.Context, msg chat.Message) (chat.Message, error) {
+	if err := ctx.Err(); err != nil {
+		return chat.Message{}, err
+	}
 	if msg.Time == 0 {
 		msg.Time = ms(d.now())
 	}
+	req := &appendReq{ctx: ctx, msg: msg, done: make(chan appendResult, 1)}
+	a := &d.appends
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return chat.Message{}, ErrClosed
+	}
+	a.queue = append(a.queue, req)
+	if !a.running {
+		a.running = true
+		a.writer.Add(1)
+		go d.writeMessages()
+	}
+	a.mu.Unlock()
+	if a.onQueued != nil {
+		a.onQueued()
+	}
+	select {
+	case r := <-req.done:
+		return r.msg, r.err
+	case <-ctx.Done():
+		select {
+		case r := <-req.done: // stored (or failed) all the same
+			return r.msg, r.err
+		default:
+			return chat.Message{}, ctx.Err()
+		}
+	}
+}
+
+// closeAppends stops new appends and waits until the writer has stored the
+// queued ones.
+func (d *DB) closeAppends() {
+	a := &d.appends
+	a.mu.Lock()
+	a.closed = true
+	a.mu.Unlock()
+	if a.onClosing != nil {
+		a.onClosing()
+	}
+	a.writer.Wait()
+}
+
+// writeMessages is the writer goroutine: it stores the queued messages,
+// up to maxBatch per transaction, until the queue is empty.
+func (d *DB) writeMessages() {
+	a := &d.appends
+	defer a.writer.Done()
+	batch := make([]*appendReq, 0, maxBatch)
+	for {
+		a.mu.Lock()
+		if len(a.queue) == 0 {
+			a.running = false
+			a.mu.Unlock()
+			return
+		}
+		n := min(len(a.queue), maxBatch)
+		batch = append(batch[:0], a.queue[:n]...)
+		left := copy(a.queue, a.queue[n:])
+		clear(a.queue[left:])
+		a.queue = a.queue[:left]
+		a.mu.Unlock()
+		d.storeBatch(batch)
+		clear(batch)
+	}
+}
+
+// storeBatch stores the messages of reqs whose callers still wait, in one
+// transaction, and answers every caller.
+func (d *DB) storeBatch(reqs []*appendReq) {
+	live := make([]*appendReq, 0, len(reqs))
+	for _, r := range reqs {
+		if err := r.ctx.Err(); err != nil {
+			r.done <- appendResult{err: err}
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	if d.appends.onBatch != nil {
+		d.appends.onBatch(len(live))
+	}
+	ctx, cancel := batchContext(live)
+	results, err := d.insertMessages(ctx, live)
+	cancel()
+	var ie *insertError
+	switch {
+	case err == nil:
+		for i, r := range live {
+			r.done <- results[i]
+		}
+	case errors.As(err, &ie) && len(live) > 1:
+		// Rolled back, nothing stored: store each message alone, so
+		// that only the failing one gets an error.
+		for _, r := range live {
+			d.storeBatch([]*appendReq{r})
+		}
+	default:
+		if ie != nil {
+			err = ie.err
+		}
+		for _, r := range live {
+			r.done <- appendResult{err: err}
+		}
+	}
+}
+
+// batchContext returns the context of the transaction of a batch: it is
+// cancelled once the contexts of all its callers are done (never when one
+// of them cannot be), or by cancel.
+func batchContext(reqs []*appendReq) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	for _, r := range reqs {
+		if r.ctx.Done() == nil {
+			return ctx, cancel // a caller that never gives up
+		}
+	}
+	var waiting atomic.Int64
+	waiting.Store(int64(len(reqs)))
+	stops := make([]func() bool, len(reqs))
+	for i, r := range reqs {
+		stops[i] = context.AfterFunc(r.ctx, func() {
+			if waiting.Add(-1) == 0 {
+				cancel()
+			}
+		})
+	}
+	return ctx, func() {
+		for _, stop := range stops {
+			stop()
+		}
+		cancel()
+	}
+}
+
+// insertError is an insert that failed inside a batch transaction, which
+// is then rolled back.
+type insertError struct{ err error }
+
+func (e *insertError) Error() string { return e.err.Error() }
+
+// insertMessageSQL inserts a message into the room it names, or nothing
+// when there is no such room. The casts give PostgreSQL the types of the
+// parameters, which a SELECT list does not.
+const insertMessageSQL = `
+	INSERT INTO messages (room_id, user_id, username, text, time_ms)
+	SELECT r.id, CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT)
+	FROM rooms r JOIN namespaces n ON n.id = r.namespace_id
+	WHERE n.endpoint = ? AND r.title = ?
+	RETURNING id`
+
+// insertMessages stores the messages of reqs in one transaction and
+// returns their results: the message with its ID, or ENOTFOUND for an
+// unknown room. An error means nothing was stored, or, from the commit,
+// that it is not known whether anything was; an *insertError means an
+// insert failed and the transaction was rolled back.
+func (d *DB) insertMessages(ctx context.Context, reqs []*appendReq) ([]appendResult, error) {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
-		return chat.Message{}, err
+		return nil, fmt.Errorf("store: begin: %w", err)
 	}
 	defer tx.Rollback()
-	var roomID int64
-	err = tx.QueryRowContext(ctx, d.q(`
-		SELECT r.id FROM rooms r JOIN namespaces n ON n.id = r.namespace_id
-		WHERE n.endpoint = ? AND r.title = ?`), msg.Namespace, msg.Room).Scan(&roomID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return chat.Message{}, chat.Errorf(chat.ENOTFOUND, "unknown room %q", msg.Room)
+	query := d.q(insertMessageSQL)
+	queryRow := func(args ...any) *sql.Row { return tx.QueryRowContext(ctx, query, args...) }
+	if d.dialect == sqliteDialect && len(reqs) > 1 {
+		// Parse the statement once for the batch. (pgx keeps its
+		// prepared statements per connection by itself.)
+		stmt, err := tx.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, &insertError{fmt.Errorf("store: insert message: %w", err)}
+		}
+		defer stmt.Close()
+		queryRow = func(args ...any) *sql.Row { return stmt.QueryRowContext(ctx, args...) }
 	}
-	if err != nil {
-		return chat.Message{}, err
+	results := make([]appendResult, len(reqs))
+	stored := 0
+	for i, r := range reqs {
+		m := r.msg
+		err := queryRow(m.UserID, m.Username, m.Text, m.Time, m.Namespace, m.Room).Scan(&m.ID)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			results[i].err = chat.Errorf(chat.ENOTFOUND, "unknown room %q", m.Room)
+		case err != nil:
+			return nil, &insertError{fmt.Errorf("store: insert message: %w", err)}
+		default:
+			results[i].msg = m
+			stored++
+		}
 	}
-	err = tx.QueryRowContext(ctx, d.q(`
-		INSERT INTO messages (room_id, user_id, username, text, time_ms) VALUES (?, ?, ?, ?, ?)
-		RETURNING id`),
-		roomID, msg.UserID, msg.Username, msg.Text, msg.Time).Scan(&msg.ID)
-	if err != nil {
-		return chat.Message{}, fmt.Errorf("store: insert message: %w", err)
+	if stored == 0 {
+		return results, nil // nothing to commit; the deferred rollback ends it
 	}
 	if err := tx.Commit(); err != nil {
-		return chat.Message{}, fmt.Errorf("store: commit message: %w", err)
+		return nil, fmt.Errorf("store: commit messages: %w", err)
 	}
-	return msg, nil
+	d.appends.commits.Add(1)
+	return results, nil
 }
+
+// lastMessagesSQL selects the last messages of a room, newest first. The
+// room is looked up first, in a scalar subquery, so that the planner
+// reads the messages in reverse through the (room_id, id) index and stops
+// after limit rows; with a join PostgreSQL reads and sorts every message
+// of the room.
+const lastMessagesSQL = `
+	SELECT id, user_id, username, text, time_ms FROM (
+		SELECT m.id, m.user_id, m.username, m.text, m.time_ms
+		FROM messages m
+		WHERE m.room_id = (
+			SELECT r.id FROM rooms r JOIN namespaces n ON n.id = r.namespace_id
+			WHERE n.endpoint = ? AND r.title = ?)
+		ORDER BY m.id DESC LIMIT ?
+	) AS last ORDER BY id`
 
 // LastMessages returns the last limit messages of a room, oldest first.
 func (d *DB) LastMessages(ctx context.Context, namespace, room string, limit int) ([]chat.Message, error) {
@@ -48,15 +306,7 @@ func (d *DB) LastMessages(ctx context.Context, namespace, room string, limit int
 	if limit <= 0 {
 		return out, nil
 	}
-	rows, err := d.db.QueryContext(ctx, d.q(`
-		SELECT id, user_id, username, text, time_ms FROM (
-			SELECT m.id, m.user_id, m.username, m.text, m.time_ms
-			FROM messages m
-			JOIN rooms r ON r.id = m.room_id
-			JOIN namespaces n ON n.id = r.namespace_id
-			WHERE n.endpoint = ? AND r.title = ?
-			ORDER BY m.id DESC LIMIT ?
-		) AS last ORDER BY id`), namespace, room, limit)
+	rows, err := d.db.QueryContext(ctx, d.q(lastMessagesSQL), namespace, room, limit)
 	if err != nil {
 		return nil, err
 	}
