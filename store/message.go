@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 
 	"github.com/chatd/chatd/chat"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // Group commit. AppendMessage does not run a transaction of its own: it
@@ -197,12 +199,12 @@ func (d *DB) storeBatch(reqs []*appendReq) {
 // cancelled once the contexts of all its callers are done (never when one
 // of them cannot be), or by cancel.
 func batchContext(reqs []*appendReq) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(context.Background())
 	for _, r := range reqs {
-		if r.ctx.Done() == nil {
-			return ctx, cancel // a caller that never gives up
+		if r.ctx.Done() == nil { // a caller that never gives up
+			return context.Background(), func() {}
 		}
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	var waiting atomic.Int64
 	waiting.Store(int64(len(reqs)))
 	stops := make([]func() bool, len(reqs))
@@ -243,16 +245,18 @@ const insertMessageSQL = `
 // that it is not known whether anything was; an *insertError means an
 // insert failed and the transaction was rolled back.
 func (d *DB) insertMessages(ctx context.Context, reqs []*appendReq) ([]appendResult, error) {
+	if d.dialect == postgresDialect {
+		return d.insertMessagesPostgres(ctx, reqs)
+	}
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("store: begin: %w", err)
 	}
 	defer tx.Rollback()
-	query := d.q(insertMessageSQL)
+	query := insertMessageSQL // SQLite: no placeholders to rewrite
 	queryRow := func(args ...any) *sql.Row { return tx.QueryRowContext(ctx, query, args...) }
-	if d.dialect == sqliteDialect && len(reqs) > 1 {
-		// Parse the statement once for the batch. (pgx keeps its
-		// prepared statements per connection by itself.)
+	if len(reqs) > 1 {
+		// Parse the statement once for the batch.
 		stmt, err := tx.PrepareContext(ctx, query)
 		if err != nil {
 			return nil, &insertError{fmt.Errorf("store: insert message: %w", err)}
@@ -265,13 +269,10 @@ func (d *DB) insertMessages(ctx context.Context, reqs []*appendReq) ([]appendRes
 	for i, r := range reqs {
 		m := r.msg
 		err := queryRow(m.UserID, m.Username, m.Text, m.Time, m.Namespace, m.Room).Scan(&m.ID)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			results[i].err = chat.Errorf(chat.ENOTFOUND, "unknown room %q", m.Room)
-		case err != nil:
-			return nil, &insertError{fmt.Errorf("store: insert message: %w", err)}
-		default:
-			results[i].msg = m
+		if err := insertResult(&results[i], m, err); err != nil {
+			return nil, err
+		}
+		if results[i].err == nil {
 			stored++
 		}
 	}
@@ -282,6 +283,77 @@ func (d *DB) insertMessages(ctx context.Context, reqs []*appendReq) ([]appendRes
 		return nil, fmt.Errorf("store: commit messages: %w", err)
 	}
 	d.appends.commits.Add(1)
+	return results, nil
+}
+
+// insertResult sets *res to the result of the insert of m, given the error
+// of its row, or returns an *insertError.
+func insertResult(res *appendResult, m chat.Message, err error) error {
+	switch {
+	case errors.Is(err, sql.ErrNoRows): // pgx.ErrNoRows is one too
+		res.err = chat.Errorf(chat.ENOTFOUND, "unknown room %q", m.Room)
+	case err != nil:
+		return &insertError{fmt.Errorf("store: insert message: %w", err)}
+	default:
+		res.msg = m
+	}
+	return nil
+}
+
+// insertMessagesPostgres is insertMessages on PostgreSQL. The inserts go
+// to the server in one pipelined batch, so that a transaction takes three
+// round trips (begin, the inserts, commit) whatever the number of its
+// messages. database/sql has no batches: this uses the pgx connection
+// under it.
+func (d *DB) insertMessagesPostgres(ctx context.Context, reqs []*appendReq) ([]appendResult, error) {
+	conn, err := d.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: begin: %w", err)
+	}
+	defer conn.Close()
+	results := make([]appendResult, len(reqs))
+	err = conn.Raw(func(driverConn any) error {
+		tx, err := driverConn.(*stdlib.Conn).Conn().Begin(ctx)
+		if err != nil {
+			return fmt.Errorf("store: begin: %w", err)
+		}
+		// A failed rollback closes the connection, which database/sql
+		// then discards; so does one left in a transaction.
+		defer tx.Rollback(ctx)
+		query := d.q(insertMessageSQL)
+		var batch pgx.Batch
+		for _, r := range reqs {
+			m := r.msg
+			batch.Queue(query, m.UserID, m.Username, m.Text, m.Time, m.Namespace, m.Room)
+		}
+		br := tx.SendBatch(ctx, &batch)
+		stored := 0
+		for i, r := range reqs {
+			m := r.msg
+			err := br.QueryRow().Scan(&m.ID)
+			if err := insertResult(&results[i], m, err); err != nil {
+				br.Close()
+				return err
+			}
+			if results[i].err == nil {
+				stored++
+			}
+		}
+		if err := br.Close(); err != nil {
+			return &insertError{fmt.Errorf("store: insert message: %w", err)}
+		}
+		if stored == 0 {
+			return nil // nothing to commit; the deferred rollback ends it
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return fmt.Errorf("store: commit messages: %w", err)
+		}
+		d.appends.commits.Add(1)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	return results, nil
 }
 
