@@ -64,15 +64,16 @@ func (d *DB) InsertMessages(ctx context.Context, namespace, room string, userID 
 // ExplainLastMessages returns the query plan of the query of LastMessages,
 // one line per step (tests only).
 func (d *DB) ExplainLastMessages(ctx context.Context, namespace, room string, limit int) (string, error) {
-	return d.explain(ctx, lastMessagesSQL, namespace, room, limit)
+	return d.explain(ctx, d.lastMessagesSQL(), namespace, room, limit)
 }
 
+// explain returns the plan of query, written for the database.
 func (d *DB) explain(ctx context.Context, query string, args ...any) (string, error) {
 	prefix, cols := "EXPLAIN ", 1
 	if d.dialect == sqliteDialect {
 		prefix, cols = "EXPLAIN QUERY PLAN ", 4 // id, parent, notused, detail
 	}
-	rows, err := d.db.QueryContext(ctx, prefix+d.q(query), args...)
+	rows, err := d.db.QueryContext(ctx, prefix+query, args...)
 	if err != nil {
 		return "", err
 	}

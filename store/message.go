@@ -357,12 +357,22 @@ func (d *DB) insertMessagesPostgres(ctx context.Context, reqs []*appendReq) ([]a
 	return results, nil
 }
 
-// lastMessagesSQL selects the last messages of a room, newest first. The
-// room is looked up first, in a scalar subquery, so that the planner
-// reads the messages in reverse through the (room_id, id) index and stops
-// after limit rows; with a join PostgreSQL reads and sorts every message
-// of the room.
-const lastMessagesSQL = `
+// The queries of LastMessages select the last messages of a room, newest
+// first, then order them oldest first. Both must read the (room_id, id)
+// index backwards and stop after limit rows, whatever the size of the
+// room, and both look the room up first, in a subquery: joined to rooms,
+// PostgreSQL reads and sorts every message of the room.
+//
+// SQLite reads "room_id = x ORDER BY id DESC" from the index. PostgreSQL
+// may as well read the primary key backwards and skip the messages of other
+// rooms, which is as fast for the room with the newest messages and reads
+// nearly the whole table for a small room whose messages are older (its
+// generic plans do not know which room it is). Asking for the order
+// (room_id, id), with the room as an array of one (an equality would make
+// the first key redundant), leaves the (room_id, id) index as the only one
+// that gives that order.
+const (
+	lastMessagesSQLite = `
 	SELECT id, user_id, username, text, time_ms FROM (
 		SELECT m.id, m.user_id, m.username, m.text, m.time_ms
 		FROM messages m
@@ -372,13 +382,32 @@ const lastMessagesSQL = `
 		ORDER BY m.id DESC LIMIT ?
 	) AS last ORDER BY id`
 
+	lastMessagesPostgres = `
+	SELECT id, user_id, username, text, time_ms FROM (
+		SELECT m.id, m.user_id, m.username, m.text, m.time_ms
+		FROM messages m
+		WHERE m.room_id = ANY (ARRAY(
+			SELECT r.id FROM rooms r JOIN namespaces n ON n.id = r.namespace_id
+			WHERE n.endpoint = ? AND r.title = ?))
+		ORDER BY m.room_id DESC, m.id DESC LIMIT ?
+	) AS last ORDER BY id`
+)
+
+// lastMessagesSQL returns the query of LastMessages for the database.
+func (d *DB) lastMessagesSQL() string {
+	if d.dialect == postgresDialect {
+		return d.q(lastMessagesPostgres)
+	}
+	return lastMessagesSQLite
+}
+
 // LastMessages returns the last limit messages of a room, oldest first.
 func (d *DB) LastMessages(ctx context.Context, namespace, room string, limit int) ([]chat.Message, error) {
 	out := []chat.Message{}
 	if limit <= 0 {
 		return out, nil
 	}
-	rows, err := d.db.QueryContext(ctx, d.q(lastMessagesSQL), namespace, room, limit)
+	rows, err := d.db.QueryContext(ctx, d.lastMessagesSQL(), namespace, room, limit)
 	if err != nil {
 		return nil, err
 	}
