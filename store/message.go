@@ -41,6 +41,10 @@ import (
 //
 // Close stops new appends (ErrClosed) and waits for the writer to store
 // what is queued.
+//
+// The batches are those of one DB: several processes on one SQLite file
+// each have their own writer, and they take turns for the write lock
+// (busy timeout) as before.
 
 // maxBatch bounds the messages stored in one transaction.
 const maxBatch = 128
