@@ -24,7 +24,10 @@
 // once; a node opens at most 16 connections.
 //
 // Queries are written once with ? placeholders and rewritten to $n for
-// PostgreSQL. Public methods own their transaction. Methods return
+// PostgreSQL. Public methods own their transaction, except AppendMessage:
+// concurrent appends are stored together, up to 128 messages per
+// transaction (group commit, see message.go), each caller still getting
+// its own result once the shared transaction has committed. Methods return
 // *chat.Error values with chat.ENOTFOUND or chat.ECONFLICT where the chat
 // interfaces document them.
 package store

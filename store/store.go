@@ -40,6 +40,7 @@ type DB struct {
 	path    string // file path, or the URL without its password
 	dialect dialect
 	now     func() time.Time
+	appends appender // the group commit of AppendMessage (message.go)
 }
 
 // Options configure Open. The zero value is valid.
@@ -162,8 +163,12 @@ func (d *DB) migrateOnce(ctx context.Context, logger *slog.Logger, extra []goose
 	return nil
 }
 
-// Close closes the database.
-func (d *DB) Close() error { return d.db.Close() }
+// Close closes the database. Appends already queued are stored first; an
+// AppendMessage called once Close has begun fails with ErrClosed.
+func (d *DB) Close() error {
+	d.closeAppends()
+	return d.db.Close()
+}
 
 // Ping checks that the database answers a query.
 func (d *DB) Ping(ctx context.Context) error {
