@@ -155,3 +155,55 @@ test('a node that stops takes only its own clients; the other node keeps serving
     await extra.stop();
   }
 });
+
+test('a node killed without a word leaves the counts within 15 s; no session cookie crosses Redis', async (t) => {
+  if (skip) return t.skip(skip);
+  const { startServer } = require('../lib/server.js');
+  const net = require('node:net');
+  // Every command any node sends to Redis while members join and leave,
+  // seen by MONITOR (over a plain connection: the reply is a stream of
+  // lines): none may carry a cookie or a session token.
+  const ru = new URL(cluster.redisURL());
+  const monitor = net.connect(Number(ru.port || 6379), ru.hostname);
+  let seenText = '';
+  monitor.on('data', (d) => { seenText += d.toString('latin1'); });
+  monitor.on('error', () => {});
+  await new Promise((resolve, reject) => { monitor.once('connect', resolve); monitor.once('error', reject); });
+  monitor.write('MONITOR\r\n');
+  await waitFor(() => seenText.startsWith('+OK'), 4000, 'MONITOR to start');
+  const victim = await startServer('chatd',
+    ['-db', c.db, '-redis', cluster.redisURL(), '-redis-prefix', c.prefix, '-msg-rate', '0']);
+  try {
+    const daveCookie = await chat.login(victim.url, 'dave', 'dave-password');
+    const carolCookie = await chat.login(victim.url, 'carol', 'carol-password');
+    const a = connect('alice', 0);
+    const b = connect('bob', 1);
+    assert.deepEqual((await join(a, 'random')).ack, { members: 1 });
+    assert.deepEqual((await join(b, 'random')).ack, { members: 2 });
+    const d = clients.connect(victim.url, '/user', daveCookie);
+    const cc = clients.connect(victim.url, '/user', carolCookie);
+    assert.deepEqual((await join(d, 'random')).ack, { members: 3 });
+    assert.deepEqual((await join(cc, 'help')).ack, { members: 1 });
+    await settles(a, 'random', 3);
+    await settles(b, 'random', 3);
+
+    const tokens = [...cookies.alice, ...cookies.bob, daveCookie, carolCookie].map((k) => k.split('=')[1]);
+    const seen = seenText.split('\r\n');
+    const leaked = seen.filter((line) => /cookie/i.test(line) || tokens.some((tok) => line.includes(tok)));
+    assert.ok(seen.some((line) => line.includes(c.prefix)), 'MONITOR saw the nodes\' commands');
+    assert.deepEqual(leaked, [], 'Redis commands carrying a cookie or a session token');
+
+    // SIGKILL: no disconnect, no cleanup. The other nodes' members see
+    // dave leave within 15 s.
+    const killed = Date.now();
+    victim.proc.kill('SIGKILL');
+    await waitFor(() => lastCount(a, 'random') === 2 && lastCount(b, 'random') === 2, 15000,
+      `random to show 2 members after the kill (last: ${lastCount(a, 'random')}, ${lastCount(b, 'random')})`);
+    t.diagnostic(`counts dropped ${Date.now() - killed} ms after the kill`);
+    // The presence no longer counts them: a new joiner of help is alone.
+    assert.deepEqual((await join(connect('carol', 0), 'help')).ack, { members: 1 });
+  } finally {
+    monitor.destroy();
+    await victim.stop();
+  }
+});
