@@ -41,8 +41,10 @@ type Flags struct {
 	// Volatile drops the packet for a socket whose transport cannot write
 	// right away, instead of queueing it.
 	Volatile bool
-	// Compress is the per-packet compression hint (kept for
-	// compatibility; transports may ignore it).
+	// Compress is the per-packet compression hint, kept for
+	// compatibility and carried to other nodes. The socketio package
+	// ignores it: it does not negotiate WebSocket permessage-deflate,
+	// and compresses polling responses by size.
 	Compress bool
 	// Timeout bounds a broadcast that waits for acknowledgements.
 	Timeout time.Duration
