@@ -12,9 +12,22 @@ import (
 // defaults.
 type Options struct {
 	// Path is the URL path the server answers under (the reference
-	// option "path"). Requests are matched by the prefix Path + "/".
-	// Defaults to "/socket.io".
+	// option "path"). Requests are matched by the prefix Path + "/"
+	// (see DisableTrailingSlash). Defaults to "/socket.io".
 	Path string
+
+	// DisableTrailingSlash also serves requests for Path itself, without
+	// the slash, such as "/socket.io?EIO=4&transport=polling" (the
+	// reference option addTrailingSlash: false, which the official
+	// clients pair with their own addTrailingSlash: false). Defaults to
+	// false: only paths under Path + "/" are served, the others get
+	// 404, as the reference's default addTrailingSlash: true. Unlike
+	// the reference, which compares the raw URL with the path as a
+	// string prefix, a path that merely starts with Path (such as
+	// "/socket.iox") is not served. Mount the server on Path too: on
+	// http.ServeMux, the pattern "/socket.io/" alone answers
+	// "/socket.io" with a redirect.
+	DisableTrailingSlash bool
 
 	// DisableClientFiles stops serving the official JavaScript client
 	// bundles under Path (the reference option serveClient: false).
@@ -85,6 +98,9 @@ func (o *Options) withDefaults() Options {
 	}
 	for len(c.Path) > 1 && c.Path[len(c.Path)-1] == '/' {
 		c.Path = c.Path[:len(c.Path)-1]
+	}
+	if c.Path[0] != '/' {
+		c.Path = "/" + c.Path
 	}
 	if c.ConnectTimeout <= 0 {
 		c.ConnectTimeout = 45 * time.Second

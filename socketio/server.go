@@ -27,7 +27,8 @@ import (
 type Server struct {
 	opts   Options
 	engine *engine.Server
-	prefix string // Path + "/"
+	prefix string // Path + "/" ("/" for the root path)
+	bare   string // Path without the slash, served with DisableTrailingSlash
 
 	mu         sync.RWMutex
 	namespaces map[string]*Namespace
@@ -46,7 +47,8 @@ type Server struct {
 // defaults). The main namespace "/" always exists.
 func NewServer(opts *Options) *Server {
 	s := &Server{opts: opts.withDefaults(), namespaces: make(map[string]*Namespace), offsetPrefix: newID()[:8]}
-	s.prefix = s.opts.Path + "/"
+	s.bare = strings.TrimSuffix(s.opts.Path, "/")
+	s.prefix = s.bare + "/"
 	eopts := s.opts.Engine
 	s.engine = engine.NewServer(engineHandler{s}, &eopts)
 	s.root = s.Of("/")
@@ -60,9 +62,13 @@ func (s *Server) Engine() *engine.Server { return s.engine }
 func (s *Server) Path() string { return s.opts.Path }
 
 // ServeHTTP serves the Engine.IO transports and, unless disabled, the
-// official client bundles under Path. Other paths get 404.
+// official client bundles under Path + "/" (and on Path itself with
+// Options.DisableTrailingSlash). Other paths get 404.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rest, ok := strings.CutPrefix(r.URL.Path, s.prefix)
+	if !ok && s.opts.DisableTrailingSlash && r.URL.Path == s.bare {
+		rest, ok = "", true
+	}
 	if !ok {
 		http.NotFound(w, r)
 		return
