@@ -276,3 +276,24 @@ func TestTrailingSlash(t *testing.T) {
 		})
 	}
 }
+
+// A server at the root path answers the handshake at "/".
+func TestRootPath(t *testing.T) {
+	srv := socketio.NewServer(&socketio.Options{Path: "/"})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Close(ctx)
+		hs.Close()
+	})
+	resp, err := http.Get(hs.URL + "/?EIO=4&transport=polling")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(string(b), "0{") {
+		t.Fatalf("handshake at the root: %d %q", resp.StatusCode, b)
+	}
+}
