@@ -399,7 +399,7 @@ func (s *Socket) In(room string) bool {
 // encoding/json; []byte values (at any depth of []any and map[string]any)
 // are sent as binary attachments.
 func (s *Socket) Emit(event string, args ...any) error {
-	return s.emit(event, args, 0, false)
+	return s.emit(event, args, 0, false, false)
 }
 
 // Send emits the "message" event.
@@ -416,7 +416,7 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 	ch := make(chan result, 1)
 	id := s.ns.ackID.Add(1) - 1
 	s.addAck(id, func(a Args, err error) { ch <- result{a, err} })
-	if err := s.emit(event, args, id, true); err != nil {
+	if err := s.emit(event, args, id, true, false); err != nil {
 		s.dropAck(id)
 		return Args{}, err
 	}
@@ -494,14 +494,17 @@ func (s *Socket) deleteAckLocked(id uint64) {
 	}
 }
 
-func (s *Socket) emit(event string, args []any, id uint64, hasID bool) error {
+// emit sends an event to the socket, with an ack id when hasID. A
+// volatile event is neither kept for recovery nor given an offset, as in
+// the reference.
+func (s *Socket) emit(event string, args []any, id uint64, hasID, volatile bool) error {
 	if parser.IsReservedEvent(event) {
 		return ErrReservedEvent
 	}
 	if !s.connected.Load() {
 		return ErrDisconnected
 	}
-	if !hasID && s.ns.sessionStore() != nil {
+	if !hasID && !volatile && s.ns.sessionStore() != nil {
 		// Kept for recovery, with an offset: through the room of the
 		// socket's own id.
 		return s.ns.op().To(s.id).emitTo(context.Background(), s.ns, event, args)

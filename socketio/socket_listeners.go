@@ -252,12 +252,19 @@ func (e SocketEmitter) Timeout(d time.Duration) SocketEmitter { e.timeout = d; r
 func (e SocketEmitter) Compress(bool) SocketEmitter { return e }
 
 // Emit sends an event, as Socket.Emit; a volatile event that cannot be
-// written right away is dropped without error.
+// written right away is dropped without error, and with connection state
+// recovery it carries no offset and is not kept for a resuming client.
 func (e SocketEmitter) Emit(event string, args ...any) error {
-	if e.volatile && !e.s.client.conn.Writable() {
+	if !e.volatile {
+		return e.s.Emit(event, args...)
+	}
+	if parser.IsReservedEvent(event) {
+		return ErrReservedEvent
+	}
+	if !e.s.client.conn.Writable() {
 		return nil
 	}
-	return e.s.Emit(event, args...)
+	return e.s.emit(event, args, 0, false, true)
 }
 
 // EmitWithAck sends an event and waits for the acknowledgement, at most
