@@ -37,6 +37,12 @@ type Namespace struct {
 
 	ackID atomic.Uint64
 
+	// connecting counts the sockets between the lookup of the namespace
+	// for their CONNECT and the end of their middlewares. It is
+	// incremented under the server's lock, which removeChild holds, so
+	// that an empty child is not removed while a socket is on its way in.
+	connecting atomic.Int32
+
 	mu          sync.RWMutex
 	middlewares []Middleware
 	onConnect   []func(*Socket)
@@ -187,18 +193,39 @@ func (ns *Namespace) connectionHandlers() []func(*Socket) {
 	return hs
 }
 
+// add makes a socket whose middlewares passed one of the namespace's
+// sockets; it is no longer counted as connecting.
 func (ns *Namespace) add(s *Socket) {
 	ns.mu.Lock()
 	ns.sockets[s.id] = s
 	ns.mu.Unlock()
+	ns.connecting.Add(-1)
+}
+
+// refuse ends the connection attempt of a socket that did not pass the
+// middlewares (or whose connection ended meanwhile).
+func (ns *Namespace) refuse() {
+	ns.connecting.Add(-1)
+	ns.cleanupIfEmpty()
 }
 
 func (ns *Namespace) remove(s *Socket) {
 	ns.mu.Lock()
 	delete(ns.sockets, s.id)
-	empty := len(ns.sockets) == 0
 	ns.mu.Unlock()
-	if empty && ns.parent != nil && ns.server.opts.CleanupEmptyChildNamespaces {
+	ns.cleanupIfEmpty()
+}
+
+// cleanupIfEmpty removes a child namespace that has no socket, connected
+// or connecting, when Options.CleanupEmptyChildNamespaces is set.
+func (ns *Namespace) cleanupIfEmpty() {
+	if ns.parent == nil || !ns.server.opts.CleanupEmptyChildNamespaces {
+		return
+	}
+	ns.mu.RLock()
+	empty := len(ns.sockets) == 0
+	ns.mu.RUnlock()
+	if empty && ns.connecting.Load() == 0 {
 		ns.server.removeChild(ns)
 	}
 }

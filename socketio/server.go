@@ -142,10 +142,14 @@ func (s *Server) OnNewNamespace(fn func(*Namespace)) {
 }
 
 // lookup finds the namespace a CONNECT names, creating a dynamic child when
-// a parent accepts it; nil means "Invalid namespace".
+// a parent accepts it; nil means "Invalid namespace". The namespace found
+// counts one more connecting socket (see Namespace.connecting).
 func (s *Server) lookup(name string, auth json.RawMessage) *Namespace {
 	s.mu.RLock()
 	ns := s.namespaces[name]
+	if ns != nil {
+		ns.connecting.Add(1)
+	}
 	parents := s.parents
 	s.mu.RUnlock()
 	if ns != nil {
@@ -166,6 +170,7 @@ func (s *Server) lookup(name string, auth json.RawMessage) *Namespace {
 			p.children[ns] = struct{}{}
 			p.mu.Unlock()
 		}
+		ns.connecting.Add(1)
 		hooks := s.onNew
 		s.mu.Unlock()
 		if created {
@@ -181,7 +186,7 @@ func (s *Server) lookup(name string, auth json.RawMessage) *Namespace {
 func (s *Server) removeChild(ns *Namespace) {
 	s.mu.Lock()
 	ns.mu.RLock()
-	empty := len(ns.sockets) == 0
+	empty := len(ns.sockets) == 0 && ns.connecting.Load() == 0
 	ns.mu.RUnlock()
 	if empty && s.namespaces[ns.name] == ns {
 		delete(s.namespaces, ns.name)

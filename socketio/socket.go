@@ -602,6 +602,7 @@ func (s *Socket) Disconnect(close bool) {
 func (s *Socket) runConnect() {
 	if s.ns.server.closed.Load() {
 		s.client.forget(s)
+		s.ns.refuse()
 		return
 	}
 	middlewares := s.ns.middlewareChain()
@@ -619,9 +620,7 @@ func (s *Socket) runConnect() {
 			s.client.forget(s)
 			s.endContext()
 			s.client.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: s.ns.name, Data: connectErrorData(err)}, nil)
-			if s.ns.parent != nil && s.ns.server.opts.CleanupEmptyChildNamespaces {
-				s.ns.remove(s)
-			}
+			s.ns.refuse()
 			return
 		}
 		if s.closing.Load() {
@@ -629,6 +628,7 @@ func (s *Socket) runConnect() {
 			s.ns.adapter.DelAll(s.id)
 			s.client.forget(s)
 			s.endContext()
+			s.ns.refuse()
 			return
 		}
 	}

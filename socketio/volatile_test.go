@@ -11,18 +11,6 @@ import (
 	"github.com/chatd/chatd/socketio/engine"
 )
 
-// waitUntil polls cond until it holds, failing the test after 5 s.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // Over polling, the transport is writable only while a GET waits: a
 // volatile event is dropped between two GETs, and only the first of two
 // volatile events in a row goes out on a waiting GET (as the reference's
@@ -68,7 +56,7 @@ func TestVolatileOverPolling(t *testing.T) {
 	} {
 		got := make(chan string, 1)
 		go func() { _, body := do("GET", ""); got <- body }()
-		waitUntil(t, "a GET waits", sess.Writable)
+		waitFor(t, "a GET waits", sess.Writable)
 		if err := emit(10 * i); err != nil {
 			t.Fatal(err)
 		}
@@ -124,7 +112,7 @@ func TestVolatileNotKeptForRecovery(t *testing.T) {
 	// Resuming from the offset of "first": "second" is replayed, the
 	// volatile events are not.
 	_ = c.WS.Close()
-	waitUntil(t, "the socket is gone", func() bool { return srv.Sockets().Socket(reply.SID) == nil })
+	waitFor(t, "the socket is gone", func() bool { return srv.Sockets().Socket(reply.SID) == nil })
 	c2 := dialWire(t, base)
 	auth, _ := json.Marshal(map[string]string{"pid": reply.PID, "offset": offset})
 	c2.Send("40" + string(auth))
