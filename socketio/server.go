@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/chatd/chatd/socketio/adapter"
 	"github.com/chatd/chatd/socketio/clientfiles"
 	"github.com/chatd/chatd/socketio/engine"
 )
@@ -113,7 +114,8 @@ func (s *Server) Of(name string) *Namespace {
 // matches re, and that is not an existing namespace, creates a child
 // namespace of that name. The dynamic namespace's middlewares and
 // connection handlers apply to its children, and emitting on it reaches
-// every child.
+// every child. The children get adapters from Options.Adapter; the dynamic
+// namespace itself, which has no socket, gets the in-memory one.
 func (s *Server) OfRegexp(re *regexp.Regexp) *Namespace {
 	return s.addParent("regexp:"+re.String(), matchRegexp(re))
 }
@@ -126,7 +128,13 @@ func (s *Server) OfFunc(match func(name string, auth json.RawMessage) bool) *Nam
 
 func (s *Server) addParent(label string, match func(string, json.RawMessage) bool) *Namespace {
 	p := &Namespace{server: s, name: label, match: match, sockets: make(map[string]*Socket), children: make(map[*Namespace]struct{})}
-	p.adapter = s.opts.Adapter(emitter{p})
+	// A parent has no socket and no room of its own: its operations act
+	// on its children, through their adapters. It gets the in-memory
+	// adapter whatever Options.Adapter says, as the reference's parent
+	// namespaces get an adapter of their own that only broadcasts to
+	// their children: a cluster adapter would subscribe to channels
+	// named after the label, shared by every function parent.
+	p.adapter = adapter.NewMemory(emitter{p})
 	s.mu.Lock()
 	s.parents = append(s.parents, p)
 	s.mu.Unlock()
