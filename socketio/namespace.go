@@ -3,6 +3,7 @@ package socketio
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"sync"
 	"sync/atomic"
@@ -51,15 +52,22 @@ type Namespace struct {
 	serverSide  []func(event string, args []json.RawMessage, ack func(any))
 }
 
-func newNamespace(srv *Server, name string) *Namespace {
+// newNamespace creates a namespace and its adapter. It fails when
+// connection state recovery is on and the adapter cannot recover sessions.
+func newNamespace(srv *Server, name string) (*Namespace, error) {
 	ns := &Namespace{server: srv, name: name, sockets: make(map[string]*Socket)}
 	ns.adapter = srv.opts.Adapter(emitter{ns})
 	if r := srv.opts.ConnectionStateRecovery; r != nil {
+		err := fmt.Errorf("%w by %T", adapter.ErrRecoveryUnsupported, ns.adapter)
 		if sa, ok := ns.adapter.(adapter.SessionAware); ok {
-			sa.SetRecoveryWindow(r.MaxDisconnectionDuration)
+			err = sa.EnableRecovery(r.MaxDisconnectionDuration)
+		}
+		if err != nil {
+			_ = ns.adapter.Close()
+			return nil, fmt.Errorf("socketio: Options.ConnectionStateRecovery, namespace %q: %w", name, err)
 		}
 	}
-	return ns
+	return ns, nil
 }
 
 // sessionStore returns the adapter's recovery store when connection state

@@ -52,7 +52,10 @@ type Options struct {
 	// connection resume its socket: same id, rooms and data, plus every
 	// event it missed (see RecoveryOptions). Defaults to nil: off, as in
 	// the reference server. It needs an adapter implementing
-	// adapter.SessionAware (the in-memory one does).
+	// adapter.SessionAware whose EnableRecovery succeeds: the in-memory
+	// one does; redisadapter's refuses (a socket resumed on one node
+	// would miss what the other nodes sent meanwhile) and NewServer
+	// panics.
 	ConnectionStateRecovery *RecoveryOptions
 
 	// MaxPendingEvents bounds the incoming events of one socket that

@@ -45,7 +45,11 @@ type Server struct {
 }
 
 // NewServer returns a server with the given options (nil for the
-// defaults). The main namespace "/" always exists.
+// defaults). The main namespace "/" always exists. NewServer panics when
+// the options cannot work together: Options.ConnectionStateRecovery with
+// an adapter that cannot recover sessions (such as redisadapter's, which
+// would miss what the other nodes sent); the panic value is an error
+// wrapping adapter.ErrRecoveryUnsupported.
 func NewServer(opts *Options) *Server {
 	s := &Server{opts: opts.withDefaults(), namespaces: make(map[string]*Namespace), offsetPrefix: newID()[:8]}
 	s.bare = strings.TrimSuffix(s.opts.Path, "/")
@@ -89,19 +93,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Sockets() *Namespace { return s.root }
 
 // Of returns the namespace with this name, creating it if needed. A name
-// without a leading slash gets one.
+// without a leading slash gets one. It panics as NewServer does when the
+// namespace's adapter cannot serve the options.
 func (s *Server) Of(name string) *Namespace {
 	if !strings.HasPrefix(name, "/") {
 		name = "/" + name
 	}
 	s.mu.Lock()
 	ns, ok := s.namespaces[name]
+	var err error
 	if !ok {
-		ns = newNamespace(s, name)
-		s.namespaces[name] = ns
+		ns, err = newNamespace(s, name)
+		if err == nil {
+			s.namespaces[name] = ns
+		}
 	}
 	hooks := s.onNew
 	s.mu.Unlock()
+	if err != nil {
+		panic(err)
+	}
 	if !ok {
 		for _, h := range hooks {
 			h(ns)
@@ -171,7 +182,12 @@ func (s *Server) lookup(name string, auth json.RawMessage) *Namespace {
 		ns = s.namespaces[name]
 		created := ns == nil
 		if created {
-			ns = newNamespace(s, name)
+			var err error
+			if ns, err = newNamespace(s, name); err != nil {
+				s.mu.Unlock()
+				s.opts.Logger.Error("socketio: cannot create a child namespace", "nsp", name, "error", err)
+				return nil
+			}
 			ns.parent = p
 			s.namespaces[name] = ns
 			p.mu.Lock()

@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"errors"
 	"sync"
 	"time"
 )
@@ -34,14 +35,23 @@ type Session struct {
 	disconnected  time.Time
 }
 
+// ErrRecoveryUnsupported is wrapped by the error of EnableRecovery on an
+// adapter that cannot recover sessions.
+var ErrRecoveryUnsupported = errors.New("adapter: connection state recovery is not supported")
+
 // SessionAware is implemented by adapters that support connection state
-// recovery (Memory does). The socketio package calls StorePacket for every
-// event broadcast that a disconnected client could miss, PersistSession
-// when a socket disconnects for a recoverable reason, and RestoreSession
-// when a client reconnects with its private id and last offset.
+// recovery (Memory does). The socketio package calls EnableRecovery once,
+// when it creates the namespace with recovery on, then StorePacket for
+// every event broadcast that a disconnected client could miss,
+// PersistSession when a socket disconnects for a recoverable reason, and
+// RestoreSession when a client reconnects with its private id and last
+// offset.
 type SessionAware interface {
-	// SetRecoveryWindow sets how long sessions and packets are kept.
-	SetRecoveryWindow(d time.Duration)
+	// EnableRecovery turns recovery on, keeping sessions and packets for
+	// d. An adapter that cannot recover sessions faithfully (say, one
+	// that would miss the packets sent by other nodes) returns an error
+	// wrapping ErrRecoveryUnsupported, and the server refuses to start.
+	EnableRecovery(d time.Duration) error
 	// StorePacket keeps a broadcast for sockets that may resume.
 	StorePacket(p StoredPacket)
 	// PersistSession keeps the state of a socket that disconnected.
@@ -63,11 +73,12 @@ type recovery struct {
 	lastSweep time.Time
 }
 
-// SetRecoveryWindow implements SessionAware.
-func (m *Memory) SetRecoveryWindow(d time.Duration) {
+// EnableRecovery implements SessionAware. It never fails.
+func (m *Memory) EnableRecovery(d time.Duration) error {
 	m.rec.mu.Lock()
 	m.rec.window = d
 	m.rec.mu.Unlock()
+	return nil
 }
 
 // StorePacket implements SessionAware.

@@ -97,6 +97,17 @@ func NewAdapter(e adapter.Emitter, ps PubSub, opts Options) *Adapter {
 	return a
 }
 
+// ErrRecoveryAcrossNodes is returned by EnableRecovery: connection state
+// recovery over this adapter is refused until it works across nodes.
+var ErrRecoveryAcrossNodes = fmt.Errorf("redisadapter: %w: a socket resumed on one node would miss the packets the other nodes sent while it was away", adapter.ErrRecoveryUnsupported)
+
+// EnableRecovery implements adapter.SessionAware by refusing: the sessions
+// and packets kept for recovery are those of this node only, so a client
+// resuming here would be told it recovered while missing what the other
+// nodes sent. socketio.NewServer therefore refuses
+// Options.ConnectionStateRecovery with this adapter.
+func (a *Adapter) EnableRecovery(time.Duration) error { return ErrRecoveryAcrossNodes }
+
 // UID returns the id of this node's adapter in the messages it sends.
 func (a *Adapter) UID() string { return a.uid }
 

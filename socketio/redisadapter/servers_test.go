@@ -3,6 +3,7 @@ package redisadapter
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http/httptest"
 	"regexp"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/socketio"
+	"github.com/chatd/chatd/socketio/adapter"
 	"github.com/chatd/chatd/socketio/socketiotest"
 )
 
@@ -149,5 +151,40 @@ func TestDynamicParentHasNoClusterAdapter(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.Expect(`42/f2,["hello"]`)
+	})
+}
+
+// Connection state recovery is refused with this adapter, at NewServer,
+// with an error saying why; the adapter made for the main namespace is
+// closed (no subscription or goroutine stays).
+func TestRecoveryRefused(t *testing.T) {
+	forEachBroker(t, func(t *testing.T, b broker) {
+		ps := &recordingPubSub{PubSub: b.node(t)}
+		var got any
+		func() {
+			defer func() { got = recover() }()
+			socketio.NewServer(&socketio.Options{
+				Adapter:                 New(ps, Options{Key: testKey()}),
+				ConnectionStateRecovery: &socketio.RecoveryOptions{},
+			})
+		}()
+		err, ok := got.(error)
+		if !ok {
+			t.Fatalf("NewServer: recovered %v, want an error", got)
+		}
+		if !errors.Is(err, adapter.ErrRecoveryUnsupported) || !errors.Is(err, ErrRecoveryAcrossNodes) {
+			t.Fatalf("error %v does not wrap ErrRecoveryAcrossNodes", err)
+		}
+		if !strings.Contains(err.Error(), "ConnectionStateRecovery") || !strings.Contains(err.Error(), "other nodes") {
+			t.Fatalf("unclear error: %v", err)
+		}
+		if len(ps.subscribed()) == 0 {
+			t.Fatal("no adapter was made: the test checks nothing")
+		}
+		// Without recovery the same factory works.
+		srv := socketio.NewServer(&socketio.Options{Adapter: New(ps, Options{Key: testKey()})})
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Close(ctx)
 	})
 }
