@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"regexp"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -499,4 +500,39 @@ func TestCleanupEmptyChildKeepsSocketsInMiddleware(t *testing.T) {
 	b.Send("41/dyn-1,")
 	recv(t, left)
 	waitFor(t, "the empty child removed", func() bool { return !srv.HasNamespace("/dyn-1") })
+}
+
+// A client that breaks the order of the namespace protocol has its
+// connection closed, and its sockets get "forced server close", as with
+// the reference's client.close(); an undecodable packet gives "parse
+// error".
+func TestForcedServerClose(t *testing.T) {
+	srv := socketio.NewServer(nil)
+	reasons := make(chan string, 8)
+	srv.OnConnection(func(s *socketio.Socket) {
+		s.OnDisconnect(func(r socketio.Reason) { reasons <- string(r) })
+	})
+	srv.Of("/other").OnConnection(func(s *socketio.Socket) {
+		s.OnDisconnect(func(r socketio.Reason) { reasons <- "/other " + string(r) })
+	})
+	base := startServer(t, srv)
+	for _, tc := range []struct{ name, frame, want string }{
+		{"second CONNECT", "40", "forced server close"},
+		{"namespace not joined", `42/nope,["x"]`, "forced server close"},
+		{"CONNECT_ERROR from the client", `44{"message":"x"}`, "forced server close"},
+		{"undecodable", `4abc`, "parse error"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dialWire(t, base)
+			c.Connect("/", nil)
+			c.Connect("/other", nil)
+			c.Send(tc.frame)
+			c.ExpectClosed()
+			got := []string{recv(t, reasons), recv(t, reasons)}
+			sort.Strings(got)
+			if want := []string{"/other " + tc.want, tc.want}; !slices.Equal(got, want) {
+				t.Fatalf("reasons %q, want %q", got, want)
+			}
+		})
+	}
 }
