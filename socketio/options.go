@@ -39,8 +39,8 @@ type Options struct {
 	// namespace within this time. Defaults to 45 s.
 	ConnectTimeout time.Duration
 
-	// Adapter creates the adapter of each namespace. Defaults to
-	// adapter.NewMemory (a single node).
+	// Adapter creates the adapter of each namespace. Defaults to the
+	// in-memory adapter of adapter.NewMemory (a single node).
 	Adapter adapter.Factory
 
 	// CleanupEmptyChildNamespaces removes a child namespace created by
@@ -51,11 +51,10 @@ type Options struct {
 	// ConnectionStateRecovery, when set, lets a client that lost its
 	// connection resume its socket: same id, rooms and data, plus every
 	// event it missed (see RecoveryOptions). Defaults to nil: off, as in
-	// the reference server. It needs an adapter implementing
-	// adapter.SessionAware whose EnableRecovery succeeds: the in-memory
-	// one does; redisadapter's refuses (a socket resumed on one node
-	// would miss what the other nodes sent meanwhile) and NewServer
-	// panics.
+	// the reference server. It needs an adapter whose EnableRecovery
+	// succeeds: the in-memory one's does; redisadapter's refuses (a
+	// socket resumed on one node would miss what the other nodes sent
+	// meanwhile) and NewServer panics.
 	ConnectionStateRecovery *RecoveryOptions
 
 	// MaxPendingEvents bounds the incoming events of one socket that
@@ -109,7 +108,7 @@ func (o *Options) withDefaults() Options {
 		c.ConnectTimeout = 45 * time.Second
 	}
 	if c.Adapter == nil {
-		c.Adapter = adapter.NewMemory
+		c.Adapter = newMemoryAdapter
 	}
 	if c.ConnectionStateRecovery != nil {
 		r := *c.ConnectionStateRecovery
@@ -129,3 +128,6 @@ func (o *Options) withDefaults() Options {
 	}
 	return c
 }
+
+// newMemoryAdapter is the default Options.Adapter.
+func newMemoryAdapter(e adapter.Emitter) adapter.Adapter { return adapter.NewMemory(e) }

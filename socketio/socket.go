@@ -357,19 +357,15 @@ func (s *Socket) Join(rooms ...string) {
 	if s.gone {
 		return
 	}
-	s.addToRooms(rooms)
-}
-
-// addToRooms adds the socket to the rooms in the adapter. The in-memory
-// adapter, which keeps no reference to the slice, is called directly,
-// so that the variadic slices of Join and runConnect need not be
-// allocated; other adapters get a copy.
-func (s *Socket) addToRooms(rooms []string) {
-	if m, ok := s.ns.adapter.(*adapter.Memory); ok {
-		m.AddAll(s.id, rooms...)
-		return
+	switch len(rooms) {
+	case 0:
+	case 1:
+		// Without a slice through the interface: Join's variadic slice
+		// stays on its caller's stack.
+		s.ns.adapter.Add(s.id, rooms[0])
+	default:
+		s.ns.adapter.AddAll(s.id, slices.Clone(rooms)...)
 	}
-	s.ns.adapter.AddAll(s.id, slices.Clone(rooms)...)
 }
 
 // markGone stops later joins; the caller then removes the socket's rooms.
@@ -633,7 +629,7 @@ func (s *Socket) runConnect() {
 		}
 	}
 	s.ns.add(s)
-	s.addToRooms([]string{s.id})
+	s.ns.adapter.Add(s.id, s.id)
 	s.connected.Store(true)
 	s.client.hasJoined()
 	// The CONNECT answer leaves with what the connection handlers do

@@ -35,34 +35,9 @@ type Session struct {
 	disconnected  time.Time
 }
 
-// ErrRecoveryUnsupported is wrapped by the error of EnableRecovery on an
-// adapter that cannot recover sessions.
+// ErrRecoveryUnsupported is wrapped by the error of Adapter.EnableRecovery
+// on an adapter that cannot recover sessions.
 var ErrRecoveryUnsupported = errors.New("adapter: connection state recovery is not supported")
-
-// SessionAware is implemented by adapters that support connection state
-// recovery (Memory does). The socketio package calls EnableRecovery once,
-// when it creates the namespace with recovery on, then StorePacket for
-// every event broadcast that a disconnected client could miss,
-// PersistSession when a socket disconnects for a recoverable reason, and
-// RestoreSession when a client reconnects with its private id and last
-// offset.
-type SessionAware interface {
-	// EnableRecovery turns recovery on, keeping sessions and packets for
-	// d. An adapter that cannot recover sessions faithfully (say, one
-	// that would miss the packets sent by other nodes) returns an error
-	// wrapping ErrRecoveryUnsupported, and the server refuses to start.
-	EnableRecovery(d time.Duration) error
-	// StorePacket keeps a broadcast for sockets that may resume.
-	StorePacket(p StoredPacket)
-	// PersistSession keeps the state of a socket that disconnected.
-	PersistSession(s Session)
-	// RestoreSession returns the session and the packets the client
-	// missed, or nil when the session is unknown, expired, or the offset
-	// is no longer known (the client then gets a new session).
-	RestoreSession(pid, offset string) *Session
-}
-
-var _ SessionAware = (*Memory)(nil)
 
 // recovery is Memory's store for connection state recovery.
 type recovery struct {
@@ -73,7 +48,7 @@ type recovery struct {
 	lastSweep time.Time
 }
 
-// EnableRecovery implements SessionAware. It never fails.
+// EnableRecovery implements Adapter. It never fails.
 func (m *Memory) EnableRecovery(d time.Duration) error {
 	m.rec.mu.Lock()
 	m.rec.window = d
@@ -81,7 +56,7 @@ func (m *Memory) EnableRecovery(d time.Duration) error {
 	return nil
 }
 
-// StorePacket implements SessionAware.
+// StorePacket implements Adapter.
 func (m *Memory) StorePacket(p StoredPacket) {
 	r := &m.rec
 	r.mu.Lock()
@@ -115,7 +90,7 @@ func (r *recovery) pruneLocked(now time.Time) {
 	}
 }
 
-// PersistSession implements SessionAware.
+// PersistSession implements Adapter.
 func (m *Memory) PersistSession(s Session) {
 	r := &m.rec
 	r.mu.Lock()
@@ -129,7 +104,7 @@ func (m *Memory) PersistSession(s Session) {
 	r.pruneLocked(s.disconnected)
 }
 
-// RestoreSession implements SessionAware.
+// RestoreSession implements Adapter.
 func (m *Memory) RestoreSession(pid, offset string) *Session {
 	r := &m.rec
 	r.mu.Lock()

@@ -9,7 +9,7 @@ import (
 )
 
 func TestMemoryRecovery(t *testing.T) {
-	m := adapter.NewMemoryAdapter(adaptertest.NewEmitter("/"))
+	m := adapter.NewMemory(adaptertest.NewEmitter("/"))
 	if err := m.EnableRecovery(time.Minute); err != nil {
 		t.Fatal(err)
 	}
