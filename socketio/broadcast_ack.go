@@ -34,10 +34,6 @@ func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args .
 }
 
 func (b BroadcastOperator) emitWithAck(ctx context.Context, ns *Namespace, event string, args []any) ([]Args, error) {
-	ab, ok := ns.adapter.(adapter.AckBroadcaster)
-	if !ok {
-		return nil, adapter.ErrAcksUnsupported
-	}
 	servers, err := ns.adapter.ServerCount(ctx)
 	if err != nil {
 		return nil, err
@@ -66,7 +62,7 @@ func (b BroadcastOperator) emitWithAck(ctx context.Context, ns *Namespace, event
 			opts.Flags.Timeout = timeUntil(deadline)
 		}
 	}
-	err = ab.BroadcastWithAck(ctx, &adapter.Packet{Packet: p, Attachments: atts}, opts,
+	err = ns.adapter.BroadcastWithAck(ctx, &adapter.Packet{Packet: p, Attachments: atts}, opts,
 		func(n int) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -111,12 +107,7 @@ func (ns *Namespace) ServerSideEmit(ctx context.Context, event string, args ...a
 	if IsReservedEvent(event) {
 		return ErrReservedEvent
 	}
-	sse, ok := ns.adapter.(adapter.ServerSideEmitter)
-	if !ok {
-		ns.server.opts.Logger.Debug("socketio: ServerSideEmit without a multi-node adapter does nothing", "nsp", ns.name)
-		return nil
-	}
-	return sse.ServerSideEmit(ctx, append([]any{event}, args...)...)
+	return ns.adapter.ServerSideEmit(ctx, append([]any{event}, args...)...)
 }
 
 // ServerSideEmitWithAck is ServerSideEmit waiting for one answer from each
@@ -125,11 +116,7 @@ func (ns *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, ar
 	if IsReservedEvent(event) {
 		return nil, ErrReservedEvent
 	}
-	sse, ok := ns.adapter.(adapter.ServerSideEmitter)
-	if !ok {
-		return nil, nil
-	}
-	return sse.ServerSideEmitWithAck(ctx, append([]any{event}, args...)...)
+	return ns.adapter.ServerSideEmitWithAck(ctx, append([]any{event}, args...)...)
 }
 
 // OnServerSideEmit registers the handler of events sent by other nodes with
@@ -141,23 +128,6 @@ func (ns *Namespace) OnServerSideEmit(fn func(event string, args []json.RawMessa
 	ns.mu.Lock()
 	ns.serverSide = append(ns.serverSide, fn)
 	ns.mu.Unlock()
-}
-
-// ReceiveServerSideEmit implements adapter.ServerSideReceiver.
-func (ns *Namespace) ReceiveServerSideEmit(args []json.RawMessage, ack func(any)) {
-	if len(args) == 0 {
-		return
-	}
-	event, ok := eventName(args[0])
-	if !ok {
-		return
-	}
-	ns.mu.RLock()
-	hs := ns.serverSide
-	ns.mu.RUnlock()
-	for _, h := range hs {
-		h(event, args[1:], ack)
-	}
 }
 
 func timeUntil(t time.Time) time.Duration {

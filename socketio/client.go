@@ -115,10 +115,26 @@ func (c *client) onMessage(data []byte, binary bool) {
 }
 
 // protocolError closes the whole connection, as the reference does for any
-// packet that breaks the protocol.
+// packet it cannot decode; the sockets get ReasonParseError.
 func (c *client) protocolError(why string) {
 	c.server.opts.Logger.Debug("socketio: closing connection on protocol error", "sid", c.conn.ID(), "error", why)
 	c.conn.Close(engine.ReasonParseError)
+}
+
+// invalidState closes the whole connection for a packet that is valid but
+// not in the namespace protocol's order (a second CONNECT, a packet for a
+// namespace not joined, a CONNECT_ERROR from the client). As the
+// reference's client.close(), the sockets get ReasonForcedServerClose,
+// and the Engine.IO session is closed as by Session.Close.
+func (c *client) invalidState(why string) {
+	c.server.opts.Logger.Debug("socketio: closing connection on invalid state", "sid", c.conn.ID(), "error", why)
+	c.mu.Lock()
+	socks := slices.Clone(c.sockets)
+	c.mu.Unlock()
+	for _, s := range socks {
+		s.postClose(ReasonForcedServerClose)
+	}
+	c.conn.Close(engine.ReasonForcedClose)
 }
 
 func (c *client) dispatch(pkt *parser.Packet, atts [][]byte) {
@@ -127,14 +143,14 @@ func (c *client) dispatch(pkt *parser.Packet, atts [][]byte) {
 	c.mu.Unlock()
 	if pkt.Type == parser.Connect {
 		if s != nil {
-			c.protocolError("second CONNECT to " + pkt.Namespace)
+			c.invalidState("second CONNECT to " + pkt.Namespace)
 			return
 		}
 		c.connect(pkt.Namespace, pkt.Data)
 		return
 	}
 	if s == nil || !s.connected.Load() || pkt.Type == parser.ConnectError {
-		c.protocolError("packet for a namespace not joined: " + pkt.Namespace)
+		c.invalidState("packet for a namespace not joined: " + pkt.Namespace)
 		return
 	}
 	switch pkt.Type {

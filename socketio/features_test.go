@@ -2,8 +2,10 @@ package socketio_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"regexp"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -437,5 +439,100 @@ func TestCleanupEmptyChildNamespaces(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	if !keep.HasNamespace("/room-3") {
 		t.Fatal("child removed without the option")
+	}
+}
+
+// A child namespace whose sockets are all gone is kept while another
+// socket is still in its middlewares: that socket counts as present, and
+// connects to the namespace that stays registered.
+func TestCleanupEmptyChildKeepsSocketsInMiddleware(t *testing.T) {
+	srv := socketio.NewServer(&socketio.Options{CleanupEmptyChildNamespaces: true})
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	parent := srv.OfRegexp(regexp.MustCompile(`^/dyn-\d+$`)).Use(func(s *socketio.Socket) error {
+		var auth struct{ Wait, Deny bool }
+		_ = json.Unmarshal(s.Handshake().Auth, &auth)
+		switch {
+		case auth.Deny:
+			return errors.New("denied")
+		case auth.Wait:
+			entered <- struct{}{}
+			<-release
+		}
+		return nil
+	})
+	left := make(chan string, 4)
+	parent.OnConnection(func(s *socketio.Socket) {
+		s.OnDisconnect(func(socketio.Reason) { left <- s.ID() })
+	})
+	base := startServer(t, srv)
+	releaseOnce := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(releaseOnce) // before the server closes, on a failure
+
+	a := dialWire(t, base)
+	aID := a.Connect("/dyn-1", nil)
+	b := dialWire(t, base)
+	b.Send(`40/dyn-1,{"wait":true}`)
+	recv(t, entered)
+
+	// The only connected socket leaves: by the time its disconnect
+	// handler runs, the namespace has been kept or removed.
+	a.Send("41/dyn-1,")
+	if id := recv(t, left); id != aID {
+		t.Fatalf("disconnected %q, want %q", id, aID)
+	}
+	if !srv.HasNamespace("/dyn-1") {
+		t.Fatal("namespace removed while a socket is in its middleware")
+	}
+	// A refused socket does not remove it either.
+	d := dialWire(t, base)
+	d.Send(`40/dyn-1,{"deny":true}`)
+	d.Expect(`44/dyn-1,{"message":"denied"}`)
+	if !srv.HasNamespace("/dyn-1") {
+		t.Fatal("namespace removed by a refused socket while another is in its middleware")
+	}
+
+	releaseOnce()
+	b.ExpectMatch(`40/dyn-1,\{"sid":"[^"]+"\}`)
+	if err := parent.Emit("hello"); err != nil {
+		t.Fatal(err)
+	}
+	b.Expect(`42/dyn-1,["hello"]`)
+	b.Send("41/dyn-1,")
+	recv(t, left)
+	waitFor(t, "the empty child removed", func() bool { return !srv.HasNamespace("/dyn-1") })
+}
+
+// A client that breaks the order of the namespace protocol has its
+// connection closed, and its sockets get "forced server close", as with
+// the reference's client.close(); an undecodable packet gives "parse
+// error".
+func TestForcedServerClose(t *testing.T) {
+	srv := socketio.NewServer(nil)
+	reasons := make(chan string, 8)
+	srv.OnConnection(func(s *socketio.Socket) {
+		s.OnDisconnect(func(r socketio.Reason) { reasons <- string(r) })
+	})
+	srv.Of("/other").OnConnection(func(s *socketio.Socket) {
+		s.OnDisconnect(func(r socketio.Reason) { reasons <- "/other " + string(r) })
+	})
+	base := startServer(t, srv)
+	for _, tc := range []struct{ name, frame, want string }{
+		{"second CONNECT", "40", "forced server close"},
+		{"namespace not joined", `42/nope,["x"]`, "forced server close"},
+		{"CONNECT_ERROR from the client", `44{"message":"x"}`, "forced server close"},
+		{"undecodable", `4abc`, "parse error"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dialWire(t, base)
+			c.Connect("/", nil)
+			c.Connect("/other", nil)
+			c.Send(tc.frame)
+			c.ExpectClosed()
+			got := []string{recv(t, reasons), recv(t, reasons)}
+			sort.Strings(got)
+			if want := []string{"/other " + tc.want, tc.want}; !slices.Equal(got, want) {
+				t.Fatalf("reasons %q, want %q", got, want)
+			}
+		})
 	}
 }

@@ -224,3 +224,76 @@ func TestClientFilesCORS(t *testing.T) {
 		t.Errorf("preflight: %d %v", res.StatusCode, res.Header)
 	}
 }
+
+// DisableTrailingSlash is the reference's addTrailingSlash: false: the
+// path without its slash is served too; by default only the paths under
+// Path + "/" are. A path that merely starts with Path never is.
+func TestTrailingSlash(t *testing.T) {
+	for _, disable := range []bool{false, true} {
+		t.Run("DisableTrailingSlash="+boolStr(disable), func(t *testing.T) {
+			srv := socketio.NewServer(&socketio.Options{DisableTrailingSlash: disable})
+			srv.OnConnection(func(s *socketio.Socket) { _ = s.Emit("hi") })
+			hs := httptest.NewServer(srv) // every path reaches the server
+			t.Cleanup(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_ = srv.Close(ctx)
+				hs.Close()
+			})
+			get := func(path string) (int, string) {
+				t.Helper()
+				resp, err := http.Get(hs.URL + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				return resp.StatusCode, string(b)
+			}
+			handshake := "?EIO=4&transport=polling"
+			if code, body := get("/socket.io/" + handshake); code != 200 || !strings.HasPrefix(body, "0{") {
+				t.Errorf("with the slash: %d %q", code, body)
+			}
+			code, body := get("/socket.io" + handshake)
+			if disable && (code != 200 || !strings.HasPrefix(body, "0{")) {
+				t.Errorf("without the slash: %d %q, want an open packet", code, body)
+			}
+			if !disable && code != 404 {
+				t.Errorf("without the slash: %d %q, want 404", code, body)
+			}
+			for _, p := range []string{"/socket.iox" + handshake, "/other" + handshake, "/" + handshake} {
+				if code, body := get(p); code != 404 {
+					t.Errorf("%s: %d %q, want 404", p, code, body)
+				}
+			}
+			if disable {
+				// A whole session on the bare path, as a client with
+				// addTrailingSlash: false runs it.
+				c := socketiotest.Dial(t, hs.URL+"/socket.io", nil)
+				c.Connect("/", nil)
+				c.Expect(`42["hi"]`)
+			}
+		})
+	}
+}
+
+// A server at the root path answers the handshake at "/".
+func TestRootPath(t *testing.T) {
+	srv := socketio.NewServer(&socketio.Options{Path: "/"})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Close(ctx)
+		hs.Close()
+	})
+	resp, err := http.Get(hs.URL + "/?EIO=4&transport=polling")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(string(b), "0{") {
+		t.Fatalf("handshake at the root: %d %q", resp.StatusCode, b)
+	}
+}

@@ -3,6 +3,7 @@ package socketio
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,12 @@ type Namespace struct {
 
 	ackID atomic.Uint64
 
+	// connecting counts the sockets between the lookup of the namespace
+	// for their CONNECT and the end of their middlewares. It is
+	// incremented under the server's lock, which removeChild holds, so
+	// that an empty child is not removed while a socket is on its way in.
+	connecting atomic.Int32
+
 	mu          sync.RWMutex
 	middlewares []Middleware
 	onConnect   []func(*Socket)
@@ -45,25 +52,27 @@ type Namespace struct {
 	serverSide  []func(event string, args []json.RawMessage, ack func(any))
 }
 
-func newNamespace(srv *Server, name string) *Namespace {
+// newNamespace creates a namespace and its adapter. It fails when
+// connection state recovery is on and the adapter cannot recover sessions.
+func newNamespace(srv *Server, name string) (*Namespace, error) {
 	ns := &Namespace{server: srv, name: name, sockets: make(map[string]*Socket)}
 	ns.adapter = srv.opts.Adapter(emitter{ns})
 	if r := srv.opts.ConnectionStateRecovery; r != nil {
-		if sa, ok := ns.adapter.(adapter.SessionAware); ok {
-			sa.SetRecoveryWindow(r.MaxDisconnectionDuration)
+		if err := ns.adapter.EnableRecovery(r.MaxDisconnectionDuration); err != nil {
+			_ = ns.adapter.Close()
+			return nil, fmt.Errorf("socketio: Options.ConnectionStateRecovery, namespace %q: %w", name, err)
 		}
 	}
-	return ns
+	return ns, nil
 }
 
-// sessionStore returns the adapter's recovery store when connection state
-// recovery is on.
-func (ns *Namespace) sessionStore() adapter.SessionAware {
+// sessionStore returns the adapter, which keeps sessions and packets for
+// recovery, when connection state recovery is on, and nil otherwise.
+func (ns *Namespace) sessionStore() adapter.Adapter {
 	if ns.server.opts.ConnectionStateRecovery == nil {
 		return nil
 	}
-	sa, _ := ns.adapter.(adapter.SessionAware)
-	return sa
+	return ns.adapter
 }
 
 // Name returns the namespace name, such as "/" or "/chat".
@@ -187,26 +196,41 @@ func (ns *Namespace) connectionHandlers() []func(*Socket) {
 	return hs
 }
 
+// add makes a socket whose middlewares passed one of the namespace's
+// sockets; it is no longer counted as connecting.
 func (ns *Namespace) add(s *Socket) {
 	ns.mu.Lock()
 	ns.sockets[s.id] = s
 	ns.mu.Unlock()
+	ns.connecting.Add(-1)
+}
+
+// refuse ends the connection attempt of a socket that did not pass the
+// middlewares (or whose connection ended meanwhile).
+func (ns *Namespace) refuse() {
+	ns.connecting.Add(-1)
+	ns.cleanupIfEmpty()
 }
 
 func (ns *Namespace) remove(s *Socket) {
 	ns.mu.Lock()
 	delete(ns.sockets, s.id)
-	empty := len(ns.sockets) == 0
 	ns.mu.Unlock()
-	if empty && ns.parent != nil && ns.server.opts.CleanupEmptyChildNamespaces {
-		ns.server.removeChild(ns)
-	}
+	ns.cleanupIfEmpty()
 }
 
-// Deliver implements adapter.Emitter: it encodes pkt once and queues the
-// same frames to every listed local socket.
-func (ns *Namespace) Deliver(pkt *adapter.Packet, ids []string, flags adapter.Flags) int {
-	return ns.deliver(encodeFrames(&pkt.Packet, pkt.Attachments), pkt, ids, flags, nil)
+// cleanupIfEmpty removes a child namespace that has no socket, connected
+// or connecting, when Options.CleanupEmptyChildNamespaces is set.
+func (ns *Namespace) cleanupIfEmpty() {
+	if ns.parent == nil || !ns.server.opts.CleanupEmptyChildNamespaces {
+		return
+	}
+	ns.mu.RLock()
+	empty := len(ns.sockets) == 0
+	ns.mu.RUnlock()
+	if empty && ns.connecting.Load() == 0 {
+		ns.server.removeChild(ns)
+	}
 }
 
 // deliver queues frames to the listed sockets; before each, register (when
@@ -249,10 +273,27 @@ func (ns *Namespace) deliver(frames []*engine.Frame, pkt *adapter.Packet, ids []
 	return n
 }
 
-// DeliverWithAck implements adapter.AckEmitter: the packet goes out with
-// one ack id of the namespace, and each socket's first acknowledgement is
+// emitter is the namespace's side of its adapter (adapter.Emitter): the
+// adapter reaches the local sockets through it. It is a type of its own so
+// that its methods stay off the public Namespace.
+type emitter struct{ ns *Namespace }
+
+var _ adapter.Emitter = emitter{}
+
+// Name implements adapter.Emitter.
+func (e emitter) Name() string { return e.ns.name }
+
+// Deliver implements adapter.Emitter: it encodes pkt once and queues the
+// same frames to every listed local socket.
+func (e emitter) Deliver(pkt *adapter.Packet, ids []string, flags adapter.Flags) int {
+	return e.ns.deliver(encodeFrames(&pkt.Packet, pkt.Attachments), pkt, ids, flags, nil)
+}
+
+// DeliverWithAck implements adapter.Emitter: the packet goes out with one
+// ack id of the namespace, and each socket's first acknowledgement is
 // passed to onAck until flags.Timeout (when set) has passed.
-func (ns *Namespace) DeliverWithAck(pkt *adapter.Packet, ids []string, flags adapter.Flags, onAck func(id string, ack adapter.Ack)) int {
+func (e emitter) DeliverWithAck(pkt *adapter.Packet, ids []string, flags adapter.Flags, onAck func(id string, ack adapter.Ack)) int {
+	ns := e.ns
 	id := ns.ackID.Add(1) - 1
 	p := pkt.Packet
 	p.ID, p.HasID = id, true
@@ -277,9 +318,9 @@ func (ns *Namespace) DeliverWithAck(pkt *adapter.Packet, ids []string, flags ada
 	return n
 }
 
-// socketInfo describes a local socket for the adapter.
-func (ns *Namespace) socketInfo(id string) (adapter.SocketInfo, bool) {
-	s := ns.Socket(id)
+// Socket implements adapter.Emitter.
+func (e emitter) Socket(id string) (adapter.SocketInfo, bool) {
+	s := e.ns.Socket(id)
 	if s == nil {
 		return adapter.SocketInfo{}, false
 	}
@@ -287,17 +328,29 @@ func (ns *Namespace) socketInfo(id string) (adapter.SocketInfo, bool) {
 }
 
 // DisconnectSocket implements adapter.Emitter.
-func (ns *Namespace) DisconnectSocket(id string, close bool) {
-	if s := ns.Socket(id); s != nil {
+func (e emitter) DisconnectSocket(id string, close bool) {
+	if s := e.ns.Socket(id); s != nil {
 		s.Disconnect(close)
 	}
 }
 
-// emitter adapts a Namespace to adapter.Emitter (whose Socket method would
-// clash with Namespace.Socket).
-type emitter struct{ *Namespace }
-
-func (e emitter) Socket(id string) (adapter.SocketInfo, bool) { return e.socketInfo(id) }
+// ReceiveServerSideEmit implements adapter.Emitter: the event goes to the
+// namespace's OnServerSideEmit handlers.
+func (e emitter) ReceiveServerSideEmit(args []json.RawMessage, ack func(any)) {
+	if len(args) == 0 {
+		return
+	}
+	event, ok := eventName(args[0])
+	if !ok {
+		return
+	}
+	e.ns.mu.RLock()
+	hs := e.ns.serverSide
+	e.ns.mu.RUnlock()
+	for _, h := range hs {
+		h(event, args[1:], ack)
+	}
+}
 
 // encodeFrames encodes a packet and its attachments as Engine.IO frames,
 // once, for any number of recipients.

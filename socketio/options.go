@@ -12,9 +12,22 @@ import (
 // defaults.
 type Options struct {
 	// Path is the URL path the server answers under (the reference
-	// option "path"). Requests are matched by the prefix Path + "/".
-	// Defaults to "/socket.io".
+	// option "path"). Requests are matched by the prefix Path + "/"
+	// (see DisableTrailingSlash). Defaults to "/socket.io".
 	Path string
+
+	// DisableTrailingSlash also serves requests for Path itself, without
+	// the slash, such as "/socket.io?EIO=4&transport=polling" (the
+	// reference option addTrailingSlash: false, which the official
+	// clients pair with their own addTrailingSlash: false). Defaults to
+	// false: only paths under Path + "/" are served, the others get
+	// 404, as the reference's default addTrailingSlash: true. Unlike
+	// the reference, which compares the raw URL with the path as a
+	// string prefix, a path that merely starts with Path (such as
+	// "/socket.iox") is not served. Mount the server on Path too: on
+	// http.ServeMux, the pattern "/socket.io/" alone answers
+	// "/socket.io" with a redirect.
+	DisableTrailingSlash bool
 
 	// DisableClientFiles stops serving the official JavaScript client
 	// bundles under Path (the reference option serveClient: false).
@@ -26,8 +39,8 @@ type Options struct {
 	// namespace within this time. Defaults to 45 s.
 	ConnectTimeout time.Duration
 
-	// Adapter creates the adapter of each namespace. Defaults to
-	// adapter.NewMemory (a single node).
+	// Adapter creates the adapter of each namespace. Defaults to the
+	// in-memory adapter of adapter.NewMemory (a single node).
 	Adapter adapter.Factory
 
 	// CleanupEmptyChildNamespaces removes a child namespace created by
@@ -38,8 +51,10 @@ type Options struct {
 	// ConnectionStateRecovery, when set, lets a client that lost its
 	// connection resume its socket: same id, rooms and data, plus every
 	// event it missed (see RecoveryOptions). Defaults to nil: off, as in
-	// the reference server. It needs an adapter implementing
-	// adapter.SessionAware (the in-memory one does).
+	// the reference server. It needs an adapter whose EnableRecovery
+	// succeeds: the in-memory one's does; redisadapter's refuses (a
+	// socket resumed on one node would miss what the other nodes sent
+	// meanwhile) and NewServer panics.
 	ConnectionStateRecovery *RecoveryOptions
 
 	// MaxPendingEvents bounds the incoming events of one socket that
@@ -86,11 +101,14 @@ func (o *Options) withDefaults() Options {
 	for len(c.Path) > 1 && c.Path[len(c.Path)-1] == '/' {
 		c.Path = c.Path[:len(c.Path)-1]
 	}
+	if c.Path[0] != '/' {
+		c.Path = "/" + c.Path
+	}
 	if c.ConnectTimeout <= 0 {
 		c.ConnectTimeout = 45 * time.Second
 	}
 	if c.Adapter == nil {
-		c.Adapter = adapter.NewMemory
+		c.Adapter = newMemoryAdapter
 	}
 	if c.ConnectionStateRecovery != nil {
 		r := *c.ConnectionStateRecovery
@@ -110,3 +128,6 @@ func (o *Options) withDefaults() Options {
 	}
 	return c
 }
+
+// newMemoryAdapter is the default Options.Adapter.
+func newMemoryAdapter(e adapter.Emitter) adapter.Adapter { return adapter.NewMemory(e) }

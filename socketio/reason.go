@@ -20,8 +20,15 @@ const (
 
 	// ReasonServerShuttingDown: Server.Close.
 	ReasonServerShuttingDown Reason = "server shutting down"
-	// ReasonForcedServerClose: the connection joined no namespace within
-	// ConnectTimeout.
+	// ReasonForcedServerClose: the server closed the connection because
+	// the client broke the order of the namespace protocol: a second
+	// CONNECT to a namespace it is in (or connecting to), a packet for a
+	// namespace it has not joined, or a CONNECT_ERROR packet, which only
+	// servers send. The reference's client.close() gives this reason
+	// (also when no namespace was joined within ConnectTimeout, which no
+	// connected socket can see). A packet that cannot be decoded gives
+	// ReasonParseError instead (the reference's sockets see "forced
+	// close" then).
 	ReasonForcedServerClose Reason = "forced server close"
 	// ReasonClientNamespaceDisconnect: the client left the namespace.
 	ReasonClientNamespaceDisconnect Reason = "client namespace disconnect"

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/chatd/chatd/socketio/adapter"
 	"github.com/chatd/chatd/socketio/clientfiles"
 	"github.com/chatd/chatd/socketio/engine"
 )
@@ -27,7 +28,8 @@ import (
 type Server struct {
 	opts   Options
 	engine *engine.Server
-	prefix string // Path + "/"
+	prefix string // Path + "/" ("/" for the root path)
+	bare   string // Path without the slash, served with DisableTrailingSlash
 
 	mu         sync.RWMutex
 	namespaces map[string]*Namespace
@@ -43,10 +45,15 @@ type Server struct {
 }
 
 // NewServer returns a server with the given options (nil for the
-// defaults). The main namespace "/" always exists.
+// defaults). The main namespace "/" always exists. NewServer panics when
+// the options cannot work together: Options.ConnectionStateRecovery with
+// an adapter that cannot recover sessions (such as redisadapter's, which
+// would miss what the other nodes sent); the panic value is an error
+// wrapping adapter.ErrRecoveryUnsupported.
 func NewServer(opts *Options) *Server {
 	s := &Server{opts: opts.withDefaults(), namespaces: make(map[string]*Namespace), offsetPrefix: newID()[:8]}
-	s.prefix = s.opts.Path + "/"
+	s.bare = strings.TrimSuffix(s.opts.Path, "/")
+	s.prefix = s.bare + "/"
 	eopts := s.opts.Engine
 	s.engine = engine.NewServer(engineHandler{s}, &eopts)
 	s.root = s.Of("/")
@@ -60,9 +67,13 @@ func (s *Server) Engine() *engine.Server { return s.engine }
 func (s *Server) Path() string { return s.opts.Path }
 
 // ServeHTTP serves the Engine.IO transports and, unless disabled, the
-// official client bundles under Path. Other paths get 404.
+// official client bundles under Path + "/" (and on Path itself with
+// Options.DisableTrailingSlash). Other paths get 404.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rest, ok := strings.CutPrefix(r.URL.Path, s.prefix)
+	if !ok && s.opts.DisableTrailingSlash && r.URL.Path == s.bare {
+		rest, ok = "", true
+	}
 	if !ok {
 		http.NotFound(w, r)
 		return
@@ -82,19 +93,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Sockets() *Namespace { return s.root }
 
 // Of returns the namespace with this name, creating it if needed. A name
-// without a leading slash gets one.
+// without a leading slash gets one. It panics as NewServer does when the
+// namespace's adapter cannot serve the options.
 func (s *Server) Of(name string) *Namespace {
 	if !strings.HasPrefix(name, "/") {
 		name = "/" + name
 	}
 	s.mu.Lock()
 	ns, ok := s.namespaces[name]
+	var err error
 	if !ok {
-		ns = newNamespace(s, name)
-		s.namespaces[name] = ns
+		ns, err = newNamespace(s, name)
+		if err == nil {
+			s.namespaces[name] = ns
+		}
 	}
 	hooks := s.onNew
 	s.mu.Unlock()
+	if err != nil {
+		panic(err)
+	}
 	if !ok {
 		for _, h := range hooks {
 			h(ns)
@@ -107,7 +125,8 @@ func (s *Server) Of(name string) *Namespace {
 // matches re, and that is not an existing namespace, creates a child
 // namespace of that name. The dynamic namespace's middlewares and
 // connection handlers apply to its children, and emitting on it reaches
-// every child.
+// every child. The children get adapters from Options.Adapter; the dynamic
+// namespace itself, which has no socket, gets the in-memory one.
 func (s *Server) OfRegexp(re *regexp.Regexp) *Namespace {
 	return s.addParent("regexp:"+re.String(), matchRegexp(re))
 }
@@ -120,7 +139,13 @@ func (s *Server) OfFunc(match func(name string, auth json.RawMessage) bool) *Nam
 
 func (s *Server) addParent(label string, match func(string, json.RawMessage) bool) *Namespace {
 	p := &Namespace{server: s, name: label, match: match, sockets: make(map[string]*Socket), children: make(map[*Namespace]struct{})}
-	p.adapter = s.opts.Adapter(emitter{p})
+	// A parent has no socket and no room of its own: its operations act
+	// on its children, through their adapters. It gets the in-memory
+	// adapter whatever Options.Adapter says, as the reference's parent
+	// namespaces get an adapter of their own that only broadcasts to
+	// their children: a cluster adapter would subscribe to channels
+	// named after the label, shared by every function parent.
+	p.adapter = adapter.NewMemory(emitter{p})
 	s.mu.Lock()
 	s.parents = append(s.parents, p)
 	s.mu.Unlock()
@@ -136,10 +161,14 @@ func (s *Server) OnNewNamespace(fn func(*Namespace)) {
 }
 
 // lookup finds the namespace a CONNECT names, creating a dynamic child when
-// a parent accepts it; nil means "Invalid namespace".
+// a parent accepts it; nil means "Invalid namespace". The namespace found
+// counts one more connecting socket (see Namespace.connecting).
 func (s *Server) lookup(name string, auth json.RawMessage) *Namespace {
 	s.mu.RLock()
 	ns := s.namespaces[name]
+	if ns != nil {
+		ns.connecting.Add(1)
+	}
 	parents := s.parents
 	s.mu.RUnlock()
 	if ns != nil {
@@ -153,13 +182,19 @@ func (s *Server) lookup(name string, auth json.RawMessage) *Namespace {
 		ns = s.namespaces[name]
 		created := ns == nil
 		if created {
-			ns = newNamespace(s, name)
+			var err error
+			if ns, err = newNamespace(s, name); err != nil {
+				s.mu.Unlock()
+				s.opts.Logger.Error("socketio: cannot create a child namespace", "nsp", name, "error", err)
+				return nil
+			}
 			ns.parent = p
 			s.namespaces[name] = ns
 			p.mu.Lock()
 			p.children[ns] = struct{}{}
 			p.mu.Unlock()
 		}
+		ns.connecting.Add(1)
 		hooks := s.onNew
 		s.mu.Unlock()
 		if created {
@@ -175,7 +210,7 @@ func (s *Server) lookup(name string, auth json.RawMessage) *Namespace {
 func (s *Server) removeChild(ns *Namespace) {
 	s.mu.Lock()
 	ns.mu.RLock()
-	empty := len(ns.sockets) == 0
+	empty := len(ns.sockets) == 0 && ns.connecting.Load() == 0
 	ns.mu.RUnlock()
 	if empty && s.namespaces[ns.name] == ns {
 		delete(s.namespaces, ns.name)

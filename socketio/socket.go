@@ -357,19 +357,15 @@ func (s *Socket) Join(rooms ...string) {
 	if s.gone {
 		return
 	}
-	s.addToRooms(rooms)
-}
-
-// addToRooms adds the socket to the rooms in the adapter. The in-memory
-// adapter, which keeps no reference to the slice, is called directly,
-// so that the variadic slices of Join and runConnect need not be
-// allocated; other adapters get a copy.
-func (s *Socket) addToRooms(rooms []string) {
-	if m, ok := s.ns.adapter.(*adapter.Memory); ok {
-		m.AddAll(s.id, rooms...)
-		return
+	switch len(rooms) {
+	case 0:
+	case 1:
+		// Without a slice through the interface: Join's variadic slice
+		// stays on its caller's stack.
+		s.ns.adapter.Add(s.id, rooms[0])
+	default:
+		s.ns.adapter.AddAll(s.id, slices.Clone(rooms)...)
 	}
-	s.ns.adapter.AddAll(s.id, slices.Clone(rooms)...)
 }
 
 // markGone stops later joins; the caller then removes the socket's rooms.
@@ -399,7 +395,7 @@ func (s *Socket) In(room string) bool {
 // encoding/json; []byte values (at any depth of []any and map[string]any)
 // are sent as binary attachments.
 func (s *Socket) Emit(event string, args ...any) error {
-	return s.emit(event, args, 0, false)
+	return s.emit(event, args, 0, false, false)
 }
 
 // Send emits the "message" event.
@@ -416,7 +412,7 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 	ch := make(chan result, 1)
 	id := s.ns.ackID.Add(1) - 1
 	s.addAck(id, func(a Args, err error) { ch <- result{a, err} })
-	if err := s.emit(event, args, id, true); err != nil {
+	if err := s.emit(event, args, id, true, false); err != nil {
 		s.dropAck(id)
 		return Args{}, err
 	}
@@ -494,14 +490,17 @@ func (s *Socket) deleteAckLocked(id uint64) {
 	}
 }
 
-func (s *Socket) emit(event string, args []any, id uint64, hasID bool) error {
+// emit sends an event to the socket, with an ack id when hasID. A
+// volatile event is neither kept for recovery nor given an offset, as in
+// the reference.
+func (s *Socket) emit(event string, args []any, id uint64, hasID, volatile bool) error {
 	if parser.IsReservedEvent(event) {
 		return ErrReservedEvent
 	}
 	if !s.connected.Load() {
 		return ErrDisconnected
 	}
-	if !hasID && s.ns.sessionStore() != nil {
+	if !hasID && !volatile && s.ns.sessionStore() != nil {
 		// Kept for recovery, with an offset: through the room of the
 		// socket's own id.
 		return s.ns.op().To(s.id).emitTo(context.Background(), s.ns, event, args)
@@ -599,6 +598,7 @@ func (s *Socket) Disconnect(close bool) {
 func (s *Socket) runConnect() {
 	if s.ns.server.closed.Load() {
 		s.client.forget(s)
+		s.ns.refuse()
 		return
 	}
 	middlewares := s.ns.middlewareChain()
@@ -616,9 +616,7 @@ func (s *Socket) runConnect() {
 			s.client.forget(s)
 			s.endContext()
 			s.client.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: s.ns.name, Data: connectErrorData(err)}, nil)
-			if s.ns.parent != nil && s.ns.server.opts.CleanupEmptyChildNamespaces {
-				s.ns.remove(s)
-			}
+			s.ns.refuse()
 			return
 		}
 		if s.closing.Load() {
@@ -626,11 +624,12 @@ func (s *Socket) runConnect() {
 			s.ns.adapter.DelAll(s.id)
 			s.client.forget(s)
 			s.endContext()
+			s.ns.refuse()
 			return
 		}
 	}
 	s.ns.add(s)
-	s.addToRooms([]string{s.id})
+	s.ns.adapter.Add(s.id, s.id)
 	s.connected.Store(true)
 	s.client.hasJoined()
 	// The CONNECT answer leaves with what the connection handlers do

@@ -234,9 +234,11 @@ func (s *Socket) Volatile() SocketEmitter { return SocketEmitter{s: s, volatile:
 // Timeout returns an emitter whose EmitWithAck gives up after d.
 func (s *Socket) Timeout(d time.Duration) SocketEmitter { return SocketEmitter{s: s, timeout: d} }
 
-// Compress returns an emitter with the per-packet compression hint. The
-// hint is accepted for compatibility; this server compresses polling
-// responses by size and does not use WebSocket compression.
+// Compress returns an emitter with the per-packet compression hint (the
+// reference's socket.compress). The hint is accepted for compatibility and
+// ignored: WebSocket permessage-deflate is not negotiated yet, so no
+// WebSocket message is compressed, and polling responses are compressed
+// by size whatever the hint (engine.Options.CompressionThreshold).
 func (s *Socket) Compress(bool) SocketEmitter { return SocketEmitter{s: s} }
 
 // Volatile sets the volatile flag.
@@ -245,16 +247,24 @@ func (e SocketEmitter) Volatile() SocketEmitter { e.volatile = true; return e }
 // Timeout sets the acknowledgement timeout.
 func (e SocketEmitter) Timeout(d time.Duration) SocketEmitter { e.timeout = d; return e }
 
-// Compress sets the compression hint (see Socket.Compress).
+// Compress sets the compression hint, which is ignored (see
+// Socket.Compress).
 func (e SocketEmitter) Compress(bool) SocketEmitter { return e }
 
 // Emit sends an event, as Socket.Emit; a volatile event that cannot be
-// written right away is dropped without error.
+// written right away is dropped without error, and with connection state
+// recovery it carries no offset and is not kept for a resuming client.
 func (e SocketEmitter) Emit(event string, args ...any) error {
-	if e.volatile && !e.s.client.conn.Writable() {
+	if !e.volatile {
+		return e.s.Emit(event, args...)
+	}
+	if parser.IsReservedEvent(event) {
+		return ErrReservedEvent
+	}
+	if !e.s.client.conn.Writable() {
 		return nil
 	}
-	return e.s.Emit(event, args...)
+	return e.s.emit(event, args, 0, false, true)
 }
 
 // EmitWithAck sends an event and waits for the acknowledgement, at most

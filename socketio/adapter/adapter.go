@@ -41,8 +41,10 @@ type Flags struct {
 	// Volatile drops the packet for a socket whose transport cannot write
 	// right away, instead of queueing it.
 	Volatile bool
-	// Compress is the per-packet compression hint (kept for
-	// compatibility; transports may ignore it).
+	// Compress is the per-packet compression hint, kept for
+	// compatibility and carried to other nodes. The socketio package
+	// ignores it: it does not negotiate WebSocket permessage-deflate,
+	// and compresses polling responses by size.
 	Compress bool
 	// Timeout bounds a broadcast that waits for acknowledgements.
 	Timeout time.Duration
@@ -99,36 +101,55 @@ type SocketInfo struct {
 }
 
 // Emitter is the adapter's view of its namespace's local sockets. It is
-// implemented by the socketio package. Its methods are safe for concurrent
-// use and never block on the network.
+// implemented by the socketio package (by a type of its own, not by
+// socketio.Namespace, so that these methods stay off the public API). Its
+// methods are safe for concurrent use and never block on the network.
 type Emitter interface {
 	// Name is the namespace name.
 	Name() string
 	// Deliver sends pkt to each listed local socket, encoding it once, and
 	// returns how many sockets it was queued to. Unknown ids are skipped.
 	Deliver(pkt *Packet, ids []string, flags Flags) int
+	// DeliverWithAck sends pkt, with one ack id of the namespace, to each
+	// listed local socket and returns the number of sockets it was queued
+	// to. onAck is then called once for each of them that acknowledges
+	// within flags.Timeout (or before it disconnects, when Timeout is 0),
+	// from any goroutine; it must not block for long.
+	DeliverWithAck(pkt *Packet, ids []string, flags Flags, onAck func(id string, ack Ack)) int
 	// Socket describes a local socket; ok is false if it is unknown.
 	Socket(id string) (info SocketInfo, ok bool)
 	// DisconnectSocket disconnects a local socket from the namespace
 	// (close also closes its whole connection).
 	DisconnectSocket(id string, close bool)
+	// ReceiveServerSideEmit takes one event that another node sent with
+	// ServerSideEmit: args holds the event name then its arguments, as
+	// JSON; ack is nil unless the sender waits for an answer, and sends
+	// one answer when called. It runs on the adapter's receiving
+	// goroutine and must return quickly.
+	ReceiveServerSideEmit(args []json.RawMessage, ack func(v any))
 }
 
 // ErrClosed is returned by operations on a closed adapter.
 var ErrClosed = errors.New("adapter: closed")
 
-// ErrAcksUnsupported is returned by BroadcastWithAck when the namespace
-// cannot deliver packets expecting acknowledgements.
-var ErrAcksUnsupported = errors.New("adapter: the namespace cannot deliver packets expecting acknowledgements")
-
 // Adapter keeps the rooms of one namespace and delivers broadcasts to the
-// sockets they select. Implementations must be safe for concurrent use.
+// sockets they select. It is the whole contract between a namespace and
+// its adapter: the socketio package finds no optional interface by type
+// assertion. Memory implements all of it for one node; a cluster adapter
+// embeds a *Memory, which keeps the rooms of the local sockets and
+// supplies the local part of every operation, and overrides the
+// operations that cross nodes (as redisadapter does). Implementations
+// must be safe for concurrent use.
 //
 // Delivery guarantees: packets broadcast from one goroutine reach each
 // socket in the order they were broadcast; a socket receives a broadcast at
 // most once, whatever the number of matching rooms.
 type Adapter interface {
-	// AddAll adds the socket to the rooms (creating them).
+	// Add adds the socket to one room (creating it): AddAll without a
+	// slice, for the usual join of one room.
+	Add(id, room string)
+	// AddAll adds the socket to the rooms (creating them). The adapter
+	// must not keep the slice.
 	AddAll(id string, rooms ...string)
 	// Del removes the socket from one room (an empty room is deleted).
 	Del(id, room string)
@@ -141,6 +162,13 @@ type Adapter interface {
 
 	// Broadcast delivers pkt to the selected sockets.
 	Broadcast(ctx context.Context, pkt *Packet, opts BroadcastOptions) error
+	// BroadcastWithAck delivers pkt to the selected sockets with an ack
+	// id. onClientCount is called once per node with the number of
+	// sockets reached there; onAck once per acknowledgement, from any
+	// goroutine. The caller knows it has every answer when it has heard
+	// from ServerCount nodes and received as many acks as the client
+	// counts add up to.
+	BroadcastWithAck(ctx context.Context, pkt *Packet, opts BroadcastOptions, onClientCount func(n int), onAck func(ack Ack)) error
 	// Sockets returns the ids of the selected sockets.
 	Sockets(ctx context.Context, opts BroadcastOptions) ([]string, error)
 	// FetchSockets describes the selected sockets.
@@ -153,12 +181,40 @@ type Adapter interface {
 	DisconnectSockets(ctx context.Context, opts BroadcastOptions, close bool) error
 	// ServerCount returns the number of nodes sharing this namespace.
 	ServerCount(ctx context.Context) (int, error)
+	// ServerSideEmit sends args (the event name first) to the other
+	// nodes, whose Emitters receive it (ReceiveServerSideEmit); on a
+	// single node it does nothing, as the reference.
+	ServerSideEmit(ctx context.Context, args ...any) error
+	// ServerSideEmitWithAck does the same and waits for one answer from
+	// each other node; on a timeout it returns the answers received with
+	// an error. On a single node it returns nil, nil.
+	ServerSideEmitWithAck(ctx context.Context, args ...any) ([]json.RawMessage, error)
+
+	// EnableRecovery turns connection state recovery on, keeping
+	// sessions and packets for d; the socketio package calls it once,
+	// when it creates the namespace with recovery on. An adapter that
+	// cannot recover sessions faithfully (say, one that would miss the
+	// packets sent by other nodes) returns an error wrapping
+	// ErrRecoveryUnsupported, and the server refuses to start.
+	EnableRecovery(d time.Duration) error
+	// StorePacket keeps a broadcast for sockets that may resume (called
+	// for every event broadcast that a disconnected client could miss).
+	StorePacket(p StoredPacket)
+	// PersistSession keeps the state of a socket that disconnected for a
+	// recoverable reason.
+	PersistSession(s Session)
+	// RestoreSession returns the session and the packets the client
+	// missed, or nil when the session is unknown, expired, or the offset
+	// is no longer known (the client then gets a new session).
+	RestoreSession(pid, offset string) *Session
+
 	// Close releases the adapter's resources.
 	Close() error
 }
 
 // Factory creates the adapter of a namespace. Options.Adapter of the
-// socketio package takes one; NewMemory is the default.
+// socketio package takes one; the in-memory adapter (NewMemory) is the
+// default.
 type Factory func(e Emitter) Adapter
 
 // Ack is one socket's acknowledgement of a broadcast that asked for them.
@@ -169,44 +225,4 @@ type Ack struct {
 	Args []byte
 	// Attachments are the binary values the placeholders designate.
 	Attachments [][]byte
-}
-
-// AckEmitter is implemented by an Emitter that can deliver a packet
-// expecting acknowledgements (socketio.Namespace does).
-type AckEmitter interface {
-	// DeliverWithAck sends pkt, with one ack id of the namespace, to each
-	// listed local socket and returns the number of sockets it was queued
-	// to. onAck is then called once for each of them that acknowledges
-	// within flags.Timeout (or before it disconnects, when Timeout is 0),
-	// from any goroutine; it must not block for long.
-	DeliverWithAck(pkt *Packet, ids []string, flags Flags, onAck func(id string, ack Ack)) int
-}
-
-// AckBroadcaster is implemented by adapters that can broadcast a packet
-// expecting acknowledgements. onClientCount is called once per node with
-// the number of sockets reached there; onAck once per acknowledgement.
-// The caller knows it has every answer when it has heard from ServerCount
-// nodes and received as many acks as the client counts add up to.
-type AckBroadcaster interface {
-	// BroadcastWithAck delivers pkt as described above.
-	BroadcastWithAck(ctx context.Context, pkt *Packet, opts BroadcastOptions, onClientCount func(n int), onAck func(ack Ack)) error
-}
-
-// ServerSideEmitter is implemented by adapters that can send events to the
-// other nodes of a cluster (the reference's serverSideEmit).
-type ServerSideEmitter interface {
-	// ServerSideEmit sends args (the event name first) to every other node.
-	ServerSideEmit(ctx context.Context, args ...any) error
-	// ServerSideEmitWithAck does the same and waits for one answer from
-	// each other node; on a timeout it returns the answers received with
-	// an error.
-	ServerSideEmitWithAck(ctx context.Context, args ...any) ([]json.RawMessage, error)
-}
-
-// ServerSideReceiver is implemented by an Emitter that takes the events
-// other nodes send with ServerSideEmit: args holds the event name then its
-// arguments, as JSON; ack is nil unless the sender waits for an answer.
-type ServerSideReceiver interface {
-	// ReceiveServerSideEmit takes one event of another node.
-	ReceiveServerSideEmit(args []json.RawMessage, ack func(v any))
 }

@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"sync"
 )
@@ -96,13 +97,10 @@ func (rs *roomSet) del(r string) bool {
 
 var _ Adapter = (*Memory)(nil)
 
-// NewMemory returns an in-memory adapter for the namespace e. It has the
-// signature of a Factory.
-func NewMemory(e Emitter) Adapter { return NewMemoryAdapter(e) }
-
-// NewMemoryAdapter is NewMemory returning the concrete type, for adapters
-// that embed it.
-func NewMemoryAdapter(e Emitter) *Memory {
+// NewMemory returns an in-memory adapter for the namespace e: the default
+// adapter of a socketio server, and the local core of cluster adapters,
+// which embed it.
+func NewMemory(e Emitter) *Memory {
 	return &Memory{
 		emitter: e,
 		rooms:   make(map[string]map[string]struct{}),
@@ -113,33 +111,48 @@ func NewMemoryAdapter(e Emitter) *Memory {
 // Emitter returns the namespace the adapter delivers to.
 func (m *Memory) Emitter() Emitter { return m.emitter }
 
+// Add implements Adapter.
+func (m *Memory) Add(id, room string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rs := m.sids[id]
+	m.addLocked(&rs, id, room, 1)
+	m.sids[id] = rs
+}
+
 // AddAll implements Adapter.
 func (m *Memory) AddAll(id string, rooms ...string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	rs := m.sids[id]
 	for _, r := range rooms {
-		if r == id {
-			rs.self = true
-			continue
-		}
-		if rs.has(r) {
-			continue
-		}
-		if rs.list == nil {
-			// Room for a second one without growing: most sockets
-			// join few rooms.
-			rs.list = make([]string, 0, max(1, len(rooms)))
-		}
-		rs.add(r)
-		members := m.rooms[r]
-		if members == nil {
-			members = make(map[string]struct{})
-			m.rooms[r] = members
-		}
-		members[id] = struct{}{}
+		m.addLocked(&rs, id, r, len(rooms))
 	}
 	m.sids[id] = rs
+}
+
+// addLocked adds socket id, whose rooms are rs, to room r; joining is the
+// number of rooms being joined, to size a new list. m.mu must be held.
+func (m *Memory) addLocked(rs *roomSet, id, r string, joining int) {
+	if r == id {
+		rs.self = true
+		return
+	}
+	if rs.has(r) {
+		return
+	}
+	if rs.list == nil {
+		// Room for a second one without growing: most sockets
+		// join few rooms.
+		rs.list = make([]string, 0, max(1, joining))
+	}
+	rs.add(r)
+	members := m.rooms[r]
+	if members == nil {
+		members = make(map[string]struct{})
+		m.rooms[r] = members
+	}
+	members[id] = struct{}{}
 }
 
 // Del implements Adapter.
@@ -402,20 +415,30 @@ func (m *Memory) ServerCount(context.Context) (int, error) { return 1, nil }
 // Close implements Adapter.
 func (m *Memory) Close() error { return nil }
 
-var _ AckBroadcaster = (*Memory)(nil)
-
-// BroadcastWithAck implements AckBroadcaster for the local sockets. It
-// fails when the Emitter cannot deliver packets expecting acks.
+// BroadcastWithAck implements Adapter for the local sockets: onClientCount
+// is called once, with the number of sockets reached.
 func (m *Memory) BroadcastWithAck(_ context.Context, pkt *Packet, opts BroadcastOptions, onClientCount func(n int), onAck func(ack Ack)) error {
-	ae, ok := m.emitter.(AckEmitter)
-	if !ok {
-		return ErrAcksUnsupported
-	}
-	ids := m.selectLocal(nil, opts)
-	n := 0
-	if len(ids) > 0 {
-		n = ae.DeliverWithAck(pkt, ids, opts.Flags, func(_ string, ack Ack) { onAck(ack) })
-	}
-	onClientCount(n)
+	onClientCount(m.BroadcastLocalWithAck(pkt, opts, onAck))
 	return nil
+}
+
+// BroadcastLocalWithAck delivers pkt with an ack id to the local sockets
+// that opts selects, passing their acknowledgements to onAck, and returns
+// how many it was queued to.
+func (m *Memory) BroadcastLocalWithAck(pkt *Packet, opts BroadcastOptions, onAck func(ack Ack)) int {
+	ids := m.selectLocal(nil, opts)
+	if len(ids) == 0 {
+		return 0
+	}
+	return m.emitter.DeliverWithAck(pkt, ids, opts.Flags, func(_ string, ack Ack) { onAck(ack) })
+}
+
+// ServerSideEmit implements Adapter: there is no other node, so it does
+// nothing.
+func (m *Memory) ServerSideEmit(context.Context, ...any) error { return nil }
+
+// ServerSideEmitWithAck implements Adapter: there is no other node to
+// answer, so it returns no answer.
+func (m *Memory) ServerSideEmitWithAck(context.Context, ...any) ([]json.RawMessage, error) {
+	return nil, nil
 }

@@ -20,7 +20,7 @@ func TestMemoryOwnRoom(t *testing.T) {
 	for _, id := range []string{"a", "b"} {
 		e.AddSocket(id, nil)
 	}
-	m := adapter.NewMemoryAdapter(e)
+	m := adapter.NewMemory(e)
 	m.AddAll("a", "a")
 	m.AddAll("b", "b", "r")
 	// Another socket may join a room named after a socket id.
@@ -64,7 +64,7 @@ func TestMemoryOwnRoom(t *testing.T) {
 func TestMemoryManyRooms(t *testing.T) {
 	e := adaptertest.NewEmitter("/")
 	e.AddSocket("s", nil)
-	m := adapter.NewMemoryAdapter(e)
+	m := adapter.NewMemory(e)
 	var rooms []string
 	for i := range 100 {
 		rooms = append(rooms, fmt.Sprintf("r%d", i))
@@ -118,7 +118,7 @@ func BenchmarkMemoryJoin(b *testing.B) {
 	}
 	var perSocket float64
 	for range b.N {
-		m := adapter.NewMemoryAdapter(adaptertest.NewEmitter("/"))
+		m := adapter.NewMemory(adaptertest.NewEmitter("/"))
 		before := heapInUse()
 		for _, id := range ids {
 			m.AddAll(id, id)

@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"errors"
 	"sync"
 	"time"
 )
@@ -34,25 +35,9 @@ type Session struct {
 	disconnected  time.Time
 }
 
-// SessionAware is implemented by adapters that support connection state
-// recovery (Memory does). The socketio package calls StorePacket for every
-// event broadcast that a disconnected client could miss, PersistSession
-// when a socket disconnects for a recoverable reason, and RestoreSession
-// when a client reconnects with its private id and last offset.
-type SessionAware interface {
-	// SetRecoveryWindow sets how long sessions and packets are kept.
-	SetRecoveryWindow(d time.Duration)
-	// StorePacket keeps a broadcast for sockets that may resume.
-	StorePacket(p StoredPacket)
-	// PersistSession keeps the state of a socket that disconnected.
-	PersistSession(s Session)
-	// RestoreSession returns the session and the packets the client
-	// missed, or nil when the session is unknown, expired, or the offset
-	// is no longer known (the client then gets a new session).
-	RestoreSession(pid, offset string) *Session
-}
-
-var _ SessionAware = (*Memory)(nil)
+// ErrRecoveryUnsupported is wrapped by the error of Adapter.EnableRecovery
+// on an adapter that cannot recover sessions.
+var ErrRecoveryUnsupported = errors.New("adapter: connection state recovery is not supported")
 
 // recovery is Memory's store for connection state recovery.
 type recovery struct {
@@ -63,14 +48,15 @@ type recovery struct {
 	lastSweep time.Time
 }
 
-// SetRecoveryWindow implements SessionAware.
-func (m *Memory) SetRecoveryWindow(d time.Duration) {
+// EnableRecovery implements Adapter. It never fails.
+func (m *Memory) EnableRecovery(d time.Duration) error {
 	m.rec.mu.Lock()
 	m.rec.window = d
 	m.rec.mu.Unlock()
+	return nil
 }
 
-// StorePacket implements SessionAware.
+// StorePacket implements Adapter.
 func (m *Memory) StorePacket(p StoredPacket) {
 	r := &m.rec
 	r.mu.Lock()
@@ -104,7 +90,7 @@ func (r *recovery) pruneLocked(now time.Time) {
 	}
 }
 
-// PersistSession implements SessionAware.
+// PersistSession implements Adapter.
 func (m *Memory) PersistSession(s Session) {
 	r := &m.rec
 	r.mu.Lock()
@@ -118,7 +104,7 @@ func (m *Memory) PersistSession(s Session) {
 	r.pruneLocked(s.disconnected)
 }
 
-// RestoreSession implements SessionAware.
+// RestoreSession implements Adapter.
 func (m *Memory) RestoreSession(pid, offset string) *Session {
 	r := &m.rec
 	r.mu.Lock()

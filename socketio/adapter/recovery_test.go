@@ -9,8 +9,10 @@ import (
 )
 
 func TestMemoryRecovery(t *testing.T) {
-	m := adapter.NewMemoryAdapter(adaptertest.NewEmitter("/"))
-	m.SetRecoveryWindow(time.Minute)
+	m := adapter.NewMemory(adaptertest.NewEmitter("/"))
+	if err := m.EnableRecovery(time.Minute); err != nil {
+		t.Fatal(err)
+	}
 	store := func(offset string, opts adapter.BroadcastOptions) {
 		m.StorePacket(adapter.StoredPacket{Offset: offset, Data: []byte(`["e","` + offset + `"]`), Opts: opts})
 	}
@@ -43,7 +45,9 @@ func TestMemoryRecovery(t *testing.T) {
 	}
 
 	// Expiry.
-	m.SetRecoveryWindow(time.Millisecond)
+	if err := m.EnableRecovery(time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
 	m.PersistSession(adapter.Session{SID: "s2", PID: "p2"})
 	time.Sleep(5 * time.Millisecond)
 	if m.RestoreSession("p2", "o6") != nil {

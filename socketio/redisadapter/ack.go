@@ -8,21 +8,11 @@ import (
 	"github.com/chatd/chatd/socketio/parser"
 )
 
-// Ack is the acknowledgement of one client to a broadcast.
-type Ack = adapter.Ack
-
-// AckEmitter is implemented by a namespace (adapter.Emitter) that can
-// deliver a packet expecting acknowledgements. Without it, BroadcastWithAck
-// fails with ErrAcksUnsupported, and broadcasts with acknowledgements from
-// other nodes are delivered as plain events, this node reporting that it
-// reached no client.
-type AckEmitter = adapter.AckEmitter
-
 // ackRequest is a broadcast of this node whose acknowledgements other nodes
 // relay.
 type ackRequest struct {
 	onClientCount func(n int)
-	onAck         func(ack Ack)
+	onAck         func(ack adapter.Ack)
 	timer         *time.Timer
 }
 
@@ -36,11 +26,7 @@ type ackRequest struct {
 // nodes are relayed until opts.Flags.Timeout (default
 // Options.RequestsTimeout). A failure to publish is logged, as for
 // Broadcast.
-func (a *Adapter) BroadcastWithAck(ctx context.Context, pkt *adapter.Packet, opts adapter.BroadcastOptions, onClientCount func(n int), onAck func(ack Ack)) error {
-	ae, ok := a.Emitter().(AckEmitter)
-	if !ok {
-		return ErrAcksUnsupported
-	}
+func (a *Adapter) BroadcastWithAck(ctx context.Context, pkt *adapter.Packet, opts adapter.BroadcastOptions, onClientCount func(n int), onAck func(ack adapter.Ack)) error {
 	if !opts.Flags.Local {
 		id := newID()
 		msg, err := encodeAckBroadcast(a.uid, id, pkt, opts)
@@ -66,9 +52,7 @@ func (a *Adapter) BroadcastWithAck(ctx context.Context, pkt *adapter.Packet, opt
 		a.mu.Unlock()
 		a.publishBroadcast(ctx, a.requestChannel, msg)
 	}
-	ids, _ := a.Memory.Sockets(ctx, opts)
-	n := ae.DeliverWithAck(pkt, ids, opts.Flags, func(_ string, ack Ack) { onAck(ack) })
-	onClientCount(n)
+	onClientCount(a.BroadcastLocalWithAck(pkt, opts, onAck))
 	return nil
 }
 
@@ -81,24 +65,18 @@ func (a *Adapter) onAckBroadcast(req *request) {
 	opts := req.Opts.options()
 	opts.Flags = req.flags
 	opts.Flags.Local = true
-	ids, _ := a.Memory.Sockets(context.Background(), opts)
-	n := 0
-	if ae, ok := a.Emitter().(AckEmitter); ok {
-		n = ae.DeliverWithAck(req.packet, ids, opts.Flags, func(_ string, ack Ack) {
-			var first []byte
-			if args, err := parser.SplitArray(ack.Args); err == nil && len(args) > 0 {
-				first = args[0]
-			}
-			body, err := encodeAckResponse(req.RequestID, first, ack.Attachments)
-			if err != nil {
-				a.log.Warn("redisadapter: cannot encode acknowledgement", "err", err)
-				return
-			}
-			a.respond(req, body)
-		})
-	} else if len(ids) > 0 {
-		a.Emitter().Deliver(req.packet, ids, opts.Flags)
-	}
+	n := a.BroadcastLocalWithAck(req.packet, opts, func(ack adapter.Ack) {
+		var first []byte
+		if args, err := parser.SplitArray(ack.Args); err == nil && len(args) > 0 {
+			first = args[0]
+		}
+		body, err := encodeAckResponse(req.RequestID, first, ack.Attachments)
+		if err != nil {
+			a.log.Warn("redisadapter: cannot encode acknowledgement", "err", err)
+			return
+		}
+		a.respond(req, body)
+	})
 	a.respondJSON(req, map[string]any{
 		"type":        reqBroadcastClientCount,
 		"requestId":   req.RequestID,

@@ -408,23 +408,19 @@ func TestServerSideEmit(t *testing.T) {
 		var mu sync.Mutex
 		var got []string
 		c := newCluster(t, b, Options{})
-		a, _ := c.node("/", func(o *Options) {
-			o.OnServerSideEmit = func(string, []json.RawMessage, func(any)) { t.Error("sender received its own event") }
-		})
-		handler := func(name string) func(*Options) {
-			return func(o *Options) {
-				o.OnServerSideEmit = func(nsp string, args []json.RawMessage, ack func(any)) {
-					mu.Lock()
-					got = append(got, name+":"+nsp+":"+string(args[0])+":"+string(args[1]))
-					mu.Unlock()
-					if ack != nil {
-						ack(map[string]string{"from": name})
-					}
+		a, ea := c.node("/")
+		ea.onServerSide(func([]json.RawMessage, func(any)) { t.Error("sender received its own event") })
+		for _, name := range []string{"b", "c"} {
+			_, e := c.node("/")
+			e.onServerSide(func(args []json.RawMessage, ack func(any)) {
+				mu.Lock()
+				got = append(got, name+":"+e.Name()+":"+string(args[0])+":"+string(args[1]))
+				mu.Unlock()
+				if ack != nil {
+					ack(map[string]string{"from": name})
 				}
-			}
+			})
 		}
-		c.node("/", handler("b"))
-		c.node("/", handler("c"))
 		ctx := context.Background()
 		if err := a.ServerSideEmit(ctx, "hello", 42); err != nil {
 			t.Fatal(err)
@@ -465,8 +461,8 @@ func TestBroadcastWithAck(t *testing.T) {
 		c := newCluster(t, b, Options{})
 		a, ea := c.node("/")
 		bn, eb := c.node("/")
-		ack := func(sid string) Ack {
-			return Ack{Args: []byte(`["ok-` + sid + `",{"_placeholder":true,"num":0}]`), Attachments: [][]byte{[]byte(sid)}}
+		ack := func(sid string) adapter.Ack {
+			return adapter.Ack{Args: []byte(`["ok-` + sid + `",{"_placeholder":true,"num":0}]`), Attachments: [][]byte{[]byte(sid)}}
 		}
 		ea.ackWith, eb.ackWith = ack, ack
 		ea.add(a, "a1", nil, "r")
@@ -480,7 +476,7 @@ func TestBroadcastWithAck(t *testing.T) {
 		pkt := event("/", `["question"]`)
 		err := a.BroadcastWithAck(context.Background(), pkt, adapter.BroadcastOptions{Rooms: []string{"r"}, Flags: adapter.Flags{Timeout: 5 * time.Second}},
 			func(n int) { mu.Lock(); counts = append(counts, n); mu.Unlock() },
-			func(ack Ack) { mu.Lock(); acks = append(acks, string(ack.Args)); mu.Unlock() })
+			func(ack adapter.Ack) { mu.Lock(); acks = append(acks, string(ack.Args)); mu.Unlock() })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -503,17 +499,6 @@ func TestBroadcastWithAck(t *testing.T) {
 			t.Fatalf("b3 outside the room received %v", got)
 		}
 	})
-}
-
-func TestAcksUnsupported(t *testing.T) {
-	mb := NewMemoryBroker()
-	e := adaptertest.NewEmitter("/")
-	a := NewAdapter(e, mb, Options{Key: testKey()})
-	defer a.Close()
-	err := a.BroadcastWithAck(context.Background(), event("/", `["x"]`), adapter.BroadcastOptions{}, func(int) {}, func(Ack) {})
-	if !errors.Is(err, ErrAcksUnsupported) {
-		t.Fatalf("err %v", err)
-	}
 }
 
 // silentNode subscribes to the request channel of namespace nsp and never
@@ -597,26 +582,20 @@ func TestRequestTimeout(t *testing.T) {
 	})
 }
 
-// receivingEmitter is a namespace that takes server-side events itself.
-type receivingEmitter struct {
-	*emitter
-	got chan []json.RawMessage
-}
-
-func (r receivingEmitter) ReceiveServerSideEmit(args []json.RawMessage, ack func(any)) {
-	r.got <- args
-	if ack != nil {
-		ack("from the namespace")
-	}
-}
-
+// TestServerSideReceiver: the namespace (the Emitter) takes the events of
+// the other nodes and answers them.
 func TestServerSideReceiver(t *testing.T) {
 	mb := NewMemoryBroker()
 	key := testKey()
-	e := receivingEmitter{emitter: newEmitter("/"), got: make(chan []json.RawMessage, 1)}
-	b := NewAdapter(e, mb, Options{Key: key, OnServerSideEmit: func(string, []json.RawMessage, func(any)) {
-		t.Error("Options.OnServerSideEmit called for a namespace that receives server-side events")
-	}})
+	e := newEmitter("/")
+	got := make(chan []json.RawMessage, 1)
+	e.onServerSide(func(args []json.RawMessage, ack func(any)) {
+		got <- args
+		if ack != nil {
+			ack("from the namespace")
+		}
+	})
+	b := NewAdapter(e, mb, Options{Key: key})
 	defer b.Close()
 	a := NewAdapter(newEmitter("/"), mb, Options{Key: key})
 	defer a.Close()
@@ -624,7 +603,7 @@ func TestServerSideReceiver(t *testing.T) {
 	if err != nil || len(resps) != 1 || string(resps[0]) != `"from the namespace"` {
 		t.Fatalf("answers %s, %v", resps, err)
 	}
-	if args := <-e.got; len(args) != 2 || string(args[0]) != `"ev"` || string(args[1]) != "1" {
+	if args := <-got; len(args) != 2 || string(args[0]) != `"ev"` || string(args[1]) != "1" {
 		t.Fatalf("args %s", args)
 	}
 }

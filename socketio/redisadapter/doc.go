@@ -19,16 +19,20 @@
 //	})
 //
 // The adapter of a namespace is then ns.Adapter().(*redisadapter.Adapter),
-// whose extra methods (AllRooms, ServerSideEmit, ServerSideEmitWithAck,
-// BroadcastWithAck, Ready) go beyond adapter.Adapter.
+// whose extra methods (AllRooms, UID, Ready) go beyond adapter.Adapter.
 //
-// # Optional namespace capabilities
+// # The adapter contract
 //
-// A namespace (adapter.Emitter) may implement two more interfaces of this
-// package: AckEmitter, to deliver packets expecting acknowledgements
-// (needed by BroadcastWithAck, and for this node to collect the
-// acknowledgements of broadcasts from other nodes), and ServerSideReceiver,
-// to take the events other nodes send with ServerSideEmit.
+// Adapter implements adapter.Adapter by embedding the *adapter.Memory that
+// keeps the local rooms: the room methods, the local part of every
+// operation and the local delivery are Memory's; Adapter overrides only
+// what crosses nodes (Broadcast, BroadcastWithAck, Sockets, FetchSockets,
+// AddSockets, DelSockets, DisconnectSockets, ServerCount, ServerSideEmit,
+// ServerSideEmitWithAck, Close) and EnableRecovery, which refuses:
+// connection state recovery does not work across nodes yet. It reaches the
+// namespace only through adapter.Emitter: packets from other nodes are
+// delivered with Deliver or DeliverWithAck, their server-side events go to
+// ReceiveServerSideEmit.
 //
 // # Failures
 //

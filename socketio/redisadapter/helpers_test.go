@@ -2,6 +2,7 @@ package redisadapter
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"slices"
 	"sort"
@@ -70,8 +71,9 @@ type emitter struct {
 	sockets      map[string]adapter.SocketInfo
 	delivered    map[string][]*adapter.Packet
 	disconnected map[string]bool
-	ackWith      func(sid string) Ack
+	ackWith      func(sid string) adapter.Ack
 	ackWG        sync.WaitGroup
+	serverSide   func(args []json.RawMessage, ack func(any))
 }
 
 func newEmitter(name string) *emitter {
@@ -117,7 +119,7 @@ func (e *emitter) Deliver(pkt *adapter.Packet, ids []string, _ adapter.Flags) in
 	return n
 }
 
-func (e *emitter) DeliverWithAck(pkt *adapter.Packet, ids []string, flags adapter.Flags, onAck func(string, Ack)) int {
+func (e *emitter) DeliverWithAck(pkt *adapter.Packet, ids []string, flags adapter.Flags, onAck func(string, adapter.Ack)) int {
 	n := e.Deliver(pkt, ids, flags)
 	e.mu.Lock()
 	ackWith := e.ackWith
@@ -151,6 +153,24 @@ func (e *emitter) DisconnectSocket(id string, _ bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.disconnected[id] = true
+}
+
+// ReceiveServerSideEmit implements adapter.Emitter: it calls the handler
+// set by onServerSide, if any.
+func (e *emitter) ReceiveServerSideEmit(args []json.RawMessage, ack func(any)) {
+	e.mu.Lock()
+	h := e.serverSide
+	e.mu.Unlock()
+	if h != nil {
+		h(args, ack)
+	}
+}
+
+// onServerSide sets the handler of server-side events.
+func (e *emitter) onServerSide(h func(args []json.RawMessage, ack func(any))) {
+	e.mu.Lock()
+	e.serverSide = h
+	e.mu.Unlock()
 }
 
 // payloads returns the JSON payloads delivered to a socket.

@@ -286,7 +286,7 @@ func TestNodeInterop(t *testing.T) {
 		// socket x1 in r1.
 		rdb := redis.NewClient(&redis.Options{Addr: redisAddr()})
 		ex := newEmitter("/")
-		ex.ackWith = func(sid string) Ack { return Ack{Args: []byte(`["ok-` + sid + `",2]`)} }
+		ex.ackWith = func(sid string) adapter.Ack { return adapter.Ack{Args: []byte(`["ok-` + sid + `",2]`)} }
 		x := NewAdapter(ex, NewRedisPubSub(rdb, nil), Options{Key: key})
 		defer func() {
 			_ = x.Close()
@@ -320,7 +320,7 @@ func TestNodeInterop(t *testing.T) {
 		var acks []string
 		err := x.BroadcastWithAck(ctx, event("/", `["question3"]`), adapter.BroadcastOptions{Rooms: []string{"r1"}, Flags: adapter.Flags{Timeout: 3 * time.Second}},
 			func(n int) { mu.Lock(); counts = append(counts, n); mu.Unlock() },
-			func(a Ack) { mu.Lock(); acks = append(acks, string(a.Args)); mu.Unlock() })
+			func(a adapter.Ack) { mu.Lock(); acks = append(acks, string(a.Args)); mu.Unlock() })
 		if err != nil {
 			t.Fatal(err)
 		}

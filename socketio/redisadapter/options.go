@@ -30,18 +30,6 @@ type Options struct {
 	// into an any (objects become map[string]any, numbers float64).
 	DecodeData func(raw json.RawMessage) (any, error)
 
-	// OnServerSideEmit receives, for the namespaces that do not implement
-	// ServerSideReceiver (socketio namespaces do), the events that other nodes send with
-	// ServerSideEmit (or the reference's serverSideEmit) to namespace nsp:
-	// args holds the event name then its arguments, as JSON. ack is nil
-	// unless the sender waits for an answer; calling it sends v (once) as
-	// this node's answer. When nil, such events are dropped, and requests
-	// with acknowledgement go unanswered. It is called on the goroutine
-	// that receives the namespace's messages: it must return quickly and
-	// must not wait for other nodes (FetchSockets and the like would time
-	// out); start a goroutine for such work.
-	OnServerSideEmit func(nsp string, args []json.RawMessage, ack func(v any))
-
 	// Logger receives publish failures and subscription losses and
 	// recoveries. Defaults to discarding them.
 	Logger *slog.Logger

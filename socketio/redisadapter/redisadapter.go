@@ -49,11 +49,7 @@ type Adapter struct {
 	publishDownUntil atomic.Int64
 }
 
-var (
-	_ adapter.Adapter           = (*Adapter)(nil)
-	_ adapter.AckBroadcaster    = (*Adapter)(nil)
-	_ adapter.ServerSideEmitter = (*Adapter)(nil)
-)
+var _ adapter.Adapter = (*Adapter)(nil)
 
 // New returns a Factory of adapters that share rooms and broadcasts through
 // ps, for socketio.Options.Adapter.
@@ -76,7 +72,7 @@ func NewAdapter(e adapter.Emitter, ps PubSub, opts Options) *Adapter {
 	opts = opts.withDefaults()
 	nsp := e.Name()
 	a := &Adapter{
-		Memory:          adapter.NewMemoryAdapter(e),
+		Memory:          adapter.NewMemory(e),
 		ps:              ps,
 		opts:            opts,
 		log:             opts.Logger.With("nsp", nsp),
@@ -96,6 +92,17 @@ func NewAdapter(e adapter.Emitter, ps PubSub, opts Options) *Adapter {
 	)
 	return a
 }
+
+// ErrRecoveryAcrossNodes is returned by EnableRecovery: connection state
+// recovery over this adapter is refused until it works across nodes.
+var ErrRecoveryAcrossNodes = fmt.Errorf("redisadapter: %w: a socket resumed on one node would miss the packets the other nodes sent while it was away", adapter.ErrRecoveryUnsupported)
+
+// EnableRecovery implements adapter.Adapter by refusing: the sessions
+// and packets kept for recovery are those of this node only, so a client
+// resuming here would be told it recovered while missing what the other
+// nodes sent. socketio.NewServer therefore refuses
+// Options.ConnectionStateRecovery with this adapter.
+func (a *Adapter) EnableRecovery(time.Duration) error { return ErrRecoveryAcrossNodes }
 
 // UID returns the id of this node's adapter in the messages it sends.
 func (a *Adapter) UID() string { return a.uid }
@@ -310,7 +317,8 @@ func (a *Adapter) localRooms() []string {
 // ServerSideEmit sends an event to the other nodes of the cluster (the
 // reference's serverSideEmit): args holds the event name then its
 // arguments, which must marshal to JSON. The other nodes receive it in
-// Options.OnServerSideEmit.
+// their namespaces' OnServerSideEmit handlers (adapter.Emitter's
+// ReceiveServerSideEmit).
 func (a *Adapter) ServerSideEmit(ctx context.Context, args ...any) error {
 	data, err := serverSideData(args)
 	if err != nil {

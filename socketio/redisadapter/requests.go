@@ -280,24 +280,8 @@ func (a *Adapter) remoteSockets(raw json.RawMessage) []adapter.SocketInfo {
 	return out
 }
 
-// ServerSideReceiver is implemented by a namespace (adapter.Emitter) that
-// takes the events other nodes send with ServerSideEmit (the reference's
-// serverSideEmit). When the namespace implements it (socketio.Namespace
-// does: see its OnServerSideEmit), it receives them instead of
-// Options.OnServerSideEmit, with the same arguments and rules.
-type ServerSideReceiver = adapter.ServerSideReceiver
-
-// onServerSideEmit hands an event of another node to the application.
+// onServerSideEmit hands an event of another node to the namespace.
 func (a *Adapter) onServerSideEmit(req *request) {
-	var h func(nsp string, args []json.RawMessage, ack func(any))
-	if r, ok := a.Emitter().(ServerSideReceiver); ok {
-		h = func(_ string, args []json.RawMessage, ack func(any)) { r.ReceiveServerSideEmit(args, ack) }
-	} else {
-		h = a.opts.OnServerSideEmit
-	}
-	if h == nil {
-		return
-	}
 	args, err := parser.SplitArray(req.Data)
 	if err != nil || len(args) == 0 {
 		return
@@ -307,7 +291,7 @@ func (a *Adapter) onServerSideEmit(req *request) {
 		var once sync.Once
 		ack = func(v any) { once.Do(func() { a.serverSideAck(req.RequestID, v) }) }
 	}
-	h(a.nsp, args, ack)
+	a.Emitter().ReceiveServerSideEmit(args, ack)
 }
 
 // serverSideAck publishes this node's answer to a server-side event.

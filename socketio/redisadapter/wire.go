@@ -108,7 +108,7 @@ type response struct {
 
 	// For reqBroadcastAck (MessagePack only): the acknowledgement's
 	// argument as a one-element JSON array and its attachments.
-	ack *Ack
+	ack *adapter.Ack
 }
 
 // encodeBroadcast encodes a broadcast message [uid, packet, opts].
@@ -408,7 +408,7 @@ func decodeResponse(b []byte) (*response, error) {
 		}
 	}
 	if p, ok := o.get("packet"); ok {
-		ack := &Ack{}
+		ack := &adapter.Ack{}
 		var buf bytes.Buffer
 		buf.WriteByte('[')
 		if err := treeToJSON(&buf, p, &ack.Attachments); err != nil {

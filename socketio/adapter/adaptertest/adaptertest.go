@@ -13,6 +13,7 @@ package adaptertest
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"sort"
 	"sync"
@@ -34,11 +35,19 @@ type Emitter struct {
 	sockets      map[string]adapter.SocketInfo
 	delivered    map[string][]string // socket id -> event data delivered
 	disconnected map[string]bool
+	awaiting     map[string][]func(string, adapter.Ack) // socket id -> acks awaited
+	serverSide   [][]json.RawMessage
 }
 
 // NewEmitter returns a recording emitter for namespace name.
 func NewEmitter(name string) *Emitter {
-	return &Emitter{name: name, sockets: map[string]adapter.SocketInfo{}, delivered: map[string][]string{}, disconnected: map[string]bool{}}
+	return &Emitter{
+		name:         name,
+		sockets:      map[string]adapter.SocketInfo{},
+		delivered:    map[string][]string{},
+		disconnected: map[string]bool{},
+		awaiting:     map[string][]func(string, adapter.Ack){},
+	}
 }
 
 // AddSocket declares a local socket.
@@ -63,6 +72,47 @@ func (e *Emitter) Deliver(pkt *adapter.Packet, ids []string, _ adapter.Flags) in
 		}
 	}
 	return n
+}
+
+// DeliverWithAck implements adapter.Emitter: it delivers as Deliver and
+// keeps onAck for each socket reached, for Acknowledge.
+func (e *Emitter) DeliverWithAck(pkt *adapter.Packet, ids []string, flags adapter.Flags, onAck func(string, adapter.Ack)) int {
+	n := e.Deliver(pkt, ids, flags)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, id := range ids {
+		if _, ok := e.sockets[id]; ok {
+			e.awaiting[id] = append(e.awaiting[id], onAck)
+		}
+	}
+	return n
+}
+
+// Acknowledge answers, as socket id, every packet it received expecting an
+// acknowledgement and not yet answered. It returns how many it answered.
+func (e *Emitter) Acknowledge(id string, ack adapter.Ack) int {
+	e.mu.Lock()
+	fns := e.awaiting[id]
+	delete(e.awaiting, id)
+	e.mu.Unlock()
+	for _, fn := range fns {
+		fn(id, ack)
+	}
+	return len(fns)
+}
+
+// ReceiveServerSideEmit implements adapter.Emitter: it records the event.
+func (e *Emitter) ReceiveServerSideEmit(args []json.RawMessage, _ func(any)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.serverSide = append(e.serverSide, args)
+}
+
+// ServerSideEvents returns the server-side events received, in order.
+func (e *Emitter) ServerSideEvents() [][]json.RawMessage {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.serverSide)
 }
 
 // Socket implements adapter.Emitter.
@@ -219,6 +269,44 @@ func Run(t *testing.T, newAdapter NewFunc) {
 		defer e.mu.Unlock()
 		if !e.disconnected["c"] || e.disconnected["a"] || e.disconnected["b"] {
 			t.Fatalf("disconnected %v", e.disconnected)
+		}
+	})
+	t.Run("BroadcastWithAck", func(t *testing.T) {
+		e, a := setup(t)
+		var (
+			mu      sync.Mutex
+			counts  []int
+			answers []string
+		)
+		err := a.BroadcastWithAck(ctx, packet(`["q"]`), adapter.BroadcastOptions{Rooms: []string{"r1"}},
+			func(n int) { mu.Lock(); counts = append(counts, n); mu.Unlock() },
+			func(ack adapter.Ack) { mu.Lock(); answers = append(answers, string(ack.Args)); mu.Unlock() })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := receivers(e); !slices.Equal(got, []string{"a", "b"}) {
+			t.Fatalf("receivers %v, want [a b]", got)
+		}
+		mu.Lock()
+		if !slices.Equal(counts, []int{2}) {
+			t.Fatalf("client counts %v, want [2] (this node only)", counts)
+		}
+		mu.Unlock()
+		if e.Acknowledge("a", adapter.Ack{Args: []byte(`["from a"]`)}) != 1 || e.Acknowledge("c", adapter.Ack{}) != 0 {
+			t.Fatal("the packet did not await acknowledgements from exactly its receivers")
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !slices.Equal(answers, []string{`["from a"]`}) {
+			t.Fatalf("acknowledgements %v", answers)
+		}
+	})
+	t.Run("ServerSideEmit", func(t *testing.T) {
+		_, a := setup(t)
+		// Whether other nodes answer ServerSideEmitWithAck depends on
+		// their namespaces: only sending is checked.
+		if err := a.ServerSideEmit(ctx, "ev", 1); err != nil {
+			t.Fatal(err)
 		}
 	})
 	t.Run("ServerCount", func(t *testing.T) {
