@@ -42,9 +42,9 @@ type ctrlFrame struct {
 	payload []byte
 }
 
-// wsConn is one WebSocket connection of a session. Gorilla performs the
-// handshake; after it the engine reads and writes frames itself, so that
-// an idle connection holds no goroutine and no buffer: on Linux the
+// wsConn is one WebSocket connection of a session. The engine performs
+// the handshake (acceptWebSocket) and reads and writes frames itself, so
+// that an idle connection holds no goroutine and no buffer: on Linux the
 // poller reports when a connection has data, and a goroutine reads what
 // has arrived, then exits (see readReady). Elsewhere, and on connections
 // that are not plain TCP (TLS), one goroutine per connection reads
