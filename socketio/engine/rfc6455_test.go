@@ -3,12 +3,15 @@ package engine
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"syscall"
 	"testing"
@@ -47,7 +50,14 @@ type rawWS struct {
 // line) and returns the response and, on 101, the connection.
 func rawHandshake(t *testing.T, e *tenv, headers map[string]string) (*http.Response, *rawWS) {
 	t.Helper()
-	nc, err := net.Dial("tcp", strings.TrimPrefix(e.ts.URL, "http://"))
+	var nc net.Conn
+	var err error
+	if addr, ok := strings.CutPrefix(e.ts.URL, "https://"); ok {
+		cfg := e.ts.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+		nc, err = tls.Dial("tcp", addr, cfg)
+	} else {
+		nc, err = net.Dial("tcp", strings.TrimPrefix(e.ts.URL, "http://"))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,14 +301,41 @@ func rfc6455Cases() []rfcCase {
 	return cases
 }
 
+// newTLSEnv is newEnv over TLS: the engine reads such connections with a
+// goroutine each instead of the readiness poller.
+func newTLSEnv(t *testing.T, opts *Options) *tenv {
+	t.Helper()
+	h := newEcho()
+	srv := NewServer(h, opts)
+	mux := http.NewServeMux()
+	mux.Handle("/engine.io/", srv)
+	ts := httptest.NewTLSServer(mux)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Close(ctx); err != nil {
+			t.Errorf("Server.Close: %v", err)
+		}
+		ts.Close()
+	})
+	return &tenv{srv: srv, ts: ts, h: h, client: ts.Client()}
+}
+
 // The engine's WebSocket framing checked case by case against RFC 6455
-// (framing, fragmentation, control frames, UTF-8, close codes, limits).
-// A connection the server closes gets a close frame with the expected
-// code and then a clean end of the stream, never a reset, even when the
-// client is still sending a message the server refused.
+// (framing, fragmentation, control frames, UTF-8, close codes, limits),
+// on plain TCP (read through the poller on Linux) and on TLS (read by a
+// goroutine per connection). A connection the server closes gets a close
+// frame with the expected code and then a clean end of the stream, never
+// a reset, even when the client is still sending a message the server
+// refused.
 func TestRFC6455(t *testing.T) {
 	checkGoroutines(t)
-	e := newEnv(t, &Options{PingInterval: 20 * time.Second, PingTimeout: 20 * time.Second, MaxPayload: rfcMaxPayload})
+	opts := &Options{PingInterval: 20 * time.Second, PingTimeout: 20 * time.Second, MaxPayload: rfcMaxPayload}
+	t.Run("tcp", func(t *testing.T) { testRFC6455(t, newEnv(t, opts)) })
+	t.Run("tls", func(t *testing.T) { testRFC6455(t, newTLSEnv(t, opts)) })
+}
+
+func testRFC6455(t *testing.T, e *tenv) {
 	for _, tc := range rfc6455Cases() {
 		t.Run(tc.name, func(t *testing.T) {
 			c := dialRaw(t, e)
