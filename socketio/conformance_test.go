@@ -1,10 +1,18 @@
 package socketio_test
 
 import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/chatd/chatd/socketio"
+	"github.com/chatd/chatd/socketio/socketiotest"
 )
 
 // The Socket.IO requirements S1-S16 of docs/conformance.md, over WebSocket,
@@ -168,4 +176,56 @@ func TestNumericEventNameAccepted(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("numeric event not delivered")
 	}
+}
+
+// The Socket.IO suite's "should ignore WebSocket connection with same sid
+// after upgrade" (E19 on /socket.io/): right after the upgrade packet, a
+// second WebSocket with the same sid completes its handshake (101; the
+// suite's ws client raises an uncaught error on any other answer) and is
+// closed by the server; the upgraded connection keeps working.
+func TestE19SecondWebSocketSameSID(t *testing.T) {
+	checkGoroutines(t)
+	base := startServer(t, fixtureServer())
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	res, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get(base + "/socket.io/?EIO=4&transport=polling")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	var open struct{ SID string }
+	if err != nil || !strings.HasPrefix(string(body), "0") || json.Unmarshal(body[1:], &open) != nil || open.SID == "" {
+		t.Fatalf("polling handshake: %q, %v", body, err)
+	}
+	url := "ws" + strings.TrimPrefix(base, "http") + "/socket.io/?EIO=4&transport=websocket&sid=" + open.SID
+	ws, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	w := &socketiotest.Conn{T: t, WS: ws}
+	w.Send("2probe")
+	w.Expect("3probe")
+	w.Send("5")
+
+	ws2, res2, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		status := 0
+		if res2 != nil {
+			status = res2.StatusCode
+		}
+		t.Fatalf("second WebSocket: %v (status %d), want 101 then a close", err, status)
+	}
+	defer ws2.Close()
+	_ = ws2.SetReadDeadline(time.Now().Add(3 * time.Second))
+	var ce *websocket.CloseError
+	if _, m, err := ws2.ReadMessage(); !errors.As(err, &ce) {
+		t.Fatalf("second WebSocket: got %q, %v; want a close frame", m, err)
+	}
+
+	w.Connect("/", nil)
+	w.Expect(`42["auth",{}]`)
+	w.Send(`42["message","still here"]`)
+	w.Expect(`42["message-back","still here"]`)
 }

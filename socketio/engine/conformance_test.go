@@ -367,19 +367,61 @@ func TestE18PollingAfterUpgrade(t *testing.T) {
 	}
 }
 
-// E19: a second WebSocket for an upgraded sid is refused.
+// E19: a second WebSocket with the sid of a session that is upgrading or
+// has upgraded completes its handshake (101: the suite's ws client raises
+// an uncaught error on any other answer) and is then closed by the server
+// with a close frame; the first WebSocket keeps working, and the session
+// is not affected.
 func TestE19SecondWebSocketAfterUpgrade(t *testing.T) {
-	e := newEnv(t, slowHeartbeat())
-	sid := e.handshake(t)
-	c := upgrade(t, e, sid)
-	c2, _, err := websocket.DefaultDialer.Dial(e.wsURL("EIO=4&transport=websocket&sid="+sid), nil)
-	if err == nil {
-		expectClosed(t, c2, 2*time.Second)
-	}
-	// The first connection still works.
-	mustWrite(t, c, websocket.TextMessage, "4still")
-	if _, m := readSkipPing(t, c); m != "4still" {
-		t.Errorf("echo %q", m)
+	for _, state := range []string{"upgrading", "upgraded"} {
+		t.Run(state, func(t *testing.T) {
+			e := newEnv(t, slowHeartbeat())
+			sid := e.handshake(t)
+			var c *websocket.Conn
+			if state == "upgraded" {
+				c = upgrade(t, e, sid)
+			} else {
+				c = e.dial(t, "EIO=4&transport=websocket&sid="+sid)
+				mustWrite(t, c, websocket.TextMessage, "2probe")
+				if _, m := readMsg(t, c); m != "3probe" {
+					t.Fatalf("probe answer %q", m)
+				}
+			}
+			c2, res, err := websocket.DefaultDialer.Dial(e.wsURL("EIO=4&transport=websocket&sid="+sid), nil)
+			if err != nil {
+				status := 0
+				if res != nil {
+					status = res.StatusCode
+				}
+				t.Fatalf("second WebSocket: %v (status %d), want 101 then a close", err, status)
+			}
+			defer c2.Close()
+			if res.StatusCode != http.StatusSwitchingProtocols {
+				t.Fatalf("second WebSocket: status %d", res.StatusCode)
+			}
+			// The server closes it: a close frame (empty, as the
+			// reference's websocket.close()), then the end of the stream.
+			_ = c2.SetReadDeadline(time.Now().Add(3 * time.Second))
+			if mt, m, err := c2.ReadMessage(); !websocket.IsCloseError(err, websocket.CloseNoStatusReceived) {
+				t.Fatalf("second WebSocket: got %d %q, %v; want an empty close frame", mt, m, err)
+			}
+			if state == "upgrading" {
+				mustWrite(t, c, websocket.TextMessage, "5")
+			}
+			mustWrite(t, c, websocket.TextMessage, "4hello")
+			if _, m := readSkipPing(t, c); m != "4hello" {
+				t.Errorf("first WebSocket echo %q", m)
+			}
+			s := e.srv.Session(sid)
+			if s == nil || s.Transport() != TransportWebSocket {
+				t.Fatalf("session after the second WebSocket: %v", s)
+			}
+			select {
+			case ev := <-e.h.closes:
+				t.Errorf("session %s closed: %s", ev.s.ID(), ev.reason)
+			default:
+			}
+		})
 	}
 }
 

@@ -18,6 +18,10 @@
 // {"code":N,"message":"..."}, codes 0 to 5 (the Error* constants); 413 for
 // a POST over MaxPayload; close code 1009 for a WebSocket message over it.
 //
+// A WebSocket carrying the sid of a session that is already upgrading or
+// upgraded completes its handshake and is then closed (an empty close
+// frame), as with the reference server; the session is not affected.
+//
 // # Sessions
 //
 // Every session has one outbound queue of *Frame values, bounded by
@@ -34,15 +38,36 @@
 // pong arrives within PingTimeout. Each session uses one time.AfterFunc
 // timer for this, never a goroutine.
 //
+// # WebSocket
+//
+// The server's WebSocket framing (RFC 6455) is the engine's own, on the
+// hijacked connection, rather than a WebSocket library's: a library
+// connection is read by a blocking call and written one message per call,
+// so every connection, idle or not, holds a reader goroutine with its stack
+// and buffers, and a broadcast costs one system call per message. The
+// engine's reads are driven by readiness (no goroutine and no buffer while
+// a connection is idle) and its writes are coalesced (everything queued for
+// a connection goes out in one writev), which is what lets one process hold
+// many mostly idle connections cheaply. gorilla/websocket remains where a
+// goroutine per connection is the natural shape: the Go client
+// (socketio/client).
+//
+// The engine handles the opening handshake (version 13 and a 16-byte key
+// required; its 101 response goes out together with the open packet, in one
+// system call), masked client frames, fragmented messages, ping, pong and
+// close. It fails the connection with close code 1002 on a protocol error
+// (reserved bits or opcodes, an unmasked or malformed frame, a fragmented or
+// oversized control frame, a bad close code), 1007 on a text message or
+// close reason that is not valid UTF-8, and 1009 on a message over
+// MaxPayload (checked on each frame header, so a large frame is refused
+// before its payload arrives). After its close frame the server half-closes
+// the connection and drops what the peer still sends until the peer closes
+// its side, for at most two seconds, so that the peer reads the close frame
+// rather than a reset.
+//
 // # Goroutines and locks
 //
-// The engine speaks WebSocket (RFC 6455) itself on the hijacked
-// connection: the opening handshake (its 101 response is sent together with
-// the open packet, in one system call), reading frames (masked client
-// frames, fragmented messages, ping, pong and close, MaxPayload checked on
-// each frame header) and writing them. It does so rather than through
-// gorilla/websocket's Conn so that an idle connection costs no goroutine and
-// no buffer:
+// How the engine keeps an idle connection free of goroutines and buffers:
 //
 //   - Reading. On Linux every WebSocket is registered, one-shot, with a
 //     process-wide epoll instance that the Go runtime's network poller

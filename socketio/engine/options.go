@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -42,7 +44,11 @@ type Options struct {
 	// renewed once less than half of it is left). Defaults to 10s.
 	WriteTimeout time.Duration
 	// Transports lists the allowed transports, TransportPolling and/or
-	// TransportWebSocket. Defaults to both.
+	// TransportWebSocket (in any order; a name may repeat). Defaults to
+	// both when nil. Any other name (such as "webtransport", which the
+	// engine does not implement) or an empty non-nil list makes NewServer
+	// panic: a request for a transport the server cannot serve is refused
+	// with ErrorUnknownTransport in any case.
 	Transports []string
 	// DisableUpgrades stops the server from offering and accepting upgrades
 	// from polling to WebSocket (allowUpgrades=false). Defaults to false.
@@ -149,6 +155,9 @@ func (o *Options) withDefaults() Options {
 	} else {
 		c.Transports = slices.Clone(c.Transports)
 	}
+	if err := checkTransports(c.Transports); err != nil {
+		panic(err.Error())
+	}
 	if c.CompressionThreshold == 0 {
 		c.CompressionThreshold = 1024
 	}
@@ -178,6 +187,22 @@ func (o *Options) withDefaults() Options {
 	return c
 }
 
+// checkTransports reports a Transports list naming a transport the engine
+// does not implement, or none at all.
+func checkTransports(ts []string) error {
+	if len(ts) == 0 {
+		return errors.New("engine: Options.Transports lists no transport (nil means both)")
+	}
+	for _, t := range ts {
+		if t != TransportPolling && t != TransportWebSocket {
+			return fmt.Errorf("engine: unknown transport %q in Options.Transports (want %q or %q)", t, TransportPolling, TransportWebSocket)
+		}
+	}
+	return nil
+}
+
+// allows reports whether transport is one the server implements and the
+// options allow.
 func (o *Options) allows(transport string) bool {
-	return slices.Contains(o.Transports, transport)
+	return (transport == TransportPolling || transport == TransportWebSocket) && slices.Contains(o.Transports, transport)
 }

@@ -630,6 +630,35 @@ func TestTransportOptions(t *testing.T) {
 	}
 }
 
+// Options.Transports naming a transport the engine does not implement, or
+// none, makes NewServer panic with a message naming the option; a valid
+// list may be in any order and repeat a name. A request for a transport
+// the engine does not implement is refused whatever the options say.
+func TestTransportsValidated(t *testing.T) {
+	for _, ts := range [][]string{{"webtransport"}, {"polling", "webtransport"}, {"Polling"}, {""}, {}} {
+		func() {
+			defer func() {
+				msg, _ := recover().(string)
+				if !strings.Contains(msg, "Options.Transports") {
+					t.Errorf("Transports %q: panic %q, want one naming Options.Transports", ts, msg)
+				}
+			}()
+			NewServer(newEcho(), &Options{Transports: ts})
+		}()
+	}
+	e := newEnv(t, &Options{Transports: []string{"websocket", "polling", "websocket"}, PingInterval: 20 * time.Second})
+	if r := e.do(t, "GET", e.url("EIO=4&transport=polling"), "", nil); r.status != 200 {
+		t.Errorf("polling: %d %s", r.status, r.body)
+	}
+	e.dial(t, "EIO=4&transport=websocket")
+	for _, tr := range []string{"webtransport", "flashsocket", ""} {
+		r := e.do(t, "GET", e.url("EIO=4&transport="+tr), "", nil)
+		if r.status != 400 || r.body != `{"code":0,"message":"Transport unknown"}` {
+			t.Errorf("transport %q: %d %s", tr, r.status, r.body)
+		}
+	}
+}
+
 // WebSocket control frames: a client ping gets a pong through the writer;
 // a client close frame is answered and ends the session.
 func TestWebSocketControlFrames(t *testing.T) {

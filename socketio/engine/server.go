@@ -55,6 +55,9 @@ type Server struct {
 }
 
 // NewServer returns a Server that reports sessions to h. opts may be nil.
+// It panics when opts.Transports names a transport the engine does not
+// implement or is empty but not nil (see Options.Transports): such a
+// server could not serve what it was configured for.
 func NewServer(h Handler, opts *Options) *Server {
 	s := &Server{
 		h:        h,

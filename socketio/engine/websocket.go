@@ -28,15 +28,23 @@ const (
 // Maximum size of a server-side (unmasked) WebSocket frame header.
 const maxFrameHeader = 10
 
+// closeLinger bounds how long a connection stays open after the server's
+// close frame: the engine half-closes it and reads (and drops) what the
+// peer still sends until the peer closes its side, so that bytes the peer
+// sent before it read the close frame (the rest of a message over
+// MaxPayload, its own close frame) do not make the server's TCP stack
+// reset the connection and discard the close frame on the peer's side.
+const closeLinger = 2 * time.Second
+
 // ctrlFrame is a WebSocket control frame waiting for the writer.
 type ctrlFrame struct {
 	op      byte
 	payload []byte
 }
 
-// wsConn is one WebSocket connection of a session. Gorilla performs the
-// handshake; after it the engine reads and writes frames itself, so that
-// an idle connection holds no goroutine and no buffer: on Linux the
+// wsConn is one WebSocket connection of a session. The engine performs
+// the handshake (acceptWebSocket) and reads and writes frames itself, so
+// that an idle connection holds no goroutine and no buffer: on Linux the
 // poller reports when a connection has data, and a goroutine reads what
 // has arrived, then exits (see readReady). Elsewhere, and on connections
 // that are not plain TCP (TLS), one goroutine per connection reads
@@ -50,9 +58,10 @@ type wsConn struct {
 	// Reader state, used by one reader at a time. rsync orders the
 	// readers of successive readiness events for the race detector (the
 	// epoll re-arm in between is invisible to it).
-	parser frameParser
-	pend   []byte // bytes of an incomplete frame, between readiness events
-	rsync  atomic.Uint32
+	parser  frameParser
+	pend    []byte // bytes of an incomplete frame, between readiness events
+	discard bool   // the connection is ending: what arrives is dropped unparsed
+	rsync   atomic.Uint32
 
 	deadline time.Time // the write deadline last set; used by the writer only
 
@@ -64,6 +73,9 @@ type wsConn struct {
 	writing   bool        // the writer goroutine is running
 	finish    bool        // write a close frame after the queue, then close
 	finishMsg []byte      // close frame payload
+	closeSent bool        // the close frame is written; the connection lingers (closeLinger)
+	peerEOF   bool        // the peer closed its side (or reading failed)
+	linger    *time.Timer // closes a lingering connection
 	dead      bool        // the connection is closed
 }
 
@@ -218,6 +230,7 @@ func (s *Server) serveWebSocketHandshake(w http.ResponseWriter, r *http.Request)
 	if sess.closed { // Server.Close ran during the handshake
 		c.finishLocked(closeCodeGoingAway)
 		sess.mu.Unlock()
+		c.drainOnly()
 		return
 	}
 	sess.ws = c
@@ -228,12 +241,19 @@ func (s *Server) serveWebSocketHandshake(w http.ResponseWriter, r *http.Request)
 }
 
 // serveUpgrade accepts a WebSocket for a live polling session.
+//
+// A WebSocket for a session that is already upgrading or upgraded (a
+// second tab's stale sid, or the official test suite's "ignores WebSocket
+// connection with same sid after upgrade") completes its handshake and is
+// then closed with an empty close frame, as the reference server does;
+// the session and its first WebSocket are not affected. Clients such as
+// the ws package report any other answer than 101 as an error.
 func (s *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, sess *Session) {
 	if !s.checkWSOrigin(w, r) {
 		return
 	}
 	sess.mu.Lock()
-	ok := !sess.closed && sess.ws == nil && sess.upg == nil && !s.opts.DisableUpgrades
+	ok := !sess.closed && !s.opts.DisableUpgrades
 	sess.mu.Unlock()
 	if !ok {
 		s.fail(w, r, ErrorBadRequest, "")
@@ -247,8 +267,13 @@ func (s *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, sess *Sess
 	}
 	sess.mu.Lock()
 	if sess.closed || sess.ws != nil || sess.upg != nil {
-		c.finishLocked(closeCodeGoingAway) // the writer closes it
+		if sess.closed {
+			c.finishLocked(closeCodeGoingAway)
+		} else {
+			c.finishWithLocked(nil)
+		}
 		sess.mu.Unlock()
+		c.drainOnly() // the writer sends the close frame
 		return
 	}
 	sess.upg = c
@@ -283,6 +308,10 @@ var errWouldBlock = errors.New("engine: read would block")
 // of its own, one at a time per connection.
 func (c *wsConn) readReady() {
 	c.rsync.Load()
+	if c.discard {
+		c.drainReady()
+		return
+	}
 	bp := readBufPool.Get().(*[]byte)
 	buf := (*bp)[:0]
 	if len(c.pend) > cap(buf) {
@@ -301,6 +330,7 @@ func (c *wsConn) readReady() {
 		if err != nil {
 			readBufPool.Put(bp)
 			c.readFailed(readErrReason(err), 0)
+			c.peerGone()
 			return
 		}
 		short := len(buf)+n < cap(buf)
@@ -308,6 +338,8 @@ func (c *wsConn) readReady() {
 		buf, need, ok = c.consume(buf[:len(buf)+n])
 		if !ok {
 			readBufPool.Put(bp)
+			c.discard = true
+			c.drainReady()
 			return
 		}
 		if short {
@@ -329,6 +361,56 @@ func (c *wsConn) readReady() {
 	c.rsync.Add(1)
 	if err := c.ph.rearm(c.raw); err != nil {
 		c.readFailed(ReasonTransportError, 0)
+		c.peerGone()
+	}
+}
+
+// drainReady is readReady for a connection that is ending (discard): it
+// reads and drops what has arrived, and re-arms the connection until the
+// peer closes it.
+func (c *wsConn) drainReady() {
+	bp := readBufPool.Get().(*[]byte)
+	buf := (*bp)[:cap(*bp)]
+	for {
+		n, err := readNonblock(c.raw, buf)
+		if err == errWouldBlock {
+			break
+		}
+		if err != nil {
+			readBufPool.Put(bp)
+			c.peerGone()
+			return
+		}
+		if n < len(buf) {
+			break
+		}
+	}
+	readBufPool.Put(bp)
+	c.rsync.Add(1)
+	if err := c.ph.rearm(c.raw); err != nil {
+		c.closeConn()
+	}
+}
+
+// drainOnly starts reading a connection that the server refuses after its
+// handshake: what the peer sends is dropped, and the connection is closed
+// once the peer closes it after the close frame (or closeLinger passes).
+func (c *wsConn) drainOnly() {
+	c.discard = true
+	c.startReading()
+}
+
+// peerGone is called by the reader when the peer has closed its side of
+// the connection (or reading failed): the connection is closed now if the
+// close frame has been written, else by the writer right after it.
+func (c *wsConn) peerGone() {
+	s := c.s
+	s.mu.Lock()
+	c.peerEOF = true
+	sent := c.closeSent
+	s.mu.Unlock()
+	if sent {
+		c.closeConn()
 	}
 }
 
@@ -340,19 +422,27 @@ func (c *wsConn) readLoop() {
 	idle := opts.PingInterval + opts.PingTimeout + time.Second
 	buf := make([]byte, 0, 4<<10)
 	need := 0
+	discard := c.discard
 	for {
 		buf = growFor(buf, need)
 		_ = c.nc.SetReadDeadline(time.Now().Add(idle))
 		n, err := c.nc.Read(buf[len(buf):cap(buf)])
-		if n > 0 {
+		if n > 0 && !discard {
+			full := buf[:len(buf)+n]
 			var ok bool
-			buf, need, ok = c.consume(buf[:len(buf)+n])
+			buf, need, ok = c.consume(full)
 			if !ok {
-				return
+				// The connection is ending: drop what comes until the
+				// peer closes it.
+				discard = true
+				buf, need = full[:0], 0
 			}
 		}
 		if err != nil {
-			c.readFailed(readErrReason(err), 0)
+			if !discard {
+				c.readFailed(readErrReason(err), 0)
+			}
+			c.peerGone()
 			return
 		}
 	}
@@ -532,7 +622,7 @@ func (c *wsConn) finishWithLocked(msg []byte) {
 // kickLocked starts the writer goroutine when there is something to write
 // and it is not running.
 func (c *wsConn) kickLocked() {
-	if c.writing || c.dead {
+	if c.writing || c.dead || c.closeSent {
 		return
 	}
 	s := c.s
@@ -548,11 +638,38 @@ func (c *wsConn) closeConn() {
 	c.s.mu.Lock()
 	c.dead = true
 	ph := c.ph
+	if c.linger != nil {
+		c.linger.Stop()
+		c.linger = nil
+	}
 	c.s.mu.Unlock()
 	if ph != nil {
 		ph.unregister()
 	}
 	_ = c.nc.Close()
+}
+
+// lingerLocked is called by the writer once the close frame is written
+// without error: unless the peer has already closed its side, the
+// connection is half-closed (the peer reads the end of the stream after
+// the close frame) and stays open for the reader to drop what the peer
+// still sends, until the peer closes it or closeLinger passes. It reports
+// whether the connection is to be closed now instead.
+func (c *wsConn) lingerLocked() (closeNow bool) {
+	if c.peerEOF || c.dead {
+		return true
+	}
+	c.closeSent = true
+	c.linger = time.AfterFunc(closeLinger, c.closeConn)
+	return false
+}
+
+// halfClose ends the writing side of the connection where the
+// connection allows it (TCP: a FIN; TLS: a close_notify alert).
+func (c *wsConn) halfClose() {
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
 }
 
 // writeLoop is the connection's only writer. It takes everything queued,
@@ -674,8 +791,13 @@ func (c *wsConn) writeLoop() {
 			s.mu.Lock()
 			c.writing = false
 			active := s.ws == c
+			closeNow := err != nil || c.lingerLocked()
 			s.mu.Unlock()
-			c.closeConn()
+			if closeNow {
+				c.closeConn()
+			} else {
+				c.halfClose()
+			}
 			if err != nil && active {
 				s.terminate(ReasonTransportError, closeAbort)
 			}

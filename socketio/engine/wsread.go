@@ -19,6 +19,7 @@ const (
 const (
 	closeCodeProtocolError = 1002
 	closeCodeNoStatus      = 1005
+	closeCodeInvalidData   = 1007
 )
 
 // frameSink receives what a frameParser finds in the byte stream. Payloads
@@ -49,12 +50,17 @@ var (
 	errInterleaved     = &frameError{closeCodeProtocolError, "new message before the previous one ended"}
 	errBadLength       = &frameError{closeCodeProtocolError, "invalid frame length"}
 	errTooBig          = &frameError{closeCodeTooBig, "message over the size limit"}
+	errBadClose        = &frameError{closeCodeProtocolError, "invalid close frame"}
+	errInvalidUTF8     = &frameError{closeCodeInvalidData, "invalid UTF-8 in a text message"}
+	errBadCloseReason  = &frameError{closeCodeInvalidData, "invalid UTF-8 in a close reason"}
 )
 
 // frameParser decodes client-to-server WebSocket frames (masked, no
 // extensions) from a byte stream that arrives in pieces. It keeps only the
 // state of a fragmented message between calls; the caller keeps the bytes
-// of an incomplete frame.
+// of an incomplete frame. A text message must be valid UTF-8 (RFC 6455
+// section 8.1, overlong forms and surrogates excluded); it is checked once
+// complete, so a character may be split across fragments.
 type frameParser struct {
 	max    int64  // largest message payload
 	frag   []byte // payload of a fragmented message so far
@@ -126,17 +132,22 @@ func (p *frameParser) parse(b []byte, sink frameSink) (consumed, need int, stop 
 		}
 		key := rest[hlen-4 : hlen]
 		payload := rest[hlen:total]
-		maskBytes(key, payload)
+		ascii := maskBytes(key, payload)
 		consumed += total
 
 		var ok bool
 		switch {
 		case op >= opClose:
-			if op == opClose && !validClosePayload(payload) {
-				return consumed, 0, false, &frameError{closeCodeProtocolError, "invalid close frame"}
+			if op == opClose {
+				if err := checkClosePayload(payload); err != nil {
+					return consumed, 0, false, err
+				}
 			}
 			ok = sink.control(op, payload)
 		case op != opContinuation && fin:
+			if op == opText && !ascii && !utf8.Valid(payload) {
+				return consumed, 0, false, errInvalidUTF8
+			}
 			ok = sink.message(op, payload)
 		case op != opContinuation:
 			p.fragOp = op
@@ -148,6 +159,9 @@ func (p *frameParser) parse(b []byte, sink frameSink) (consumed, need int, stop 
 			if fin {
 				fop, msg := p.fragOp, p.frag
 				p.fragOp, p.frag = 0, nil
+				if fop == opText && !utf8.Valid(msg) {
+					return consumed, 0, false, errInvalidUTF8
+				}
 				ok = sink.message(fop, msg)
 			}
 		}
@@ -157,35 +171,49 @@ func (p *frameParser) parse(b []byte, sink frameSink) (consumed, need int, stop 
 	}
 }
 
-// validClosePayload checks a close frame's payload: empty, or a status
-// code a peer may send followed by UTF-8 text.
-func validClosePayload(b []byte) bool {
+// checkClosePayload checks a close frame's payload: empty, or a status
+// code a peer may send followed by UTF-8 text. A bad length or code is a
+// protocol error (1002); a reason that is not UTF-8 is invalid data
+// (1007), as for a text message.
+func checkClosePayload(b []byte) error {
 	if len(b) == 0 {
-		return true
+		return nil
 	}
 	if len(b) < 2 {
-		return false
+		return errBadClose
 	}
 	code := int(binary.BigEndian.Uint16(b))
 	switch {
 	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1014, code >= 3000 && code <= 4999:
 	default:
-		return false
+		return errBadClose
 	}
-	return utf8.Valid(b[2:])
+	if !utf8.Valid(b[2:]) {
+		return errBadCloseReason
+	}
+	return nil
 }
 
-// maskBytes applies the 4-byte masking key to b in place.
-func maskBytes(key, b []byte) {
+// maskBytes applies the 4-byte masking key to b in place and reports
+// whether the result is all ASCII, which spares the UTF-8 check of most
+// text messages.
+func maskBytes(key, b []byte) (ascii bool) {
+	var acc uint64
 	if len(b) >= 8 {
 		k := uint64(binary.LittleEndian.Uint32(key))
 		k |= k << 32
 		for len(b) >= 8 {
-			binary.LittleEndian.PutUint64(b, binary.LittleEndian.Uint64(b)^k)
+			v := binary.LittleEndian.Uint64(b) ^ k
+			acc |= v
+			binary.LittleEndian.PutUint64(b, v)
 			b = b[8:]
 		}
 	}
+	var tail byte
 	for i := range b {
-		b[i] ^= key[i&3]
+		v := b[i] ^ key[i&3]
+		b[i] = v
+		tail |= v
 	}
+	return (acc&0x8080808080808080 == 0) && tail < 0x80
 }
