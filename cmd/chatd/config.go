@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -26,6 +27,11 @@ type Config struct {
 	// SecureCookie marks the session cookie Secure even on plain HTTP,
 	// for chatd behind a proxy that terminates TLS.
 	SecureCookie bool
+	// PprofAddr is the listen address of the net/http/pprof endpoints;
+	// empty (the default) serves none. It must be a loopback address
+	// unless PprofPublic is set.
+	PprofAddr   string
+	PprofPublic bool
 }
 
 // Defaults.
@@ -77,6 +83,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&origins, "origins", getenv("CHATD_ORIGINS"), "extra allowed origins, comma separated (env CHATD_ORIGINS)")
 	fs.StringVar(&rate, "msg-rate", envOr(getenv, "CHATD_MSG_RATE", strconv.Itoa(defaultMsgRate)), "messages per user per second (bursts of 20), 0 = no limit (env CHATD_MSG_RATE)")
 	fs.BoolVar(&c.SecureCookie, "secure-cookie", secureDefault, "mark the session cookie Secure even on plain HTTP: set it behind a proxy that terminates TLS (env CHATD_SECURE_COOKIE)")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", getenv("CHATD_PPROF_ADDR"), "listen address of the profiling endpoints (/debug/pprof/), loopback only unless -pprof-public; empty = off (env CHATD_PPROF_ADDR)")
+	fs.BoolVar(&c.PprofPublic, "pprof-public", false, "allow -pprof-addr on a non-loopback address: anyone reaching it can profile the server")
 	fs.StringVar(&level, "log-level", envOr(getenv, "CHATD_LOG_LEVEL", defaultLogLevel), "log level: debug, info, warn or error (env CHATD_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -107,7 +115,24 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	if strings.TrimSpace(c.RedisPrefix) == "" {
 		return c, errors.New("-redis-prefix must not be empty")
 	}
+	if c.PprofAddr != "" && !c.PprofPublic && !loopbackAddr(c.PprofAddr) {
+		return c, fmt.Errorf("-pprof-addr %q is not a loopback address (127.0.0.1:PORT, [::1]:PORT or localhost:PORT); add -pprof-public to serve profiles there", c.PprofAddr)
+	}
 	return c, nil
+}
+
+// loopbackAddr reports whether the listen address addr names a loopback
+// host.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // parseOrigins splits a comma-separated origin list, dropping empty items

@@ -248,7 +248,7 @@ func TestParseServeConfig(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"-msg-rate", "fast"}, {"-msg-rate", "-1"}, {"-log-level", "loud"}, {"-origins", "c.example"}, {"-secure-cookie=maybe"},
-		{"-nope"}, {"extra"}, {"-db", ""},
+		{"-nope"}, {"extra"}, {"-db", ""}, {"-pprof-addr", "0.0.0.0:6060"}, {"-pprof-addr", ":6060"}, {"-pprof-addr", "localhost"},
 	} {
 		if _, err := parseServeConfig(args, envMap(nil), io.Discard); err == nil {
 			t.Errorf("parseServeConfig(%q) accepted", args)
@@ -260,6 +260,17 @@ func TestParseServeConfig(t *testing.T) {
 	if _, err := parseServeConfig(nil, envMap(map[string]string{"CHATD_SECURE_COOKIE": "sometimes"}), io.Discard); err == nil {
 		t.Error("bad CHATD_SECURE_COOKIE accepted")
 	}
+	for _, addr := range []string{"127.0.0.1:0", "[::1]:6060", "localhost:6060"} {
+		if c, err := parseServeConfig([]string{"-pprof-addr", addr}, envMap(nil), io.Discard); err != nil || c.PprofAddr != addr {
+			t.Errorf("-pprof-addr %s: %+v, %v", addr, c, err)
+		}
+	}
+	if c, err := parseServeConfig([]string{"-pprof-addr", "0.0.0.0:6060", "-pprof-public"}, envMap(nil), io.Discard); err != nil || !c.PprofPublic {
+		t.Errorf("-pprof-public: %+v, %v", c, err)
+	}
+	if c, err := parseServeConfig(nil, envMap(map[string]string{"CHATD_PPROF_ADDR": "127.0.0.1:6061"}), io.Discard); err != nil || c.PprofAddr != "127.0.0.1:6061" {
+		t.Errorf("CHATD_PPROF_ADDR: %+v, %v", c, err)
+	}
 	if c, err := parseServeConfig([]string{"-secure-cookie"}, envMap(nil), io.Discard); err != nil || !c.SecureCookie {
 		t.Errorf("-secure-cookie: %+v, %v", c, err)
 	}
@@ -267,6 +278,34 @@ func TestParseServeConfig(t *testing.T) {
 	if _, err := parseServeConfig([]string{"-h"}, envMap(nil), &usage); !errors.Is(err, errHelp()) || !strings.Contains(usage.String(), "-msg-rate") {
 		t.Errorf("-h: err %v usage %q", err, usage.String())
 	}
+}
+
+// -pprof-addr serves the profiles on their own listener, and nothing of
+// them on the chat's address.
+func TestRunPprof(t *testing.T) {
+	s := MustRunMain(t, []string{"-db", filepath.Join(t.TempDir(), "p.db"), "-addr", "127.0.0.1:0", "-pprof-addr", "127.0.0.1:0"}, nil)
+	m := regexp.MustCompile(`"profiling endpoints" addr=(http://\S+/debug/pprof/)`).FindStringSubmatch(s.Stderr.String())
+	if m == nil {
+		t.Fatalf("no profiling address in the log:\n%s", s.Stderr)
+	}
+	res, err := http.Get(m[1] + "goroutine?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(body), "goroutine profile") {
+		t.Fatalf("goroutine profile: %d %.200s", res.StatusCode, body)
+	}
+	res, err = http.Get(s.URL + "/debug/pprof/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode == 200 {
+		t.Fatal("the chat's address serves /debug/pprof/")
+	}
+	http.DefaultClient.CloseIdleConnections()
 }
 
 func TestAdminCommands(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"sync/atomic"
 	"time"
@@ -186,6 +187,16 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
+	if cfg.PprofAddr != "" {
+		stopPprof, err := servePprof(ctx, cfg.PprofAddr, logger)
+		if err != nil {
+			_ = srv.Close()
+			<-serveErr
+			return err
+		}
+		defer stopPprof()
+	}
+
 	addr := ln.Addr().String()
 	logger.Info("listening", "addr", addr, "db", store.Redact(cfg.DB), "redis", redisLogValue(cfg),
 		"msg_rate", cfg.MsgRate, "origins", cfg.Origins)
@@ -255,4 +266,33 @@ func requestLog(logger *slog.Logger) func(http.Handler) http.Handler {
 				"bytes", ww.BytesWritten(), "duration", time.Since(start))
 		})
 	}
+}
+
+// servePprof serves net/http/pprof's endpoints on their own listener at
+// addr (never on the chat's address) and returns the function that stops
+// them.
+func servePprof(ctx context.Context, addr string, logger *slog.Logger) (func(), error) {
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on -pprof-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Warn("profiling endpoints", "err", err)
+		}
+	}()
+	logger.Info("profiling endpoints", "addr", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return func() {
+		_ = srv.Close()
+		<-done
+	}, nil
 }
