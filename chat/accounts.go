@@ -37,9 +37,22 @@ type AccountsOptions struct {
 	Password PasswordParams
 	// Throttle configures the per-username log-in throttle.
 	Throttle ThrottleOptions
+	// AuthCacheTTL is how long Authenticate keeps a session's user in
+	// memory, so that a burst of connections of one session (every tab
+	// and namespace connects with the cookie) reads the store once.
+	// LogOut and SetRole through this Accounts take effect at once;
+	// through another node of a cluster they take effect here within
+	// AuthCacheTTL. Defaults to 2 seconds; negative turns the cache off.
+	AuthCacheTTL time.Duration
 	// Now returns the current time. Defaults to time.Now.
 	Now func() time.Time
 }
+
+// DefaultAuthCacheTTL is the default AccountsOptions.AuthCacheTTL.
+const DefaultAuthCacheTTL = 2 * time.Second
+
+// authCacheMax bounds the sessions the authentication cache holds.
+const authCacheMax = 1 << 16
 
 // Accounts is the account service: sign-up, log-in (throttled per
 // username), log-out, and turning a session token or an HTTP request's
@@ -57,6 +70,15 @@ type Accounts struct {
 
 	sweepMu   sync.Mutex
 	lastSweep time.Time
+
+	cacheTTL time.Duration
+	cacheMu  sync.Mutex
+	cache    map[string]authEntry // by token hash
+}
+
+type authEntry struct {
+	user  User
+	until time.Time
 }
 
 // Login is the result of a successful sign-up or log-in: the user and the
@@ -86,6 +108,15 @@ func NewAccounts(users UserStore, sessions SessionStore, opts AccountsOptions) *
 	}
 	if a.now == nil {
 		a.now = time.Now
+	}
+	switch {
+	case opts.AuthCacheTTL == 0:
+		a.cacheTTL = DefaultAuthCacheTTL
+	case opts.AuthCacheTTL > 0:
+		a.cacheTTL = opts.AuthCacheTTL
+	}
+	if a.cacheTTL > 0 {
+		a.cache = make(map[string]authEntry)
 	}
 	return a
 }
@@ -218,19 +249,64 @@ func (a *Accounts) LogOut(ctx context.Context, token string) error {
 	if token == "" {
 		return nil
 	}
-	return a.sessions.DeleteSession(ctx, HashToken(token))
+	hash := HashToken(token)
+	a.forget(func(k string, _ authEntry) bool { return k == string(hash) })
+	err := a.sessions.DeleteSession(ctx, hash)
+	// Again: an Authenticate that read the session before it was deleted
+	// may have cached it meanwhile.
+	a.forget(func(k string, _ authEntry) bool { return k == string(hash) })
+	return err
+}
+
+// forget drops the cached sessions for which drop returns true.
+func (a *Accounts) forget(drop func(string, authEntry) bool) {
+	if a.cache == nil {
+		return
+	}
+	a.cacheMu.Lock()
+	defer a.cacheMu.Unlock()
+	for k, e := range a.cache {
+		if drop(k, e) {
+			delete(a.cache, k)
+		}
+	}
 }
 
 // Authenticate returns the user of the session with the given token, with
-// the user's current role. A missing, malformed, unknown or expired token
+// the user's current role (as of at most AuthCacheTTL ago). A missing, malformed, unknown or expired token
 // gives an EUNAUTHORIZED error.
 func (a *Accounts) Authenticate(ctx context.Context, token string) (User, error) {
 	if len(token) != tokenLen {
 		return User{}, Errorf(EUNAUTHORIZED, "unauthorized")
 	}
-	u, err := a.sessions.FindSessionUser(ctx, HashToken(token), a.now())
+	hash := HashToken(token)
+	now := a.now()
+	if a.cache != nil {
+		a.cacheMu.Lock()
+		e, ok := a.cache[string(hash)]
+		a.cacheMu.Unlock()
+		if ok && now.Before(e.until) {
+			return e.user, nil
+		}
+	}
+	u, err := a.sessions.FindSessionUser(ctx, hash, now)
 	if ErrorCode(err) == ENOTFOUND {
 		return User{}, Errorf(EUNAUTHORIZED, "unauthorized")
+	}
+	if err == nil && a.cache != nil {
+		a.cacheMu.Lock()
+		if len(a.cache) >= authCacheMax {
+			for k, e := range a.cache {
+				if !now.Before(e.until) {
+					delete(a.cache, k)
+				}
+			}
+			if len(a.cache) >= authCacheMax {
+				clear(a.cache)
+			}
+		}
+		a.cache[string(hash)] = authEntry{user: u, until: now.Add(a.cacheTTL)}
+		a.cacheMu.Unlock()
 	}
 	return u, err
 }
@@ -241,7 +317,11 @@ func (a *Accounts) SetRole(ctx context.Context, name string, role Role) (User, e
 	if !role.Valid() {
 		return User{}, Errorf(EINVALID, "unknown role %q", role)
 	}
-	return a.users.SetUserRole(ctx, name, role)
+	u, err := a.users.SetUserRole(ctx, name, role)
+	if err == nil {
+		a.forget(func(_ string, e authEntry) bool { return e.user.ID == u.ID })
+	}
+	return u, err
 }
 
 // FindUser returns the named account. Errors: ENOTFOUND.

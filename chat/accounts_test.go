@@ -262,3 +262,65 @@ func TestAdminOperations(t *testing.T) {
 		t.Errorf("FindUser = %+v, %v", u, err)
 	}
 }
+
+// Authenticate keeps a session's user for AuthCacheTTL: a session ended
+// elsewhere (another node) is refused once that has passed; a log-out or
+// role change through this Accounts applies at once.
+func TestAuthCache(t *testing.T) {
+	ctx := context.Background()
+	a, db, c := newAccounts(t) // AuthCacheTTL: the default
+	l, err := a.SignUp(ctx, "ivan", "password-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, err := a.Authenticate(ctx, l.Token); err != nil || u.Role != chat.RoleUser {
+		t.Fatalf("Authenticate = %+v, %v", u, err)
+	}
+	if u, err := a.SetRole(ctx, "ivan", chat.RoleCreator); err != nil || u.Role != chat.RoleCreator {
+		t.Fatalf("SetRole = %+v, %v", u, err)
+	}
+	if u, err := a.Authenticate(ctx, l.Token); err != nil || u.Role != chat.RoleCreator {
+		t.Fatalf("after SetRole: %+v, %v; want the new role at once", u, err)
+	}
+	// Ended in the store directly, as by another node's log-out.
+	if err := db.DeleteSession(ctx, chat.HashToken(l.Token)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Authenticate(ctx, l.Token); err != nil {
+		t.Fatalf("within AuthCacheTTL: %v, want the cached user", err)
+	}
+	c.Add(chat.DefaultAuthCacheTTL)
+	if _, err := a.Authenticate(ctx, l.Token); chat.ErrorCode(err) != chat.EUNAUTHORIZED {
+		t.Fatalf("after AuthCacheTTL: %v, want unauthorized", err)
+	}
+
+	l2, err := a.LogIn(ctx, "ivan", "password-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Authenticate(ctx, l2.Token); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.LogOut(ctx, l2.Token); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Authenticate(ctx, l2.Token); chat.ErrorCode(err) != chat.EUNAUTHORIZED {
+		t.Fatalf("after LogOut: %v, want unauthorized at once", err)
+	}
+
+	// Off: every call reads the store.
+	off := chat.NewAccounts(db, db, chat.AccountsOptions{Password: cheap, Now: c.Now, SessionTTL: time.Hour, AuthCacheTTL: -1})
+	l3, err := off.LogIn(ctx, "ivan", "password-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := off.Authenticate(ctx, l3.Token); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteSession(ctx, chat.HashToken(l3.Token)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := off.Authenticate(ctx, l3.Token); chat.ErrorCode(err) != chat.EUNAUTHORIZED {
+		t.Fatalf("without a cache: %v, want unauthorized at once", err)
+	}
+}
