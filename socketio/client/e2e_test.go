@@ -508,6 +508,9 @@ func TestPingTimeout(t *testing.T) {
 // restarts it on the same port: the client reconnects every namespace with
 // fresh auth and delivers the buffered events in order.
 func TestReconnectAfterRestart(t *testing.T) {
+	// As the official client: a failed polling request is a "transport
+	// error", a WebSocket whose connection ends (an EOF, or a reset when
+	// the killed server had unread data) a "transport close".
 	reasonFor := map[string]string{"polling": ReasonTransportError, "websocket": ReasonTransportClose, "upgrade": ReasonTransportClose}
 	for _, mode := range transportModes {
 		t.Run(mode.name, func(t *testing.T) {
@@ -536,6 +539,13 @@ func TestReconnectAfterRestart(t *testing.T) {
 			s.On("connect", func() { connects <- s.ID() })
 			admin.On("connect", func() { adminConnects <- struct{}{} })
 			m.OnReconnect(func(n int) { reconnected <- n })
+			reconnErrs := make(chan error, 1)
+			m.OnReconnectError(func(err error) {
+				select {
+				case reconnErrs <- err:
+				default:
+				}
+			})
 			first := askWhoami(t, s)
 			pending := make(chan error, 1)
 			go func() {
@@ -578,7 +588,9 @@ func TestReconnectAfterRestart(t *testing.T) {
 				defer s.mu.Unlock()
 				return len(s.sendBuf) == 6
 			})
-			time.Sleep(300 * time.Millisecond) // let reconnection attempts fail
+			if err := recv(t, reconnErrs, "a failed reconnection attempt"); err == nil {
+				t.Fatal("OnReconnectError with a nil error")
+			}
 
 			startRef(t, rs.Port)
 			if id := recv(t, connects, "reconnect"); id == "" || id == first.ID {
