@@ -409,19 +409,22 @@ func TestOnAny(t *testing.T) {
 // TestDisconnectReasons checks the reasons and that no reconnection
 // follows a server-side or client-side disconnect.
 func TestDisconnectReasons(t *testing.T) {
-	for _, mode := range transportModes {
-		t.Run(mode.name, func(t *testing.T) { testDisconnectReasons(t, mode.opts) })
+	for _, srv := range testServers {
+		for _, mode := range transportModes {
+			t.Run(srv.name+"/"+mode.name, func(t *testing.T) {
+				checkGoroutines(t)
+				testDisconnectReasons(t, srv.start(t), mode.opts)
+			})
+		}
 	}
 }
 
-func testDisconnectReasons(t *testing.T, opts Options) {
-	checkGoroutines(t)
-	rs := startRef(t, "0")
+func testDisconnectReasons(t *testing.T, server string, opts Options) {
 	fast := &opts
 	fast.ReconnectionDelay, fast.ReconnectionDelayMax = 10*time.Millisecond, 20*time.Millisecond
 
 	for _, event := range []string{"disconnect-me", "close-conn"} {
-		s := dial(t, rs.URL, fast)
+		s := dial(t, server, fast)
 		reasons := make(chan string, 4)
 		s.On("disconnect", func(r string) { reasons <- r })
 		if err := s.Emit(event); err != nil {
@@ -437,7 +440,7 @@ func testDisconnectReasons(t *testing.T, opts Options) {
 		}
 	}
 
-	s := dial(t, rs.URL, fast)
+	s := dial(t, server, fast)
 	reasons := make(chan string, 4)
 	connects := make(chan string, 4)
 	s.On("disconnect", func(r string) { reasons <- r })
@@ -625,10 +628,13 @@ func TestReconnectAfterRestart(t *testing.T) {
 // TestConnectFailures: no server, and a server that never answers.
 func TestConnectFailures(t *testing.T) {
 	checkGoroutines(t)
-	rs := startRef(t, "0")
-	stopped := rs.URL
-	rs.stop()
-	_, err := Dial(ctxT(t), stopped, &Options{ForceNew: true, DisableReconnection: true})
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := "http://" + free.Addr().String()
+	free.Close()
+	_, err = Dial(ctxT(t), stopped, &Options{ForceNew: true, DisableReconnection: true})
 	var cerr *ConnectError
 	if !errors.As(err, &cerr) || cerr.Refused() || cerr.Err == nil {
 		t.Fatalf("Dial to a stopped server: %v", err)
@@ -731,58 +737,62 @@ func TestPollingBatchesWithinMaxPayload(t *testing.T) {
 // TestConcurrentUse emits from many goroutines at once, with and without
 // acknowledgements, on two namespaces of one connection.
 func TestConcurrentUse(t *testing.T) {
-	for _, mode := range transportModes {
-		t.Run(mode.name, func(t *testing.T) {
-			checkGoroutines(t)
-			rs := startRef(t, "0")
-			opts := mode.opts
-			s := dial(t, rs.URL, &opts)
-			chat := s.Manager().Socket("/chat", nil)
-			var echoes atomic.Int32
-			s.On("echo", func(Args) { echoes.Add(1) })
-			var wg sync.WaitGroup
-			errs := make(chan error, 100)
-			for g := range 10 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					sock := s
-					if g%2 == 1 {
-						sock = chat
-					}
-					for i := range 20 {
-						want := fmt.Sprintf("%d-%d", g, i)
-						args, err := sock.EmitWithAck(ctxT(t), "echo", want, []byte(want))
-						if err != nil {
-							errs <- err
-							return
-						}
-						var got string
-						var bin []byte
-						if err := errors.Join(args.Decode(0, &got), args.Decode(1, &bin)); err != nil || got != want || string(bin) != want {
-							errs <- fmt.Errorf("ack %q %q, want %q (%v)", got, bin, want, err)
-							return
-						}
-						if g%2 == 0 {
-							if err := s.Emit("echo", want); err != nil {
-								errs <- err
-								return
-							}
-						}
-						_ = s.ID()
-						_ = s.Connected()
-						_ = s.Manager().Transport()
-					}
-				}()
-			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				t.Fatal(err)
-			}
-			eventually(t, "100 echoes", func() bool { return echoes.Load() == 100 })
-		})
+	for _, srv := range testServers {
+		for _, mode := range transportModes {
+			t.Run(srv.name+"/"+mode.name, func(t *testing.T) {
+				checkGoroutines(t)
+				testConcurrentUse(t, srv.start(t), mode.opts)
+			})
+		}
 	}
+}
+
+func testConcurrentUse(t *testing.T, server string, opts Options) {
+	s := dial(t, server, &opts)
+	chat := s.Manager().Socket("/chat", nil)
+	var echoes atomic.Int32
+	s.On("echo", func(Args) { echoes.Add(1) })
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for g := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sock := s
+			if g%2 == 1 {
+				sock = chat
+			}
+			for i := range 20 {
+				want := fmt.Sprintf("%d-%d", g, i)
+				args, err := sock.EmitWithAck(ctxT(t), "echo", want, []byte(want))
+				if err != nil {
+					errs <- err
+					return
+				}
+				var got string
+				var bin []byte
+				if err := errors.Join(args.Decode(0, &got), args.Decode(1, &bin)); err != nil || got != want || string(bin) != want {
+					errs <- fmt.Errorf("ack %q %q, want %q (%v)", got, bin, want, err)
+					return
+				}
+				if g%2 == 0 {
+					if err := s.Emit("emit-back", "echo", want); err != nil {
+						errs <- err
+						return
+					}
+				}
+				_ = s.ID()
+				_ = s.Connected()
+				_ = s.Manager().Transport()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	eventually(t, "100 echoes", func() bool { return echoes.Load() == 100 })
 }
 
 // TestCloseLeavesNoGoroutines: Manager.Close and Socket.Close end every
@@ -838,10 +848,16 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 // an acknowledgement; with Retries, unacknowledged events are sent again,
 // one at a time and in order.
 func TestAckTimeoutAndRetries(t *testing.T) {
-	checkGoroutines(t)
-	rs := startRef(t, "0")
+	for _, srv := range testServers {
+		t.Run(srv.name, func(t *testing.T) {
+			checkGoroutines(t)
+			testAckTimeoutAndRetries(t, srv.start(t))
+		})
+	}
+}
 
-	s := dial(t, rs.URL, &Options{AckTimeout: 100 * time.Millisecond})
+func testAckTimeoutAndRetries(t *testing.T, server string) {
+	s := dial(t, server, &Options{AckTimeout: 100 * time.Millisecond})
 	start := time.Now()
 	if _, err := s.EmitWithAck(ctxT(t), "record", "x"); !errors.Is(err, ErrAckTimeout) {
 		t.Fatalf("EmitWithAck without ack: %v", err)
@@ -850,7 +866,7 @@ func TestAckTimeoutAndRetries(t *testing.T) {
 		t.Fatalf("timed out after %v", d)
 	}
 
-	r := dial(t, rs.URL, &Options{AckTimeout: 150 * time.Millisecond, Retries: 2})
+	r := dial(t, server, &Options{AckTimeout: 150 * time.Millisecond, Retries: 2})
 	args, err := r.EmitWithAck(ctxT(t), "flaky", "a")
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -30,8 +31,9 @@ type fakeWS struct {
 
 // fakeConn is one connection of a fakeWS.
 type fakeConn struct {
-	ws  *websocket.Conn
-	sid string // the Socket.IO id of "/"
+	ws   *websocket.Conn
+	sid  string      // the Socket.IO id of "/"
+	msgs chan string // the text messages the client sends after its CONNECT
 }
 
 func startFakeWS(t *testing.T) *fakeWS {
@@ -65,14 +67,21 @@ func startFakeWS(t *testing.T) *fakeWS {
 		if err != nil || !strings.HasPrefix(string(msg), "40") {
 			return
 		}
-		c := &fakeConn{ws: ws, sid: fmt.Sprintf("s%d", n)}
+		c := &fakeConn{ws: ws, sid: fmt.Sprintf("s%d", n), msgs: make(chan string, 64)}
 		if ws.WriteMessage(websocket.TextMessage, []byte(`40{"sid":"`+c.sid+`"}`)) != nil {
 			return
 		}
 		f.conns <- c
-		for { // the client's packets are read and dropped until it goes
-			if _, _, err := ws.ReadMessage(); err != nil {
+		for { // the client's packets are read until it goes
+			mt, msg, err := ws.ReadMessage()
+			if err != nil {
 				return
+			}
+			if mt == websocket.TextMessage && string(msg) != "3" { // pongs left out
+				select {
+				case c.msgs <- string(msg):
+				default:
+				}
 			}
 		}
 	}))
@@ -193,5 +202,33 @@ func TestWebSocketLossReasons(t *testing.T) {
 			}
 			recv(t, opens, "OnOpen after reconnect")
 		})
+	}
+}
+
+// TestPendingAckOnLoss: an acknowledgement still awaited when the
+// connection is lost fails with ErrDisconnected; a volatile emit is sent
+// while connected.
+func TestPendingAckOnLoss(t *testing.T) {
+	checkGoroutines(t)
+	f := startFakeWS(t)
+	s := dial(t, f.URL, &Options{Transports: []string{TransportWebSocket}, DisableReconnection: true})
+	c := recv(t, f.conns, "connection")
+	if err := s.EmitVolatile("v", 1); err != nil {
+		t.Fatal(err)
+	}
+	if m := recv(t, c.msgs, "volatile event"); m != `42["v",1]` {
+		t.Fatalf("volatile event %q", m)
+	}
+	res := make(chan error, 1)
+	go func() {
+		_, err := s.EmitWithAck(ctxT(t), "never-acked")
+		res <- err
+	}()
+	if m := recv(t, c.msgs, "event with ack"); m != `421["never-acked"]` {
+		t.Fatalf("event %q", m)
+	}
+	c.reset(t)
+	if err := recv(t, res, "EmitWithAck"); !errors.Is(err, ErrDisconnected) {
+		t.Fatalf("EmitWithAck after the loss: %v", err)
 	}
 }
