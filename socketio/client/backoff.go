@@ -18,8 +18,9 @@ type Backoff struct {
 	Max time.Duration
 	// Factor is the growth per attempt; values below 1 mean 2.
 	Factor float64
-	// Jitter is the randomization factor in [0, 1]; negative means none,
-	// 0 means 0.5, and values above 1 mean 1.
+	// Jitter is the randomization factor in [0, 1]; 0 means 0.5,
+	// NoRandomization (any negative value) means none, and values above 1
+	// mean 1.
 	Jitter float64
 	// Rand returns a float in [0, 1); nil means math/rand/v2.Float64.
 	// Tests set it to get deterministic delays.

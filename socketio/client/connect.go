@@ -32,7 +32,8 @@ func forgetManager(m *Manager) {
 // connection) of an earlier Connect to the same scheme, host and
 // Options.Path, unless opts.ForceNew is set or that Manager already has an
 // active Socket for the namespace; a reused Manager keeps the options it
-// was created with. The error reports an invalid URL or options only.
+// was created with (its URL query included: see Options.Query). The error
+// reports an invalid URL or options only.
 func Connect(rawURL string, opts *Options) (*Socket, error) {
 	s, err := lookup(rawURL, opts)
 	if err != nil {
@@ -49,7 +50,10 @@ func lookup(rawURL string, opts *Options) (*Socket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("socket.io client: %w", err)
 	}
-	cfg := newConfig(opts)
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
 	nsp := u.Path
 	if nsp == "" {
 		nsp = "/"

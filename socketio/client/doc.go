@@ -41,8 +41,12 @@
 // # Reconnection and buffering
 //
 // When a connection is lost ("ping timeout", "transport close", "transport
-// error", "parse error"), the Manager reconnects with exponential backoff
-// (1s doubling up to 5s, ±50% jitter, unlimited attempts by default; see
+// error", "parse error"; the reasons are named as the official client
+// names them: a WebSocket whose connection ends, cleanly or not, is a
+// "transport close", a failed long-polling request a "transport error"),
+// the Manager reconnects with exponential backoff (1s doubling up to 5s,
+// ±50% jitter, unlimited attempts by default; NoRandomization and
+// NoReconnectionAttempts say the official client's 0 for these; see
 // Options and Backoff) and every active Socket sends its CONNECT again,
 // with its auth payload computed afresh when AuthFunc is set. There is no
 // reconnection after "io server disconnect", "io client disconnect" or a

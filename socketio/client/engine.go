@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -29,11 +30,13 @@ const (
 	// ReasonPingTimeout: no ping arrived from the server within
 	// pingInterval+pingTimeout.
 	ReasonPingTimeout = "ping timeout"
-	// ReasonTransportClose: the server closed the connection (or the
-	// WebSocket connection was lost).
+	// ReasonTransportClose: the server closed the connection (an
+	// Engine.IO close packet), or the WebSocket connection ended, cleanly
+	// or not (a close frame, EOF, a reset: a server that went away).
 	ReasonTransportClose = "transport close"
-	// ReasonTransportError: a transport request failed (for example a
-	// long-polling request to a server that went away).
+	// ReasonTransportError: a long-polling request failed (for example
+	// to a server that went away), or the server broke the WebSocket
+	// protocol.
 	ReasonTransportError = "transport error"
 	// ReasonParseError: the server sent a packet the client cannot decode.
 	ReasonParseError = "parse error"
@@ -297,10 +300,39 @@ func (e *engineConn) writer() {
 		e.cond.Broadcast()
 		e.mu.Unlock()
 		if err != nil {
-			e.terminate(ReasonTransportError, err)
+			e.terminate(errorReason(tr, err), err)
 			return
 		}
 	}
+}
+
+// errorReason names the end of a connection whose transport failed with
+// err, as the official client does. Over polling a failed request is a
+// "transport error" ("xhr poll error", "xhr post error"). Over WebSocket
+// the loss of the underlying connection, clean (a close frame) or not (EOF,
+// a reset, any network error), is a "transport close": the official client
+// (with the ws package, and in browsers) sees a close event then, never an
+// error event, and ignores failed writes until that close event. Only a
+// WebSocket protocol violation (a bad frame, a message over the read
+// limit) is a "transport error". A packet that cannot be decoded is a
+// "parse error" on either transport.
+func errorReason(tr transport, err error) string {
+	if errors.Is(err, errBadPacket) {
+		return ReasonParseError
+	}
+	if tr.name() != TransportWebSocket {
+		return ReasonTransportError
+	}
+	var (
+		ce *websocket.CloseError
+		ne net.Error
+	)
+	if errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		return ReasonTransportClose
+	}
+	return ReasonTransportError
 }
 
 // reader reads packets from tr until the connection ends or, on polling,
@@ -318,15 +350,7 @@ func (e *engineConn) reader(tr transport, first []packet, done chan struct{}) {
 		}
 		pkts, err := tr.read(e.ctx)
 		if err != nil {
-			reason := ReasonTransportError
-			var ce *websocket.CloseError
-			if tr.name() == TransportWebSocket && (errors.As(err, &ce) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) {
-				reason = ReasonTransportClose
-			}
-			if errors.Is(err, errBadPacket) {
-				reason = ReasonParseError
-			}
-			e.terminate(reason, err)
+			e.terminate(errorReason(tr, err), err)
 			return
 		}
 		if !e.handle(pkts) {

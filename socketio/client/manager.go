@@ -59,17 +59,26 @@ type Manager struct {
 }
 
 // NewManager returns a Manager for the server at rawURL (http, https, ws or
-// wss; any path in it is ignored: the Engine.IO path is opts.Path). It does
-// not connect until a Socket is opened with Socket.
+// wss; any path in it is ignored: the Engine.IO path is opts.Path; its
+// query is sent with every request, merged with opts.Query). It does not
+// connect until a Socket is opened with Socket. The error reports an
+// invalid URL or options.
 func NewManager(rawURL string, opts *Options) (*Manager, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("socket.io client: %w", err)
 	}
-	return newManager(u, newConfig(opts))
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	return newManager(u, cfg)
 }
 
 func newManager(u *url.URL, cfg *config) (*Manager, error) {
+	if err := cfg.withURLQuery(u); err != nil {
+		return nil, err
+	}
 	base := &url.URL{Scheme: strings.ToLower(u.Scheme), Host: u.Host, User: u.User, Path: cfg.Path}
 	switch base.Scheme {
 	case "http", "https":
@@ -310,7 +319,7 @@ func (m *Manager) reconnectLocked() {
 		return
 	}
 	n := m.backoff.Attempts() + 1
-	if m.cfg.ReconnectionAttempts > 0 && n > m.cfg.ReconnectionAttempts {
+	if m.cfg.giveUp(n) {
 		m.backoff.Reset()
 		cbs := m.onFailed
 		m.emitEvent(func() {

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,23 +16,49 @@ const (
 	TransportWebSocket = "websocket"
 )
 
+// NoRandomization, as Options.RandomizationFactor or Backoff.Jitter,
+// turns the jitter of the reconnection delay off: the official client's
+// randomizationFactor: 0. (A zero RandomizationFactor means the default,
+// 0.5; any negative value means no jitter.)
+const NoRandomization = -1.0
+
+// NoReconnectionAttempts, as Options.ReconnectionAttempts, makes the
+// Manager give up reconnecting at once: a lost connection, or a failed
+// first connection, is followed by no attempt and by the OnReconnectFailed
+// callbacks, as the official client does with reconnectionAttempts: 0.
+// (A zero ReconnectionAttempts means the default, unlimited; any negative
+// value means no attempt.) DisableReconnection also makes no attempt, but
+// without reporting OnReconnectFailed.
+const NoReconnectionAttempts = -1
+
 // Options configures a Manager (the Engine.IO connection and reconnection)
 // and the first Socket that Connect opens. The zero value gives the defaults
 // of the official JavaScript client; a nil *Options means the zero value.
+// Where the official client gives 0 a meaning of its own (no jitter, no
+// reconnection attempt), a named negative constant says it here
+// (NoRandomization, NoReconnectionAttempts), so that 0 stays the default.
 type Options struct {
 	// Path is the Engine.IO endpoint path on the server; "" means
 	// "/socket.io/". A trailing slash is added when missing.
 	Path string
 	// Query holds extra query parameters sent with every HTTP request and
 	// WebSocket handshake (EIO, transport, sid and t are set by the client).
+	// They are merged with the query of the URL given to Connect, Dial or
+	// NewManager ("http://host/chat?room=1"): a parameter of the URL is
+	// kept, with its values, and one of Query is added unless the URL has
+	// it (the URL wins, as in the official client, whose URL query replaces
+	// its query option).
 	Query url.Values
 	// Header holds extra HTTP headers sent with every polling request and
 	// WebSocket handshake (for example a Cookie or an Authorization header).
 	Header http.Header
-	// Transports lists the transports to use, in order; nil means
+	// Transports lists the transports to use, in order; nil or empty means
 	// ["polling", "websocket"]: open over HTTP long-polling, then upgrade to
 	// WebSocket when the server offers it. ["websocket"] opens the
 	// connection directly over WebSocket; ["polling"] never upgrades.
+	// Other names (for example "webtransport", which this client does not
+	// implement) make Connect, Dial and NewManager fail; a name given
+	// twice counts once.
 	Transports []string
 	// DisableUpgrade keeps a connection opened over polling on polling
 	// even when the server offers WebSocket.
@@ -55,7 +82,8 @@ type Options struct {
 	// client disconnect", nor a CONNECT refused by the server.
 	DisableReconnection bool
 	// ReconnectionAttempts is the number of reconnection attempts before
-	// giving up (see Manager.OnReconnectFailed); 0 means unlimited.
+	// giving up (see Manager.OnReconnectFailed); 0 means unlimited, and
+	// NoReconnectionAttempts (any negative value) means none.
 	ReconnectionAttempts int
 	// ReconnectionDelay is the delay before the first reconnection
 	// attempt, doubled at each further attempt; 0 means 1s.
@@ -63,8 +91,8 @@ type Options struct {
 	// ReconnectionDelayMax caps the reconnection delay; 0 means 5s.
 	ReconnectionDelayMax time.Duration
 	// RandomizationFactor is the jitter of the reconnection delay: each
-	// delay moves by up to that fraction of itself either way. 0 means 0.5;
-	// a negative value means no jitter.
+	// delay moves by up to that fraction of itself either way (at most 1).
+	// 0 means 0.5; NoRandomization (any negative value) means no jitter.
 	RandomizationFactor float64
 
 	// ForceNew makes Connect create a new Manager instead of reusing the
@@ -114,7 +142,8 @@ type config struct {
 	transports []string
 }
 
-func newConfig(opts *Options) *config {
+// newConfig validates opts and fills in the defaults.
+func newConfig(opts *Options) (*config, error) {
 	c := &config{}
 	if opts != nil {
 		c.Options = *opts
@@ -132,14 +161,37 @@ func newConfig(opts *Options) *config {
 		c.Timeout = 20 * time.Second
 	}
 	for _, t := range c.Transports {
-		if (t == TransportPolling || t == TransportWebSocket) && !contains(c.transports, t) {
+		if t != TransportPolling && t != TransportWebSocket {
+			return nil, fmt.Errorf("socket.io client: unsupported transport %q (want %q or %q)", t, TransportPolling, TransportWebSocket)
+		}
+		if !contains(c.transports, t) {
 			c.transports = append(c.transports, t)
 		}
 	}
 	if len(c.transports) == 0 {
 		c.transports = []string{TransportPolling, TransportWebSocket}
 	}
-	return c
+	return c, nil
+}
+
+// withURLQuery merges the query of the URL the Manager is created with
+// into the Query option (see Options.Query); c.Query is replaced, never
+// modified, as it is the caller's.
+func (c *config) withURLQuery(u *url.URL) error {
+	if u.RawQuery == "" {
+		return nil
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return fmt.Errorf("socket.io client: URL query: %w", err)
+	}
+	for k, v := range c.Query {
+		if _, ok := q[k]; !ok {
+			q[k] = append([]string(nil), v...)
+		}
+	}
+	c.Query = q
+	return nil
 }
 
 func contains(list []string, s string) bool {
@@ -152,6 +204,12 @@ func contains(list []string, s string) bool {
 }
 
 func (c *config) backoff() *Backoff {
-	jitter := c.RandomizationFactor
-	return &Backoff{Min: c.ReconnectionDelay, Max: c.ReconnectionDelayMax, Jitter: jitter}
+	return &Backoff{Min: c.ReconnectionDelay, Max: c.ReconnectionDelayMax, Jitter: c.RandomizationFactor}
+}
+
+// giveUp reports whether the Manager stops reconnecting instead of making
+// attempt n (counting from 1).
+func (c *config) giveUp(n int) bool {
+	limit := c.ReconnectionAttempts
+	return limit < 0 || (limit > 0 && n > limit)
 }

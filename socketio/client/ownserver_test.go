@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http/httptest"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,17 +15,59 @@ import (
 )
 
 // startOwnServer runs this repository's Socket.IO server in-process with
-// handlers equivalent to those of the reference test server.
+// handlers equivalent to those of the reference test server, with a fast
+// heartbeat (pings every 300ms, 200ms to answer).
 func startOwnServer(t *testing.T) string {
 	t.Helper()
-	io := socketio.NewServer(&socketio.Options{
-		DisableClientFiles: true,
-		Engine:             engine.Options{PingInterval: 300 * time.Millisecond, PingTimeout: 200 * time.Millisecond},
-	})
+	return startOwnServerWith(t, engine.Options{PingInterval: 300 * time.Millisecond, PingTimeout: 200 * time.Millisecond})
+}
+
+// startOwnServerWith is startOwnServer with the given engine options.
+func startOwnServerWith(t *testing.T, eopts engine.Options) string {
+	t.Helper()
+	io := socketio.NewServer(&socketio.Options{DisableClientFiles: true, Engine: eopts})
+	var (
+		mu       sync.Mutex
+		records  = []any{}
+		receipts = map[string]int{}
+	)
 	io.OnConnection(func(s *socketio.Socket) {
+		s.On("record", func(v any) {
+			mu.Lock()
+			records = append(records, v)
+			mu.Unlock()
+		})
+		s.On("get-records", func(ack socketio.Ack) {
+			mu.Lock()
+			list := append([]any(nil), records...)
+			mu.Unlock()
+			_ = ack(list)
+		})
+		s.On("flaky", func(key string, ack socketio.Ack) {
+			mu.Lock()
+			receipts[key]++
+			n := receipts[key]
+			mu.Unlock()
+			if n%2 == 0 {
+				_ = ack(key, n)
+			}
+		})
+		s.On("count", func(key string, ack socketio.Ack) {
+			mu.Lock()
+			n := receipts[key]
+			mu.Unlock()
+			_ = ack(n)
+		})
+		s.On("close-conn", func() { s.Disconnect(true) })
 		s.On("echo", func(args socketio.Args, ack socketio.Ack) {
 			if ack != nil {
 				_ = ack(args.Forward()...)
+			}
+		})
+		s.On("emit-back", func(args socketio.Args) {
+			var event string
+			if args.Decode(0, &event) == nil {
+				_ = s.Emit(event, args.Forward()[1:]...)
 			}
 		})
 		s.On("whoami", func(ack socketio.Ack) {
@@ -42,6 +85,16 @@ func startOwnServer(t *testing.T) string {
 			_ = ack(map[string]any{"reply": reply.Forward()})
 		})
 		s.On("disconnect-me", func() { s.Disconnect(false) })
+	})
+	io.Of("/chat").OnConnection(func(s *socketio.Socket) {
+		s.On("echo", func(args socketio.Args, ack socketio.Ack) {
+			if ack != nil {
+				_ = ack(args.Forward()...)
+			}
+		})
+		s.On("whoami", func(ack socketio.Ack) {
+			_ = ack(map[string]any{"id": s.ID(), "nsp": s.Namespace().Name(), "connId": s.ConnID()})
+		})
 	})
 	admin := io.Of("/admin")
 	admin.Use(func(s *socketio.Socket) error {
@@ -135,5 +188,68 @@ func TestOwnServer(t *testing.T) {
 				t.Fatal("admin disconnected with /")
 			}
 		})
+	}
+}
+
+// testServers are the servers the shared flows run against: the Node
+// reference server (skipped without Node, see requireNode) and the one of
+// this repository, with the default heartbeat.
+var testServers = []struct {
+	name  string
+	start func(t *testing.T) string
+}{
+	{"reference", func(t *testing.T) string { return startRef(t, "0").URL }},
+	{"own", func(t *testing.T) string { return startOwnServerWith(t, engine.Options{}) }},
+}
+
+// TestConnectReusesManager: Connect shares the Manager of an earlier call
+// to the same server, unless ForceNew, a namespace already active on it,
+// or a closed Manager says otherwise.
+func TestConnectReusesManager(t *testing.T) {
+	checkGoroutines(t)
+	url := startOwnServerWith(t, engine.Options{})
+	opts := &Options{Transports: []string{TransportWebSocket}, Path: "/socket.io"}
+	root, err := Dial(ctxT(t), url, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Manager().Close()
+	chat, err := Dial(ctxT(t), url+"/chat", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if chat.Manager() != root.Manager() || chat.Namespace() != "/chat" {
+		t.Fatal("Connect to another namespace of the same server made a new Manager")
+	}
+	if aw, w := askWhoami(t, root), askWhoami(t, chat); aw.ConnID != w.ConnID {
+		t.Fatalf("namespaces on two connections: %q, %q", aw.ConnID, w.ConnID)
+	}
+	again, err := Dial(ctxT(t), url, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Manager().Close()
+	if again.Manager() == root.Manager() {
+		t.Fatal("a second Socket for an active namespace shares the Manager")
+	}
+	forced := *opts
+	forced.ForceNew = true
+	other, err := Dial(ctxT(t), url+"/chat", &forced)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Manager().Close()
+	if other.Manager() == root.Manager() || other.Manager() == again.Manager() {
+		t.Fatal("ForceNew shares a Manager")
+	}
+	m := root.Manager()
+	m.Close()
+	after, err := Dial(ctxT(t), url+"/chat", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer after.Manager().Close()
+	if after.Manager() == m {
+		t.Fatal("Connect reused a closed Manager")
 	}
 }

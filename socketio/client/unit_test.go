@@ -2,8 +2,10 @@ package client
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -129,14 +131,94 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestConfigDefaults(t *testing.T) {
-	c := newConfig(nil)
+	c, err := newConfig(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if c.Path != "/socket.io/" || c.Timeout != 20*time.Second ||
 		!reflect.DeepEqual(c.transports, []string{"polling", "websocket"}) || c.DisableReconnection {
 		t.Fatalf("defaults %+v", c)
 	}
-	c = newConfig(&Options{Path: "io", Transports: []string{"websocket", "bogus", "websocket"}})
-	if c.Path != "/io/" || !reflect.DeepEqual(c.transports, []string{"websocket"}) {
-		t.Fatalf("config %+v", c)
+	c, err = newConfig(&Options{Path: "io", Transports: []string{"websocket", "websocket"}})
+	if err != nil || c.Path != "/io/" || !reflect.DeepEqual(c.transports, []string{"websocket"}) {
+		t.Fatalf("config %+v, %v", c, err)
+	}
+	if c, err := newConfig(&Options{Transports: []string{}}); err != nil || !reflect.DeepEqual(c.transports, []string{"polling", "websocket"}) {
+		t.Fatalf("empty transports: %+v, %v", c, err)
+	}
+}
+
+// TestUnknownTransport: a transport name the client does not implement is
+// an error of Connect, Dial and NewManager, not silently dropped.
+func TestUnknownTransport(t *testing.T) {
+	for _, names := range [][]string{{"webtransport"}, {"websocket", "bogus"}, {"WebSocket"}, {""}} {
+		opts := &Options{Transports: names, ForceNew: true}
+		bad := names[len(names)-1]
+		check := func(what string, err error) {
+			t.Helper()
+			if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("unsupported transport %q", bad)) {
+				t.Errorf("%s with %q: %v", what, names, err)
+			}
+		}
+		_, err := NewManager("http://127.0.0.1:1", opts)
+		check("NewManager", err)
+		_, err = Connect("http://127.0.0.1:1", opts)
+		check("Connect", err)
+		_, err = Dial(context.Background(), "http://127.0.0.1:1", opts)
+		check("Dial", err)
+	}
+}
+
+// TestReconnectionZeroes: the defaults of the zero value, and the official
+// client's 0 (no jitter, no attempt) said with the named constants.
+func TestReconnectionZeroes(t *testing.T) {
+	fixed := func(d time.Duration) bool { return d == 100*time.Millisecond }
+	jittered := func(o Options) bool {
+		c, err := newConfig(&o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := c.backoff()
+		draws := []float64{0.9, 0.9} // a deviation of 0.9*factor*d, added
+		i := 0
+		b.Rand = func() float64 { v := draws[i%2]; i++; return v }
+		return !fixed(b.Duration())
+	}
+	base := Options{ReconnectionDelay: 100 * time.Millisecond, ReconnectionDelayMax: time.Second}
+	if !jittered(base) {
+		t.Error("RandomizationFactor 0: no jitter, want the default 0.5")
+	}
+	noJitter := base
+	noJitter.RandomizationFactor = NoRandomization
+	if jittered(noJitter) {
+		t.Error("NoRandomization: the delay is jittered")
+	}
+
+	tests := []struct {
+		attempts int
+		giveUp   []int // the attempts (from 1) the Manager does not make
+		makes    []int
+	}{
+		{0, nil, []int{1, 2, 100, 1 << 30}},
+		{NoReconnectionAttempts, []int{1, 2}, nil},
+		{-5, []int{1}, nil},
+		{3, []int{4, 5}, []int{1, 2, 3}},
+	}
+	for _, tt := range tests {
+		c, err := newConfig(&Options{ReconnectionAttempts: tt.attempts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range tt.giveUp {
+			if !c.giveUp(n) {
+				t.Errorf("ReconnectionAttempts %d: attempt %d is made", tt.attempts, n)
+			}
+		}
+		for _, n := range tt.makes {
+			if c.giveUp(n) {
+				t.Errorf("ReconnectionAttempts %d: gives up before attempt %d", tt.attempts, n)
+			}
+		}
 	}
 }
 
