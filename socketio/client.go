@@ -26,7 +26,10 @@ type client struct {
 	conn   *engine.Session
 
 	// sendMu keeps the frames of one packet (text and attachments)
-	// together in the session's queue. It is held only while queueing.
+	// together in the session's queue: every send takes it, a
+	// single-frame one too, or a packet of another namespace could land
+	// between a binary packet's text and its attachments. It is held only
+	// while queueing.
 	sendMu sync.Mutex
 
 	mu        sync.Mutex
@@ -251,9 +254,6 @@ func (c *client) sendPacket(p *parser.Packet, atts [][]byte) bool {
 
 // sendText queues the text form of one packet and its attachments.
 func (c *client) sendText(text []byte, atts [][]byte) bool {
-	if len(atts) == 0 {
-		return c.conn.Send(text, false)
-	}
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
 	ok := c.conn.Send(text, false)
@@ -265,9 +265,6 @@ func (c *client) sendText(text []byte, atts [][]byte) bool {
 
 // sendFrames queues pre-encoded frames (shared with other recipients).
 func (c *client) sendFrames(frames []*engine.Frame) bool {
-	if len(frames) == 1 {
-		return c.conn.SendFrame(frames[0])
-	}
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
 	ok := true

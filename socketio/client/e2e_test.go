@@ -740,14 +740,6 @@ func TestConcurrentUse(t *testing.T) {
 	for _, srv := range testServers {
 		for _, mode := range transportModes {
 			t.Run(srv.name+"/"+mode.name, func(t *testing.T) {
-				if srv.name == "own" {
-					// The Go client closes such a connection with "parse
-					// error (missing binary attachments)", a few runs in ten
-					// under load.
-					t.Skip("until the socketio server keeps a binary packet and its attachments together: " +
-						"client.sendText and client.sendFrames queue a single frame without sendMu, so a packet " +
-						"of another namespace of the connection can come between them")
-				}
 				checkGoroutines(t)
 				testConcurrentUse(t, srv.start(t), mode.opts)
 			})
