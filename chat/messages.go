@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"sync"
 )
@@ -39,6 +40,7 @@ type roomHistory struct {
 	msgs    []Message
 	loading bool
 	pending []Message
+	encoded []byte // the JSON of msgs; nil until asked for after a change
 }
 
 // NewMessages returns the service over store.
@@ -77,6 +79,7 @@ func (m *Messages) Post(ctx context.Context, author User, room RoomID, text stri
 				h.pending = append(h.pending, msg)
 			} else {
 				h.msgs = mergeTail(h.msgs, msg)
+				h.encoded = nil
 			}
 		}
 		m.mu.Unlock()
@@ -125,6 +128,40 @@ func (m *Messages) History(ctx context.Context, room RoomID, limit int) ([]Messa
 		m.mu.Unlock()
 	}
 	return msgs[max(0, len(msgs)-limit):], nil
+}
+
+// HistoryJSON is History(ctx, room, HistorySize) in its JSON form (an
+// array of the Message shape). With CacheHistory the encoding is made
+// once per change of the room, not once per reader: every join sends it.
+// The slice is shared: callers do not modify it.
+func (m *Messages) HistoryJSON(ctx context.Context, room RoomID) ([]byte, error) {
+	if m.cache != nil {
+		m.mu.Lock()
+		if h := m.cache[room]; h != nil && !h.loading && h.encoded != nil {
+			b := h.encoded
+			m.mu.Unlock()
+			return b, nil
+		}
+		m.mu.Unlock()
+	}
+	msgs, err := m.History(ctx, room, HistorySize)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(msgs)
+	if err != nil {
+		return nil, err
+	}
+	if m.cache != nil {
+		m.mu.Lock()
+		// Kept only if the room did not change meanwhile: the cached
+		// tail is still the one encoded.
+		if h := m.cache[room]; h != nil && !h.loading && slices.Equal(h.msgs, msgs) {
+			h.encoded = b
+		}
+		m.mu.Unlock()
+	}
+	return b, nil
 }
 
 func (m *Messages) read(ctx context.Context, room RoomID, limit int) ([]Message, error) {

@@ -2,6 +2,7 @@ package chat_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -103,6 +104,10 @@ func TestMessagesHistoryCache(t *testing.T) {
 				if !slices.Equal(got, want) {
 					t.Fatalf("history of %d messages differs from the store's %d:\n%v\n%v", len(got), len(want), got, want)
 				}
+				enc, err := m.HistoryJSON(ctx, chatRoom)
+				if wantEnc, _ := json.Marshal(want); err != nil || string(enc) != string(wantEnc) {
+					t.Fatalf("HistoryJSON = %s, %v; want %s", enc, err, wantEnc)
+				}
 				short, err := m.History(ctx, chatRoom, 5)
 				if err != nil || !slices.Equal(short, want[len(want)-5:]) {
 					t.Fatalf("last 5: %v, %v", short, err)
@@ -123,6 +128,9 @@ func TestMessagesHistoryCache(t *testing.T) {
 							t.Error(err)
 						}
 						if _, err := m.History(ctx, room, chat.HistorySize); err != nil {
+							t.Error(err)
+						}
+						if _, err := m.HistoryJSON(ctx, room); err != nil {
 							t.Error(err)
 						}
 					}

@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"time"
 
@@ -22,6 +23,7 @@ type roomCache struct {
 
 type nsRooms struct {
 	rooms   []chat.Room          // ordered by id, as ListRooms returns them
+	encoded json.RawMessage      // rooms in JSON, sent as nsRoomLoad
 	byTitle map[string]chat.Room // exact titles
 	read    time.Time
 }
@@ -47,7 +49,11 @@ func (c *roomCache) get(ctx context.Context, endpoint string) (*nsRooms, error) 
 	if rooms == nil {
 		rooms = []chat.Room{}
 	}
-	r = &nsRooms{rooms: rooms, byTitle: make(map[string]chat.Room, len(rooms)), read: read}
+	encoded, err := json.Marshal(rooms)
+	if err != nil {
+		return nil, err
+	}
+	r = &nsRooms{rooms: rooms, encoded: encoded, byTitle: make(map[string]chat.Room, len(rooms)), read: read}
 	for _, room := range rooms {
 		r.byTitle[room.Title] = room
 	}
@@ -57,14 +63,15 @@ func (c *roomCache) get(ctx context.Context, endpoint string) (*nsRooms, error) 
 	return r, nil
 }
 
-// list returns the rooms of a namespace, ordered by id. The slice is
-// shared: callers do not modify it.
-func (c *roomCache) list(ctx context.Context, endpoint string) ([]chat.Room, error) {
+// list returns the rooms of a namespace, ordered by id, in JSON (the
+// payload of nsRoomLoad, encoded once per read of the store). The slice
+// is shared: callers do not modify it.
+func (c *roomCache) list(ctx context.Context, endpoint string) (json.RawMessage, error) {
 	r, err := c.get(ctx, endpoint)
 	if err != nil {
 		return nil, err
 	}
-	return r.rooms, nil
+	return r.encoded, nil
 }
 
 // find returns the room with that exact title, or an ENOTFOUND error.

@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -38,9 +39,13 @@ func TestRoomCache(t *testing.T) {
 	const ttl = 50 * time.Millisecond
 	c := newRoomCache(g, ttl)
 	ctx := context.Background()
-	rooms, err := c.list(ctx, "/user")
-	if err != nil || len(rooms) != 3 || rooms[0].Title != "chat" {
-		t.Fatalf("list = %+v, %v", rooms, err)
+	encoded, err := c.list(ctx, "/user")
+	var rooms []chat.Room
+	if err == nil {
+		err = json.Unmarshal(encoded, &rooms)
+	}
+	if err != nil || len(rooms) != 3 || rooms[0].Title != "chat" || rooms[0].Namespace != "/user" {
+		t.Fatalf("list = %s (%+v), %v", encoded, rooms, err)
 	}
 	for range 10 {
 		if r, err := c.find(ctx, "/user", "help"); err != nil || r.Title != "help" || r.Namespace != "/user" {

@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -207,7 +208,7 @@ func (s *Server) onChat(ns chat.Namespace, so *socketio.Socket) {
 	cancel()
 	if err != nil {
 		s.opts.Logger.Error("chat: listing rooms", "namespace", ns.Endpoint, "error", err)
-		rooms = []chat.Room{}
+		rooms = json.RawMessage("[]")
 	}
 	_ = so.Emit("nsRoomLoad", rooms)
 	so.On("joinRoom", c.joinRoom)
@@ -269,7 +270,7 @@ func (c *chatSocket) joinRoom(args socketio.Args, ack socketio.Ack) {
 		return
 	}
 	id := c.roomID(room.Title)
-	history, err := c.s.opts.Messages.History(ctx, id, chat.HistorySize)
+	history, err := c.s.opts.Messages.HistoryJSON(ctx, id)
 	if err != nil {
 		c.fail(ack, err)
 		return
@@ -297,7 +298,7 @@ func (c *chatSocket) joinRoom(args socketio.Args, ack socketio.Ack) {
 	_ = ack(struct {
 		Members int `json:"members"`
 	}{members})
-	_ = c.so.Emit("historyUpdate", history)
+	_ = c.so.Emit("historyUpdate", json.RawMessage(history))
 	// After the history, so that historyUpdate follows the ack directly
 	// on this socket. The count this ack told must match what the room
 	// hears next.
