@@ -43,8 +43,10 @@ type PresenceStats struct {
 type Presence interface {
 	// Add records that socket sid of user is in room. joined reports
 	// that the user was not present in the room before (on any node);
-	// adding a socket that is already there reports false.
-	Add(ctx context.Context, room RoomID, sid string, user UserRef) (joined bool, err error)
+	// adding a socket that is already there reports false. stats are
+	// the room's counts right after, as Stats would return them (a join
+	// needs both, in one call).
+	Add(ctx context.Context, room RoomID, sid string, user UserRef) (joined bool, stats PresenceStats, err error)
 
 	// Remove records that socket sid left room. left reports that it was
 	// the user's last socket there; removing a socket that is not in the
@@ -84,7 +86,7 @@ type memUser struct {
 func NewMemoryPresence() *MemoryPresence { return &MemoryPresence{} }
 
 // Add implements Presence.
-func (p *MemoryPresence) Add(_ context.Context, room RoomID, sid string, user UserRef) (bool, error) {
+func (p *MemoryPresence) Add(_ context.Context, room RoomID, sid string, user UserRef) (bool, PresenceStats, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.rooms == nil {
@@ -96,17 +98,21 @@ func (p *MemoryPresence) Add(_ context.Context, room RoomID, sid string, user Us
 		p.rooms[room] = r
 	}
 	if _, ok := r.sockets[sid]; ok {
-		return false, nil
+		return false, r.stats(), nil
 	}
 	r.sockets[sid] = user.Name
 	u := r.users[user.Name]
 	if u != nil {
 		u.sockets++
-		return false, nil
+		return false, r.stats(), nil
 	}
 	r.users[user.Name] = &memUser{role: user.Role, sockets: 1}
 	r.sorted = nil
-	return true, nil
+	return true, r.stats(), nil
+}
+
+func (r *memRoom) stats() PresenceStats {
+	return PresenceStats{Clients: len(r.sockets), Users: len(r.users)}
 }
 
 // Remove implements Presence.

@@ -276,24 +276,29 @@ func (c *chatSocket) joinRoom(args socketio.Args, ack socketio.Ack) {
 		return
 	}
 	newUser := false
+	members := -1
 	if c.room != room.Title {
 		c.leave()
 		c.so.Join(room.Title)
 		c.room = room.Title
-		joined, err := c.s.opts.Presence.Add(ctx, id, c.so.ID(), chat.UserRef{Name: c.m.Username, Role: c.m.Role})
+		joined, st, err := c.s.opts.Presence.Add(ctx, id, c.so.ID(), chat.UserRef{Name: c.m.Username, Role: c.m.Role})
 		if err != nil {
 			// The presence is unreachable (Redis is down): the chat
 			// goes on, and the room hears the count once it is back.
 			c.s.opts.Logger.Warn("chat: presence of a joining socket", "namespace", id.Namespace, "room", id.Room, "error", err)
 			joined = true
+		} else {
+			members = st.Users
 		}
 		newUser = joined
 	}
-	members := 1 // the joiner, when the presence cannot say more
-	if st, err := c.s.opts.Presence.Stats(ctx, id); err != nil {
-		c.s.opts.Logger.Warn("chat: counting the members of a room", "namespace", id.Namespace, "room", id.Room, "error", err)
-	} else {
-		members = st.Users
+	if members < 0 {
+		members = 1 // the joiner, when the presence cannot say more
+		if st, err := c.s.opts.Presence.Stats(ctx, id); err != nil {
+			c.s.opts.Logger.Warn("chat: counting the members of a room", "namespace", id.Namespace, "room", id.Room, "error", err)
+		} else {
+			members = st.Users
+		}
 	}
 	_ = ack(struct {
 		Members int `json:"members"`

@@ -69,12 +69,15 @@ func wantUsers(t *testing.T, p chat.Presence, room chat.RoomID, limit int, want 
 
 func add(t *testing.T, p chat.Presence, room chat.RoomID, sid string, u chat.UserRef, wantJoined bool) {
 	t.Helper()
-	joined, err := p.Add(context.Background(), room, sid, u)
+	joined, st, err := p.Add(context.Background(), room, sid, u)
 	if err != nil {
 		t.Fatalf("Add(%v, %s, %v): %v", room, sid, u, err)
 	}
 	if joined != wantJoined {
 		t.Fatalf("Add(%v, %s, %v) joined = %v, want %v", room, sid, u, joined, wantJoined)
+	}
+	if now, err := p.Stats(context.Background(), room); err != nil || st != now {
+		t.Fatalf("Add(%v, %s, %v) stats = %+v; Stats says %+v, %v", room, sid, u, st, now, err)
 	}
 }
 
@@ -186,7 +189,7 @@ func testConcurrent(t *testing.T, p chat.Presence) {
 			for i := range perWorker {
 				sid := fmt.Sprintf("w%d-s%d", w, i)
 				u := user(fmt.Sprintf("w%d-u%d", w, i%10))
-				if _, err := p.Add(ctx, chatRoom, sid, u); err != nil {
+				if _, _, err := p.Add(ctx, chatRoom, sid, u); err != nil {
 					errs <- err
 					return
 				}

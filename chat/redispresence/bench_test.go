@@ -21,14 +21,14 @@ func BenchmarkJoinLeave(b *testing.B) {
 			p := newNode(b, rdb, redispresence.Options{Prefix: newPrefix(b, rdb)})
 			ctx := context.Background()
 			for i := range size {
-				if _, err := p.Add(ctx, chatRoom, "m"+strconv.Itoa(i), chat.UserRef{Name: "member" + strconv.Itoa(i), Role: chat.RoleUser}); err != nil {
+				if _, _, err := p.Add(ctx, chatRoom, "m"+strconv.Itoa(i), chat.UserRef{Name: "member" + strconv.Itoa(i), Role: chat.RoleUser}); err != nil {
 					b.Fatal(err)
 				}
 			}
 			u := chat.UserRef{Name: "newcomer", Role: chat.RoleUser}
 			before := scriptUsec(b, rdb)
 			for b.Loop() {
-				if joined, err := p.Add(ctx, chatRoom, "s", u); err != nil || !joined {
+				if joined, _, err := p.Add(ctx, chatRoom, "s", u); err != nil || !joined {
 					b.Fatalf("Add: %v, %v", joined, err)
 				}
 				if _, left, err := p.Remove(ctx, chatRoom, "s"); err != nil || !left {

@@ -31,7 +31,7 @@ func Example() {
 	defer p.Close(ctx)
 
 	room := chat.RoomID{Namespace: "/user", Room: "chat"}
-	joined, err := p.Add(ctx, room, "socket-1", chat.UserRef{Name: "alice", Role: chat.RoleUser})
+	joined, _, err := p.Add(ctx, room, "socket-1", chat.UserRef{Name: "alice", Role: chat.RoleUser})
 	if err != nil {
 		log.Print(err) // Redis is down: the count is off until it is back
 	}

@@ -185,7 +185,7 @@ func names(t testing.TB, p chat.Presence, room chat.RoomID) []string {
 
 func mustAdd(t testing.TB, p chat.Presence, room chat.RoomID, sid, name string, wantJoined bool) {
 	t.Helper()
-	joined, err := p.Add(context.Background(), room, sid, chat.UserRef{Name: name, Role: chat.RoleUser})
+	joined, _, err := p.Add(context.Background(), room, sid, chat.UserRef{Name: name, Role: chat.RoleUser})
 	if err != nil {
 		t.Fatalf("Add(%s, %s): %v", sid, name, err)
 	}

@@ -120,21 +120,22 @@ func (p *Presence) NodeID() string { return p.opts.NodeID }
 
 func (p *Presence) newIncarnation() string { return p.opts.NodeID + "-" + randomHex(4) }
 
-// Add implements chat.Presence in one round trip. When Redis answers that
+// Add implements chat.Presence in one round trip (the counts come with
+// it). When Redis answers that
 // this node is not alive (it was declared dead, or Redis lost its data),
 // Add first registers the node again with all its entries, then adds.
 // On an error the socket is still recorded locally and Redis is brought
 // in line at the next heartbeat.
-func (p *Presence) Add(ctx context.Context, room chat.RoomID, sid string, user chat.UserRef) (bool, error) {
+func (p *Presence) Add(ctx context.Context, room chat.RoomID, sid string, user chat.UserRef) (bool, chat.PresenceStats, error) {
 	if p.closed.Load() {
-		return false, ErrClosed
+		return false, chat.PresenceStats{}, ErrClosed
 	}
 	renc := encodeRoom(room)
 	for attempt := 0; ; attempt++ {
 		p.reg.RLock()
 		inc := p.inc
-		res, err := addScript.Run(ctx, p.rdb, p.keys[:1], p.pfx, inc, renc, sid, user.Name, string(user.Role)).Int()
-		if err == nil && res < 0 {
+		res, err := addScript.Run(ctx, p.rdb, p.keys[:1], p.pfx, inc, renc, sid, user.Name, string(user.Role)).Int64Slice()
+		if err == nil && (len(res) == 0 || res[0] < 0) {
 			p.reg.RUnlock()
 			if attempt == 0 {
 				if err = p.resync(ctx, inc); err == nil {
@@ -146,15 +147,18 @@ func (p *Presence) Add(ctx context.Context, room chat.RoomID, sid string, user c
 			}
 			p.reg.RLock()
 		}
+		if err == nil && len(res) != 3 {
+			err = fmt.Errorf("unexpected answer %v", res)
+		}
 		p.addLocal(room, sid, user)
 		if err != nil {
 			p.dirty.Store(true)
 		}
 		p.reg.RUnlock()
 		if err != nil {
-			return false, fmt.Errorf("redispresence: add %q to %s: %w", sid, roomString(room), err)
+			return false, chat.PresenceStats{}, fmt.Errorf("redispresence: add %q to %s: %w", sid, roomString(room), err)
 		}
-		return res == 1, nil
+		return res[0] == 1, chat.PresenceStats{Clients: int(res[1]), Users: int(res[2])}, nil
 	}
 }
 

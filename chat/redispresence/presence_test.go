@@ -222,7 +222,7 @@ func TestFailedUpdatesHeal(t *testing.T) {
 
 	failed, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := a.Add(failed, chatRoom, "a3", chat.UserRef{Name: "carol", Role: chat.RoleUser}); err == nil || !strings.HasPrefix(err.Error(), "redispresence: add") {
+	if _, _, err := a.Add(failed, chatRoom, "a3", chat.UserRef{Name: "carol", Role: chat.RoleUser}); err == nil || !strings.HasPrefix(err.Error(), "redispresence: add") {
 		t.Fatalf("Add with a cancelled context: %v", err)
 	}
 	if _, _, err := a.Remove(failed, chatRoom, "a1"); err == nil || !errors.Is(err, context.Canceled) {
@@ -276,7 +276,7 @@ func TestClose(t *testing.T) {
 	if err := a.Close(context.Background()); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
-	if _, err := a.Add(context.Background(), chatRoom, "a4", chat.UserRef{Name: "x"}); !errors.Is(err, redispresence.ErrClosed) {
+	if _, _, err := a.Add(context.Background(), chatRoom, "a4", chat.UserRef{Name: "x"}); !errors.Is(err, redispresence.ErrClosed) {
 		t.Errorf("Add after Close: %v", err)
 	}
 	if _, _, err := a.Remove(context.Background(), chatRoom, "a1"); !errors.Is(err, redispresence.ErrClosed) {
@@ -326,7 +326,7 @@ func TestStartWithRedisDown(t *testing.T) {
 	}
 	defer a.Close(context.Background())
 	ctx := context.Background()
-	if _, err := a.Add(ctx, chatRoom, "s1", chat.UserRef{Name: "alice"}); err == nil {
+	if _, _, err := a.Add(ctx, chatRoom, "s1", chat.UserRef{Name: "alice"}); err == nil {
 		t.Fatal("Add succeeded while Redis is down")
 	}
 	px.open()
@@ -350,7 +350,7 @@ func TestRedisDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if _, err := p.Add(ctx, chatRoom, "s1", chat.UserRef{Name: "alice"}); err == nil || !strings.Contains(err.Error(), "redispresence: add") {
+	if _, _, err := p.Add(ctx, chatRoom, "s1", chat.UserRef{Name: "alice"}); err == nil || !strings.Contains(err.Error(), "redispresence: add") {
 		t.Errorf("Add: %v", err)
 	}
 	if _, _, err := p.Remove(ctx, chatRoom, "s1"); err == nil {
@@ -383,7 +383,7 @@ func TestSweepInBatches(t *testing.T) {
 	ctx := context.Background()
 	for i := range n {
 		room := rooms[i%len(rooms)]
-		if _, err := a.Add(ctx, room, "s"+strconv.Itoa(i), chat.UserRef{Name: "u" + strconv.Itoa(i/2), Role: chat.RoleUser}); err != nil {
+		if _, _, err := a.Add(ctx, room, "s"+strconv.Itoa(i), chat.UserRef{Name: "u" + strconv.Itoa(i/2), Role: chat.RoleUser}); err != nil {
 			t.Fatal(err)
 		}
 	}

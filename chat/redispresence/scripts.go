@@ -81,12 +81,14 @@ local function removeEntry(pfx, room, sid, owner)
 end
 `
 
-// addScript: ARGV pfx, inc, room, sid, user, role. Returns -1 when inc is
-// not alive (it was declared dead, or Redis lost it), else addEntry's
-// result.
+// addScript: ARGV pfx, inc, room, sid, user, role. Returns {-1} when inc
+// is not alive (it was declared dead, or Redis lost it), else {addEntry's
+// result, the room's clients, its users}.
 var addScript = redis.NewScript(luaLib + `
-if not redis.call('ZSCORE', KEYS[1], ARGV[2]) then return -1 end
-return addEntry(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+if not redis.call('ZSCORE', KEYS[1], ARGV[2]) then return {-1} end
+local res = addEntry(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+local rk = ARGV[1] .. 'r:' .. ARGV[3]
+return {res, redis.call('HLEN', rk .. ':s'), redis.call('HLEN', rk .. ':u')}
 `)
 
 // removeScript: ARGV pfx, room, sid. Returns {user, left}.
