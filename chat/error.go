@@ -15,6 +15,7 @@ const (
 	EUNAUTHORIZED = "unauthorized" // no valid session, or bad credentials
 	EFORBIDDEN    = "forbidden"    // signed in, but the role does not allow it
 	ERATELIMITED  = "rate_limited" // too many requests; try again later
+	EUNAVAILABLE  = "unavailable"  // the server is shutting down; try again (elsewhere)
 	EINTERNAL     = "internal"     // a fault of the server; details are logged, not shown
 )
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"sync"
+	"time"
 )
 
 // MessagesOptions configure Messages.
@@ -13,11 +14,20 @@ type MessagesOptions struct {
 	Limiter *RateLimiter
 	// CacheHistory keeps the last HistorySize messages of every room that
 	// was read or written in memory, so that reading a room's history
-	// (every join) asks nothing of the store. It is right only when every
-	// message of the store is posted through this Messages: on a single
-	// node. Nodes of a cluster leave it off, since they would not see
-	// each other's posts.
+	// (every join) asks nothing of the store. It is right when every
+	// message of the store is posted through this Messages (one node),
+	// or when the application passes every message posted elsewhere (by
+	// the other nodes of a cluster) to Observe.
 	CacheHistory bool
+	// HistoryTTL, when positive, is how long a room's cached history is
+	// used before it is read from the store again: the bound on how long
+	// a message whose Observe was missed (a cluster's notification lost
+	// while a node's link to the others was down) stays out of it.
+	// Zero keeps it until the process ends (right for one node).
+	HistoryTTL time.Duration
+	// Now returns the current time (for HistoryTTL). Defaults to
+	// time.Now.
+	Now func() time.Time
 }
 
 // Messages is the service behind posting and reading messages: it applies
@@ -38,6 +48,7 @@ type Messages struct {
 // committed later finds the entry and is added.
 type roomHistory struct {
 	msgs    []Message
+	read    time.Time // when the store was read
 	loading bool
 	pending []Message
 	encoded []byte // the JSON of msgs; nil until asked for after a change
@@ -45,6 +56,9 @@ type roomHistory struct {
 
 // NewMessages returns the service over store.
 func NewMessages(store MessageStore, opts MessagesOptions) *Messages {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	m := &Messages{store: store, opts: opts}
 	if opts.CacheHistory {
 		m.cache = make(map[RoomID]*roomHistory)
@@ -72,19 +86,50 @@ func (m *Messages) Post(ctx context.Context, author User, room RoomID, text stri
 	if err != nil {
 		return Message{}, err
 	}
-	if m.cache != nil {
-		m.mu.Lock()
-		if h := m.cache[room]; h != nil {
-			if h.loading {
-				h.pending = append(h.pending, msg)
-			} else {
-				h.msgs = mergeTail(h.msgs, msg)
-				h.encoded = nil
-			}
-		}
-		m.mu.Unlock()
-	}
+	m.Observe(msg)
 	return msg, nil
+}
+
+// Observe records a message stored by someone else (another node of the
+// cluster) in the cached history of its room, if that room is cached. It
+// does nothing without CacheHistory. Messages may be observed in any
+// order and more than once.
+func (m *Messages) Observe(msg Message) {
+	if m.cache == nil {
+		return
+	}
+	room := RoomID{Namespace: msg.Namespace, Room: msg.Room}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if h := m.cache[room]; h != nil {
+		if h.loading {
+			h.pending = append(h.pending, msg)
+		} else {
+			h.msgs = mergeTail(h.msgs, msg)
+			h.encoded = nil
+		}
+	}
+}
+
+// Flush drops every cached history, so that the next read of each room
+// asks the store: for when messages may have been stored without being
+// observed.
+func (m *Messages) Flush() {
+	if m.cache == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for room, h := range m.cache {
+		if !h.loading {
+			delete(m.cache, room)
+		}
+	}
+}
+
+// fresh reports whether the cached history h may be used now.
+func (m *Messages) fresh(h *roomHistory) bool {
+	return !h.loading && (m.opts.HistoryTTL <= 0 || m.opts.Now().Sub(h.read) < m.opts.HistoryTTL)
 }
 
 // History returns the last limit messages of room, oldest first; never
@@ -95,6 +140,10 @@ func (m *Messages) History(ctx context.Context, room RoomID, limit int) ([]Messa
 	}
 	m.mu.Lock()
 	h := m.cache[room]
+	if h != nil && !h.loading && !m.fresh(h) {
+		delete(m.cache, room) // stale: read again
+		h = nil
+	}
 	if h != nil && !h.loading {
 		out := slices.Clone(h.msgs[max(0, len(h.msgs)-limit):])
 		m.mu.Unlock()
@@ -105,7 +154,7 @@ func (m *Messages) History(ctx context.Context, room RoomID, limit int) ([]Messa
 	}
 	load := h == nil
 	if load {
-		h = &roomHistory{loading: true}
+		h = &roomHistory{loading: true, read: m.opts.Now()}
 		m.cache[room] = h
 	}
 	m.mu.Unlock()
@@ -137,7 +186,7 @@ func (m *Messages) History(ctx context.Context, room RoomID, limit int) ([]Messa
 func (m *Messages) HistoryJSON(ctx context.Context, room RoomID) ([]byte, error) {
 	if m.cache != nil {
 		m.mu.Lock()
-		if h := m.cache[room]; h != nil && !h.loading && h.encoded != nil {
+		if h := m.cache[room]; h != nil && m.fresh(h) && h.encoded != nil {
 			b := h.encoded
 			m.mu.Unlock()
 			return b, nil

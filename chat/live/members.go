@@ -122,14 +122,27 @@ func (n *memberNotifier) scheduleLocked(room chat.RoomID, st *roomState) {
 	})
 }
 
+// close stops the notifier. Updates still waiting for their interval are
+// sent now (a node shutting down has just removed its sockets from the
+// rooms, and the members on other nodes must hear the new counts).
 func (n *memberNotifier) close() {
 	n.mu.Lock()
 	n.closed = true
-	for _, st := range n.rooms {
+	var flush []chat.RoomID
+	for room, st := range n.rooms {
 		if st.pending != nil && st.pending.Stop() {
 			n.wg.Done()
+			flush = append(flush, room)
 		}
 	}
 	n.mu.Unlock()
 	n.wg.Wait()
+	for _, room := range flush {
+		count, err := n.count(room)
+		if err != nil {
+			n.logger.Warn("chat: counting members", "namespace", room.Namespace, "room", room.Room, "error", err)
+			continue
+		}
+		n.send(room, count)
+	}
 }

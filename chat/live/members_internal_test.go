@@ -136,3 +136,39 @@ func TestMemberNotifierCoalesces(t *testing.T) {
 		}
 	}
 }
+
+// Closing sends the updates still waiting for their interval.
+func TestMemberNotifierCloseFlushes(t *testing.T) {
+	var mu sync.Mutex
+	var sent []int
+	count := 7
+	room := chat.RoomID{Namespace: "/user", Room: "r"}
+	n := &memberNotifier{
+		interval: time.Hour,
+		count: func(chat.RoomID) (int, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return count, nil
+		},
+		send: func(_ chat.RoomID, c int) {
+			mu.Lock()
+			sent = append(sent, c)
+			mu.Unlock()
+		},
+		logger: slog.New(slog.DiscardHandler),
+		rooms:  make(map[chat.RoomID]*roomState),
+	}
+	n.changed(room) // sent at once
+	n.wg.Wait()
+	mu.Lock()
+	count = 8
+	mu.Unlock()
+	n.changed(room) // would wait an hour
+	n.close()
+	n.changed(room) // after close: nothing
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(sent, []int{7, 8}) {
+		t.Fatalf("sent %v, want [7 8]: the pending update at close", sent)
+	}
+}

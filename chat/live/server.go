@@ -53,8 +53,9 @@ type Server struct {
 	members *memberNotifier
 	rooms   *roomCache
 
-	mu  sync.Mutex
-	nsp map[string]*socketio.Namespace // chat namespaces by endpoint
+	mu    sync.Mutex
+	nsp   map[string]*socketio.Namespace // chat namespaces by endpoint
+	socks map[*chatSocket]struct{}       // connected chat sockets
 }
 
 // Member is the data each chat socket carries (socketio.Socket.Data): who
@@ -85,7 +86,7 @@ func NewServer(opts Options) *Server {
 	if opts.RoomsTTL <= 0 {
 		opts.RoomsTTL = time.Second
 	}
-	s := &Server{opts: opts, nsp: make(map[string]*socketio.Namespace), rooms: newRoomCache(opts.Namespaces, opts.RoomsTTL)}
+	s := &Server{opts: opts, nsp: make(map[string]*socketio.Namespace), socks: make(map[*chatSocket]struct{}), rooms: newRoomCache(opts.Namespaces, opts.RoomsTTL)}
 	s.members = &memberNotifier{
 		interval: opts.MemberInterval,
 		cluster:  opts.Cluster,
@@ -97,8 +98,32 @@ func NewServer(opts Options) *Server {
 	return s
 }
 
-// Close stops pending member-count updates.
+// Close stops the member-count updates, sending those still waiting for
+// their interval at once.
 func (s *Server) Close() { s.members.close() }
+
+// Shutdown takes every chat socket of this node out of its room (in the
+// presence too) and sends the rooms their new counts at once, while the
+// adapter still reaches the other nodes; then it stops the updates as
+// Close does. Call it before socketio.Server.Close when the node stops:
+// the members on other nodes then see this node's users leave. Sockets
+// stay connected (their connections end with the server's Close) but
+// join nothing any more.
+func (s *Server) Shutdown() {
+	s.mu.Lock()
+	socks := make([]*chatSocket, 0, len(s.socks))
+	for c := range s.socks {
+		socks = append(socks, c)
+	}
+	s.mu.Unlock()
+	for _, c := range socks {
+		c.mu.Lock()
+		c.leave()
+		c.done = true
+		c.mu.Unlock()
+	}
+	s.members.close()
+}
 
 // RoomsChanged tells the server that the users of a room changed without
 // a socket of this node joining or leaving: a node of the cluster died and
@@ -126,8 +151,37 @@ func (s *Server) Register(ctx context.Context, io *socketio.Server) error {
 		s.nsp[ns.Endpoint] = nsp
 		s.mu.Unlock()
 		nsp.Use(s.authenticate(&ns)).OnConnection(func(so *socketio.Socket) { s.onChat(ns, so) })
+		if s.opts.Cluster {
+			nsp.OnServerSideEmit(s.onNodeEvent)
+		}
 	}
 	return nil
+}
+
+// postedEvent is the server-side event a node sends the others after it
+// stored a message, so that their cached histories (chat.Messages.Observe)
+// hold it too. Only the message goes: no session or other secret.
+const postedEvent = "chatd:posted"
+
+// postedMessage is a chat.Message with its author's id, which the JSON
+// form sent to clients leaves out.
+type postedMessage struct {
+	chat.Message
+	UserID int64 `json:"userId"`
+}
+
+// onNodeEvent handles the server-side events of the other nodes.
+func (s *Server) onNodeEvent(event string, args []json.RawMessage, _ func(any)) {
+	if event != postedEvent || len(args) != 1 {
+		return
+	}
+	var p postedMessage
+	if err := json.Unmarshal(args[0], &p); err != nil || p.ID == 0 {
+		s.opts.Logger.Warn("chat: a malformed message notification from another node", "error", err)
+		return
+	}
+	p.Message.UserID = p.UserID
+	s.opts.Messages.Observe(p.Message)
 }
 
 func (s *Server) namespace(endpoint string) *socketio.Namespace {
@@ -191,14 +245,17 @@ func (s *Server) onDiscovery(so *socketio.Socket) {
 	_ = so.Emit("data", list)
 }
 
-// chatSocket is the state of one socket in a chat namespace. It is used
-// only from that socket's handlers, which run one at a time.
+// chatSocket is the state of one socket in a chat namespace. Its handlers
+// run one at a time and hold mu, which Shutdown takes too.
 type chatSocket struct {
-	s    *Server
-	ns   chat.Namespace
-	so   *socketio.Socket
-	m    *Member
+	s  *Server
+	ns chat.Namespace
+	so *socketio.Socket
+	m  *Member
+
+	mu   sync.Mutex
 	room string // current room title, "" when in none
+	done bool   // the server is shutting down: no more joins or posts
 }
 
 func (s *Server) onChat(ns chat.Namespace, so *socketio.Socket) {
@@ -211,9 +268,33 @@ func (s *Server) onChat(ns chat.Namespace, so *socketio.Socket) {
 		rooms = json.RawMessage("[]")
 	}
 	_ = so.Emit("nsRoomLoad", rooms)
-	so.On("joinRoom", c.joinRoom)
-	so.On("newMsg2Server", c.newMessage)
-	so.OnDisconnect(func(socketio.Reason) { c.leave() })
+	so.On("joinRoom", c.locked(c.joinRoom))
+	so.On("newMsg2Server", c.locked(c.newMessage))
+	s.mu.Lock()
+	s.socks[c] = struct{}{}
+	s.mu.Unlock()
+	so.OnDisconnect(func(socketio.Reason) {
+		s.mu.Lock()
+		delete(s.socks, c)
+		s.mu.Unlock()
+		c.mu.Lock()
+		c.leave()
+		c.mu.Unlock()
+	})
+}
+
+// locked runs handler h under the socket's lock, refusing it once the
+// server is shutting down.
+func (c *chatSocket) locked(h func(socketio.Args, socketio.Ack)) func(socketio.Args, socketio.Ack) {
+	return func(args socketio.Args, ack socketio.Ack) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.done {
+			c.fail(ack, chat.Errorf(chat.EUNAVAILABLE, "the server is shutting down; try again"))
+			return
+		}
+		h(args, ack)
+	}
 }
 
 func (c *chatSocket) roomID(title string) chat.RoomID {
@@ -221,7 +302,7 @@ func (c *chatSocket) roomID(title string) chat.RoomID {
 }
 
 // leave takes the socket out of its current room, in the adapter and in
-// the presence.
+// the presence. c.mu is held.
 func (c *chatSocket) leave() {
 	if c.room == "" {
 		return
@@ -337,8 +418,14 @@ func (c *chatSocket) newMessage(args socketio.Args, ack socketio.Ack) {
 		c.fail(ack, err)
 		return
 	}
-	if err := c.so.Namespace().To(c.room).EmitContext(ctx, "comPeRoom", msg); err != nil {
+	nsp := c.so.Namespace()
+	if err := nsp.To(c.room).EmitContext(ctx, "comPeRoom", msg); err != nil {
 		c.s.opts.Logger.Error("chat: broadcasting a message", "id", msg.ID, "error", err)
+	}
+	if c.s.opts.Cluster {
+		if err := nsp.ServerSideEmit(ctx, postedEvent, postedMessage{Message: msg, UserID: msg.UserID}); err != nil {
+			c.s.opts.Logger.Warn("chat: telling the other nodes of a message", "id", msg.ID, "error", err)
+		}
 	}
 	_ = ack(struct {
 		ID int64 `json:"id"`

@@ -29,6 +29,19 @@ import (
 // shutdownTimeout bounds the graceful shutdown.
 const shutdownTimeout = 10 * time.Second
 
+// clusterHistoryTTL is how long a node of a cluster uses a room's cached
+// history before reading it again from the database.
+const clusterHistoryTTL = 10 * time.Second
+
+// historyTTL is chat.MessagesOptions.HistoryTTL for cfg: unbounded on one
+// node, clusterHistoryTTL in a cluster.
+func historyTTL(cfg Config) time.Duration {
+	if cfg.Redis == "" {
+		return 0
+	}
+	return clusterHistoryTTL
+}
+
 // run is the whole program: "chatd admin ..." runs an admin subcommand,
 // anything else runs the server until ctx is cancelled. args exclude the
 // program name. It prints "listening on http://HOST:PORT" to stdout once the
@@ -151,9 +164,11 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	chatSrv := live.NewServer(live.Options{
 		Auth:       accounts,
 		Namespaces: db,
-		// One node sees every post, so it may keep each room's latest
-		// messages in memory; nodes of a cluster read the database.
-		Messages: chat.NewMessages(db, chat.MessagesOptions{Limiter: limiter, CacheHistory: cfg.Redis == ""}),
+		// Each room's latest messages are kept in memory: one node sees
+		// every post; the nodes of a cluster tell each other of theirs
+		// (live.Options.Cluster) and read a room again after
+		// clusterHistoryTTL, in case a notification was lost.
+		Messages: chat.NewMessages(db, chat.MessagesOptions{Limiter: limiter, CacheHistory: true, HistoryTTL: historyTTL(cfg)}),
 		Presence: presence,
 		Cluster:  cfg.Redis != "",
 		Logger:   logger,
@@ -212,6 +227,9 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	defer cancel()
 	var errs []error
 	sioClosed = true
+	// The chat's users leave their rooms first, while the adapter still
+	// reaches the other nodes, which then show the new counts.
+	chatSrv.Shutdown()
 	if err := sio.Close(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("closing Socket.IO server: %w", err))
 	}
