@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/store"
@@ -155,5 +156,56 @@ func TestMessagesHistoryCache(t *testing.T) {
 				t.Fatalf("%d store reads without a cache, want 10", n)
 			}
 		})
+	}
+}
+
+// In a cluster a node observes the messages the others stored; a room is
+// read again after HistoryTTL (a lost notification heals), and Flush
+// drops every cached room.
+func TestMessagesObserveAndTTL(t *testing.T) {
+	st := openStore(t)
+	us := users(t, st, 1)
+	now := time.Now()
+	clock := func() time.Time { return now }
+	a := chat.NewMessages(st, chat.MessagesOptions{CacheHistory: true, HistoryTTL: 10 * time.Second, Now: clock})
+	other := chat.NewMessages(st, chat.MessagesOptions{}) // another node
+	ctx := context.Background()
+	texts := func() []string {
+		t.Helper()
+		h, err := a.History(ctx, chatRoom, chat.HistorySize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, m := range h {
+			out = append(out, m.Text)
+		}
+		return out
+	}
+	if got := texts(); len(got) != 0 {
+		t.Fatalf("history %v", got)
+	}
+	m1, err := other.Post(ctx, us[0], chatRoom, "observed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Observe(m1)
+	a.Observe(m1) // twice: once in the history
+	if _, err := other.Post(ctx, us[0], chatRoom, "missed"); err != nil {
+		t.Fatal(err)
+	}
+	if got := texts(); !slices.Equal(got, []string{"observed"}) {
+		t.Fatalf("history %v, want the observed message only (the other was not observed)", got)
+	}
+	now = now.Add(10 * time.Second)
+	if got := texts(); !slices.Equal(got, []string{"observed", "missed"}) {
+		t.Fatalf("after HistoryTTL: %v, want both", got)
+	}
+	if _, err := other.Post(ctx, us[0], chatRoom, "flushed"); err != nil {
+		t.Fatal(err)
+	}
+	a.Flush()
+	if got := texts(); !slices.Equal(got, []string{"observed", "missed", "flushed"}) {
+		t.Fatalf("after Flush: %v", got)
 	}
 }
