@@ -37,19 +37,18 @@ type AccountsOptions struct {
 	Password PasswordParams
 	// Throttle configures the per-username log-in throttle.
 	Throttle ThrottleOptions
-	// AuthCacheTTL is how long Authenticate keeps a session's user in
-	// memory, so that a burst of connections of one session (every tab
-	// and namespace connects with the cookie) reads the store once.
-	// LogOut and SetRole through this Accounts take effect at once;
-	// through another node of a cluster they take effect here within
-	// AuthCacheTTL. Defaults to 2 seconds; negative turns the cache off.
+	// AuthCacheTTL, when positive, is how long Authenticate keeps a
+	// session's user in memory, so that a burst of connections of one
+	// session reads the store once. LogOut and SetRole through this
+	// Accounts take effect at once; through anything else (another node
+	// of a cluster, `chatd admin set-role`) they take effect within
+	// AuthCacheTTL. Zero (the default) keeps nothing: every
+	// authentication asks the store, so a change of role or a log-out
+	// anywhere applies to the next connection.
 	AuthCacheTTL time.Duration
 	// Now returns the current time. Defaults to time.Now.
 	Now func() time.Time
 }
-
-// DefaultAuthCacheTTL is the default AccountsOptions.AuthCacheTTL.
-const DefaultAuthCacheTTL = 2 * time.Second
 
 // authCacheMax bounds the sessions the authentication cache holds.
 const authCacheMax = 1 << 16
@@ -109,13 +108,8 @@ func NewAccounts(users UserStore, sessions SessionStore, opts AccountsOptions) *
 	if a.now == nil {
 		a.now = time.Now
 	}
-	switch {
-	case opts.AuthCacheTTL == 0:
-		a.cacheTTL = DefaultAuthCacheTTL
-	case opts.AuthCacheTTL > 0:
+	if opts.AuthCacheTTL > 0 {
 		a.cacheTTL = opts.AuthCacheTTL
-	}
-	if a.cacheTTL > 0 {
 		a.cache = make(map[string]authEntry)
 	}
 	return a
@@ -273,7 +267,8 @@ func (a *Accounts) forget(drop func(string, authEntry) bool) {
 }
 
 // Authenticate returns the user of the session with the given token, with
-// the user's current role (as of at most AuthCacheTTL ago). A missing, malformed, unknown or expired token
+// the user's current role (as of at most AuthCacheTTL ago, when the cache
+// is on). A missing, malformed, unknown or expired token
 // gives an EUNAUTHORIZED error.
 func (a *Accounts) Authenticate(ctx context.Context, token string) (User, error) {
 	if len(token) != tokenLen {

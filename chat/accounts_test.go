@@ -29,14 +29,19 @@ func (c *clock) Add(d time.Duration) {
 
 func newAccounts(t *testing.T) (*chat.Accounts, *store.DB, *clock) {
 	t.Helper()
+	db, c := openAccountsStore(t)
+	a := chat.NewAccounts(db, db, chat.AccountsOptions{Password: cheap, Now: c.Now, SessionTTL: time.Hour})
+	return a, db, c
+}
+
+func openAccountsStore(t *testing.T) (*store.DB, *clock) {
+	t.Helper()
 	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "a.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	c := &clock{t: time.Now()}
-	a := chat.NewAccounts(db, db, chat.AccountsOptions{Password: cheap, Now: c.Now, SessionTTL: time.Hour})
-	return a, db, c
+	return db, &clock{t: time.Now()}
 }
 
 func TestPasswordHash(t *testing.T) {
@@ -268,7 +273,8 @@ func TestAdminOperations(t *testing.T) {
 // role change through this Accounts applies at once.
 func TestAuthCache(t *testing.T) {
 	ctx := context.Background()
-	a, db, c := newAccounts(t) // AuthCacheTTL: the default
+	db, c := openAccountsStore(t)
+	a := chat.NewAccounts(db, db, chat.AccountsOptions{Password: cheap, Now: c.Now, SessionTTL: time.Hour, AuthCacheTTL: 2 * time.Second})
 	l, err := a.SignUp(ctx, "ivan", "password-1")
 	if err != nil {
 		t.Fatal(err)
@@ -289,7 +295,7 @@ func TestAuthCache(t *testing.T) {
 	if _, err := a.Authenticate(ctx, l.Token); err != nil {
 		t.Fatalf("within AuthCacheTTL: %v, want the cached user", err)
 	}
-	c.Add(chat.DefaultAuthCacheTTL)
+	c.Add(2 * time.Second)
 	if _, err := a.Authenticate(ctx, l.Token); chat.ErrorCode(err) != chat.EUNAUTHORIZED {
 		t.Fatalf("after AuthCacheTTL: %v, want unauthorized", err)
 	}
@@ -308,8 +314,8 @@ func TestAuthCache(t *testing.T) {
 		t.Fatalf("after LogOut: %v, want unauthorized at once", err)
 	}
 
-	// Off: every call reads the store.
-	off := chat.NewAccounts(db, db, chat.AccountsOptions{Password: cheap, Now: c.Now, SessionTTL: time.Hour, AuthCacheTTL: -1})
+	// Off (the default): every call reads the store.
+	off := chat.NewAccounts(db, db, chat.AccountsOptions{Password: cheap, Now: c.Now, SessionTTL: time.Hour})
 	l3, err := off.LogIn(ctx, "ivan", "password-1")
 	if err != nil {
 		t.Fatal(err)

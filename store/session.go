@@ -24,12 +24,17 @@ func (d *DB) CreateSession(ctx context.Context, s chat.Session) error {
 	return nil
 }
 
-// FindSessionUser returns the user of an unexpired session.
+// FindSessionUser returns the user of an unexpired session. It runs on
+// every Socket.IO handshake, so its statement is prepared once.
 func (d *DB) FindSessionUser(ctx context.Context, tokenHash []byte, now time.Time) (chat.User, error) {
-	u, err := scanUser(d.db.QueryRowContext(ctx, d.q(`
+	st, err := d.stmt(ctx, `
 		SELECT u.id, u.name, u.role, u.created_ms
 		FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.token_hash = ? AND s.expires_ms > ?`), tokenHash, ms(now)))
+		WHERE s.token_hash = ? AND s.expires_ms > ?`)
+	if err != nil {
+		return chat.User{}, err
+	}
+	u, err := scanUser(st.QueryRowContext(ctx, tokenHash, ms(now)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, chat.Errorf(chat.ENOTFOUND, "no such session")
 	}

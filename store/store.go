@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/chatd/chatd/chat"
@@ -41,6 +42,27 @@ type DB struct {
 	dialect dialect
 	now     func() time.Time
 	appends appender // the group commit of AppendMessage (message.go)
+
+	stmts sync.Map // query text -> *sql.Stmt, prepared on first use (stmt)
+}
+
+// stmt returns the prepared statement of query (in the dialect's form),
+// preparing it on first use. database/sql prepares it again on each pooled
+// connection as needed; SQLite then parses a hot query once per
+// connection instead of once per call.
+func (d *DB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := d.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := d.db.PrepareContext(ctx, d.q(query))
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := d.stmts.LoadOrStore(query, st); loaded {
+		_ = st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
 }
 
 // Options configure Open. The zero value is valid.
@@ -167,6 +189,11 @@ func (d *DB) migrateOnce(ctx context.Context, logger *slog.Logger, extra []goose
 // AppendMessage called once Close has begun fails with ErrClosed.
 func (d *DB) Close() error {
 	d.closeAppends()
+	d.stmts.Range(func(k, st any) bool {
+		_ = st.(*sql.Stmt).Close()
+		d.stmts.Delete(k)
+		return true
+	})
 	return d.db.Close()
 }
 
