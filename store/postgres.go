@@ -44,7 +44,9 @@ func OpenPostgres(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	}
 	sqlDB := stdlib.OpenDB(*cfg)
 	sqlDB.SetMaxOpenConns(postgresMaxConns)
-	sqlDB.SetMaxIdleConns(postgresMaxConns / 2)
+	// As many idle as open: a burst of queries (a reconnect storm) must
+	// not close and reopen connections, each a new server process.
+	sqlDB.SetMaxIdleConns(postgresMaxConns)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	d := &DB{db: sqlDB, path: redacted, dialect: postgresDialect, now: opts.Now}
 	if d.now == nil {
