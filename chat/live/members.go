@@ -13,7 +13,9 @@ import (
 // change. On a single node it sends nothing when the count is the one
 // every member already knows (from the last update, or from their join
 // ack); in a cluster, where other nodes send updates too, it always sends
-// after a change.
+// after a change, and checks the count again after sending (another node's
+// newer count may have reached the room first), sending once more if it
+// moved.
 //
 // Counting is a presence lookup, O(1) whatever the room's size; the
 // notifier holds its lock only over its own state, never while counting or
@@ -116,8 +118,18 @@ func (n *memberNotifier) scheduleLocked(room chat.RoomID, st *roomState) {
 			delete(n.rooms, room)
 		}
 		n.mu.Unlock()
-		if need {
-			n.send(room, count)
+		if !need {
+			return
+		}
+		n.send(room, count)
+		if n.cluster {
+			// Another node may have sent a newer count between our
+			// count and our send, which ours then overrode: check
+			// again, and send the count again (an interval later) if
+			// it moved, so that members end on the final count.
+			if now, err := n.count(room); err == nil && now != count {
+				n.changed(room)
+			}
 		}
 	})
 }

@@ -172,3 +172,47 @@ func TestMemberNotifierCloseFlushes(t *testing.T) {
 		t.Fatalf("sent %v, want [7 8]: the pending update at close", sent)
 	}
 }
+
+// In a cluster, a count that moved while it was being sent is sent again,
+// so that a stale count never stays the last one the room heard.
+func TestMemberNotifierResendsMovedCount(t *testing.T) {
+	var mu sync.Mutex
+	var sent []int
+	counts := []int{1, 2} // the count at send time, then after it
+	room := chat.RoomID{Namespace: "/user", Room: "r"}
+	n := &memberNotifier{
+		interval: 5 * time.Millisecond,
+		cluster:  true,
+		count: func(chat.RoomID) (int, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			c := counts[0]
+			if len(counts) > 1 {
+				counts = counts[1:]
+			}
+			return c, nil
+		},
+		send: func(_ chat.RoomID, c int) {
+			mu.Lock()
+			sent = append(sent, c)
+			mu.Unlock()
+		},
+		logger: slog.New(slog.DiscardHandler),
+		rooms:  make(map[chat.RoomID]*roomState),
+	}
+	defer n.close()
+	n.changed(room)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		got := slices.Clone(sent)
+		mu.Unlock()
+		if slices.Equal(got, []int{1, 2}) {
+			break
+		}
+		if time.Now().After(deadline) || len(got) > 2 {
+			t.Fatalf("sent %v, want [1 2]", got)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
