@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/a-h/templ"
 	"github.com/chatd/chatd/chat"
@@ -54,5 +55,46 @@ func TestAuthFormShowsError(t *testing.T) {
 	html = render(t, templates.SignupPage(templates.AuthForm{}))
 	if strings.Contains(html, `data-testid="form-error"`) || !strings.Contains(html, `autocomplete="new-password"`) {
 		t.Errorf("fresh sign-up page:\n%s", html)
+	}
+}
+
+func TestAdminUsersPage(t *testing.T) {
+	created := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	me := chat.User{ID: 1, Name: "root", Role: chat.RoleAdmin, Created: created}
+	html := render(t, templates.AdminUsersPage(templates.AdminUsersView{
+		Me:     me,
+		Users:  []chat.User{me, {ID: 2, Name: "ann<b>", Role: chat.RoleCreator, Created: created}},
+		Roles:  []chat.Role{chat.RoleUser, chat.RoleCreator, chat.RoleAdmin},
+		Notice: "ann is now <creator>",
+		Error:  "no such user",
+	}))
+	for _, want := range []string{
+		`data-testid="admin-notice">ann is now &lt;creator&gt;`, `data-testid="form-error">no such user`,
+		`data-username="root" data-role="admin"`, `admin (you)`, `data-username="ann&lt;b&gt;"`,
+		`<option value="creator" selected>creator</option>`, `<option value="user">user</option>`,
+		`datetime="2026-03-04T05:06:07Z"`, `>2026-03-04</time>`, `data-testid="role-submit"`,
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("admin page lacks %s:\n%s", want, html)
+		}
+	}
+	if strings.Contains(html, "<b>") {
+		t.Errorf("a user name rendered as markup:\n%s", html)
+	}
+	if strings.Count(html, `data-testid="role-select"`) != 1 {
+		t.Errorf("want a role form for the other user only:\n%s", html)
+	}
+	plain := render(t, templates.AdminUsersPage(templates.AdminUsersView{Me: me, Users: []chat.User{me}}))
+	if strings.Contains(plain, `data-testid="admin-notice"`) || strings.Contains(plain, `data-testid="form-error"`) {
+		t.Errorf("notice or error shown without one:\n%s", plain)
+	}
+}
+
+func TestErrorPage(t *testing.T) {
+	html := render(t, templates.ErrorPage(templates.ErrorView{Status: 404, Title: "Not found", Message: "no <such> page"}))
+	for _, want := range []string{`<title>`, `Not found`, `data-testid="error-message">no &lt;such&gt; page`, `href="/login"`} {
+		if !strings.Contains(html, want) {
+			t.Errorf("error page lacks %s:\n%s", want, html)
+		}
 	}
 }
