@@ -344,18 +344,18 @@ func (s *Server) waitWorkers(ctx context.Context) error {
 type engineHandler struct{ s *Server }
 
 func (h engineHandler) OnOpen(sess *engine.Session) {
-	c := newClient(h.s, sess)
+	c := newServerConn(h.s, sess)
 	sess.SetValue(c)
 }
 
 func (h engineHandler) OnMessage(sess *engine.Session, data []byte, binary bool) {
-	if c, ok := sess.Value().(*client); ok {
+	if c, ok := sess.Value().(*serverConn); ok {
 		c.onMessage(data, binary)
 	}
 }
 
 func (h engineHandler) OnClose(sess *engine.Session, reason engine.Reason) {
-	if c, ok := sess.Value().(*client); ok {
+	if c, ok := sess.Value().(*serverConn); ok {
 		c.onClose(Reason(reason))
 	}
 }

@@ -152,7 +152,7 @@ func TestSocketContextMadeOnFirstUse(t *testing.T) {
 	if s.ctx.Load() != nil {
 		t.Fatal("context made before it was asked for")
 	}
-	if s.client.connectTimer.Load() != nil {
+	if s.conn.connectTimer.Load() != nil {
 		t.Fatal("connect timer kept after the socket connected")
 	}
 	ctx := s.Context()
