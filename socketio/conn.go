@@ -287,7 +287,7 @@ func (c *serverConn) disconnectAll() {
 
 // restoreSession finds the session a reconnecting client resumes, from the
 // pid and offset the official client adds to its CONNECT payload.
-func restoreSession(ns *Namespace, auth json.RawMessage) *adapter.Session {
+func restoreSession(ns *Namespace, auth json.RawMessage) *adapter.RecoverySession {
 	sa := ns.sessionStore()
 	if sa == nil {
 		return nil

@@ -91,8 +91,8 @@ func (s *Socket) hooksLocked() *socketHooks {
 
 // socketRecovery is a socket's state for connection state recovery.
 type socketRecovery struct {
-	pid      string           // the private id the client resumes with
-	restored *adapter.Session // the session this socket resumes, nil for a new one
+	pid      string                   // the private id the client resumes with
+	restored *adapter.RecoverySession // the session this socket resumes, nil for a new one
 }
 
 // pid returns the socket's private id ("" without recovery).
@@ -104,7 +104,7 @@ func (s *Socket) pid() string {
 }
 
 // restored returns the session the socket resumes, or nil.
-func (s *Socket) restored() *adapter.Session {
+func (s *Socket) restored() *adapter.RecoverySession {
 	if s.rec == nil {
 		return nil
 	}
@@ -117,7 +117,7 @@ type socketContext struct {
 	cancel context.CancelFunc
 }
 
-func newSocket(ns *Namespace, c *serverConn, auth json.RawMessage, restored *adapter.Session) *Socket {
+func newSocket(ns *Namespace, c *serverConn, auth json.RawMessage, restored *adapter.RecoverySession) *Socket {
 	s := &Socket{
 		id:     newID(),
 		ns:     ns,
@@ -802,7 +802,7 @@ func (s *Socket) finishClose(reason Reason) {
 	s.ns.adapter.DelAll(s.id)
 	s.connected.Store(false)
 	if sa := s.ns.sessionStore(); sa != nil && rooms != nil {
-		sa.PersistSession(adapter.Session{SID: s.id, PID: s.pid(), Rooms: rooms, Data: s.Data()})
+		sa.PersistSession(adapter.RecoverySession{SID: s.id, PID: s.pid(), Rooms: rooms, Data: s.Data()})
 	}
 	s.conn.forget(s)
 	s.ns.remove(s)
