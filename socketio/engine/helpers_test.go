@@ -34,7 +34,7 @@ type echoHandler struct {
 
 func newEcho() *echoHandler { return &echoHandler{closes: make(chan closeEvent, 1000)} }
 
-func (h *echoHandler) OnOpen(s *Session) {
+func (h *echoHandler) OnOpen(s *Session) Conn {
 	h.mu.Lock()
 	h.opened = append(h.opened, s)
 	f := h.onOpen
@@ -42,6 +42,7 @@ func (h *echoHandler) OnOpen(s *Session) {
 	if f != nil {
 		f(s)
 	}
+	return h
 }
 
 func (h *echoHandler) OnMessage(s *Session, data []byte, binary bool) {

@@ -740,18 +740,11 @@ func TestPollingResponseLimit(t *testing.T) {
 	}
 }
 
-// Session values and the handshake request.
-func TestSessionValueAndRequest(t *testing.T) {
+// The handshake request of a session.
+func TestSessionRequest(t *testing.T) {
 	e := newEnv(t, slowHeartbeat())
 	r := e.do(t, "GET", e.url("EIO=4&transport=polling&foo=bar"), "", map[string]string{"X-Test": "1"})
 	s := e.srv.Session(parseOpen(t, r.body).SID)
-	if s.Value() != nil {
-		t.Error("initial value not nil")
-	}
-	s.SetValue(42)
-	if s.Value() != 42 {
-		t.Errorf("value %v", s.Value())
-	}
 	req := s.Request()
 	if req.URL.Query().Get("foo") != "bar" || req.Header.Get("X-Test") != "1" || req.RemoteAddr == "" {
 		t.Errorf("request %v", req)
