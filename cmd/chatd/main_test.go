@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/internal/testutil"
 	"github.com/chatd/chatd/store"
 )
 
@@ -40,18 +41,6 @@ func (b *syncBuffer) String() string {
 
 func envMap(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
-}
-
-// eventually polls cond until it holds or the timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 var listeningRE = regexp.MustCompile(`(?m)^listening on (http://127\.0\.0\.1:(\d+))$`)
@@ -181,7 +170,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 		t.Errorf("account not persisted: %v", err)
 	}
 	db.Close()
-	eventually(t, 5*time.Second, "goroutines to return to the baseline", func() bool {
+	testutil.Eventually(t, 5*time.Second, "goroutines to return to the baseline", func() bool {
 		return runtime.NumGoroutine() <= before
 	})
 }

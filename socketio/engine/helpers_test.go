@@ -268,18 +268,6 @@ func mustWrite(t *testing.T, c *websocket.Conn, mt int, s string) {
 	}
 }
 
-// eventually polls cond until it holds or 5 seconds pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // checkGoroutines fails the test if goroutines it started are still
 // running once it is over (see internal/leakcheck).
 func checkGoroutines(t *testing.T) { leakcheck.Check(t) }

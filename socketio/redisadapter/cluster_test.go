@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/chatd/chatd/internal/testutil"
 	"github.com/chatd/chatd/socketio/adapter"
 	"github.com/chatd/chatd/socketio/adapter/adaptertest"
 	"github.com/chatd/chatd/socketio/parser"
@@ -85,7 +86,7 @@ func syncNode(t *testing.T, a *Adapter, e *emitter, id string) {
 	if err := a.Broadcast(context.Background(), event(a.nsp, marker), adapter.BroadcastOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "marker at "+id, func() bool { return slices.Contains(e.payloads(id), marker) })
+	testutil.Eventually(t, 10*time.Second, "marker at "+id, func() bool { return slices.Contains(e.payloads(id), marker) })
 }
 
 // received returns the payloads of a socket, markers left out.
@@ -198,7 +199,7 @@ func TestBroadcastOrderAndBinary(t *testing.T) {
 		if err := a.Broadcast(ctx, bin, adapter.BroadcastOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "51 packets", func() bool { return len(eb.packets("b1")) == 51 })
+		testutil.Eventually(t, 10*time.Second, "51 packets", func() bool { return len(eb.packets("b1")) == 51 })
 		pkts := eb.packets("b1")
 		for i := range 50 {
 			d, _ := json.Marshal([]any{"n", i})
@@ -349,7 +350,7 @@ func TestRemoteJoinLeaveDisconnect(t *testing.T) {
 		if a.RoomSize("new") != 1 {
 			t.Fatal("local socket did not join at once")
 		}
-		eventually(t, "remote join", func() bool { return bn.RoomSize("new") == 1 && bn.RoomSize("other") == 1 })
+		testutil.Eventually(t, 10*time.Second, "remote join", func() bool { return bn.RoomSize("new") == 1 && bn.RoomSize("other") == 1 })
 		if bn.RoomSize("r2") != 1 || slices.Contains(bn.SocketRooms("b2"), "new") {
 			t.Fatal("join reached a socket outside the selection")
 		}
@@ -357,7 +358,7 @@ func TestRemoteJoinLeaveDisconnect(t *testing.T) {
 		if err := bn.DelSockets(ctx, adapter.BroadcastOptions{}, []string{"other"}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "remote leave", func() bool { return a.RoomSize("other") == 0 })
+		testutil.Eventually(t, 10*time.Second, "remote leave", func() bool { return a.RoomSize("other") == 0 })
 		if bn.RoomSize("other") != 0 || a.RoomSize("new") != 1 {
 			t.Fatal("leave did not apply exactly")
 		}
@@ -365,7 +366,7 @@ func TestRemoteJoinLeaveDisconnect(t *testing.T) {
 		if err := a.DisconnectSockets(ctx, adapter.BroadcastOptions{Rooms: []string{"r2"}}, true); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "remote disconnect", func() bool { return eb.isDisconnected("b2") })
+		testutil.Eventually(t, 10*time.Second, "remote disconnect", func() bool { return eb.isDisconnected("b2") })
 		syncNode(t, a, eb, "b1")
 		if eb.isDisconnected("b1") || ea.isDisconnected("a1") {
 			t.Fatal("disconnect reached a socket outside the selection")
@@ -396,7 +397,7 @@ func TestServerCount(t *testing.T) {
 			t.Fatalf("three nodes: %d, %v", n, err)
 		}
 		_ = bn.Close()
-		eventually(t, "count after close", func() bool {
+		testutil.Eventually(t, 10*time.Second, "count after close", func() bool {
 			n, err := a.ServerCount(ctx)
 			return err == nil && n == 2
 		})
@@ -425,7 +426,7 @@ func TestServerSideEmit(t *testing.T) {
 		if err := a.ServerSideEmit(ctx, "hello", 42); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "server-side events", func() bool {
+		testutil.Eventually(t, 10*time.Second, "server-side events", func() bool {
 			mu.Lock()
 			defer mu.Unlock()
 			return len(got) == 2
@@ -480,7 +481,7 @@ func TestBroadcastWithAck(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "counts and acks", func() bool {
+		testutil.Eventually(t, 10*time.Second, "counts and acks", func() bool {
 			mu.Lock()
 			defer mu.Unlock()
 			return len(counts) == 2 && len(acks) == 3
@@ -567,7 +568,7 @@ func TestRequestTimeout(t *testing.T) {
 			_, err := a.FetchSockets(ctx, adapter.BroadcastOptions{})
 			done <- err
 		}()
-		eventually(t, "request pending", func() bool {
+		testutil.Eventually(t, 10*time.Second, "request pending", func() bool {
 			a.mu.Lock()
 			defer a.mu.Unlock()
 			return len(a.requests) == 1

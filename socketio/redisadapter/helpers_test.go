@@ -49,18 +49,6 @@ func testKey() string { return "chatd-test-" + newID() }
 // running once it is over (see internal/leakcheck).
 func checkGoroutines(t *testing.T) { leakcheck.Check(t) }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // emitter stands for a namespace's local sockets: it records the packets
 // delivered to them and the disconnections, and acknowledges packets with
 // an ack id when ackWith is set.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/chatd/chatd/internal/testutil"
 	"github.com/chatd/chatd/socketio/adapter"
 )
 
@@ -73,7 +74,7 @@ func (s *redisServer) start() {
 	}(s.cmd, s.done)
 	c := redis.NewClient(&redis.Options{Addr: s.addr(), MaxRetries: -1})
 	defer c.Close()
-	eventually(s.t, "redis-server answering", func() bool {
+	testutil.Eventually(s.t, 10*time.Second, "redis-server answering", func() bool {
 		return c.Ping(context.Background()).Err() == nil
 	})
 }
@@ -153,7 +154,7 @@ func TestRedisOutage(t *testing.T) {
 		id   string
 	}{{a, eb, "b1"}, {b, ea, "a1"}} {
 		n := 0
-		eventually(t, "delivery to "+dir.id+" after the outage", func() bool {
+		testutil.Eventually(t, 10*time.Second, "delivery to "+dir.id+" after the outage", func() bool {
 			data := fmt.Sprintf(`["after",%d]`, n)
 			n++
 			if err := dir.from.Broadcast(ctx, event("/", data), adapter.BroadcastOptions{Rooms: []string{dir.id}}); err != nil {
@@ -206,7 +207,7 @@ func TestStartWithoutRedis(t *testing.T) {
 	rs.start()
 	waitReady(t, a, b)
 	// Broadcasts are not published for a moment after a failure.
-	eventually(t, "cross-node delivery", func() bool {
+	testutil.Eventually(t, 10*time.Second, "cross-node delivery", func() bool {
 		_ = a.Broadcast(context.Background(), event("/", `["late"]`), adapter.BroadcastOptions{Rooms: []string{"b1"}})
 		return len(received(eb, "b1")) > 0
 	})
