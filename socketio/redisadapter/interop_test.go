@@ -16,6 +16,7 @@ import (
 	"github.com/chatd/chatd/internal/testutil"
 	"github.com/chatd/chatd/socketio"
 	"github.com/chatd/chatd/socketio/adapter"
+	"github.com/chatd/chatd/socketio/adapter/adaptertest"
 	"github.com/chatd/chatd/socketio/socketiotest"
 )
 
@@ -286,15 +287,15 @@ func TestNodeInterop(t *testing.T) {
 		// An adapter-level Go node whose namespace collects acks, with one
 		// socket x1 in r1.
 		rdb := redis.NewClient(&redis.Options{Addr: redisAddr()})
-		ex := newEmitter("/")
-		ex.ackWith = func(sid string) adapter.Ack { return adapter.Ack{Args: []byte(`["ok-` + sid + `",2]`)} }
+		ex := adaptertest.NewEmitter("/")
+		ex.AutoAck(func(sid string) adapter.Ack { return adapter.Ack{Args: []byte(`["ok-` + sid + `",2]`)} })
 		x := NewAdapter(ex, NewRedisPubSub(rdb, nil), Options{Key: key})
 		defer func() {
 			_ = x.Close()
-			ex.ackWG.Wait()
+			ex.WaitAcks()
 			_ = rdb.Close()
 		}()
-		ex.add(x, "x1", nil, "r1")
+		addSocket(ex, x, "x1", nil, "r1")
 		waitReady(t, x)
 		waitServerCount(t, x, 3)
 		testutil.Eventually(t, 10*time.Second, "Node.js sees three servers", func() bool {

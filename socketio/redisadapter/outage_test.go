@@ -17,6 +17,7 @@ import (
 
 	"github.com/chatd/chatd/internal/testutil"
 	"github.com/chatd/chatd/socketio/adapter"
+	"github.com/chatd/chatd/socketio/adapter/adaptertest"
 )
 
 // redisServer is a redis-server process of the test's own.
@@ -95,20 +96,20 @@ func TestRedisOutage(t *testing.T) {
 	key := testKey()
 	logs := &lockedBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
-	nodeAt := func(name string) (*Adapter, *emitter) {
+	nodeAt := func(name string) (*Adapter, *adaptertest.Emitter) {
 		c := redis.NewClient(&redis.Options{
 			Addr:        rs.addr(),
 			DialTimeout: 300 * time.Millisecond,
 			ReadTimeout: time.Second,
 			MaxRetries:  1,
 		})
-		e := newEmitter("/")
+		e := adaptertest.NewEmitter("/")
 		a := NewAdapter(e, NewRedisPubSub(c, logger), Options{Key: key, RequestsTimeout: 500 * time.Millisecond, Logger: logger})
 		t.Cleanup(func() {
 			_ = a.Close()
 			_ = c.Close()
 		})
-		e.add(a, name, nil)
+		addSocket(e, a, name, nil)
 		return a, e
 	}
 	a, ea := nodeAt("a1")
@@ -150,7 +151,7 @@ func TestRedisOutage(t *testing.T) {
 	// Cross-node delivery resumes by itself, both ways.
 	for _, dir := range []struct {
 		from *Adapter
-		to   *emitter
+		to   *adaptertest.Emitter
 		id   string
 	}{{a, eb, "b1"}, {b, ea, "a1"}} {
 		n := 0
@@ -180,15 +181,15 @@ func TestStartWithoutRedis(t *testing.T) {
 	checkGoroutines(t)
 	t.Cleanup(rs.stop) // before the goroutine check: the server's waiter ends with it
 	key := testKey()
-	nodeAt := func(name string) (*Adapter, *emitter) {
+	nodeAt := func(name string) (*Adapter, *adaptertest.Emitter) {
 		c := redis.NewClient(&redis.Options{Addr: rs.addr(), DialTimeout: 300 * time.Millisecond, MaxRetries: 1})
-		e := newEmitter("/")
+		e := adaptertest.NewEmitter("/")
 		a := NewAdapter(e, NewRedisPubSub(c, nil), Options{Key: key})
 		t.Cleanup(func() {
 			_ = a.Close()
 			_ = c.Close()
 		})
-		e.add(a, name, nil)
+		addSocket(e, a, name, nil)
 		return a, e
 	}
 	a, ea := nodeAt("a1")
