@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/internal/leakcheck"
 	"github.com/chatd/chatd/internal/testutil"
 	"github.com/chatd/chatd/store"
 )
@@ -72,6 +73,7 @@ func (s *runningServer) Stop(t *testing.T) error {
 // listening line.
 func MustRunMain(t *testing.T, args []string, env map[string]string) *runningServer {
 	t.Helper()
+	leakcheck.Check(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &runningServer{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, cancel: cancel, done: make(chan struct{})}
 	go func() {

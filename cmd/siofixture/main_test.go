@@ -10,10 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/internal/leakcheck"
 	"github.com/chatd/chatd/socketio/socketiotest"
 )
 
 func TestFixtureEndpoints(t *testing.T) {
+	leakcheck.Check(t)
 	eio, sio := newHandlers(slog.New(slog.DiscardHandler))
 	mux := http.NewServeMux()
 	mux.Handle("/engine.io/", eio)
