@@ -199,7 +199,12 @@ func (e *tenv) handshake(t *testing.T) string {
 	return parseOpen(t, r.body).SID
 }
 
-// dial opens a WebSocket with a real gorilla client.
+// dial opens a WebSocket with a real gorilla client. The engine's tests
+// use it, and readMsg, readSkipPing, expectClosed and mustWrite, rather
+// than socketio/socketiotest: they dial arbitrary queries (upgrades of
+// polling sessions, refused handshakes), read the open packet themselves,
+// and must see every frame, pings included, without having pings answered
+// for them. Byte-level frames are rawWS's (rfc6455_test.go).
 func (e *tenv) dial(t *testing.T, query string) *websocket.Conn {
 	t.Helper()
 	c, res, err := websocket.DefaultDialer.Dial(e.wsURL(query), nil)
