@@ -332,7 +332,7 @@ func (a *Accounts) ListUsers(ctx context.Context) ([]User, error) {
 func (a *Accounts) startSession(ctx context.Context, u User) (Login, error) {
 	token := NewToken()
 	now := a.now()
-	s := Session{TokenHash: HashToken(token), UserID: u.ID, Created: now, Expires: now.Add(a.ttl)}
+	s := LoginSession{TokenHash: HashToken(token), UserID: u.ID, Created: now, Expires: now.Add(a.ttl)}
 	if err := a.sessions.CreateSession(ctx, s); err != nil {
 		return Login{}, err
 	}

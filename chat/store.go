@@ -74,9 +74,9 @@ type UserStore interface {
 	ListUsers(ctx context.Context) ([]User, error)
 }
 
-// Session is a stored sign-in session. Only the SHA-256 hash of the token is
+// LoginSession is a stored sign-in session. Only the SHA-256 hash of the token is
 // stored; the token itself is known only to the client (in its cookie).
-type Session struct {
+type LoginSession struct {
 	TokenHash []byte
 	UserID    int64
 	Created   time.Time
@@ -86,7 +86,7 @@ type Session struct {
 // SessionStore stores sign-in sessions.
 type SessionStore interface {
 	// CreateSession stores s.
-	CreateSession(ctx context.Context, s Session) error
+	CreateSession(ctx context.Context, s LoginSession) error
 
 	// FindSessionUser returns the user of the session with the given token
 	// hash if that session exists and expires after now, or an ENOTFOUND

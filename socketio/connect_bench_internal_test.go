@@ -67,7 +67,7 @@ func BenchmarkConnectJoin(b *testing.B) {
 	// Engine.IO message type "4".
 	connect, join := []byte("0"), []byte(`20["join","bench"]`)
 	run := func() {
-		c := newClient(srv, sess)
+		c := newServerConn(srv, sess)
 		c.onMessage(connect, false)
 		<-connected
 		c.onMessage(join, false)

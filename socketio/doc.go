@@ -51,7 +51,7 @@
 //
 // No lock of this package is held while writing to the network or while
 // calling a user callback. Lock order, outermost first: Server, Namespace,
-// Socket (its join lock), adapter.Memory, client, Socket (its state lock);
+// Socket (its join lock), adapter.Memory, serverConn (the connection), Socket (its state lock);
 // engine locks are innermost.
 //
 // # Broadcasts

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/internal/testutil"
 	"github.com/chatd/chatd/socketio"
 	"github.com/chatd/chatd/socketio/client"
 	"github.com/chatd/chatd/socketio/engine"
@@ -64,7 +65,7 @@ func TestBroadcastEmitWithAck(t *testing.T) {
 		})
 		clients = append(clients, c)
 	}
-	waitFor(t, "3 sockets in the room", func() bool { return srv.Sockets().Adapter().RoomSize("ackers") == 3 })
+	testutil.Eventually(t, 5*time.Second, "3 sockets in the room", func() bool { return srv.Sockets().Adapter().RoomSize("ackers") == 3 })
 
 	res, err = srv.To("ackers").Timeout(300*time.Millisecond).EmitWithAck(ctx, "q", 4)
 	if !errors.Is(err, socketio.ErrTimeout) {
@@ -86,7 +87,7 @@ func TestBroadcastEmitWithAck(t *testing.T) {
 
 	// Everyone answers: complete before the timeout.
 	_ = clients[2].Close()
-	waitFor(t, "2 sockets in the room", func() bool { return srv.Sockets().Adapter().RoomSize("ackers") == 2 })
+	testutil.Eventually(t, 5*time.Second, "2 sockets in the room", func() bool { return srv.Sockets().Adapter().RoomSize("ackers") == 2 })
 	start := time.Now()
 	res, err = srv.To("ackers").Timeout(5*time.Second).EmitWithAck(ctx, "q", 1)
 	if err != nil || len(res) != 2 || time.Since(start) > 4*time.Second {
@@ -175,7 +176,7 @@ func TestOutgoingListenerSeesBroadcasts(t *testing.T) {
 	c := dialGo(t, base, "/")
 	got := make(chan string, 1)
 	c.On("news", func(v string) { got <- v })
-	waitFor(t, "room", func() bool { return srv.Sockets().Adapter().RoomSize("r") == 1 })
+	testutil.Eventually(t, 5*time.Second, "room", func() bool { return srv.Sockets().Adapter().RoomSize("r") == 1 })
 	if err := srv.To("r").Emit("news", "hi"); err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +265,7 @@ func TestFetchSocketsAndUtilities(t *testing.T) {
 			mu.Unlock()
 		})
 	}
-	waitFor(t, "3 sockets", func() bool { return srv.Sockets().SocketCount() == 3 })
+	testutil.Eventually(t, 5*time.Second, "3 sockets", func() bool { return srv.Sockets().SocketCount() == 3 })
 	socks, err := srv.In("all").FetchSockets(ctx)
 	if err != nil || len(socks) != 3 {
 		t.Fatalf("fetch %d %v", len(socks), err)
@@ -310,7 +311,7 @@ func TestFetchSocketsAndUtilities(t *testing.T) {
 	if err := srv.In("others").DisconnectSockets(ctx, false); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "two disconnected", func() bool {
+	testutil.Eventually(t, 5*time.Second, "two disconnected", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return disconnected["ann"] && disconnected["cid"] && !disconnected["bob"]

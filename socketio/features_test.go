@@ -11,21 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/internal/testutil"
 	"github.com/chatd/chatd/socketio"
 	"github.com/chatd/chatd/socketio/engine"
 	"github.com/chatd/chatd/socketio/socketiotest"
 )
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 func TestRoomsAndBroadcast(t *testing.T) {
 	srv := socketio.NewServer(nil)
@@ -390,7 +380,7 @@ func TestHandlersOfOneSocketRunInOrder(t *testing.T) {
 	for i := range 50 {
 		w.Send(`42["n",` + itoa(i) + `]`)
 	}
-	waitFor(t, "50 events", func() bool { mu.Lock(); defer mu.Unlock(); return len(seen) == 50 })
+	testutil.Eventually(t, 5*time.Second, "50 events", func() bool { mu.Lock(); defer mu.Unlock(); return len(seen) == 50 })
 	mu.Lock()
 	defer mu.Unlock()
 	if overlap {
@@ -418,7 +408,7 @@ func TestCleanupEmptyChildNamespaces(t *testing.T) {
 		t.Fatal("child namespace not created")
 	}
 	w.Send("41/room-1,")
-	waitFor(t, "empty child removed", func() bool { return !srv.HasNamespace("/room-1") })
+	testutil.Eventually(t, 5*time.Second, "empty child removed", func() bool { return !srv.HasNamespace("/room-1") })
 	// A later connection creates it again.
 	w.Connect("/room-1", nil)
 	if !srv.HasNamespace("/room-1") {
@@ -428,7 +418,7 @@ func TestCleanupEmptyChildNamespaces(t *testing.T) {
 	d := dialURL(t, base+"/socket.io/?deny=1")
 	d.Send("40/room-2,")
 	d.Expect(`44/room-2,{"message":"denied"}`)
-	waitFor(t, "refused child removed", func() bool { return !srv.HasNamespace("/room-2") })
+	testutil.Eventually(t, 5*time.Second, "refused child removed", func() bool { return !srv.HasNamespace("/room-2") })
 
 	// Without the option, children stay.
 	keep := socketio.NewServer(nil)
@@ -499,7 +489,7 @@ func TestCleanupEmptyChildKeepsSocketsInMiddleware(t *testing.T) {
 	b.Expect(`42/dyn-1,["hello"]`)
 	b.Send("41/dyn-1,")
 	recv(t, left)
-	waitFor(t, "the empty child removed", func() bool { return !srv.HasNamespace("/dyn-1") })
+	testutil.Eventually(t, 5*time.Second, "the empty child removed", func() bool { return !srv.HasNamespace("/dyn-1") })
 }
 
 // A client that breaks the order of the namespace protocol has its

@@ -250,13 +250,13 @@ func (ns *Namespace) deliver(frames []*engine.Frame, pkt *adapter.Packet, ids []
 		if s == nil || !s.connected.Load() {
 			continue
 		}
-		if flags.Volatile && !s.client.conn.Writable() {
+		if flags.Volatile && !s.conn.eio.Writable() {
 			continue
 		}
 		if register != nil {
 			register(s)
 		}
-		if !s.client.sendFrames(frames) {
+		if !s.conn.sendFrames(frames) {
 			continue
 		}
 		n++

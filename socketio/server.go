@@ -340,25 +340,19 @@ func (s *Server) waitWorkers(ctx context.Context) error {
 	}
 }
 
-// engineHandler connects the Engine.IO server to the Socket.IO layer.
+// engineHandler connects the Engine.IO server to the Socket.IO layer: every
+// session gets its serverConn, which the engine then calls directly.
 type engineHandler struct{ s *Server }
 
-func (h engineHandler) OnOpen(sess *engine.Session) {
-	c := newClient(h.s, sess)
-	sess.SetValue(c)
+func (h engineHandler) OnOpen(sess *engine.Session) engine.Conn { return newServerConn(h.s, sess) }
+
+// OnMessage implements engine.Conn.
+func (c *serverConn) OnMessage(_ *engine.Session, data []byte, binary bool) {
+	c.onMessage(data, binary)
 }
 
-func (h engineHandler) OnMessage(sess *engine.Session, data []byte, binary bool) {
-	if c, ok := sess.Value().(*client); ok {
-		c.onMessage(data, binary)
-	}
-}
-
-func (h engineHandler) OnClose(sess *engine.Session, reason engine.Reason) {
-	if c, ok := sess.Value().(*client); ok {
-		c.onClose(Reason(reason))
-	}
-}
+// OnClose implements engine.Conn.
+func (c *serverConn) OnClose(_ *engine.Session, reason engine.Reason) { c.onClose(Reason(reason)) }
 
 // HasNamespace reports whether a namespace of this name exists (static,
 // or a dynamic child that has not been cleaned up).

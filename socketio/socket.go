@@ -34,10 +34,10 @@ type Handshake = adapter.Handshake
 // A handler may block, for instance in EmitWithAck: acknowledgements are
 // read on the connection's read path, not on the handler goroutine.
 type Socket struct {
-	id     string
-	ns     *Namespace
-	client *client
-	box    mailbox
+	id   string
+	ns   *Namespace
+	conn *serverConn
+	box  mailbox
 
 	// The handshake is made on the first call of Handshake, from the
 	// session's request, the creation time and the CONNECT payload.
@@ -91,8 +91,8 @@ func (s *Socket) hooksLocked() *socketHooks {
 
 // socketRecovery is a socket's state for connection state recovery.
 type socketRecovery struct {
-	pid      string           // the private id the client resumes with
-	restored *adapter.Session // the session this socket resumes, nil for a new one
+	pid      string                   // the private id the client resumes with
+	restored *adapter.RecoverySession // the session this socket resumes, nil for a new one
 }
 
 // pid returns the socket's private id ("" without recovery).
@@ -104,7 +104,7 @@ func (s *Socket) pid() string {
 }
 
 // restored returns the session the socket resumes, or nil.
-func (s *Socket) restored() *adapter.Session {
+func (s *Socket) restored() *adapter.RecoverySession {
 	if s.rec == nil {
 		return nil
 	}
@@ -117,11 +117,11 @@ type socketContext struct {
 	cancel context.CancelFunc
 }
 
-func newSocket(ns *Namespace, c *client, auth json.RawMessage, restored *adapter.Session) *Socket {
+func newSocket(ns *Namespace, c *serverConn, auth json.RawMessage, restored *adapter.RecoverySession) *Socket {
 	s := &Socket{
 		id:     newID(),
 		ns:     ns,
-		client: c,
+		conn:   c,
 		box:    mailbox{max: int32(min(ns.server.opts.MaxPendingEvents, math.MaxInt32)), workers: &ns.server.workers},
 		issued: time.Now().UnixMilli(),
 		auth:   auth,
@@ -151,7 +151,7 @@ func newID() string {
 func buildHandshake(s *Socket) *Handshake {
 	issued := time.UnixMilli(s.issued)
 	h := &Handshake{Time: handshakeTime(issued), Issued: s.issued, Auth: s.auth}
-	c := s.client
+	c := s.conn
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if first := c.handshake; first != nil {
@@ -159,7 +159,7 @@ func buildHandshake(s *Socket) *Handshake {
 			first.Headers, first.Address, first.XDomain, first.Secure, first.URL, first.Query
 		return h
 	}
-	if r := c.conn.Request(); r != nil {
+	if r := c.eio.Request(); r != nil {
 		h.Headers = r.Header
 		h.Address = r.RemoteAddr
 		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
@@ -243,16 +243,16 @@ func (s *Socket) Handshake() *Handshake {
 }
 
 // ConnID returns the id of the underlying Engine.IO session.
-func (s *Socket) ConnID() string { return s.client.conn.ID() }
+func (s *Socket) ConnID() string { return s.conn.eio.ID() }
 
 // Request returns the first HTTP request of the connection (the Engine.IO
 // handshake): its headers, cookies, URL and remote address. Its header map
 // also lists Host, as the handshake's does (it is the same map). Its body
 // has been consumed and its context may be done; use it for reading only.
-func (s *Socket) Request() *http.Request { return s.client.conn.Request() }
+func (s *Socket) Request() *http.Request { return s.conn.eio.Request() }
 
 // Transport returns the current transport: "polling" or "websocket".
-func (s *Socket) Transport() string { return s.client.conn.Transport() }
+func (s *Socket) Transport() string { return s.conn.eio.Transport() }
 
 // Context returns a context cancelled when the socket disconnects.
 func (s *Socket) Context() context.Context {
@@ -438,7 +438,7 @@ func (s *Socket) holdConnect() {
 	s.mu.Lock()
 	s.held = true
 	s.mu.Unlock()
-	s.client.conn.Hold()
+	s.conn.eio.Hold()
 }
 
 // releaseConnect ends the hold of holdConnect, once: when the connection
@@ -450,7 +450,7 @@ func (s *Socket) releaseConnect() {
 	s.held = false
 	s.mu.Unlock()
 	if held {
-		s.client.conn.Release()
+		s.conn.eio.Release()
 	}
 }
 
@@ -471,7 +471,7 @@ func (s *Socket) addAck(id uint64, fn func(Args, error)) {
 	s.held = false
 	s.mu.Unlock()
 	if held {
-		s.client.conn.Release()
+		s.conn.eio.Release()
 	}
 }
 
@@ -512,7 +512,7 @@ func (s *Socket) emit(event string, args []any, id uint64, hasID, volatile bool)
 	if err != nil {
 		return err
 	}
-	if !s.client.sendText(text, atts) {
+	if !s.conn.sendText(text, atts) {
 		return ErrDisconnected
 	}
 	if s.hasOutgoing() {
@@ -581,7 +581,7 @@ func (s *Socket) Except(rooms ...string) BroadcastOperator { return s.Broadcast(
 // the same connection is disconnected and the connection is closed.
 func (s *Socket) Disconnect(close bool) {
 	if close {
-		s.client.disconnectAll()
+		s.conn.disconnectAll()
 		return
 	}
 	if !s.connected.Load() || s.closing.Load() {
@@ -590,14 +590,14 @@ func (s *Socket) Disconnect(close bool) {
 	// The reason first: the client may close the connection as soon as it
 	// gets the packet, and that close must not take the reason's place.
 	s.postClose(ReasonServerNamespaceDisconnect)
-	s.client.sendPacket(&parser.Packet{Type: parser.Disconnect, Namespace: s.ns.name}, nil)
+	s.conn.sendPacket(&parser.Packet{Type: parser.Disconnect, Namespace: s.ns.name}, nil)
 }
 
 // runConnect runs on the socket's goroutine: middlewares, then the CONNECT
 // reply, then the connection handlers.
 func (s *Socket) runConnect() {
 	if s.ns.server.closed.Load() {
-		s.client.forget(s)
+		s.conn.forget(s)
 		s.ns.refuse()
 		return
 	}
@@ -613,16 +613,16 @@ func (s *Socket) runConnect() {
 		if err := m(s); err != nil {
 			s.markGone()
 			s.ns.adapter.DelAll(s.id)
-			s.client.forget(s)
+			s.conn.forget(s)
 			s.endContext()
-			s.client.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: s.ns.name, Data: connectErrorData(err)}, nil)
+			s.conn.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: s.ns.name, Data: connectErrorData(err)}, nil)
 			s.ns.refuse()
 			return
 		}
 		if s.closing.Load() {
 			s.markGone()
 			s.ns.adapter.DelAll(s.id)
-			s.client.forget(s)
+			s.conn.forget(s)
 			s.endContext()
 			s.ns.refuse()
 			return
@@ -631,20 +631,20 @@ func (s *Socket) runConnect() {
 	s.ns.add(s)
 	s.ns.adapter.Add(s.id, s.id)
 	s.connected.Store(true)
-	s.client.hasJoined()
+	s.conn.hasJoined()
 	// The CONNECT answer leaves with what the connection handlers do
 	// (rooms joined, packets emitted): a client that sees itself connected
 	// is already in the rooms its handlers join.
 	s.holdConnect()
 	defer s.releaseConnect()
-	s.client.sendText(connectReply(s.ns.name, s.id, s.pid()), nil)
+	s.conn.sendText(connectReply(s.ns.name, s.id, s.pid()), nil)
 	if restored != nil {
 		for _, p := range restored.MissedPackets {
 			pkt := parser.Packet{Type: parser.Event, Namespace: s.ns.name, Data: p.Data}
 			if len(p.Attachments) > 0 {
 				pkt.Type, pkt.Attachments = parser.BinaryEvent, len(p.Attachments)
 			}
-			s.client.sendPacket(&pkt, p.Attachments)
+			s.conn.sendPacket(&pkt, p.Attachments)
 		}
 		restored.MissedPackets = nil
 	}
@@ -720,7 +720,7 @@ func (s *Socket) onEvent(event string, args Args, id uint64, hasID bool) {
 			if err != nil {
 				return err
 			}
-			if !s.client.sendText(text, atts) {
+			if !s.conn.sendText(text, atts) {
 				return ErrDisconnected
 			}
 			return nil
@@ -802,9 +802,9 @@ func (s *Socket) finishClose(reason Reason) {
 	s.ns.adapter.DelAll(s.id)
 	s.connected.Store(false)
 	if sa := s.ns.sessionStore(); sa != nil && rooms != nil {
-		sa.PersistSession(adapter.Session{SID: s.id, PID: s.pid(), Rooms: rooms, Data: s.Data()})
+		sa.PersistSession(adapter.RecoverySession{SID: s.id, PID: s.pid(), Rooms: rooms, Data: s.Data()})
 	}
-	s.client.forget(s)
+	s.conn.forget(s)
 	s.ns.remove(s)
 	s.endContext()
 	s.mu.Lock()

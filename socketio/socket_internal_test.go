@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/internal/testutil"
 	"github.com/chatd/chatd/socketio/engine"
 )
 
@@ -137,13 +138,9 @@ func testServer(t *testing.T) *Server {
 
 func waitDisconnected(t *testing.T, s *Socket) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for s.Connected() || s.ns.Socket(s.id) != nil {
-		if time.Now().After(deadline) {
-			t.Fatal("socket still connected")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.Eventually(t, 5*time.Second, "the socket's disconnection", func() bool {
+		return !s.Connected() && s.ns.Socket(s.id) == nil
+	})
 }
 
 func TestSocketContextMadeOnFirstUse(t *testing.T) {
@@ -152,7 +149,7 @@ func TestSocketContextMadeOnFirstUse(t *testing.T) {
 	if s.ctx.Load() != nil {
 		t.Fatal("context made before it was asked for")
 	}
-	if s.client.connectTimer.Load() != nil {
+	if s.conn.connectTimer.Load() != nil {
 		t.Fatal("connect timer kept after the socket connected")
 	}
 	ctx := s.Context()
@@ -170,13 +167,9 @@ func TestSocketContextMadeOnFirstUse(t *testing.T) {
 	s, closeSession = pollingSocket(t, srv)
 	closeSession()
 	waitDisconnected(t, s)
-	deadline := time.Now().Add(5 * time.Second)
-	for s.Context().Err() == nil {
-		if time.Now().After(deadline) {
-			t.Fatal("context made after the disconnection is not done")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.Eventually(t, 5*time.Second, "the context made after the disconnection to be done", func() bool {
+		return s.Context().Err() != nil
+	})
 }
 
 func TestAckMapDroppedWhenEmpty(t *testing.T) {

@@ -261,7 +261,7 @@ func (e SocketEmitter) Emit(event string, args ...any) error {
 	if parser.IsReservedEvent(event) {
 		return ErrReservedEvent
 	}
-	if !e.s.client.conn.Writable() {
+	if !e.s.conn.eio.Writable() {
 		return nil
 	}
 	return e.s.emit(event, args, 0, false, true)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/internal/testutil"
 	"github.com/chatd/chatd/socketio"
 	"github.com/chatd/chatd/socketio/engine"
 )
@@ -56,7 +57,7 @@ func TestVolatileOverPolling(t *testing.T) {
 	} {
 		got := make(chan string, 1)
 		go func() { _, body := do("GET", ""); got <- body }()
-		waitFor(t, "a GET waits", sess.Writable)
+		testutil.Eventually(t, 5*time.Second, "a GET waits", sess.Writable)
 		if err := emit(10 * i); err != nil {
 			t.Fatal(err)
 		}
@@ -112,7 +113,7 @@ func TestVolatileNotKeptForRecovery(t *testing.T) {
 	// Resuming from the offset of "first": "second" is replayed, the
 	// volatile events are not.
 	_ = c.WS.Close()
-	waitFor(t, "the socket is gone", func() bool { return srv.Sockets().Socket(reply.SID) == nil })
+	testutil.Eventually(t, 5*time.Second, "the socket is gone", func() bool { return srv.Sockets().Socket(reply.SID) == nil })
 	c2 := dialWire(t, base)
 	auth, _ := json.Marshal(map[string]string{"pid": reply.PID, "offset": offset})
 	c2.Send("40" + string(auth))

@@ -11,7 +11,7 @@ import (
 )
 
 // CreateSession stores s.
-func (d *DB) CreateSession(ctx context.Context, s chat.Session) error {
+func (d *DB) CreateSession(ctx context.Context, s chat.LoginSession) error {
 	if len(s.TokenHash) == 0 {
 		return errors.New("store: session without token hash")
 	}

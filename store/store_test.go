@@ -247,7 +247,7 @@ func TestSessionsStoreOnlyHashes(t *testing.T) {
 		now := time.Now()
 
 		token := chat.NewToken()
-		s := chat.Session{TokenHash: chat.HashToken(token), UserID: u.ID, Created: now, Expires: now.Add(time.Hour)}
+		s := chat.LoginSession{TokenHash: chat.HashToken(token), UserID: u.ID, Created: now, Expires: now.Add(time.Hour)}
 		if err := db.CreateSession(ctx, s); err != nil {
 			t.Fatal(err)
 		}
@@ -270,7 +270,7 @@ func TestSessionsStoreOnlyHashes(t *testing.T) {
 		if _, err := db.FindSessionUser(ctx, s.TokenHash, s.Expires); chat.ErrorCode(err) != chat.ENOTFOUND {
 			t.Errorf("expired session found: err = %v", err)
 		}
-		old := chat.Session{TokenHash: chat.HashToken(chat.NewToken()), UserID: u.ID, Created: now.Add(-2 * time.Hour), Expires: now.Add(-time.Hour)}
+		old := chat.LoginSession{TokenHash: chat.HashToken(chat.NewToken()), UserID: u.ID, Created: now.Add(-2 * time.Hour), Expires: now.Add(-time.Hour)}
 		if err := db.CreateSession(ctx, old); err != nil {
 			t.Fatal(err)
 		}
@@ -299,10 +299,10 @@ func TestSessionsStoreOnlyHashes(t *testing.T) {
 		if err := db.DeleteSession(ctx, s.TokenHash); err != nil {
 			t.Errorf("deleting a missing session: %v", err)
 		}
-		if err := db.CreateSession(ctx, chat.Session{UserID: u.ID}); err == nil {
+		if err := db.CreateSession(ctx, chat.LoginSession{UserID: u.ID}); err == nil {
 			t.Error("CreateSession accepted an empty token hash")
 		}
-		if err := db.CreateSession(ctx, chat.Session{TokenHash: []byte("x"), UserID: 9999, Expires: now}); err == nil {
+		if err := db.CreateSession(ctx, chat.LoginSession{TokenHash: []byte("x"), UserID: 9999, Expires: now}); err == nil {
 			t.Error("CreateSession accepted an unknown user (foreign keys off?)")
 		}
 	})

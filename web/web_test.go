@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/internal/leakcheck"
 	"github.com/chatd/chatd/store"
 	"github.com/chatd/chatd/web"
 )
@@ -28,6 +29,7 @@ type env struct {
 
 func newEnv(t *testing.T, origins ...string) *env {
 	t.Helper()
+	leakcheck.Check(t)
 	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "web.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)

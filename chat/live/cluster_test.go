@@ -9,6 +9,7 @@ import (
 
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/chat/live"
+	"github.com/chatd/chatd/internal/leakcheck"
 	"github.com/chatd/chatd/socketio"
 	"github.com/chatd/chatd/socketio/redisadapter"
 	"github.com/chatd/chatd/socketio/socketiotest"
@@ -26,6 +27,7 @@ type clusterNode struct {
 // shares rooms through broker and presence, as nodes do through Redis.
 func newClusterNode(t *testing.T, dsn string, broker *redisadapter.MemoryBroker, presence chat.Presence) *clusterNode {
 	t.Helper()
+	leakcheck.Check(t)
 	ctx := context.Background()
 	db, err := store.Open(ctx, dsn, store.Options{})
 	if err != nil {

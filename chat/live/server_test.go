@@ -12,6 +12,7 @@ import (
 
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/chat/live"
+	"github.com/chatd/chatd/internal/leakcheck"
 	"github.com/chatd/chatd/socketio"
 	"github.com/chatd/chatd/socketio/socketiotest"
 	"github.com/chatd/chatd/store"
@@ -29,6 +30,7 @@ type chatEnv struct {
 
 func newChatEnv(t *testing.T, limiter *chat.RateLimiter) *chatEnv {
 	t.Helper()
+	leakcheck.Check(t)
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "chat.db"), store.Options{})
 	if err != nil {

@@ -146,18 +146,6 @@ func (r *recorder) count() int {
 	return len(r.events)
 }
 
-// eventually polls cond until it holds, failing the test after 10 s.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func stats(t testing.TB, p chat.Presence, room chat.RoomID) chat.PresenceStats {
 	t.Helper()
 	st, err := p.Stats(context.Background(), room)

@@ -15,6 +15,7 @@ import (
 	"github.com/chatd/chatd/chat/presencetest"
 	"github.com/chatd/chatd/chat/redispresence"
 	"github.com/chatd/chatd/internal/leakcheck"
+	"github.com/chatd/chatd/internal/testutil"
 )
 
 var (
@@ -63,7 +64,7 @@ func TestNodeDies(t *testing.T) {
 
 	killed := time.Now()
 	a.Kill()
-	eventually(t, "OnExpire for both rooms of the dead node", func() bool { return len(expired.byRoom()) == 2 })
+	testutil.Eventually(t, 10*time.Second, "OnExpire for both rooms of the dead node", func() bool { return len(expired.byRoom()) == 2 })
 	elapsed := time.Since(killed)
 	// a's last heartbeat was at most an Interval before it died, so its
 	// entries cannot go before TTL-Interval, and go within TTL+Interval
@@ -117,7 +118,7 @@ func TestPausedNodeComesBack(t *testing.T) {
 	first := a.Incarnation()
 
 	a.Kill() // a pause longer than TTL
-	eventually(t, "b to remove a's entries", func() bool { return len(expired.byRoom()) == 1 })
+	testutil.Eventually(t, 10*time.Second, "b to remove a's entries", func() bool { return len(expired.byRoom()) == 1 })
 	if got := expired.byRoom()[chatRoom]; !slices.Equal(got, []string{"alice"}) {
 		t.Fatalf("OnExpire: %v, want [alice]", got)
 	}
@@ -126,13 +127,13 @@ func TestPausedNodeComesBack(t *testing.T) {
 	}
 
 	a.Resume()
-	eventually(t, "a to add its entries again", func() bool {
+	testutil.Eventually(t, 10*time.Second, "a to add its entries again", func() bool {
 		return stats(t, b, chatRoom) == chat.PresenceStats{Clients: 3, Users: 2}
 	})
 	if a.Incarnation() == first {
 		t.Errorf("a did not register a new incarnation")
 	}
-	eventually(t, "OnRestore", func() bool { return len(restored.byRoom()) == 1 })
+	testutil.Eventually(t, 10*time.Second, "OnRestore", func() bool { return len(restored.byRoom()) == 1 })
 	if got := restored.byRoom()[chatRoom]; !slices.Equal(got, []string{"alice"}) {
 		t.Errorf("OnRestore: %v, want [alice]", got)
 	}
@@ -167,11 +168,11 @@ func TestRedisLostKeys(t *testing.T) {
 	if st := stats(t, a, chatRoom); st != (chat.PresenceStats{}) {
 		t.Fatalf("after the flush: %+v", st)
 	}
-	eventually(t, "both nodes to add their entries again", func() bool {
+	testutil.Eventually(t, 10*time.Second, "both nodes to add their entries again", func() bool {
 		return stats(t, a, chatRoom) == chat.PresenceStats{Clients: 3, Users: 2} &&
 			stats(t, a, randomRoom) == chat.PresenceStats{Clients: 1, Users: 1}
 	})
-	eventually(t, "OnRestore on both nodes", func() bool {
+	testutil.Eventually(t, 10*time.Second, "OnRestore on both nodes", func() bool {
 		return len(restoredA.byRoom()) == 2 && len(restoredB.byRoom()) == 1
 	})
 	if got := restoredB.byRoom()[chatRoom]; !slices.Equal(got, []string{"bob"}) {
@@ -203,7 +204,7 @@ func TestAddAfterRedisLostKeys(t *testing.T) {
 	if st := stats(t, a, chatRoom); st != (chat.PresenceStats{Clients: 4, Users: 3}) {
 		t.Errorf("stats: %+v, want 4 clients, 3 users", st)
 	}
-	eventually(t, "OnRestore", func() bool { return restored.count() == 1 })
+	testutil.Eventually(t, 10*time.Second, "OnRestore", func() bool { return restored.count() == 1 })
 	if got := restored.byRoom()[chatRoom]; !slices.Equal(got, []string{"alice", "bob"}) {
 		t.Errorf("OnRestore: %v, want [alice bob]", got)
 	}
@@ -228,10 +229,10 @@ func TestFailedUpdatesHeal(t *testing.T) {
 	if _, _, err := a.Remove(failed, chatRoom, "a1"); err == nil || !errors.Is(err, context.Canceled) {
 		t.Fatalf("Remove with a cancelled context: %v", err)
 	}
-	eventually(t, "the failed updates to reach Redis", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the failed updates to reach Redis", func() bool {
 		return slices.Equal(names(t, a, chatRoom), []string{"bob", "carol"})
 	})
-	eventually(t, "the callbacks", func() bool { return restored.count() == 1 && expired.count() == 1 })
+	testutil.Eventually(t, 10*time.Second, "the callbacks", func() bool { return restored.count() == 1 && expired.count() == 1 })
 	if got := restored.byRoom()[chatRoom]; !slices.Equal(got, []string{"carol"}) {
 		t.Errorf("OnRestore: %v, want [carol]", got)
 	}
@@ -331,7 +332,7 @@ func TestStartWithRedisDown(t *testing.T) {
 	}
 	px.open()
 	b := newNode(t, rdb, redispresence.Options{Prefix: prefix, TTL: testTTL, Interval: testInterval})
-	eventually(t, "the socket added while Redis was down to be counted", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the socket added while Redis was down to be counted", func() bool {
 		st, err := b.Stats(ctx, chatRoom)
 		return err == nil && st == chat.PresenceStats{Clients: 1, Users: 1}
 	})
@@ -389,7 +390,7 @@ func TestSweepInBatches(t *testing.T) {
 	}
 	mustAdd(t, b, chatRoom, "b1", "u0", false)
 	a.Kill()
-	eventually(t, "every room's OnExpire", func() bool { return expired.count() == len(rooms) })
+	testutil.Eventually(t, 10*time.Second, "every room's OnExpire", func() bool { return expired.count() == len(rooms) })
 	got := expired.byRoom()
 	total := 0
 	for _, room := range rooms {
@@ -440,7 +441,7 @@ func TestSweeperTakeover(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := newNode(t, rdb, redispresence.Options{Prefix: prefix, NodeID: "b", TTL: testTTL, Interval: testInterval, OnExpire: expired.record})
-	eventually(t, "b to sweep a", func() bool { return expired.count() == 1 })
+	testutil.Eventually(t, 10*time.Second, "b to sweep a", func() bool { return expired.count() == 1 })
 	if got := expired.byRoom()[chatRoom]; !slices.Equal(got, []string{"alice"}) {
 		t.Errorf("OnExpire: %v", got)
 	}

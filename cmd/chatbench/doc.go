@@ -1,5 +1,5 @@
 // Command chatbench is a load generator for Socket.IO servers. By default
-// (-proto bench) it speaks the event protocol of cmd/siotestserver and
+// (-proto bench) it speaks the event protocol of cmd/sioe2eserver and
 // cmd/benchserver: "join" (room, ack) joins a room, "to-room" (room,
 // ...args) emits "room-msg" with args to every member of the room but the
 // sender. With -proto chat it speaks the chat protocol of docs/protocol.md

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/internal/testutil"
 	"github.com/chatd/chatd/socketio/client"
 	"github.com/chatd/chatd/store"
 	"github.com/chatd/chatd/store/storetest"
@@ -311,7 +312,7 @@ func TestRunTwoNodes(t *testing.T) {
 	// The count changed (1 to 2) when bob joined: both nodes' members get
 	// it. alice's second socket changed no count, so it gets no update.
 	for name, c := range map[string]*chatClient{"alice on A": ca, "bob on B": cb} {
-		eventually(t, 5*time.Second, name+" to see 2 members", func() bool { return c.membersOf("chat") == 2 })
+		testutil.Eventually(t, 5*time.Second, name+" to see 2 members", func() bool { return c.membersOf("chat") == 2 })
 	}
 
 	if ack := ca.call(t, "newMsg2Server", map[string]string{"text": "from A"}); ack["id"] == nil {
@@ -321,7 +322,7 @@ func TestRunTwoNodes(t *testing.T) {
 		t.Fatalf("send on B = %v", ack)
 	}
 	for name, c := range map[string]*chatClient{"alice on A": ca, "bob on B": cb, "alice on B": ca2} {
-		eventually(t, 5*time.Second, name+" to get both messages", func() bool {
+		testutil.Eventually(t, 5*time.Second, name+" to get both messages", func() bool {
 			return strings.Join(c.texts(), "|") == "from A|from B"
 		})
 	}
@@ -330,7 +331,7 @@ func TestRunTwoNodes(t *testing.T) {
 	for _, base := range []string{a.URL, b.URL} {
 		c := dialChat(t, base, "/user", bob)
 		c.call(t, "joinRoom", "chat")
-		eventually(t, 5*time.Second, "history on "+base, func() bool {
+		testutil.Eventually(t, 5*time.Second, "history on "+base, func() bool {
 			h := c.lastHistory()
 			return len(h) == 2 && h[0].Text == "from A" && h[1].Text == "from B" && h[0].Username == "alice"
 		})
@@ -340,7 +341,7 @@ func TestRunTwoNodes(t *testing.T) {
 	// bob leaves: alice's sockets on both nodes see one member.
 	cb.s.Close()
 	for name, c := range map[string]*chatClient{"alice on A": ca, "alice on B": ca2} {
-		eventually(t, 5*time.Second, name+" to see 1 member", func() bool { return c.membersOf("chat") == 1 })
+		testutil.Eventually(t, 5*time.Second, name+" to see 1 member", func() bool { return c.membersOf("chat") == 1 })
 	}
 
 	ca.s.Close()
@@ -353,7 +354,7 @@ func TestRunTwoNodes(t *testing.T) {
 	}
 	noRedirects.CloseIdleConnections()
 	http.DefaultClient.CloseIdleConnections()
-	eventually(t, 10*time.Second, "goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
+	testutil.Eventually(t, 10*time.Second, "goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
 }
 
 // TestRunRedisDown starts a node whose Redis does not answer: it starts,
@@ -379,7 +380,7 @@ func TestRunRedisDown(t *testing.T) {
 	if ack := ca.call(t, "newMsg2Server", map[string]string{"text": "local"}); ack["id"] == nil {
 		t.Fatalf("send = %v", ack)
 	}
-	eventually(t, 5*time.Second, "local delivery", func() bool { return strings.Join(cb.texts(), "|") == "local" })
+	testutil.Eventually(t, 5*time.Second, "local delivery", func() bool { return strings.Join(cb.texts(), "|") == "local" })
 	t.Logf("send with Redis down took %v", time.Since(start))
 	start = time.Now()
 	defer func() { t.Logf("stop with Redis down took %v", time.Since(start)) }()
@@ -389,5 +390,5 @@ func TestRunRedisDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	noRedirects.CloseIdleConnections()
-	eventually(t, 10*time.Second, "goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
+	testutil.Eventually(t, 10*time.Second, "goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
 }

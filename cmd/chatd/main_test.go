@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/internal/leakcheck"
+	"github.com/chatd/chatd/internal/testutil"
 	"github.com/chatd/chatd/store"
 )
 
@@ -40,18 +42,6 @@ func (b *syncBuffer) String() string {
 
 func envMap(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
-}
-
-// eventually polls cond until it holds or the timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 var listeningRE = regexp.MustCompile(`(?m)^listening on (http://127\.0\.0\.1:(\d+))$`)
@@ -83,6 +73,7 @@ func (s *runningServer) Stop(t *testing.T) error {
 // listening line.
 func MustRunMain(t *testing.T, args []string, env map[string]string) *runningServer {
 	t.Helper()
+	leakcheck.Check(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &runningServer{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, cancel: cancel, done: make(chan struct{})}
 	go func() {
@@ -181,7 +172,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 		t.Errorf("account not persisted: %v", err)
 	}
 	db.Close()
-	eventually(t, 5*time.Second, "goroutines to return to the baseline", func() bool {
+	testutil.Eventually(t, 5*time.Second, "goroutines to return to the baseline", func() bool {
 		return runtime.NumGoroutine() <= before
 	})
 }

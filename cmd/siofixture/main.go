@@ -131,7 +131,7 @@ func newHandlers(logger *slog.Logger) (*engine.Server, *socketio.Server) {
 // echo is the /engine.io/ application: every message goes back unchanged.
 type echo struct{}
 
-func (echo) OnOpen(*engine.Session) {}
+func (echo) OnOpen(*engine.Session) engine.Conn { return echo{} }
 
 func (echo) OnMessage(s *engine.Session, data []byte, binary bool) {
 	s.Send(append([]byte(nil), data...), binary)

@@ -18,6 +18,7 @@ import (
 )
 
 func TestFixtureEndpoints(t *testing.T) {
+	leakcheck.Check(t)
 	eio, sio := newHandlers(slog.New(slog.DiscardHandler))
 	mux := http.NewServeMux()
 	mux.Handle("/engine.io/", eio)

@@ -9,7 +9,7 @@ const require = createRequire(import.meta.url);
 const { startServer } = require('../lib/server.js');
 
 let server;
-before(async () => { server = await startServer('siotestserver', ['-recovery']); });
+before(async () => { server = await startServer('sioe2eserver', ['-recovery']); });
 after(async () => { await server.stop(); });
 
 function once(emitter, event, ms = 5000) {

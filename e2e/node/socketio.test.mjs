@@ -1,4 +1,4 @@
-// End-to-end tests of our Socket.IO server (cmd/siotestserver) with the
+// End-to-end tests of our Socket.IO server (cmd/sioe2eserver) with the
 // official socket.io-client, in Node, over every transport setup.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,7 +31,7 @@ function closeAll() {
 }
 
 let server;
-before(async () => { server = await startServer('siotestserver', []); });
+before(async () => { server = await startServer('sioe2eserver', []); });
 after(async () => { closeAll(); await server.stop(); });
 
 for (const [name, opts] of Object.entries(TRANSPORTS)) {
@@ -174,7 +174,7 @@ for (const [name, opts] of Object.entries(TRANSPORTS)) {
 }
 
 test('reconnects by itself after the server restarts', async () => {
-  const first = await startServer('siotestserver', []);
+  const first = await startServer('sioe2eserver', []);
   const port = new URL(first.url).port;
   const s = io(first.url, { forceNew: true, reconnectionDelay: 100, reconnectionDelayMax: 300 });
   sockets.push(s);
@@ -185,7 +185,7 @@ test('reconnects by itself after the server restarts', async () => {
   const [reason] = await gone;
   assert.ok(['transport close', 'transport error', 'ping timeout'].includes(reason), reason);
   const back = once(s, 'connect', 15000);
-  const second = await startServer('siotestserver', ['-addr', `127.0.0.1:${port}`]);
+  const second = await startServer('sioe2eserver', ['-addr', `127.0.0.1:${port}`]);
   try {
     await back;
     assert.notEqual(s.id, firstId);

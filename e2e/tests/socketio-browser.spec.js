@@ -4,7 +4,7 @@ const { test, expect } = require('@playwright/test');
 const { startServer } = require('../lib/server.js');
 
 let server;
-test.beforeAll(async () => { server = await startServer('siotestserver', []); });
+test.beforeAll(async () => { server = await startServer('sioe2eserver', []); });
 test.afterAll(async () => { await server.stop(); });
 
 for (const transports of [['websocket'], ['polling'], ['polling', 'websocket']]) {

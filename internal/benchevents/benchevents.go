@@ -1,6 +1,6 @@
 // Package benchevents holds the Socket.IO events that cmd/chatbench
 // speaks, so that every server it can measure (cmd/benchserver,
-// cmd/siotestserver) and the in-process benchmarks of the socketio package
+// cmd/sioe2eserver) and the in-process benchmarks of the socketio package
 // handle them the same way.
 package benchevents
 

@@ -202,11 +202,11 @@ type Adapter interface {
 	StorePacket(p StoredPacket)
 	// PersistSession keeps the state of a socket that disconnected for a
 	// recoverable reason.
-	PersistSession(s Session)
+	PersistSession(s RecoverySession)
 	// RestoreSession returns the session and the packets the client
 	// missed, or nil when the session is unknown, expired, or the offset
 	// is no longer known (the client then gets a new session).
-	RestoreSession(pid, offset string) *Session
+	RestoreSession(pid, offset string) *RecoverySession
 
 	// Close releases the adapter's resources.
 	Close() error

@@ -20,9 +20,9 @@ type StoredPacket struct {
 	At time.Time
 }
 
-// Session is the state of a socket that disconnected, kept so that the
+// RecoverySession is the state of a socket that disconnected, kept so that the
 // client can resume it.
-type Session struct {
+type RecoverySession struct {
 	// SID is the socket id and PID the private id the client resumes with.
 	SID, PID string
 	// Rooms are the rooms the socket was in.
@@ -44,7 +44,7 @@ type recovery struct {
 	mu        sync.Mutex
 	window    time.Duration
 	packets   []StoredPacket
-	sessions  map[string]Session
+	sessions  map[string]RecoverySession
 	lastSweep time.Time
 }
 
@@ -91,12 +91,12 @@ func (r *recovery) pruneLocked(now time.Time) {
 }
 
 // PersistSession implements Adapter.
-func (m *Memory) PersistSession(s Session) {
+func (m *Memory) PersistSession(s RecoverySession) {
 	r := &m.rec
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.sessions == nil {
-		r.sessions = make(map[string]Session)
+		r.sessions = make(map[string]RecoverySession)
 	}
 	s.disconnected = time.Now()
 	s.MissedPackets = nil
@@ -105,7 +105,7 @@ func (m *Memory) PersistSession(s Session) {
 }
 
 // RestoreSession implements Adapter.
-func (m *Memory) RestoreSession(pid, offset string) *Session {
+func (m *Memory) RestoreSession(pid, offset string) *RecoverySession {
 	r := &m.rec
 	r.mu.Lock()
 	defer r.mu.Unlock()

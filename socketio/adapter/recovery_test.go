@@ -17,7 +17,7 @@ func TestMemoryRecovery(t *testing.T) {
 		m.StorePacket(adapter.StoredPacket{Offset: offset, Data: []byte(`["e","` + offset + `"]`), Opts: opts})
 	}
 	store("o1", adapter.BroadcastOptions{})
-	m.PersistSession(adapter.Session{SID: "s1", PID: "p1", Rooms: []string{"s1", "r1"}, Data: "d"})
+	m.PersistSession(adapter.RecoverySession{SID: "s1", PID: "p1", Rooms: []string{"s1", "r1"}, Data: "d"})
 	store("o2", adapter.BroadcastOptions{Rooms: []string{"r1"}})
 	store("o3", adapter.BroadcastOptions{Rooms: []string{"r2"}})
 	store("o4", adapter.BroadcastOptions{Except: []string{"r1"}})
@@ -28,7 +28,7 @@ func TestMemoryRecovery(t *testing.T) {
 		t.Fatalf("unknown offset restored %+v", s)
 	}
 	// The failed attempt consumed the session, as the reference does.
-	m.PersistSession(adapter.Session{SID: "s1", PID: "p1", Rooms: []string{"s1", "r1"}, Data: "d"})
+	m.PersistSession(adapter.RecoverySession{SID: "s1", PID: "p1", Rooms: []string{"s1", "r1"}, Data: "d"})
 	s := m.RestoreSession("p1", "o1")
 	if s == nil || s.SID != "s1" || s.Data != "d" {
 		t.Fatalf("restore: %+v", s)
@@ -48,7 +48,7 @@ func TestMemoryRecovery(t *testing.T) {
 	if err := m.EnableRecovery(time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	m.PersistSession(adapter.Session{SID: "s2", PID: "p2"})
+	m.PersistSession(adapter.RecoverySession{SID: "s2", PID: "p2"})
 	time.Sleep(5 * time.Millisecond)
 	if m.RestoreSession("p2", "o6") != nil {
 		t.Fatal("expired session restored")

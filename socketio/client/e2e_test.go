@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/chatd/chatd/internal/testutil"
 )
 
 type whoami struct {
@@ -53,7 +55,7 @@ func TestTransportModes(t *testing.T) {
 			if !s.Connected() || s.ID() == "" {
 				t.Fatalf("connected=%v id=%q", s.Connected(), s.ID())
 			}
-			eventually(t, "transport "+mode.final, func() bool { return s.Manager().Transport() == mode.final })
+			testutil.Eventually(t, 15*time.Second, "transport "+mode.final, func() bool { return s.Manager().Transport() == mode.final })
 			w := askWhoami(t, s)
 			if w.ID != s.ID() || w.Nsp != "/" || w.Transport != mode.final {
 				t.Fatalf("whoami = %+v, client id %q", w, s.ID())
@@ -249,7 +251,7 @@ func TestAuth(t *testing.T) {
 	if e := recv(t, errs, "connect_error"); e.Message != "not authorized" {
 		t.Fatalf("connect_error %v", e)
 	}
-	eventually(t, "the connection to close", func() bool { return r.Manager().Transport() == "" })
+	testutil.Eventually(t, 15*time.Second, "the connection to close", func() bool { return r.Manager().Transport() == "" })
 	time.Sleep(200 * time.Millisecond) // 20 reconnection delays
 	if n := attempts.Load(); n != 1 || r.Active() {
 		t.Fatalf("auth computed %d times, active=%v", n, r.Active())
@@ -433,7 +435,7 @@ func testDisconnectReasons(t *testing.T, server string, opts Options) {
 		if r := recv(t, reasons, "disconnect"); r != ReasonIOServerDisconnect {
 			t.Fatalf("%s: reason %q", event, r)
 		}
-		eventually(t, "connection closed", func() bool { return s.Manager().Transport() == "" })
+		testutil.Eventually(t, 15*time.Second, "connection closed", func() bool { return s.Manager().Transport() == "" })
 		time.Sleep(100 * time.Millisecond) // several reconnection delays
 		if s.Active() || s.Connected() || len(reasons) != 0 {
 			t.Fatalf("%s: active=%v connected=%v", event, s.Active(), s.Connected())
@@ -454,7 +456,7 @@ func testDisconnectReasons(t *testing.T, server string, opts Options) {
 	if r := recv(t, reasons, "disconnect"); r != ReasonIOClientDisconnect {
 		t.Fatalf("reason %q", r)
 	}
-	eventually(t, "connection closed", func() bool { return s.Manager().Transport() == "" })
+	testutil.Eventually(t, 15*time.Second, "connection closed", func() bool { return s.Manager().Transport() == "" })
 	// Events emitted while disconnected wait for Connect.
 	if err := s.Emit("record", "after-disconnect"); err != nil {
 		t.Fatal(err)
@@ -482,7 +484,7 @@ func TestPingTimeout(t *testing.T) {
 			opts := mode.opts
 			opts.ReconnectionDelay = 10 * time.Millisecond
 			s := dial(t, rs.URL, &opts)
-			eventually(t, "transport "+mode.final, func() bool { return s.Manager().Transport() == mode.final })
+			testutil.Eventually(t, 15*time.Second, "transport "+mode.final, func() bool { return s.Manager().Transport() == mode.final })
 			reasons := make(chan string, 4)
 			connects := make(chan struct{}, 4)
 			s.On("disconnect", func(r string) { reasons <- r })
@@ -532,7 +534,7 @@ func TestReconnectAfterRestart(t *testing.T) {
 			m := s.Manager()
 			defer m.Close()
 			admin := m.Socket("/admin", &SocketOptions{AuthFunc: func() any { return map[string]string{"token": "secret"} }})
-			eventually(t, "transport "+mode.final, func() bool { return m.Transport() == mode.final })
+			testutil.Eventually(t, 15*time.Second, "transport "+mode.final, func() bool { return m.Transport() == mode.final })
 			askWhoami(t, admin)
 			reasons := make(chan string, 4)
 			connects := make(chan string, 4)
@@ -555,7 +557,7 @@ func TestReconnectAfterRestart(t *testing.T) {
 				_, err := s.EmitWithAck(ctxT(t), "record", "never acked")
 				pending <- err
 			}()
-			eventually(t, "the unacked event to be sent", func() bool {
+			testutil.Eventually(t, 15*time.Second, "the unacked event to be sent", func() bool {
 				s.mu.Lock()
 				defer s.mu.Unlock()
 				return len(s.acks) == 1
@@ -586,7 +588,7 @@ func TestReconnectAfterRestart(t *testing.T) {
 				}
 				acked <- args.String()
 			}()
-			eventually(t, "buffered emits", func() bool {
+			testutil.Eventually(t, 15*time.Second, "buffered emits", func() bool {
 				s.mu.Lock()
 				defer s.mu.Unlock()
 				return len(s.sendBuf) == 6
@@ -620,7 +622,7 @@ func TestReconnectAfterRestart(t *testing.T) {
 			if aw := askWhoami(t, admin); aw.ConnID != w.ConnID {
 				t.Fatal("namespaces on different connections after reconnect")
 			}
-			eventually(t, "transport "+mode.final, func() bool { return m.Transport() == mode.final })
+			testutil.Eventually(t, 15*time.Second, "transport "+mode.final, func() bool { return m.Transport() == mode.final })
 		})
 	}
 }
@@ -666,7 +668,7 @@ func TestConnectFailures(t *testing.T) {
 	if s.Active() != true || s.Connected() {
 		t.Fatalf("active=%v connected=%v", s.Active(), s.Connected())
 	}
-	eventually(t, "connect errors", func() bool { return len(errs) >= 3 })
+	testutil.Eventually(t, 15*time.Second, "connect errors", func() bool { return len(errs) >= 3 })
 
 	// A server that accepts connections and never answers: "timeout".
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -804,7 +806,7 @@ func testConcurrentUse(t *testing.T, server string, opts Options) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "100 echoes", func() bool { return echoes.Load() == 100 })
+	testutil.Eventually(t, 15*time.Second, "100 echoes", func() bool { return echoes.Load() == 100 })
 }
 
 // TestCloseLeavesNoGoroutines: Manager.Close and Socket.Close end every
@@ -825,7 +827,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 				s.On("echo", func(string) {})
 				_ = s.Emit("echo", "x")
 				askWhoami(t, chat)
-				eventually(t, "transport", func() bool { return s.Manager().Transport() == mode.final })
+				testutil.Eventually(t, 15*time.Second, "transport", func() bool { return s.Manager().Transport() == mode.final })
 				switch how {
 				case "manager":
 					s.Manager().Close()

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/chatd/chatd/socketio/internal/eio"
 	"github.com/gorilla/websocket"
 )
 
@@ -148,12 +149,12 @@ func dialEngine(ctx context.Context, cfg *config, base *url.URL, client *http.Cl
 }
 
 func (e *engineConn) parseOpen(p packet) error {
-	if p.typ != pktOpen || p.binary {
+	if p.Type != eio.PacketOpen || p.Binary {
 		return fmt.Errorf("%w: expected an open packet", errBadPacket)
 	}
 	var hs handshake
-	if err := json.Unmarshal(p.data, &hs); err != nil || hs.SID == "" {
-		return fmt.Errorf("%w: bad open packet %q", errBadPacket, p.data)
+	if err := json.Unmarshal(p.Data, &hs); err != nil || hs.SID == "" {
+		return fmt.Errorf("%w: bad open packet %q", errBadPacket, p.Data)
 	}
 	e.sid = hs.SID
 	e.upgrades = hs.Upgrades
@@ -277,7 +278,7 @@ func (e *engineConn) writer() {
 		if len(e.queue) == 0 { // closing, everything flushed
 			e.mu.Unlock()
 			if tr.name() == TransportPolling {
-				_ = tr.write(e.ctx, []packet{{typ: pktClose}})
+				_ = tr.write(e.ctx, []packet{{Type: eio.PacketClose}})
 			} else if ws, ok := tr.(*wsTransport); ok {
 				ws.writeClose()
 			}
@@ -370,19 +371,19 @@ func (e *engineConn) handle(pkts []packet) bool {
 			return false
 		}
 		switch {
-		case p.binary || p.typ == pktMessage:
+		case p.Binary || p.Type == eio.PacketMessage:
 			e.handler.onEngineMessage(p)
-		case p.typ == pktPing:
+		case p.Type == eio.PacketPing:
 			e.mu.Lock()
 			e.pingTimer.Reset(e.pingInterval + e.pingTimeout)
 			e.mu.Unlock()
-			e.send(packet{typ: pktPong})
-		case p.typ == pktClose:
+			e.send(packet{Type: eio.PacketPong})
+		case p.Type == eio.PacketClose:
 			e.terminate(ReasonTransportClose, nil)
 			return false
-		case p.typ == pktNoop, p.typ == pktPong:
+		case p.Type == eio.PacketNoop, p.Type == eio.PacketPong:
 		default:
-			e.terminate(ReasonParseError, fmt.Errorf("%w: unexpected packet %q", errBadPacket, p.typ))
+			e.terminate(ReasonParseError, fmt.Errorf("%w: unexpected packet %q", errBadPacket, p.Type))
 			return false
 		}
 	}
@@ -435,7 +436,7 @@ func (e *engineConn) upgrade() {
 	if closed {
 		return
 	}
-	if err := conn.WriteMessage(websocket.TextMessage, []byte{pktUpgrade}); err != nil {
+	if err := conn.WriteMessage(websocket.TextMessage, []byte{byte(eio.PacketUpgrade)}); err != nil {
 		e.terminate(ReasonTransportError, err)
 		return
 	}
@@ -621,8 +622,8 @@ func (t *wsTransport) write(_ context.Context, pkts []packet) error {
 	var buf []byte
 	for _, p := range pkts {
 		var err error
-		if p.binary {
-			err = t.conn.WriteMessage(websocket.BinaryMessage, p.data)
+		if p.Binary {
+			err = t.conn.WriteMessage(websocket.BinaryMessage, p.Data)
 		} else {
 			buf = appendPacket(buf[:0], p)
 			err = t.conn.WriteMessage(websocket.TextMessage, buf)

@@ -454,12 +454,12 @@ func (h *managerConn) onEngineMessage(p packet) {
 	if !h.wait() || h.eng == nil {
 		return
 	}
-	if p.binary {
+	if p.Binary {
 		if h.pending == nil {
 			h.eng.terminate(ReasonParseError, errors.New("socket.io client: unexpected binary message"))
 			return
 		}
-		h.atts = append(h.atts, p.data)
+		h.atts = append(h.atts, p.Data)
 		if len(h.atts) == h.pending.Attachments {
 			pkt, atts := *h.pending, h.atts
 			h.pending, h.atts = nil, nil
@@ -471,7 +471,7 @@ func (h *managerConn) onEngineMessage(p packet) {
 		h.eng.terminate(ReasonParseError, errors.New("socket.io client: missing binary attachments"))
 		return
 	}
-	data := append([]byte(nil), p.data...)
+	data := append([]byte(nil), p.Data...)
 	pkt, err := parser.Decode(data, &parser.DecodeOptions{MaxAttachments: 1 << 16})
 	if err != nil {
 		h.eng.terminate(ReasonParseError, err)

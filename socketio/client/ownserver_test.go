@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/internal/testutil"
 	"github.com/chatd/chatd/socketio"
 	"github.com/chatd/chatd/socketio/engine"
 )
@@ -130,7 +131,7 @@ func TestOwnServer(t *testing.T) {
 			opts := mode.opts
 			opts.Auth = map[string]int{"n": 5}
 			s := dial(t, url, &opts)
-			eventually(t, "transport "+mode.final, func() bool { return s.Manager().Transport() == mode.final })
+			testutil.Eventually(t, 15*time.Second, "transport "+mode.final, func() bool { return s.Manager().Transport() == mode.final })
 			w := askWhoami(t, s)
 			if w.ID != s.ID() || w.Transport != mode.final || w.Auth["n"] != 5.0 {
 				t.Fatalf("whoami %+v", w)

@@ -1,115 +1,64 @@
 package client
 
 import (
-	"bytes"
-	"encoding/base64"
 	"errors"
 	"fmt"
+
+	"github.com/chatd/chatd/socketio/internal/eio"
 )
 
-// Engine.IO v4 packet types, as their wire characters.
-const (
-	pktOpen    = '0'
-	pktClose   = '1'
-	pktPing    = '2'
-	pktPong    = '3'
-	pktMessage = '4'
-	pktUpgrade = '5'
-	pktNoop    = '6'
-)
-
-// recordSeparator joins the packets of a long-polling payload.
-const recordSeparator = 0x1e
+// The Engine.IO codec is package socketio/internal/eio, shared with the
+// server's engine; this file adapts it to the client's errors and batching.
 
 // packet is one Engine.IO packet. A binary packet is always a message whose
 // data travels as raw bytes (WebSocket) or as "b"+base64 (long-polling).
-type packet struct {
-	typ    byte
-	data   []byte
-	binary bool
-}
+type packet = eio.Packet
 
 // textMessage returns the message packet carrying text data.
-func textMessage(data []byte) packet { return packet{typ: pktMessage, data: data} }
+func textMessage(data []byte) packet { return eio.TextMessage(data) }
 
 // binaryMessage returns the message packet carrying binary data.
-func binaryMessage(data []byte) packet { return packet{typ: pktMessage, data: data, binary: true} }
+func binaryMessage(data []byte) packet { return eio.BinaryMessage(data) }
 
 var errBadPacket = errors.New("socket.io client: invalid engine.io packet")
 
-// encodedLen returns the number of bytes p takes in a polling payload.
-func (p packet) encodedLen() int {
-	if p.binary {
-		return 1 + base64.StdEncoding.EncodedLen(len(p.data))
-	}
-	return 1 + len(p.data)
-}
-
 // appendPacket appends the polling (and WebSocket text frame) form of p.
-func appendPacket(dst []byte, p packet) []byte {
-	if p.binary {
-		dst = append(dst, 'b')
-		return base64.StdEncoding.AppendEncode(dst, p.data)
-	}
-	dst = append(dst, p.typ)
-	return append(dst, p.data...)
-}
+func appendPacket(dst []byte, p packet) []byte { return eio.AppendPacket(dst, p) }
 
 // encodePayload joins packets into a long-polling request body.
 func encodePayload(pkts []packet) []byte {
-	n := 0
-	for _, p := range pkts {
-		n += p.encodedLen() + 1
+	return eio.AppendPayload(make([]byte, 0, eio.PayloadLen(pkts)), pkts)
+}
+
+// badPacket wraps a codec error for b in errBadPacket, saying what is
+// wrong with it.
+func badPacket(b []byte) error {
+	switch {
+	case len(b) == 0:
+		return fmt.Errorf("%w: empty", errBadPacket)
+	case b[0] == 'b':
+		return fmt.Errorf("%w: base64", errBadPacket)
+	default:
+		return fmt.Errorf("%w: type %q", errBadPacket, b[0])
 	}
-	buf := make([]byte, 0, n)
-	for i, p := range pkts {
-		if i > 0 {
-			buf = append(buf, recordSeparator)
-		}
-		buf = appendPacket(buf, p)
-	}
-	return buf
 }
 
 // decodeTextPacket parses one packet of a polling payload or one WebSocket
 // text frame. The data of the result aliases b.
 func decodeTextPacket(b []byte) (packet, error) {
-	if len(b) == 0 {
-		return packet{}, fmt.Errorf("%w: empty", errBadPacket)
+	p, err := eio.DecodePacket(b, true)
+	if err != nil {
+		return packet{}, badPacket(b)
 	}
-	if b[0] == 'b' {
-		data, err := base64.StdEncoding.AppendDecode(nil, b[1:])
-		if err != nil {
-			return packet{}, fmt.Errorf("%w: base64: %v", errBadPacket, err)
-		}
-		return binaryMessage(data), nil
-	}
-	if b[0] < pktOpen || b[0] > pktNoop {
-		return packet{}, fmt.Errorf("%w: type %q", errBadPacket, b[0])
-	}
-	return packet{typ: b[0], data: b[1:]}, nil
+	return p, nil
 }
 
 // decodePayload splits a long-polling response body into packets. The data
 // of text packets aliases body.
 func decodePayload(body []byte) ([]packet, error) {
-	var pkts []packet
-	for len(body) > 0 || pkts == nil {
-		part := body
-		i := bytes.IndexByte(body, recordSeparator)
-		if i >= 0 {
-			part, body = body[:i], body[i+1:]
-		} else {
-			body = nil
-		}
-		p, err := decodeTextPacket(part)
-		if err != nil {
-			return nil, err
-		}
-		pkts = append(pkts, p)
-		if i >= 0 && len(body) == 0 {
-			return nil, fmt.Errorf("%w: empty packet at end of payload", errBadPacket)
-		}
+	pkts, err := eio.DecodePayload(body, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errBadPacket, err)
 	}
 	return pkts, nil
 }
@@ -123,7 +72,7 @@ func takeBatch(queue []packet, maxPayload int) int {
 	}
 	size := 0
 	for i, p := range queue {
-		size += p.encodedLen()
+		size += p.EncodedLen()
 		if i > 0 {
 			size++ // separator
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/socketio/internal/eio"
 	"github.com/chatd/chatd/socketio/parser"
 )
 
@@ -21,7 +22,7 @@ func TestEncodePayload(t *testing.T) {
 	}{
 		{[]packet{textMessage([]byte("hello"))}, "4hello"},
 		{[]packet{textMessage([]byte("hello")), binaryMessage([]byte{1, 2, 3, 4})}, "4hello\x1ebAQIDBA=="},
-		{[]packet{{typ: pktPong}, {typ: pktClose}}, "3\x1e1"},
+		{[]packet{{Type: eio.PacketPong}, {Type: eio.PacketClose}}, "3\x1e1"},
 		{[]packet{binaryMessage(nil)}, "b"},
 		{[]packet{textMessage([]byte("é€"))}, "4é€"},
 	}
@@ -37,13 +38,13 @@ func TestDecodePayload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []packet{{typ: pktNoop, data: []byte{}}, textMessage([]byte("hello")), binaryMessage([]byte{1, 2, 3, 4}),
-		{typ: pktPing, data: []byte{}}, {typ: pktClose, data: []byte{}}}
+	want := []packet{{Type: eio.PacketNoop, Data: []byte{}}, textMessage([]byte("hello")), binaryMessage([]byte{1, 2, 3, 4}),
+		{Type: eio.PacketPing, Data: []byte{}}, {Type: eio.PacketClose, Data: []byte{}}}
 	if !reflect.DeepEqual(pkts, want) {
 		t.Fatalf("got %+v", pkts)
 	}
 	open, err := decodePayload([]byte(`0{"sid":"x","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}`))
-	if err != nil || len(open) != 1 || open[0].typ != pktOpen || !json.Valid(open[0].data) {
+	if err != nil || len(open) != 1 || open[0].Type != eio.PacketOpen || !json.Valid(open[0].Data) {
 		t.Fatalf("open: %+v %v", open, err)
 	}
 	for _, bad := range []string{"", "7", "x", "4a\x1e", "\x1e4a", "bAQ!D", "4a\x1e\x1e4b"} {
@@ -52,7 +53,7 @@ func TestDecodePayload(t *testing.T) {
 		}
 	}
 	// Round trip.
-	in := []packet{textMessage([]byte("42[\"a\"]")), binaryMessage(bytes.Repeat([]byte{0xfe}, 100)), {typ: pktPong, data: []byte{}}}
+	in := []packet{textMessage([]byte("42[\"a\"]")), binaryMessage(bytes.Repeat([]byte{0xfe}, 100)), {Type: eio.PacketPong, Data: []byte{}}}
 	out, err := decodePayload(encodePayload(in))
 	if err != nil || !reflect.DeepEqual(in, out) {
 		t.Fatalf("round trip: %+v %v", out, err)
@@ -241,15 +242,15 @@ func TestEmitReservedAndInvalid(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(s.sendBuf) != 1 || len(s.sendBuf[0].pkts) != 2 ||
-		string(s.sendBuf[0].pkts[0].data) != `51-["x",1,{"_placeholder":true,"num":0}]` {
+		string(s.sendBuf[0].pkts[0].Data) != `51-["x",1,{"_placeholder":true,"num":0}]` {
 		t.Fatalf("buffered %+v", s.sendBuf)
 	}
 	if err := s.EmitVolatile("x"); err != nil || len(s.sendBuf) != 1 {
 		t.Fatal("volatile emit buffered")
 	}
 	ns := newSocket(m, "/admin", nil)
-	if err := ns.Emit("y"); err != nil || string(ns.sendBuf[0].pkts[0].data) != `2/admin,["y"]` {
-		t.Fatalf("namespace packet %q", ns.sendBuf[0].pkts[0].data)
+	if err := ns.Emit("y"); err != nil || string(ns.sendBuf[0].pkts[0].Data) != `2/admin,["y"]` {
+		t.Fatalf("namespace packet %q", ns.sendBuf[0].pkts[0].Data)
 	}
 	for _, bad := range []string{"ftp://x", "http://", "://"} {
 		if _, err := NewManager(bad, nil); err == nil {

@@ -14,7 +14,7 @@ import (
 // nopHandler ignores everything.
 type nopHandler struct{}
 
-func (nopHandler) OnOpen(*Session)                  {}
+func (nopHandler) OnOpen(*Session) Conn             { return nopHandler{} }
 func (nopHandler) OnMessage(*Session, []byte, bool) {}
 func (nopHandler) OnClose(*Session, Reason)         {}
 

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/chatd/chatd/internal/testutil"
 )
 
 // E1: a polling handshake returns the open packet with upgrades
@@ -142,7 +144,7 @@ func TestE10DuplicateGet(t *testing.T) {
 	sid := e.handshake(t)
 	first := make(chan resp, 1)
 	go func() { first <- e.get(t, sid) }()
-	eventually(t, "pending GET", func() bool {
+	testutil.Eventually(t, 5*time.Second, "pending GET", func() bool {
 		s := e.srv.Session(sid)
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -174,7 +176,7 @@ func TestE11AbortedGet(t *testing.T) {
 			res.Body.Close()
 		}
 	}()
-	eventually(t, "pending GET", func() bool {
+	testutil.Eventually(t, 5*time.Second, "pending GET", func() bool {
 		s := e.srv.Session(sid)
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -281,7 +283,7 @@ func TestE16ClientClose(t *testing.T) {
 		sid := e.handshake(t)
 		pending := make(chan resp, 1)
 		go func() { pending <- e.get(t, sid) }()
-		eventually(t, "pending GET", func() bool {
+		testutil.Eventually(t, 5*time.Second, "pending GET", func() bool {
 			s := e.srv.Session(sid)
 			s.mu.Lock()
 			defer s.mu.Unlock()
@@ -322,7 +324,7 @@ func upgrade(t *testing.T, e *tenv, sid string) *websocket.Conn {
 		t.Fatalf("probe answer %q", m)
 	}
 	mustWrite(t, c, websocket.TextMessage, "5")
-	eventually(t, "upgrade", func() bool { return e.srv.Session(sid).Transport() == "websocket" })
+	testutil.Eventually(t, 5*time.Second, "upgrade", func() bool { return e.srv.Session(sid).Transport() == "websocket" })
 	return c
 }
 
@@ -432,7 +434,7 @@ func TestUpgradeKeepsOrder(t *testing.T) {
 	s := e.srv.Session(sid)
 	pending := make(chan resp, 1)
 	go func() { pending <- e.get(t, sid) }()
-	eventually(t, "pending GET", func() bool { return s.Writable() })
+	testutil.Eventually(t, 5*time.Second, "pending GET", func() bool { return s.Writable() })
 
 	c := e.dial(t, "EIO=4&transport=websocket&sid="+sid)
 	var wg sync.WaitGroup
@@ -511,7 +513,7 @@ func TestE18GetDuringUpgrade(t *testing.T) {
 	c := e.dial(t, "EIO=4&transport=websocket&sid="+sid)
 	pending := make(chan resp, 1)
 	go func() { pending <- e.get(t, sid) }()
-	eventually(t, "pending GET", e.srv.Session(sid).Writable)
+	testutil.Eventually(t, 5*time.Second, "pending GET", e.srv.Session(sid).Writable)
 	mustWrite(t, c, websocket.TextMessage, "2probe")
 	mustWrite(t, c, websocket.TextMessage, "5")
 	if r := <-pending; r.status != 400 {

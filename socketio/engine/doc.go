@@ -1,6 +1,6 @@
 // Package engine implements an Engine.IO protocol v4 server over net/http.
 // It knows nothing of Socket.IO: the layer above sees sessions through the
-// Handler interface.
+// Handler interface and the Conn it returns for each session.
 //
 // # Transports
 //
@@ -104,8 +104,8 @@
 // across network I/O or a Handler call. The Server's mutex guards the
 // session table only; the two are never held together. Handler calls for one
 // session are serialized by a second per-session mutex: OnOpen, then
-// OnMessage in the order packets were read, then OnClose, which runs on its
-// own goroutine once any call in progress has returned. Calls for
+// Conn.OnMessage in the order packets were read, then Conn.OnClose, which
+// runs on its own goroutine once any call in progress has returned. Calls for
 // different sessions run concurrently. Closing a session leaves no
 // goroutine behind once its connections are closed and OnClose returned.
 //

@@ -10,10 +10,11 @@ import (
 	"github.com/chatd/chatd/socketio/engine"
 )
 
-// echo sends every message back on the session it came from.
+// echo sends every message back on the session it came from. It keeps no
+// state per session, so it is the Conn of every session too.
 type echo struct{}
 
-func (echo) OnOpen(s *engine.Session) {}
+func (echo) OnOpen(s *engine.Session) engine.Conn { return echo{} }
 
 func (echo) OnMessage(s *engine.Session, data []byte, binary bool) {
 	// data is only valid during the call: Send keeps its argument.

@@ -36,9 +36,10 @@ func (h *orderHandler) fail(msg string) {
 	h.mu.Unlock()
 }
 
-func (h *orderHandler) OnOpen(s *Session) {
+func (h *orderHandler) OnOpen(s *Session) Conn {
 	h.enter("open")
 	defer h.leave()
+	return h
 }
 
 func (h *orderHandler) OnMessage(s *Session, data []byte, binary bool) {

@@ -34,7 +34,7 @@ type echoHandler struct {
 
 func newEcho() *echoHandler { return &echoHandler{closes: make(chan closeEvent, 1000)} }
 
-func (h *echoHandler) OnOpen(s *Session) {
+func (h *echoHandler) OnOpen(s *Session) Conn {
 	h.mu.Lock()
 	h.opened = append(h.opened, s)
 	f := h.onOpen
@@ -42,6 +42,7 @@ func (h *echoHandler) OnOpen(s *Session) {
 	if f != nil {
 		f(s)
 	}
+	return h
 }
 
 func (h *echoHandler) OnMessage(s *Session, data []byte, binary bool) {
@@ -198,7 +199,12 @@ func (e *tenv) handshake(t *testing.T) string {
 	return parseOpen(t, r.body).SID
 }
 
-// dial opens a WebSocket with a real gorilla client.
+// dial opens a WebSocket with a real gorilla client. The engine's tests
+// use it, and readMsg, readSkipPing, expectClosed and mustWrite, rather
+// than socketio/socketiotest: they dial arbitrary queries (upgrades of
+// polling sessions, refused handshakes), read the open packet themselves,
+// and must see every frame, pings included, without having pings answered
+// for them. Byte-level frames are rawWS's (rfc6455_test.go).
 func (e *tenv) dial(t *testing.T, query string) *websocket.Conn {
 	t.Helper()
 	c, res, err := websocket.DefaultDialer.Dial(e.wsURL(query), nil)
@@ -264,18 +270,6 @@ func mustWrite(t *testing.T, c *websocket.Conn, mt int, s string) {
 	t.Helper()
 	if err := c.WriteMessage(mt, []byte(s)); err != nil {
 		t.Fatalf("write: %v", err)
-	}
-}
-
-// eventually polls cond until it holds or 5 seconds pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

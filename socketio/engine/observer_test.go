@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/chatd/chatd/internal/testutil"
 )
 
 type recObserver struct {
@@ -76,7 +78,7 @@ func TestObserver(t *testing.T) {
 	e.do(t, "GET", e.url("EIO=4&transport=polling&sid=unknown"), "", nil)
 	for _, ev := range []string{"packet 4hi", "packet 3", "heartbeat", "upgrading", "upgrade", "error 1 Session ID unknown",
 		"packetCreate 3", "flush 1", "drain"} {
-		eventually(t, ev, func() bool { return o.has(ev) })
+		testutil.Eventually(t, 5*time.Second, ev, func() bool { return o.has(ev) })
 	}
 	// Over WebSocket too, then the close.
 	o.mu.Lock()
@@ -84,8 +86,8 @@ func TestObserver(t *testing.T) {
 	o.mu.Unlock()
 	mustWrite(t, c, websocket.TextMessage, "4again")
 	for _, ev := range []string{"packet 4again", "packetCreate 6", "flush 1", "drain"} {
-		eventually(t, ev, func() bool { return o.has(ev) })
+		testutil.Eventually(t, 5*time.Second, ev, func() bool { return o.has(ev) })
 	}
 	e.srv.Session(sid).Close(ReasonForcedClose)
-	eventually(t, "close", func() bool { return o.has("close forced close") })
+	testutil.Eventually(t, 5*time.Second, "close", func() bool { return o.has("close forced close") })
 }

@@ -1,139 +1,69 @@
 package engine
 
-import (
-	"bytes"
-	"encoding/base64"
-	"errors"
-)
+import "github.com/chatd/chatd/socketio/internal/eio"
+
+// The Engine.IO packet and payload codec is package socketio/internal/eio,
+// shared with the Go client (socketio/client); the names below are the
+// engine's public view of it.
 
 // PacketType is the Engine.IO v4 packet type: the ASCII digit that starts
 // every text packet.
-type PacketType byte
+type PacketType = eio.PacketType
 
 // The Engine.IO v4 packet types.
 const (
 	// PacketOpen is sent by the server once, with the handshake JSON.
-	PacketOpen PacketType = '0'
+	PacketOpen = eio.PacketOpen
 	// PacketClose ends the session.
-	PacketClose PacketType = '1'
+	PacketClose = eio.PacketClose
 	// PacketPing is the server's heartbeat ("2"), or the client's "2probe".
-	PacketPing PacketType = '2'
+	PacketPing = eio.PacketPing
 	// PacketPong answers a ping ("3"), or "3probe" during an upgrade.
-	PacketPong PacketType = '3'
+	PacketPong = eio.PacketPong
 	// PacketMessage carries application data.
-	PacketMessage PacketType = '4'
+	PacketMessage = eio.PacketMessage
 	// PacketUpgrade completes an upgrade to WebSocket.
-	PacketUpgrade PacketType = '5'
+	PacketUpgrade = eio.PacketUpgrade
 	// PacketNoop ends a pending long-poll without data.
-	PacketNoop PacketType = '6'
+	PacketNoop = eio.PacketNoop
 )
 
 // RecordSeparator (U+001E) separates packets in a long-polling payload.
-const RecordSeparator = 0x1e
+const RecordSeparator = eio.RecordSeparator
 
-// Packet is one decoded Engine.IO packet.
-type Packet struct {
-	// Type is the packet type.
-	Type PacketType
-	// Data is the packet data after the type (for binary messages, the
-	// raw bytes). Decoders may return slices of their input.
-	Data []byte
-	// Binary is true for a binary message (only with PacketMessage).
-	Binary bool
-}
+// Packet is one decoded Engine.IO packet: Type, Data (after the type; for
+// binary messages the raw bytes; decoders may return slices of their
+// input) and Binary (true for a binary message, only with PacketMessage).
+type Packet = eio.Packet
 
 // Errors returned by the payload codec.
 var (
 	// ErrInvalidPacket reports a packet that is not valid Engine.IO v4:
 	// empty, an unknown type, or bad base64 in a binary packet.
-	ErrInvalidPacket = errors.New("engine: invalid packet")
+	ErrInvalidPacket = eio.ErrInvalidPacket
 	// ErrPayloadTooLarge reports a payload longer than the allowed maximum.
-	ErrPayloadTooLarge = errors.New("engine: payload too large")
+	ErrPayloadTooLarge = eio.ErrPayloadTooLarge
 )
 
 // DecodePacket decodes one text packet: a WebSocket text frame, or one
 // element of a polling payload when allowBase64 is true (then a leading 'b'
 // marks a base64 binary message). Data aliases b except for binary packets.
 func DecodePacket(b []byte, allowBase64 bool) (Packet, error) {
-	if len(b) == 0 {
-		return Packet{}, ErrInvalidPacket
-	}
-	if b[0] == 'b' && allowBase64 {
-		data, err := decodeBase64(b[1:])
-		if err != nil {
-			return Packet{}, ErrInvalidPacket
-		}
-		return Packet{Type: PacketMessage, Data: data, Binary: true}, nil
-	}
-	t := PacketType(b[0])
-	if t < PacketOpen || t > PacketNoop {
-		return Packet{}, ErrInvalidPacket
-	}
-	return Packet{Type: t, Data: b[1:]}, nil
-}
-
-func decodeBase64(b []byte) ([]byte, error) {
-	enc := base64.StdEncoding
-	if len(b)%4 != 0 {
-		enc = base64.RawStdEncoding
-	}
-	out := make([]byte, enc.DecodedLen(len(b)))
-	n, err := enc.Decode(out, b)
-	if err != nil {
-		return nil, err
-	}
-	return out[:n], nil
+	return eio.DecodePacket(b, allowBase64)
 }
 
 // DecodePayload decodes a long-polling payload: packets separated by
 // U+001E, binary messages written as 'b' followed by standard base64.
 // maxPayload, when positive, bounds len(b). Text packet data aliases b.
 func DecodePayload(b []byte, maxPayload int64) ([]Packet, error) {
-	if maxPayload > 0 && int64(len(b)) > maxPayload {
-		return nil, ErrPayloadTooLarge
-	}
-	if len(b) == 0 {
-		return nil, ErrInvalidPacket
-	}
-	pkts := make([]Packet, 0, bytes.Count(b, []byte{RecordSeparator})+1)
-	for {
-		i := bytes.IndexByte(b, RecordSeparator)
-		part := b
-		if i >= 0 {
-			part = b[:i]
-		}
-		p, err := DecodePacket(part, true)
-		if err != nil {
-			return nil, err
-		}
-		pkts = append(pkts, p)
-		if i < 0 {
-			return pkts, nil
-		}
-		b = b[i+1:]
-	}
+	return eio.DecodePayload(b, maxPayload)
 }
 
 // AppendPacket appends the polling form of p to dst: the type digit and the
 // data, or 'b' and base64 for a binary message.
-func AppendPacket(dst []byte, p Packet) []byte {
-	if p.Binary {
-		dst = append(dst, 'b')
-		return base64.StdEncoding.AppendEncode(dst, p.Data)
-	}
-	dst = append(dst, byte(p.Type))
-	return append(dst, p.Data...)
-}
+func AppendPacket(dst []byte, p Packet) []byte { return eio.AppendPacket(dst, p) }
 
 // AppendPayload appends the polling payload of pkts (packets joined by
 // U+001E) to dst. Text data must not contain U+001E, or the payload will
 // not decode to the same packets.
-func AppendPayload(dst []byte, pkts []Packet) []byte {
-	for i, p := range pkts {
-		if i > 0 {
-			dst = append(dst, RecordSeparator)
-		}
-		dst = AppendPacket(dst, p)
-	}
-	return dst
-}
+func AppendPayload(dst []byte, pkts []Packet) []byte { return eio.AppendPayload(dst, pkts) }

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/chatd/chatd/internal/testutil"
 )
 
 // Error responses: codes, messages, statuses and content type.
@@ -395,7 +397,7 @@ func TestServerClosePolling(t *testing.T) {
 	s = e.srv.Session(sid)
 	pending := make(chan resp, 1)
 	go func() { pending <- e.get(t, sid) }()
-	eventually(t, "pending GET", s.Writable)
+	testutil.Eventually(t, 5*time.Second, "pending GET", s.Writable)
 	s.Close(ReasonForcedClose)
 	if r := <-pending; r.body != "1" {
 		t.Errorf("pending GET: %q", r.body)
@@ -446,7 +448,7 @@ func TestServerClose(t *testing.T) {
 	}
 	pending := make(chan resp, 1)
 	go func() { pending <- e.get(t, sids[0]) }()
-	eventually(t, "pending GET", e.srv.Session(sids[0]).Writable)
+	testutil.Eventually(t, 5*time.Second, "pending GET", e.srv.Session(sids[0]).Writable)
 	up := e.handshake(t)
 	upgrade(t, e, up)
 
@@ -567,7 +569,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 		upgrade(t, e, sid).Close()
 		e.h.waitClose(t, sid)
 	}
-	eventually(t, "no sessions", func() bool { return e.srv.ClientsCount() == 0 })
+	testutil.Eventually(t, 5*time.Second, "no sessions", func() bool { return e.srv.ClientsCount() == 0 })
 }
 
 // An upgrade that is never completed is dropped after UpgradeTimeout; the
@@ -704,14 +706,14 @@ func TestWritable(t *testing.T) {
 	}
 	pending := make(chan resp, 1)
 	go func() { pending <- e.get(t, sid) }()
-	eventually(t, "writable", s.Writable)
+	testutil.Eventually(t, 5*time.Second, "writable", s.Writable)
 	s.Send([]byte("x"), false)
 	<-pending
 
 	c := e.dial(t, "EIO=4&transport=websocket")
 	_, m := readMsg(t, c)
 	ws := e.srv.Session(parseOpen(t, m).SID)
-	eventually(t, "websocket writable", ws.Writable)
+	testutil.Eventually(t, 5*time.Second, "websocket writable", ws.Writable)
 	s.Close(ReasonForcedClose)
 	if s.Writable() {
 		t.Error("closed session is writable")
@@ -740,18 +742,11 @@ func TestPollingResponseLimit(t *testing.T) {
 	}
 }
 
-// Session values and the handshake request.
-func TestSessionValueAndRequest(t *testing.T) {
+// The handshake request of a session.
+func TestSessionRequest(t *testing.T) {
 	e := newEnv(t, slowHeartbeat())
 	r := e.do(t, "GET", e.url("EIO=4&transport=polling&foo=bar"), "", map[string]string{"X-Test": "1"})
 	s := e.srv.Session(parseOpen(t, r.body).SID)
-	if s.Value() != nil {
-		t.Error("initial value not nil")
-	}
-	s.SetValue(42)
-	if s.Value() != 42 {
-		t.Errorf("value %v", s.Value())
-	}
 	req := s.Request()
 	if req.URL.Query().Get("foo") != "bar" || req.Header.Get("X-Test") != "1" || req.RemoteAddr == "" {
 		t.Errorf("request %v", req)
@@ -773,7 +768,7 @@ func TestIdleCost(t *testing.T) {
 		c := e.dial(t, "EIO=4&transport=websocket")
 		readMsg(t, c)
 	}
-	eventually(t, "one goroutine per WebSocket session", func() bool {
+	testutil.Eventually(t, 5*time.Second, "one goroutine per WebSocket session", func() bool {
 		return runtime.NumGoroutine()-before <= n
 	})
 	mid := runtime.NumGoroutine()
@@ -781,7 +776,7 @@ func TestIdleCost(t *testing.T) {
 		e.handshake(t)
 	}
 	e.client.Transport.(*http.Transport).CloseIdleConnections()
-	eventually(t, "no goroutine per polling session", func() bool {
+	testutil.Eventually(t, 5*time.Second, "no goroutine per polling session", func() bool {
 		return runtime.NumGoroutine() <= mid
 	})
 }

@@ -38,7 +38,11 @@ func (f srvFrame) String() string {
 
 // rawWS is a WebSocket client written for these tests: it sends bytes as
 // given (frames built by clientFrame or by hand) and reads the server's
-// frames one by one.
+// frames one by one. It exists because the RFC 6455 cases need frames no
+// WebSocket library writes (unmasked, reserved opcodes and RSV bits, a
+// 64-bit length with the top bit set, fragmented or oversized control
+// frames, a frame delivered byte by byte); tests that need whole messages
+// use tenv.dial.
 type rawWS struct {
 	t  *testing.T
 	nc net.Conn

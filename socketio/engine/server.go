@@ -358,7 +358,9 @@ func (s *Server) open(sess *Session, upgrades []string) bool {
 	s.opts.Logger.Debug("engine.io session opened", "sid", sess.id, "transport", sess.transport)
 	sess.dispatch(func() {
 		sess.opened = true
-		s.h.OnOpen(sess)
+		if sess.conn = s.h.OnOpen(sess); sess.conn == nil {
+			sess.conn = nopConn{}
+		}
 	})
 	return true
 }

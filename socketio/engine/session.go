@@ -3,7 +3,6 @@ package engine
 import (
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -31,7 +30,10 @@ type Session struct {
 	srv *Server
 	id  string
 	req *http.Request
-	val atomic.Pointer[any]
+
+	// conn is what Handler.OnOpen returned (written once under hmu,
+	// before any message is delivered; read under hmu).
+	conn Conn
 
 	// hmu serializes Handler calls for this session; handlerDone (under
 	// hmu) is set once OnClose has started.
@@ -85,17 +87,6 @@ func (s *Session) Transport() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.transport
-}
-
-// SetValue stores one value for the layer above.
-func (s *Session) SetValue(v any) { s.val.Store(&v) }
-
-// Value returns the value stored by SetValue, or nil.
-func (s *Session) Value() any {
-	if p := s.val.Load(); p != nil {
-		return *p
-	}
-	return nil
 }
 
 func (s *Session) isClosed() bool {
@@ -300,12 +291,12 @@ func (s *Session) dispatch(f func()) {
 	}
 }
 
-// deliver calls OnMessage unless the session has been closed.
+// deliver calls Conn.OnMessage unless the session has been closed.
 func (s *Session) deliver(p Packet) {
 	s.hmu.Lock()
 	defer s.hmu.Unlock()
 	if !s.handlerDone && !s.isClosed() {
-		s.srv.h.OnMessage(s, p.Data, p.Binary)
+		s.conn.OnMessage(s, p.Data, p.Binary)
 	}
 }
 
@@ -460,7 +451,7 @@ func (s *Session) terminate(reason Reason, mode closeMode) {
 		s.handlerDone = true
 		if s.opened { // a session refused during its handshake was never opened
 			s.srv.obs().Close(s, reason)
-			s.srv.h.OnClose(s, reason)
+			s.conn.OnClose(s, reason)
 		}
 	}()
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/chatd/chatd/internal/testutil"
 	"github.com/chatd/chatd/socketio/adapter"
 	"github.com/chatd/chatd/socketio/adapter/adaptertest"
 	"github.com/chatd/chatd/socketio/parser"
@@ -57,16 +58,16 @@ func newCluster(t *testing.T, b broker, opts Options) *testCluster {
 
 // node starts a node's adapter of namespace nsp and waits for its
 // subscriptions.
-func (c *testCluster) node(nsp string, tweak ...func(*Options)) (*Adapter, *emitter) {
+func (c *testCluster) node(nsp string, tweak ...func(*Options)) (*Adapter, *adaptertest.Emitter) {
 	opts := c.opts
 	for _, f := range tweak {
 		f(&opts)
 	}
-	e := newEmitter(nsp)
+	e := adaptertest.NewEmitter(nsp)
 	a := NewAdapter(e, c.b.node(c.t), opts)
 	c.t.Cleanup(func() {
 		_ = a.Close()
-		e.ackWG.Wait()
+		e.WaitAcks()
 	})
 	waitReady(c.t, a)
 	return a, e
@@ -79,19 +80,19 @@ func event(nsp, data string) *adapter.Packet {
 // sync broadcasts a marker from a to every socket and waits until it
 // reached socket id of e: the broadcasts a published before have been
 // handled by e's node by then.
-func syncNode(t *testing.T, a *Adapter, e *emitter, id string) {
+func syncNode(t *testing.T, a *Adapter, e *adaptertest.Emitter, id string) {
 	t.Helper()
 	marker := `["sync","` + newID() + `"]`
 	if err := a.Broadcast(context.Background(), event(a.nsp, marker), adapter.BroadcastOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "marker at "+id, func() bool { return slices.Contains(e.payloads(id), marker) })
+	testutil.Eventually(t, 10*time.Second, "marker at "+id, func() bool { return slices.Contains(e.Delivered(id), marker) })
 }
 
 // received returns the payloads of a socket, markers left out.
-func received(e *emitter, id string) []string {
+func received(e *adaptertest.Emitter, id string) []string {
 	var out []string
-	for _, p := range e.payloads(id) {
+	for _, p := range e.Delivered(id) {
 		if len(p) > 8 && p[:8] == `["sync",` {
 			continue
 		}
@@ -112,7 +113,7 @@ func TestConformance(t *testing.T) {
 		adaptertest.Run(t, func(t *testing.T, e adapter.Emitter) adapter.Adapter {
 			c := redis.NewClient(&redis.Options{Addr: redisAddr()})
 			key := testKey()
-			other := NewAdapter(newEmitter(e.Name()), NewRedisPubSub(c, nil), Options{Key: key})
+			other := NewAdapter(adaptertest.NewEmitter(e.Name()), NewRedisPubSub(c, nil), Options{Key: key})
 			a := NewAdapter(e, NewRedisPubSub(c, nil), Options{Key: key})
 			waitReady(t, a, other)
 			t.Cleanup(func() {
@@ -129,10 +130,10 @@ func TestBroadcastAcrossNodes(t *testing.T) {
 		c := newCluster(t, b, Options{})
 		a, ea := c.node("/chat")
 		bn, eb := c.node("/chat")
-		ea.add(a, "a1", nil, "r1")
-		ea.add(a, "a2", nil)
-		eb.add(bn, "b1", nil, "r1")
-		eb.add(bn, "b2", nil, "r2")
+		addSocket(ea, a, "a1", nil, "r1")
+		addSocket(ea, a, "a2", nil)
+		addSocket(eb, bn, "b1", nil, "r1")
+		addSocket(eb, bn, "b2", nil, "r2")
 		ctx := context.Background()
 
 		cases := []struct {
@@ -158,7 +159,7 @@ func TestBroadcastAcrossNodes(t *testing.T) {
 			var got []string
 			for _, id := range []string{"a1", "a2", "b1", "b2"} {
 				n := 0
-				for _, p := range received(map[bool]*emitter{true: ea, false: eb}[id[0] == 'a'], id) {
+				for _, p := range received(map[bool]*adaptertest.Emitter{true: ea, false: eb}[id[0] == 'a'], id) {
 					if p == data {
 						n++
 					}
@@ -182,7 +183,7 @@ func TestBroadcastOrderAndBinary(t *testing.T) {
 		c := newCluster(t, b, Options{})
 		a, _ := c.node("/")
 		bn, eb := c.node("/")
-		eb.add(bn, "b1", nil, "room")
+		addSocket(eb, bn, "b1", nil, "room")
 		ctx := context.Background()
 		for i := range 50 {
 			d, _ := json.Marshal([]any{"n", i})
@@ -198,8 +199,8 @@ func TestBroadcastOrderAndBinary(t *testing.T) {
 		if err := a.Broadcast(ctx, bin, adapter.BroadcastOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "51 packets", func() bool { return len(eb.packets("b1")) == 51 })
-		pkts := eb.packets("b1")
+		testutil.Eventually(t, 10*time.Second, "51 packets", func() bool { return len(eb.Packets("b1")) == 51 })
+		pkts := eb.Packets("b1")
 		for i := range 50 {
 			d, _ := json.Marshal([]any{"n", i})
 			if string(pkts[i].Data) != string(d) {
@@ -225,8 +226,8 @@ func TestNamespacesAreSeparate(t *testing.T) {
 		a, _ := c.node("/a")
 		bA, ebA := c.node("/a")
 		bB, ebB := c.node("/b")
-		ebA.add(bA, "x", nil)
-		ebB.add(bB, "y", nil)
+		addSocket(ebA, bA, "x", nil)
+		addSocket(ebB, bB, "y", nil)
 		if err := a.Broadcast(context.Background(), event("/a", `["only a"]`), adapter.BroadcastOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -250,9 +251,9 @@ func TestFetchSocketsAcrossNodes(t *testing.T) {
 		c := newCluster(t, b, Options{})
 		a, ea := c.node("/")
 		bn, eb := c.node("/")
-		ea.add(a, "a1", map[string]any{"user": "ann"}, "r1")
-		eb.add(bn, "b1", map[string]any{"user": "bob", "n": 3}, "r1")
-		eb.add(bn, "b2", "plain", "r2")
+		addSocket(ea, a, "a1", map[string]any{"user": "ann"}, "r1")
+		addSocket(eb, bn, "b1", map[string]any{"user": "bob", "n": 3}, "r1")
+		addSocket(eb, bn, "b2", "plain", "r2")
 		ctx := context.Background()
 
 		infos, err := a.FetchSockets(ctx, adapter.BroadcastOptions{Rooms: []string{"r1"}})
@@ -325,7 +326,7 @@ func TestSpecificResponseChannel(t *testing.T) {
 		c := newCluster(t, b, Options{PublishOnSpecificResponseChannel: true})
 		a, _ := c.node("/")
 		bn, eb := c.node("/")
-		eb.add(bn, "b1", nil)
+		addSocket(eb, bn, "b1", nil)
 		ids, err := a.Sockets(context.Background(), adapter.BroadcastOptions{})
 		if err != nil || !slices.Equal(ids, []string{"b1"}) {
 			t.Fatalf("Sockets %v, %v", ids, err)
@@ -338,9 +339,9 @@ func TestRemoteJoinLeaveDisconnect(t *testing.T) {
 		c := newCluster(t, b, Options{})
 		a, ea := c.node("/")
 		bn, eb := c.node("/")
-		ea.add(a, "a1", nil, "r1")
-		eb.add(bn, "b1", nil, "r1")
-		eb.add(bn, "b2", nil, "r2")
+		addSocket(ea, a, "a1", nil, "r1")
+		addSocket(eb, bn, "b1", nil, "r1")
+		addSocket(eb, bn, "b2", nil, "r2")
 		ctx := context.Background()
 
 		if err := a.AddSockets(ctx, adapter.BroadcastOptions{Rooms: []string{"r1"}}, []string{"new", "other"}); err != nil {
@@ -349,7 +350,7 @@ func TestRemoteJoinLeaveDisconnect(t *testing.T) {
 		if a.RoomSize("new") != 1 {
 			t.Fatal("local socket did not join at once")
 		}
-		eventually(t, "remote join", func() bool { return bn.RoomSize("new") == 1 && bn.RoomSize("other") == 1 })
+		testutil.Eventually(t, 10*time.Second, "remote join", func() bool { return bn.RoomSize("new") == 1 && bn.RoomSize("other") == 1 })
 		if bn.RoomSize("r2") != 1 || slices.Contains(bn.SocketRooms("b2"), "new") {
 			t.Fatal("join reached a socket outside the selection")
 		}
@@ -357,7 +358,7 @@ func TestRemoteJoinLeaveDisconnect(t *testing.T) {
 		if err := bn.DelSockets(ctx, adapter.BroadcastOptions{}, []string{"other"}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "remote leave", func() bool { return a.RoomSize("other") == 0 })
+		testutil.Eventually(t, 10*time.Second, "remote leave", func() bool { return a.RoomSize("other") == 0 })
 		if bn.RoomSize("other") != 0 || a.RoomSize("new") != 1 {
 			t.Fatal("leave did not apply exactly")
 		}
@@ -365,9 +366,9 @@ func TestRemoteJoinLeaveDisconnect(t *testing.T) {
 		if err := a.DisconnectSockets(ctx, adapter.BroadcastOptions{Rooms: []string{"r2"}}, true); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "remote disconnect", func() bool { return eb.isDisconnected("b2") })
+		testutil.Eventually(t, 10*time.Second, "remote disconnect", func() bool { return eb.Disconnected("b2") })
 		syncNode(t, a, eb, "b1")
-		if eb.isDisconnected("b1") || ea.isDisconnected("a1") {
+		if eb.Disconnected("b1") || ea.Disconnected("a1") {
 			t.Fatal("disconnect reached a socket outside the selection")
 		}
 
@@ -396,7 +397,7 @@ func TestServerCount(t *testing.T) {
 			t.Fatalf("three nodes: %d, %v", n, err)
 		}
 		_ = bn.Close()
-		eventually(t, "count after close", func() bool {
+		testutil.Eventually(t, 10*time.Second, "count after close", func() bool {
 			n, err := a.ServerCount(ctx)
 			return err == nil && n == 2
 		})
@@ -409,10 +410,10 @@ func TestServerSideEmit(t *testing.T) {
 		var got []string
 		c := newCluster(t, b, Options{})
 		a, ea := c.node("/")
-		ea.onServerSide(func([]json.RawMessage, func(any)) { t.Error("sender received its own event") })
+		ea.OnServerSide(func([]json.RawMessage, func(any)) { t.Error("sender received its own event") })
 		for _, name := range []string{"b", "c"} {
 			_, e := c.node("/")
-			e.onServerSide(func(args []json.RawMessage, ack func(any)) {
+			e.OnServerSide(func(args []json.RawMessage, ack func(any)) {
 				mu.Lock()
 				got = append(got, name+":"+e.Name()+":"+string(args[0])+":"+string(args[1]))
 				mu.Unlock()
@@ -425,7 +426,7 @@ func TestServerSideEmit(t *testing.T) {
 		if err := a.ServerSideEmit(ctx, "hello", 42); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "server-side events", func() bool {
+		testutil.Eventually(t, 10*time.Second, "server-side events", func() bool {
 			mu.Lock()
 			defer mu.Unlock()
 			return len(got) == 2
@@ -464,11 +465,12 @@ func TestBroadcastWithAck(t *testing.T) {
 		ack := func(sid string) adapter.Ack {
 			return adapter.Ack{Args: []byte(`["ok-` + sid + `",{"_placeholder":true,"num":0}]`), Attachments: [][]byte{[]byte(sid)}}
 		}
-		ea.ackWith, eb.ackWith = ack, ack
-		ea.add(a, "a1", nil, "r")
-		eb.add(bn, "b1", nil, "r")
-		eb.add(bn, "b2", nil, "r")
-		eb.add(bn, "b3", nil)
+		ea.AutoAck(ack)
+		eb.AutoAck(ack)
+		addSocket(ea, a, "a1", nil, "r")
+		addSocket(eb, bn, "b1", nil, "r")
+		addSocket(eb, bn, "b2", nil, "r")
+		addSocket(eb, bn, "b3", nil)
 
 		var mu sync.Mutex
 		var counts []int
@@ -480,7 +482,7 @@ func TestBroadcastWithAck(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "counts and acks", func() bool {
+		testutil.Eventually(t, 10*time.Second, "counts and acks", func() bool {
 			mu.Lock()
 			defer mu.Unlock()
 			return len(counts) == 2 && len(acks) == 3
@@ -495,7 +497,7 @@ func TestBroadcastWithAck(t *testing.T) {
 		if !slices.Equal(sorted(acks), want) {
 			t.Fatalf("acks %v", acks)
 		}
-		if got := eb.payloads("b3"); len(got) != 0 {
+		if got := eb.Delivered("b3"); len(got) != 0 {
 			t.Fatalf("b3 outside the room received %v", got)
 		}
 	})
@@ -518,8 +520,8 @@ func TestRequestTimeout(t *testing.T) {
 		c := newCluster(t, b, Options{RequestsTimeout: 300 * time.Millisecond})
 		a, ea := c.node("/")
 		bn, eb := c.node("/")
-		ea.add(a, "a1", nil)
-		eb.add(bn, "b1", nil)
+		addSocket(ea, a, "a1", nil)
+		addSocket(eb, bn, "b1", nil)
 		silentNode(t, b.node(t), c.key, "/")
 		ctx := context.Background()
 		if n, _ := a.ServerCount(ctx); n != 3 {
@@ -567,7 +569,7 @@ func TestRequestTimeout(t *testing.T) {
 			_, err := a.FetchSockets(ctx, adapter.BroadcastOptions{})
 			done <- err
 		}()
-		eventually(t, "request pending", func() bool {
+		testutil.Eventually(t, 10*time.Second, "request pending", func() bool {
 			a.mu.Lock()
 			defer a.mu.Unlock()
 			return len(a.requests) == 1
@@ -587,9 +589,9 @@ func TestRequestTimeout(t *testing.T) {
 func TestServerSideReceiver(t *testing.T) {
 	mb := NewMemoryBroker()
 	key := testKey()
-	e := newEmitter("/")
+	e := adaptertest.NewEmitter("/")
 	got := make(chan []json.RawMessage, 1)
-	e.onServerSide(func(args []json.RawMessage, ack func(any)) {
+	e.OnServerSide(func(args []json.RawMessage, ack func(any)) {
 		got <- args
 		if ack != nil {
 			ack("from the namespace")
@@ -597,7 +599,7 @@ func TestServerSideReceiver(t *testing.T) {
 	})
 	b := NewAdapter(e, mb, Options{Key: key})
 	defer b.Close()
-	a := NewAdapter(newEmitter("/"), mb, Options{Key: key})
+	a := NewAdapter(adaptertest.NewEmitter("/"), mb, Options{Key: key})
 	defer a.Close()
 	resps, err := a.ServerSideEmitWithAck(context.Background(), "ev", 1)
 	if err != nil || len(resps) != 1 || string(resps[0]) != `"from the namespace"` {

@@ -2,11 +2,9 @@ package redisadapter
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"slices"
 	"sort"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 
 	"github.com/chatd/chatd/internal/leakcheck"
 	"github.com/chatd/chatd/socketio/adapter"
+	"github.com/chatd/chatd/socketio/adapter/adaptertest"
 )
 
 // redisAddr is the Redis server the tests use.
@@ -49,46 +48,10 @@ func testKey() string { return "chatd-test-" + newID() }
 // running once it is over (see internal/leakcheck).
 func checkGoroutines(t *testing.T) { leakcheck.Check(t) }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// emitter stands for a namespace's local sockets: it records the packets
-// delivered to them and the disconnections, and acknowledges packets with
-// an ack id when ackWith is set.
-type emitter struct {
-	name string
-
-	mu           sync.Mutex
-	sockets      map[string]adapter.SocketInfo
-	delivered    map[string][]*adapter.Packet
-	disconnected map[string]bool
-	ackWith      func(sid string) adapter.Ack
-	ackWG        sync.WaitGroup
-	serverSide   func(args []json.RawMessage, ack func(any))
-}
-
-func newEmitter(name string) *emitter {
-	return &emitter{
-		name:         name,
-		sockets:      map[string]adapter.SocketInfo{},
-		delivered:    map[string][]*adapter.Packet{},
-		disconnected: map[string]bool{},
-	}
-}
-
-// add declares a local socket and makes it join its own room and rooms.
-func (e *emitter) add(a adapter.Adapter, id string, data any, rooms ...string) {
-	e.mu.Lock()
-	e.sockets[id] = adapter.SocketInfo{
+// addSocket declares a local socket of e, with a handshake, and makes it
+// join its own room and rooms on a.
+func addSocket(e *adaptertest.Emitter, a adapter.Adapter, id string, data any, rooms ...string) {
+	e.AddSocketInfo(adapter.SocketInfo{
 		ID:   id,
 		Data: data,
 		Handshake: &adapter.Handshake{
@@ -99,101 +62,8 @@ func (e *emitter) add(a adapter.Adapter, id string, data any, rooms ...string) {
 			Issued:  1700000000000,
 		},
 		Local: true,
-	}
-	e.mu.Unlock()
+	})
 	a.AddAll(id, append([]string{id}, rooms...)...)
-}
-
-func (e *emitter) Name() string { return e.name }
-
-func (e *emitter) Deliver(pkt *adapter.Packet, ids []string, _ adapter.Flags) int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	n := 0
-	for _, id := range ids {
-		if _, ok := e.sockets[id]; ok {
-			e.delivered[id] = append(e.delivered[id], pkt)
-			n++
-		}
-	}
-	return n
-}
-
-func (e *emitter) DeliverWithAck(pkt *adapter.Packet, ids []string, flags adapter.Flags, onAck func(string, adapter.Ack)) int {
-	n := e.Deliver(pkt, ids, flags)
-	e.mu.Lock()
-	ackWith := e.ackWith
-	var acking []string
-	for _, id := range ids {
-		if _, ok := e.sockets[id]; ok {
-			acking = append(acking, id)
-		}
-	}
-	e.mu.Unlock()
-	if ackWith != nil {
-		for _, id := range acking {
-			e.ackWG.Add(1)
-			go func() {
-				defer e.ackWG.Done()
-				onAck(id, ackWith(id))
-			}()
-		}
-	}
-	return n
-}
-
-func (e *emitter) Socket(id string) (adapter.SocketInfo, bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	info, ok := e.sockets[id]
-	return info, ok
-}
-
-func (e *emitter) DisconnectSocket(id string, _ bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.disconnected[id] = true
-}
-
-// ReceiveServerSideEmit implements adapter.Emitter: it calls the handler
-// set by onServerSide, if any.
-func (e *emitter) ReceiveServerSideEmit(args []json.RawMessage, ack func(any)) {
-	e.mu.Lock()
-	h := e.serverSide
-	e.mu.Unlock()
-	if h != nil {
-		h(args, ack)
-	}
-}
-
-// onServerSide sets the handler of server-side events.
-func (e *emitter) onServerSide(h func(args []json.RawMessage, ack func(any))) {
-	e.mu.Lock()
-	e.serverSide = h
-	e.mu.Unlock()
-}
-
-// payloads returns the JSON payloads delivered to a socket.
-func (e *emitter) payloads(id string) []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	var out []string
-	for _, p := range e.delivered[id] {
-		out = append(out, string(p.Data))
-	}
-	return out
-}
-
-func (e *emitter) packets(id string) []*adapter.Packet {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return slices.Clone(e.delivered[id])
-}
-
-func (e *emitter) isDisconnected(id string) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.disconnected[id]
 }
 
 // sorted returns a sorted copy.

@@ -13,8 +13,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/chatd/chatd/internal/testutil"
 	"github.com/chatd/chatd/socketio"
 	"github.com/chatd/chatd/socketio/adapter"
+	"github.com/chatd/chatd/socketio/adapter/adaptertest"
 	"github.com/chatd/chatd/socketio/socketiotest"
 )
 
@@ -101,7 +103,7 @@ func TestNodeInterop(t *testing.T) {
 	g2 := g2c.Connect("/", map[string]any{"rooms": []string{"r2"}})
 	// The connection handler that joins the rooms may run after the
 	// client saw its CONNECT answer.
-	eventually(t, "Go sockets in their rooms", func() bool {
+	testutil.Eventually(t, 10*time.Second, "Go sockets in their rooms", func() bool {
 		return slices.Contains(g.ad.SocketRooms(g1), "r1") && slices.Contains(g.ad.SocketRooms(g2), "r2")
 	})
 
@@ -222,12 +224,12 @@ func TestNodeInterop(t *testing.T) {
 	{
 		t.Log("step: socketsJoin across")
 		node.call(map[string]any{"cmd": "join", "rooms": []string{g2}, "join": []string{"joinedByNode"}})
-		eventually(t, "Go socket joined", func() bool { return g.ad.RoomSize("joinedByNode") == 1 })
+		testutil.Eventually(t, 10*time.Second, "Go socket joined", func() bool { return g.ad.RoomSize("joinedByNode") == 1 })
 
 		if err := g.srv.In(n2).SocketsJoin(ctx, "joinedByGo"); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "Node.js socket joined", func() bool {
+		testutil.Eventually(t, 10*time.Second, "Node.js socket joined", func() bool {
 			var sockets []struct{ ID string }
 			_ = json.Unmarshal(node.call(map[string]any{"cmd": "fetch", "rooms": []string{"joinedByGo"}})["sockets"], &sockets)
 			return len(sockets) == 1 && sockets[0].ID == n2
@@ -285,18 +287,18 @@ func TestNodeInterop(t *testing.T) {
 		// An adapter-level Go node whose namespace collects acks, with one
 		// socket x1 in r1.
 		rdb := redis.NewClient(&redis.Options{Addr: redisAddr()})
-		ex := newEmitter("/")
-		ex.ackWith = func(sid string) adapter.Ack { return adapter.Ack{Args: []byte(`["ok-` + sid + `",2]`)} }
+		ex := adaptertest.NewEmitter("/")
+		ex.AutoAck(func(sid string) adapter.Ack { return adapter.Ack{Args: []byte(`["ok-` + sid + `",2]`)} })
 		x := NewAdapter(ex, NewRedisPubSub(rdb, nil), Options{Key: key})
 		defer func() {
 			_ = x.Close()
-			ex.ackWG.Wait()
+			ex.WaitAcks()
 			_ = rdb.Close()
 		}()
-		ex.add(x, "x1", nil, "r1")
+		addSocket(ex, x, "x1", nil, "r1")
 		waitReady(t, x)
 		waitServerCount(t, x, 3)
-		eventually(t, "Node.js sees three servers", func() bool {
+		testutil.Eventually(t, 10*time.Second, "Node.js sees three servers", func() bool {
 			return string(node.call(map[string]any{"cmd": "serverCount"})["count"]) == "3"
 		})
 
@@ -326,7 +328,7 @@ func TestNodeInterop(t *testing.T) {
 		}
 		ev, _ = g1c.ExpectEvent("/", "question3")
 		g1c.Send("43" + strconv.FormatInt(ev.ID, 10) + `["ack-from-g1"]`)
-		eventually(t, "counts from three servers and three acks", func() bool {
+		testutil.Eventually(t, 10*time.Second, "counts from three servers and three acks", func() bool {
 			mu.Lock()
 			defer mu.Unlock()
 			return len(counts) == 3 && len(acks) == 3
@@ -340,7 +342,7 @@ func TestNodeInterop(t *testing.T) {
 	{
 		t.Log("step: disconnect from Node.js")
 		node.call(map[string]any{"cmd": "disconnect", "rooms": []string{g2}})
-		eventually(t, "Go socket disconnected", func() bool { return g.srv.Sockets().Socket(g2) == nil })
+		testutil.Eventually(t, 10*time.Second, "Go socket disconnected", func() bool { return g.srv.Sockets().Socket(g2) == nil })
 		if g.srv.Sockets().Socket(g1) == nil {
 			t.Fatal("g1 was disconnected too")
 		}

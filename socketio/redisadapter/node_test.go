@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chatd/chatd/internal/testutil"
 )
 
 // nodeDir is the folder of the Node.js helper scripts.
@@ -177,7 +179,7 @@ func (p *nodeProc) call(cmd map[string]any) map[string]json.RawMessage {
 // poll waits for an output line satisfying match.
 func (p *nodeProc) poll(what string, match func(map[string]json.RawMessage) bool) {
 	p.t.Helper()
-	eventually(p.t, "node: "+what, func() bool { return p.find(match) })
+	testutil.Eventually(p.t, 10*time.Second, "node: "+what, func() bool { return p.find(match) })
 }
 
 func (p *nodeProc) find(match func(map[string]json.RawMessage) bool) bool {
@@ -211,7 +213,7 @@ func str(t *testing.T, raw json.RawMessage) string {
 // waitServerCount polls until the adapter counts n servers.
 func waitServerCount(t *testing.T, a *Adapter, n int) {
 	t.Helper()
-	eventually(t, "server count "+strconv.Itoa(n), func() bool {
+	testutil.Eventually(t, 10*time.Second, "server count "+strconv.Itoa(n), func() bool {
 		got, err := a.ServerCount(context.Background())
 		return err == nil && got == n
 	})

@@ -15,7 +15,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/chatd/chatd/internal/testutil"
 	"github.com/chatd/chatd/socketio/adapter"
+	"github.com/chatd/chatd/socketio/adapter/adaptertest"
 )
 
 // redisServer is a redis-server process of the test's own.
@@ -73,7 +75,7 @@ func (s *redisServer) start() {
 	}(s.cmd, s.done)
 	c := redis.NewClient(&redis.Options{Addr: s.addr(), MaxRetries: -1})
 	defer c.Close()
-	eventually(s.t, "redis-server answering", func() bool {
+	testutil.Eventually(s.t, 10*time.Second, "redis-server answering", func() bool {
 		return c.Ping(context.Background()).Err() == nil
 	})
 }
@@ -94,20 +96,20 @@ func TestRedisOutage(t *testing.T) {
 	key := testKey()
 	logs := &lockedBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
-	nodeAt := func(name string) (*Adapter, *emitter) {
+	nodeAt := func(name string) (*Adapter, *adaptertest.Emitter) {
 		c := redis.NewClient(&redis.Options{
 			Addr:        rs.addr(),
 			DialTimeout: 300 * time.Millisecond,
 			ReadTimeout: time.Second,
 			MaxRetries:  1,
 		})
-		e := newEmitter("/")
+		e := adaptertest.NewEmitter("/")
 		a := NewAdapter(e, NewRedisPubSub(c, logger), Options{Key: key, RequestsTimeout: 500 * time.Millisecond, Logger: logger})
 		t.Cleanup(func() {
 			_ = a.Close()
 			_ = c.Close()
 		})
-		e.add(a, name, nil)
+		addSocket(e, a, name, nil)
 		return a, e
 	}
 	a, ea := nodeAt("a1")
@@ -149,11 +151,11 @@ func TestRedisOutage(t *testing.T) {
 	// Cross-node delivery resumes by itself, both ways.
 	for _, dir := range []struct {
 		from *Adapter
-		to   *emitter
+		to   *adaptertest.Emitter
 		id   string
 	}{{a, eb, "b1"}, {b, ea, "a1"}} {
 		n := 0
-		eventually(t, "delivery to "+dir.id+" after the outage", func() bool {
+		testutil.Eventually(t, 10*time.Second, "delivery to "+dir.id+" after the outage", func() bool {
 			data := fmt.Sprintf(`["after",%d]`, n)
 			n++
 			if err := dir.from.Broadcast(ctx, event("/", data), adapter.BroadcastOptions{Rooms: []string{dir.id}}); err != nil {
@@ -179,15 +181,15 @@ func TestStartWithoutRedis(t *testing.T) {
 	checkGoroutines(t)
 	t.Cleanup(rs.stop) // before the goroutine check: the server's waiter ends with it
 	key := testKey()
-	nodeAt := func(name string) (*Adapter, *emitter) {
+	nodeAt := func(name string) (*Adapter, *adaptertest.Emitter) {
 		c := redis.NewClient(&redis.Options{Addr: rs.addr(), DialTimeout: 300 * time.Millisecond, MaxRetries: 1})
-		e := newEmitter("/")
+		e := adaptertest.NewEmitter("/")
 		a := NewAdapter(e, NewRedisPubSub(c, nil), Options{Key: key})
 		t.Cleanup(func() {
 			_ = a.Close()
 			_ = c.Close()
 		})
-		e.add(a, name, nil)
+		addSocket(e, a, name, nil)
 		return a, e
 	}
 	a, ea := nodeAt("a1")
@@ -206,7 +208,7 @@ func TestStartWithoutRedis(t *testing.T) {
 	rs.start()
 	waitReady(t, a, b)
 	// Broadcasts are not published for a moment after a failure.
-	eventually(t, "cross-node delivery", func() bool {
+	testutil.Eventually(t, 10*time.Second, "cross-node delivery", func() bool {
 		_ = a.Broadcast(context.Background(), event("/", `["late"]`), adapter.BroadcastOptions{Rooms: []string{"b1"}})
 		return len(received(eb, "b1")) > 0
 	})

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/internal/testutil"
 	"github.com/chatd/chatd/socketio"
 	"github.com/chatd/chatd/socketio/adapter"
 	"github.com/chatd/chatd/socketio/socketiotest"
@@ -33,7 +34,7 @@ func TestTwoGoServers(t *testing.T) {
 		id2 := c2.Connect("/", map[string]any{"rooms": []string{"r"}, "data": map[string]any{"user": "two"}})
 		c3 := socketiotest.Dial(t, s2.URL, nil)
 		id3 := c3.Connect("/", nil)
-		eventually(t, "sockets in their rooms", func() bool {
+		testutil.Eventually(t, 10*time.Second, "sockets in their rooms", func() bool {
 			return s1.ad.RoomSize("r") == 1 && s2.ad.RoomSize("r") == 1 && s2.ad.RoomSize(id3) == 1
 		})
 
@@ -69,7 +70,7 @@ func TestTwoGoServers(t *testing.T) {
 		if err := s1.srv.In(id2).SocketsJoin(ctx, "x"); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "remote join", func() bool { return slices.Contains(s2.ad.SocketRooms(id2), "x") })
+		testutil.Eventually(t, 10*time.Second, "remote join", func() bool { return slices.Contains(s2.ad.SocketRooms(id2), "x") })
 		if err := s1.srv.To("x").Emit("inX"); err != nil {
 			t.Fatal(err)
 		}
@@ -78,7 +79,7 @@ func TestTwoGoServers(t *testing.T) {
 		if err := s1.srv.In(id3).DisconnectSockets(ctx, true); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "remote disconnect", func() bool { return s2.srv.Sockets().Socket(id3) == nil })
+		testutil.Eventually(t, 10*time.Second, "remote disconnect", func() bool { return s2.srv.Sockets().Socket(id3) == nil })
 		ids, err := s1.srv.Sockets().SocketIDs(ctx)
 		if err != nil || !slices.Equal(sorted(ids), sorted([]string{id1, id2})) {
 			t.Fatalf("SocketIDs after disconnect: %v, %v", ids, err)

@@ -26,17 +26,26 @@ import (
 // NewFunc creates the adapter under test for the namespace e.
 type NewFunc func(t *testing.T, e adapter.Emitter) adapter.Adapter
 
-// Emitter is an adapter.Emitter that records what it is asked to do. Its
-// sockets are those added with AddSocket.
+// Emitter is an adapter.Emitter that records what it is asked to do: it
+// stands for a namespace's local sockets, those added with AddSocket or
+// AddSocketInfo. It is the recording emitter of every adapter test in this
+// module (the suite's and redisadapter's own).
+//
+// Packets delivered expecting an acknowledgement wait for Acknowledge, or
+// are answered at once when AutoAck is set. Server-side events are
+// recorded, and passed to the handler set with OnServerSide.
 type Emitter struct {
 	name string
 
 	mu           sync.Mutex
 	sockets      map[string]adapter.SocketInfo
-	delivered    map[string][]string // socket id -> event data delivered
+	delivered    map[string][]*adapter.Packet // socket id -> packets delivered
 	disconnected map[string]bool
 	awaiting     map[string][]func(string, adapter.Ack) // socket id -> acks awaited
 	serverSide   [][]json.RawMessage
+	onServerSide func(args []json.RawMessage, ack func(any))
+	autoAck      func(sid string) adapter.Ack
+	acks         sync.WaitGroup // answers of autoAck in flight
 }
 
 // NewEmitter returns a recording emitter for namespace name.
@@ -44,7 +53,7 @@ func NewEmitter(name string) *Emitter {
 	return &Emitter{
 		name:         name,
 		sockets:      map[string]adapter.SocketInfo{},
-		delivered:    map[string][]string{},
+		delivered:    map[string][]*adapter.Packet{},
 		disconnected: map[string]bool{},
 		awaiting:     map[string][]func(string, adapter.Ack){},
 	}
@@ -52,9 +61,34 @@ func NewEmitter(name string) *Emitter {
 
 // AddSocket declares a local socket.
 func (e *Emitter) AddSocket(id string, data any) {
+	e.AddSocketInfo(adapter.SocketInfo{ID: id, Data: data, Local: true, Handshake: &adapter.Handshake{}})
+}
+
+// AddSocketInfo declares a local socket described by info.
+func (e *Emitter) AddSocketInfo(info adapter.SocketInfo) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.sockets[id] = adapter.SocketInfo{ID: id, Data: data, Local: true, Handshake: &adapter.Handshake{}}
+	e.sockets[info.ID] = info
+}
+
+// AutoAck makes every socket answer a packet expecting an acknowledgement
+// at once, on a goroutine of its own, with ack(socket id); WaitAcks waits
+// for these answers.
+func (e *Emitter) AutoAck(ack func(sid string) adapter.Ack) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.autoAck = ack
+}
+
+// WaitAcks waits until the answers started by AutoAck have been given.
+func (e *Emitter) WaitAcks() { e.acks.Wait() }
+
+// OnServerSide sets a handler that ReceiveServerSideEmit calls with each
+// event (after recording it), with the event's acknowledgement function.
+func (e *Emitter) OnServerSide(h func(args []json.RawMessage, ack func(any))) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.onServerSide = h
 }
 
 // Name implements adapter.Emitter.
@@ -67,23 +101,47 @@ func (e *Emitter) Deliver(pkt *adapter.Packet, ids []string, _ adapter.Flags) in
 	n := 0
 	for _, id := range ids {
 		if _, ok := e.sockets[id]; ok {
-			e.delivered[id] = append(e.delivered[id], string(pkt.Data))
+			e.delivered[id] = append(e.delivered[id], clonePacket(pkt))
 			n++
 		}
 	}
 	return n
 }
 
+// clonePacket copies pkt and its data, which the adapter may reuse once
+// Deliver has returned.
+func clonePacket(pkt *adapter.Packet) *adapter.Packet {
+	cp := *pkt
+	cp.Data = slices.Clone(pkt.Data)
+	if pkt.Attachments != nil {
+		cp.Attachments = make([][]byte, len(pkt.Attachments))
+		for i, a := range pkt.Attachments {
+			cp.Attachments[i] = slices.Clone(a)
+		}
+	}
+	return &cp
+}
+
 // DeliverWithAck implements adapter.Emitter: it delivers as Deliver and
-// keeps onAck for each socket reached, for Acknowledge.
+// keeps onAck for each socket reached, for Acknowledge (or, with AutoAck,
+// calls it on a goroutine per socket).
 func (e *Emitter) DeliverWithAck(pkt *adapter.Packet, ids []string, flags adapter.Flags, onAck func(string, adapter.Ack)) int {
 	n := e.Deliver(pkt, ids, flags)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, id := range ids {
-		if _, ok := e.sockets[id]; ok {
-			e.awaiting[id] = append(e.awaiting[id], onAck)
+		if _, ok := e.sockets[id]; !ok {
+			continue
 		}
+		if ack := e.autoAck; ack != nil {
+			e.acks.Add(1)
+			go func() {
+				defer e.acks.Done()
+				onAck(id, ack(id))
+			}()
+			continue
+		}
+		e.awaiting[id] = append(e.awaiting[id], onAck)
 	}
 	return n
 }
@@ -101,11 +159,16 @@ func (e *Emitter) Acknowledge(id string, ack adapter.Ack) int {
 	return len(fns)
 }
 
-// ReceiveServerSideEmit implements adapter.Emitter: it records the event.
-func (e *Emitter) ReceiveServerSideEmit(args []json.RawMessage, _ func(any)) {
+// ReceiveServerSideEmit implements adapter.Emitter: it records the event
+// and passes it to the OnServerSide handler, if any.
+func (e *Emitter) ReceiveServerSideEmit(args []json.RawMessage, ack func(any)) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	e.serverSide = append(e.serverSide, args)
+	h := e.onServerSide
+	e.mu.Unlock()
+	if h != nil {
+		h(args, ack)
+	}
 }
 
 // ServerSideEvents returns the server-side events received, in order.
@@ -134,7 +197,25 @@ func (e *Emitter) DisconnectSocket(id string, _ bool) {
 func (e *Emitter) Delivered(id string) []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	var out []string
+	for _, p := range e.delivered[id] {
+		out = append(out, string(p.Data))
+	}
+	return out
+}
+
+// Packets returns the packets delivered to a socket, in order.
+func (e *Emitter) Packets(id string) []*adapter.Packet {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	return slices.Clone(e.delivered[id])
+}
+
+// Disconnected reports whether the socket was asked to disconnect.
+func (e *Emitter) Disconnected(id string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.disconnected[id]
 }
 
 // Run runs the conformance suite.

@@ -1,4 +1,4 @@
-// Command siotestserver is the Socket.IO server the end-to-end tests in e2e/
+// Command sioe2eserver is the Socket.IO server the end-to-end tests in e2e/
 // drive with the official JavaScript client. It exposes one small behaviour
 // per feature under test:
 //
@@ -30,7 +30,7 @@
 //
 // Usage:
 //
-//	siotestserver [-addr 127.0.0.1:0]
+//	sioe2eserver [-addr 127.0.0.1:0]
 //
 // It prints "listening on http://HOST:PORT" once it listens.
 package main
@@ -57,13 +57,13 @@ import (
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "siotestserver:", err)
+		fmt.Fprintln(os.Stderr, "sioe2eserver:", err)
 		os.Exit(1)
 	}
 }
 
 func run(args []string) error {
-	fs := flag.NewFlagSet("siotestserver", flag.ContinueOnError)
+	fs := flag.NewFlagSet("sioe2eserver", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address (host:port)")
 	pingInterval := fs.Duration("ping-interval", 25*time.Second, "Engine.IO ping interval")
 	pingTimeout := fs.Duration("ping-timeout", 20*time.Second, "Engine.IO ping timeout")

@@ -15,15 +15,15 @@ import (
 	"github.com/chatd/chatd/socketio/parser"
 )
 
-// client is the Socket.IO side of one Engine.IO session: it decodes
+// serverConn is the Socket.IO side of one Engine.IO session: it decodes
 // packets, reassembles binary ones, and routes them to the sockets of the
 // namespaces joined over this connection.
 //
 // onMessage and onClose are called by the engine in order on the session's
 // read path; the fields marked "read path" are touched only there.
-type client struct {
+type serverConn struct {
 	server *Server
-	conn   *engine.Session
+	eio    *engine.Session
 
 	// sendMu keeps the frames of one packet (text and attachments)
 	// together in the session's queue: every send takes it, a
@@ -50,12 +50,12 @@ type binaryPacket struct {
 	attachments [][]byte
 }
 
-func newClient(srv *Server, conn *engine.Session) *client {
-	listHost(conn.Request())
-	c := &client{server: srv, conn: conn}
+func newServerConn(srv *Server, eio *engine.Session) *serverConn {
+	listHost(eio.Request())
+	c := &serverConn{server: srv, eio: eio}
 	c.connectTimer.Store(time.AfterFunc(srv.opts.ConnectTimeout, func() {
 		if !c.joined.Load() {
-			c.conn.Close(engine.ReasonForcedClose)
+			c.eio.Close(engine.ReasonForcedClose)
 		}
 	}))
 	return c
@@ -63,20 +63,20 @@ func newClient(srv *Server, conn *engine.Session) *client {
 
 // hasJoined records that a namespace connection succeeded, and drops the
 // timer that closes a connection joining none.
-func (c *client) hasJoined() {
+func (c *serverConn) hasJoined() {
 	if !c.joined.Swap(true) {
 		c.stopConnectTimer()
 	}
 }
 
-func (c *client) stopConnectTimer() {
+func (c *serverConn) stopConnectTimer() {
 	if t := c.connectTimer.Swap(nil); t != nil {
 		t.Stop()
 	}
 }
 
 // socketLocked returns the socket of namespace name, or nil. c.mu must be held.
-func (c *client) socketLocked(name string) *Socket {
+func (c *serverConn) socketLocked(name string) *Socket {
 	for _, s := range c.sockets {
 		if s.ns.name == name {
 			return s
@@ -87,7 +87,7 @@ func (c *client) socketLocked(name string) *Socket {
 
 var decodeOptions = &parser.DecodeOptions{MaxAttachments: 10}
 
-func (c *client) onMessage(data []byte, binary bool) {
+func (c *serverConn) onMessage(data []byte, binary bool) {
 	if binary {
 		if c.pending == nil {
 			c.protocolError("unexpected binary message")
@@ -119,9 +119,9 @@ func (c *client) onMessage(data []byte, binary bool) {
 
 // protocolError closes the whole connection, as the reference does for any
 // packet it cannot decode; the sockets get ReasonParseError.
-func (c *client) protocolError(why string) {
-	c.server.opts.Logger.Debug("socketio: closing connection on protocol error", "sid", c.conn.ID(), "error", why)
-	c.conn.Close(engine.ReasonParseError)
+func (c *serverConn) protocolError(why string) {
+	c.server.opts.Logger.Debug("socketio: closing connection on protocol error", "sid", c.eio.ID(), "error", why)
+	c.eio.Close(engine.ReasonParseError)
 }
 
 // invalidState closes the whole connection for a packet that is valid but
@@ -129,18 +129,18 @@ func (c *client) protocolError(why string) {
 // namespace not joined, a CONNECT_ERROR from the client). As the
 // reference's client.close(), the sockets get ReasonForcedServerClose,
 // and the Engine.IO session is closed as by Session.Close.
-func (c *client) invalidState(why string) {
-	c.server.opts.Logger.Debug("socketio: closing connection on invalid state", "sid", c.conn.ID(), "error", why)
+func (c *serverConn) invalidState(why string) {
+	c.server.opts.Logger.Debug("socketio: closing connection on invalid state", "sid", c.eio.ID(), "error", why)
 	c.mu.Lock()
 	socks := slices.Clone(c.sockets)
 	c.mu.Unlock()
 	for _, s := range socks {
 		s.postClose(ReasonForcedServerClose)
 	}
-	c.conn.Close(engine.ReasonForcedClose)
+	c.eio.Close(engine.ReasonForcedClose)
 }
 
-func (c *client) dispatch(pkt *parser.Packet, atts [][]byte) {
+func (c *serverConn) dispatch(pkt *parser.Packet, atts [][]byte) {
 	c.mu.Lock()
 	s := c.socketLocked(pkt.Namespace)
 	c.mu.Unlock()
@@ -209,7 +209,7 @@ var emptyAuth = json.RawMessage("{}")
 // connect starts a namespace connection: the socket exists from now on
 // for this client (a second CONNECT is a protocol error) and its
 // middlewares run on its own goroutine.
-func (c *client) connect(name string, auth json.RawMessage) {
+func (c *serverConn) connect(name string, auth json.RawMessage) {
 	if len(auth) == 0 {
 		auth = emptyAuth
 	}
@@ -225,8 +225,8 @@ func (c *client) connect(name string, auth json.RawMessage) {
 	s.box.post(s.runConnect, false)
 }
 
-// forget removes a socket from the client.
-func (c *client) forget(s *Socket) {
+// forget removes a socket from the connection.
+func (c *serverConn) forget(s *Socket) {
 	c.mu.Lock()
 	if i := slices.Index(c.sockets, s); i >= 0 {
 		c.sockets = slices.Delete(c.sockets, i, i+1)
@@ -237,7 +237,7 @@ func (c *client) forget(s *Socket) {
 	c.mu.Unlock()
 }
 
-func (c *client) onClose(reason Reason) {
+func (c *serverConn) onClose(reason Reason) {
 	c.stopConnectTimer()
 	c.mu.Lock()
 	socks := slices.Clone(c.sockets)
@@ -248,46 +248,46 @@ func (c *client) onClose(reason Reason) {
 }
 
 // sendPacket encodes and queues one packet with its attachments.
-func (c *client) sendPacket(p *parser.Packet, atts [][]byte) bool {
+func (c *serverConn) sendPacket(p *parser.Packet, atts [][]byte) bool {
 	return c.sendText(p.Encode(), atts)
 }
 
 // sendText queues the text form of one packet and its attachments.
-func (c *client) sendText(text []byte, atts [][]byte) bool {
+func (c *serverConn) sendText(text []byte, atts [][]byte) bool {
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
-	ok := c.conn.Send(text, false)
+	ok := c.eio.Send(text, false)
 	for _, a := range atts {
-		ok = ok && c.conn.Send(a, true)
+		ok = ok && c.eio.Send(a, true)
 	}
 	return ok
 }
 
 // sendFrames queues pre-encoded frames (shared with other recipients).
-func (c *client) sendFrames(frames []*engine.Frame) bool {
+func (c *serverConn) sendFrames(frames []*engine.Frame) bool {
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
 	ok := true
 	for _, f := range frames {
-		ok = ok && c.conn.SendFrame(f)
+		ok = ok && c.eio.SendFrame(f)
 	}
 	return ok
 }
 
 // disconnectAll disconnects every socket of the connection, then closes it.
-func (c *client) disconnectAll() {
+func (c *serverConn) disconnectAll() {
 	c.mu.Lock()
 	socks := slices.Clone(c.sockets)
 	c.mu.Unlock()
 	for _, s := range socks {
 		s.Disconnect(false)
 	}
-	c.conn.Close(engine.ReasonForcedClose)
+	c.eio.Close(engine.ReasonForcedClose)
 }
 
 // restoreSession finds the session a reconnecting client resumes, from the
 // pid and offset the official client adds to its CONNECT payload.
-func restoreSession(ns *Namespace, auth json.RawMessage) *adapter.Session {
+func restoreSession(ns *Namespace, auth json.RawMessage) *adapter.RecoverySession {
 	sa := ns.sessionStore()
 	if sa == nil {
 		return nil

@@ -1,0 +1,28 @@
+// Package testutil holds the helpers the tests of this module share, so
+// that each is written once. Goroutine leaks are checked by
+// internal/leakcheck; wire-level Socket.IO clients are in
+// socketio/socketiotest; a recording adapter.Emitter is in
+// socketio/adapter/adaptertest.
+package testutil
+
+import (
+	"testing"
+	"time"
+)
+
+// Poll is how often Eventually evaluates its condition.
+const Poll = 5 * time.Millisecond
+
+// Eventually evaluates cond every Poll until it holds, and fails t with
+// "timed out waiting for what" once timeout has passed. Call it from the
+// test's goroutine (it calls t.Fatalf).
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(Poll)
+	}
+}
