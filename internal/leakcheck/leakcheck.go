@@ -12,6 +12,9 @@ import (
 // Grace is how long the count may take to come back down.
 const Grace = 10 * time.Second
 
+// grace is the Grace in use (shorter in this package's own tests).
+var grace = Grace
+
 // Check records the goroutine count now and, when the test and its other
 // cleanups are done, fails it (with every goroutine's stack) if the count
 // has not come back down within Grace. Call it first in a test, so that
@@ -20,7 +23,7 @@ func Check(t testing.TB) {
 	t.Helper()
 	before := runtime.NumGoroutine()
 	t.Cleanup(func() {
-		if n, stacks, ok := settle(before, Grace); !ok {
+		if n, stacks, ok := settle(before, grace); !ok {
 			t.Errorf("goroutines: %d before, %d after\n%s", before, n, stacks)
 		}
 	})
@@ -30,15 +33,15 @@ func Check(t testing.TB) {
 // before within Grace.
 func After(t testing.TB, before int) {
 	t.Helper()
-	if n, stacks, ok := settle(before, Grace); !ok {
+	if n, stacks, ok := settle(before, grace); !ok {
 		t.Fatalf("goroutines: %d before, %d after\n%s", before, n, stacks)
 	}
 }
 
 // settle waits until at most before goroutines run; otherwise it returns
 // the count and every goroutine's stack once grace has passed.
-func settle(before int, grace time.Duration) (int, string, bool) {
-	deadline := time.Now().Add(grace)
+func settle(before int, wait time.Duration) (int, string, bool) {
+	deadline := time.Now().Add(wait)
 	for {
 		n := runtime.NumGoroutine()
 		if n <= before {
