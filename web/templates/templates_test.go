@@ -2,6 +2,7 @@ package templates_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -95,6 +96,28 @@ func TestErrorPage(t *testing.T) {
 	for _, want := range []string{`<title>`, `Not found`, `data-testid="error-message">no &lt;such&gt; page`, `href="/login"`} {
 		if !strings.Contains(html, want) {
 			t.Errorf("error page lacks %s:\n%s", want, html)
+		}
+	}
+}
+
+// A page whose request was cancelled is not rendered: the context's
+// error comes back instead.
+func TestRenderingStopsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	me := chat.User{ID: 1, Name: "root", Role: chat.RoleAdmin}
+	for name, c := range map[string]templ.Component{
+		"chat":   templates.ChatPage(templates.ChatView{User: me}),
+		"item":   templates.NamespaceItem(chat.Namespace{ID: 1, Title: "Users", Endpoint: "/user"}),
+		"login":  templates.LoginPage(templates.AuthForm{}),
+		"signup": templates.SignupPage(templates.AuthForm{}),
+		"admin":  templates.AdminUsersPage(templates.AdminUsersView{Me: me}),
+		"error":  templates.ErrorPage(templates.ErrorView{Title: "t"}),
+		"layout": templates.Layout("t", "c"),
+	} {
+		var b strings.Builder
+		if err := c.Render(ctx, &b); !errors.Is(err, context.Canceled) || b.Len() != 0 {
+			t.Errorf("%s with a cancelled context: %v and %d bytes, want context.Canceled and nothing", name, err, b.Len())
 		}
 	}
 }
