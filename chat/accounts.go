@@ -46,6 +46,13 @@ type AccountsOptions struct {
 	// authentication asks the store, so a change of role or a log-out
 	// anywhere applies to the next connection.
 	AuthCacheTTL time.Duration
+	// OnUserChanged, when set, is called after a log-out or a role change
+	// through this Accounts with the user's id, so that the application
+	// can tell the other nodes of a cluster, whose Accounts then call
+	// ForgetUser: with it, such changes apply at once everywhere, and only
+	// changes made around the service (`chatd admin`) wait for
+	// AuthCacheTTL.
+	OnUserChanged func(userID int64)
 	// Now returns the current time. Defaults to time.Now.
 	Now func() time.Time
 }
@@ -71,6 +78,7 @@ type Accounts struct {
 	lastSweep time.Time
 
 	cacheTTL time.Duration
+	changed  func(userID int64)
 	cacheMu  sync.Mutex
 	cache    map[string]authEntry // by token hash
 }
@@ -108,6 +116,7 @@ func NewAccounts(users UserStore, sessions SessionStore, opts AccountsOptions) *
 	if a.now == nil {
 		a.now = time.Now
 	}
+	a.changed = opts.OnUserChanged
 	if opts.AuthCacheTTL > 0 {
 		a.cacheTTL = opts.AuthCacheTTL
 		a.cache = make(map[string]authEntry)
@@ -244,12 +253,28 @@ func (a *Accounts) LogOut(ctx context.Context, token string) error {
 		return nil
 	}
 	hash := HashToken(token)
+	var owner int64
+	if a.changed != nil {
+		if u, err := a.sessions.FindSessionUser(ctx, hash, a.now()); err == nil {
+			owner = u.ID
+		}
+	}
 	a.forget(func(k string, _ authEntry) bool { return k == string(hash) })
 	err := a.sessions.DeleteSession(ctx, hash)
 	// Again: an Authenticate that read the session before it was deleted
 	// may have cached it meanwhile.
 	a.forget(func(k string, _ authEntry) bool { return k == string(hash) })
+	if err == nil && owner != 0 {
+		a.changed(owner)
+	}
 	return err
+}
+
+// ForgetUser drops the cached sessions of a user (see
+// AccountsOptions.OnUserChanged): their next authentication asks the
+// store.
+func (a *Accounts) ForgetUser(userID int64) {
+	a.forget(func(_ string, e authEntry) bool { return e.user.ID == userID })
 }
 
 // forget drops the cached sessions for which drop returns true.
@@ -314,7 +339,10 @@ func (a *Accounts) SetRole(ctx context.Context, name string, role Role) (User, e
 	}
 	u, err := a.users.SetUserRole(ctx, name, role)
 	if err == nil {
-		a.forget(func(_ string, e authEntry) bool { return e.user.ID == u.ID })
+		a.ForgetUser(u.ID)
+		if a.changed != nil {
+			a.changed(u.ID)
+		}
 	}
 	return u, err
 }

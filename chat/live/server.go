@@ -31,6 +31,11 @@ type Options struct {
 	// is then sent after every change, since this node does not know what
 	// the other nodes sent.
 	Cluster bool
+	// ForgetUser, in a cluster, is called when another node reports that
+	// a user logged out or changed role (UserChanged there): it drops
+	// what this node cached of the user's sessions
+	// (chat.Accounts.ForgetUser). Nil does nothing.
+	ForgetUser func(userID int64)
 	// MemberInterval is the shortest time between two updateMembers of
 	// one room. Defaults to one second (docs/protocol.md).
 	MemberInterval time.Duration
@@ -54,6 +59,7 @@ type Server struct {
 	rooms   *roomCache
 
 	mu    sync.Mutex
+	root  *socketio.Namespace            // "/", set by Register
 	nsp   map[string]*socketio.Namespace // chat namespaces by endpoint
 	socks map[*chatSocket]struct{}       // connected chat sockets
 }
@@ -145,6 +151,13 @@ func (s *Server) Register(ctx context.Context, io *socketio.Server) error {
 	}
 	io.Use(s.authenticate(nil))
 	io.OnConnection(s.onDiscovery)
+	root := io.Of("/")
+	s.mu.Lock()
+	s.root = root
+	s.mu.Unlock()
+	if s.opts.Cluster {
+		root.OnServerSideEmit(s.onNodeEvent)
+	}
 	for _, ns := range all {
 		nsp := io.Of(ns.Endpoint)
 		s.mu.Lock()
@@ -170,8 +183,36 @@ type postedMessage struct {
 	UserID int64 `json:"userId"`
 }
 
+// userChangedEvent is the server-side event a node sends the others
+// after a user logged out or changed role through it: the user's id only.
+const userChangedEvent = "chatd:user-changed"
+
+// UserChanged tells the other nodes of the cluster that a user logged out
+// or changed role here (chat.AccountsOptions.OnUserChanged), so that they
+// forget their cached sessions of the user. It does nothing on one node.
+func (s *Server) UserChanged(userID int64) {
+	s.mu.Lock()
+	root := s.root
+	s.mu.Unlock()
+	if !s.opts.Cluster || root == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
+	defer cancel()
+	if err := root.ServerSideEmit(ctx, userChangedEvent, userID); err != nil {
+		s.opts.Logger.Warn("chat: telling the other nodes of a changed user", "user", userID, "error", err)
+	}
+}
+
 // onNodeEvent handles the server-side events of the other nodes.
 func (s *Server) onNodeEvent(event string, args []json.RawMessage, _ func(any)) {
+	if event == userChangedEvent && len(args) == 1 {
+		var id int64
+		if json.Unmarshal(args[0], &id) == nil && id > 0 && s.opts.ForgetUser != nil {
+			s.opts.ForgetUser(id)
+		}
+		return
+	}
 	if event != postedEvent || len(args) != 1 {
 		return
 	}

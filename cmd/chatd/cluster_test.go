@@ -97,6 +97,42 @@ func account(t *testing.T, base, page, name, password string) string {
 	return ""
 }
 
+// logout posts the log-out form of the server at base with cookie.
+func logout(t *testing.T, base, cookie string) {
+	t.Helper()
+	req, err := http.NewRequest("POST", base+"/logout", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Cookie", cookie)
+	req.Header.Set("Origin", base)
+	res, err := noRedirects.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("log-out at %s: status %d", base, res.StatusCode)
+	}
+}
+
+// dialErr tries a connection to namespace nsp with cookie and returns why
+// it failed (nil if it succeeded; it is then closed).
+func dialErr(base, nsp, cookie string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := client.Dial(ctx, base+nsp, &client.Options{
+		Header:              http.Header{"Cookie": {cookie}},
+		Transports:          []string{client.TransportWebSocket},
+		ForceNew:            true,
+		DisableReconnection: true,
+	})
+	if err == nil {
+		s.Close()
+	}
+	return err
+}
+
 // chatClient is a Socket.IO connection to a chat namespace that records
 // what it receives.
 type chatClient struct {
@@ -336,6 +372,15 @@ func TestRunTwoNodes(t *testing.T) {
 			return len(h) == 2 && h[0].Text == "from A" && h[1].Text == "from B" && h[0].Username == "alice"
 		})
 		c.s.Close()
+	}
+
+	// A log-out through node B ends the session on node A at once, though
+	// A has it cached (it authenticated bob's reader above).
+	bobOnA := account(t, a.URL, "/login", "bob", "bob-password")
+	dialChat(t, a.URL, "/user", bobOnA).s.Close()
+	logout(t, b.URL, bobOnA)
+	if err := dialErr(a.URL, "/user", bobOnA); err == nil || !strings.Contains(err.Error(), "unauthorized") {
+		t.Fatalf("the logged-out session on the other node: %v, want unauthorized", err)
 	}
 
 	// bob leaves: alice's sockets on both nodes see one member.

@@ -29,6 +29,10 @@ import (
 // shutdownTimeout bounds the graceful shutdown.
 const shutdownTimeout = 10 * time.Second
 
+// clusterAuthCacheTTL is how long a node of a cluster keeps an
+// authenticated session (chat.AccountsOptions.AuthCacheTTL).
+const clusterAuthCacheTTL = time.Second
+
 // clusterHistoryTTL is how long a node of a cluster uses a room's cached
 // history before reading it again from the database.
 const clusterHistoryTTL = 10 * time.Second
@@ -79,7 +83,22 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		logger.Info("removed expired sessions", "count", n)
 	}
 
-	accounts := chat.NewAccounts(db, db, chat.AccountsOptions{})
+	// In a cluster every handshake would otherwise query the shared
+	// database for its session: sessions are kept for a second, and a
+	// log-out or role change through any node is told to the others at
+	// once (the chat server's UserChanged, once it exists); only a role
+	// set with `chatd admin` waits for that second.
+	var chatRef atomic.Pointer[live.Server]
+	accOpts := chat.AccountsOptions{}
+	if cfg.Redis != "" {
+		accOpts.AuthCacheTTL = clusterAuthCacheTTL
+		accOpts.OnUserChanged = func(id int64) {
+			if cs := chatRef.Load(); cs != nil {
+				cs.UserChanged(id)
+			}
+		}
+	}
+	accounts := chat.NewAccounts(db, db, accOpts)
 	limiter := chat.NewRateLimiter(cfg.MsgRate, chat.DefaultMessageBurst)
 	pages, err := web.New(web.Config{
 		Accounts:       accounts,
@@ -97,7 +116,6 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	// reports rooms whose users left with a dead node (roomsChanged,
 	// forwarded to the chat server once it exists).
 	var presence chat.Presence = chat.NewMemoryPresence()
-	var chatRef atomic.Pointer[live.Server]
 	roomsChanged := func(room chat.RoomID) {
 		if cs := chatRef.Load(); cs != nil {
 			cs.RoomsChanged(room)
@@ -168,10 +186,11 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		// every post; the nodes of a cluster tell each other of theirs
 		// (live.Options.Cluster) and read a room again after
 		// clusterHistoryTTL, in case a notification was lost.
-		Messages: chat.NewMessages(db, chat.MessagesOptions{Limiter: limiter, CacheHistory: true, HistoryTTL: historyTTL(cfg)}),
-		Presence: presence,
-		Cluster:  cfg.Redis != "",
-		Logger:   logger,
+		Messages:   chat.NewMessages(db, chat.MessagesOptions{Limiter: limiter, CacheHistory: true, HistoryTTL: historyTTL(cfg)}),
+		Presence:   presence,
+		Cluster:    cfg.Redis != "",
+		ForgetUser: accounts.ForgetUser,
+		Logger:     logger,
 	})
 	chatRef.Store(chatSrv)
 	defer chatSrv.Close()
