@@ -131,8 +131,8 @@ func expectAck(t *testing.T, c *socketiotest.Conn, nsp string, id int64) socketi
 	return ev
 }
 
-// Every behaviour the package documents, on a server run listens with on
-// a free loopback port, then the stop on cancellation.
+// Every behaviour the package documents, against run listening on a free
+// loopback port, and run returning nil once its context is cancelled.
 func TestBehaviours(t *testing.T) {
 	leakcheck.Check(t)
 	srv := start(t, "-v")
