@@ -51,6 +51,12 @@ type Presence struct {
 	closed  atomic.Bool
 	failing bool // the last background round failed; used by run only
 
+	// Adds of concurrent joins share one pipelined round trip: the first
+	// caller to find no batch running runs the queued ones (addBatched).
+	bmu     sync.Mutex
+	bq      []*addReq
+	leading bool
+
 	kick     chan struct{}
 	cancel   context.CancelFunc
 	done     chan struct{}
@@ -121,7 +127,9 @@ func (p *Presence) NodeID() string { return p.opts.NodeID }
 func (p *Presence) newIncarnation() string { return p.opts.NodeID + "-" + randomHex(4) }
 
 // Add implements chat.Presence in one round trip (the counts come with
-// it). When Redis answers that
+// it), shared with the Adds made at the same time: they go to Redis in
+// one pipeline, bounded by Options.TTL; ctx is checked before the Add is
+// queued, not while it is on its way. When Redis answers that
 // this node is not alive (it was declared dead, or Redis lost its data),
 // Add first registers the node again with all its entries, then adds.
 // On an error the socket is still recorded locally and Redis is brought
@@ -134,7 +142,7 @@ func (p *Presence) Add(ctx context.Context, room chat.RoomID, sid string, user c
 	for attempt := 0; ; attempt++ {
 		p.reg.RLock()
 		inc := p.inc
-		res, err := addScript.Run(ctx, p.rdb, p.keys[:1], p.pfx, inc, renc, sid, user.Name, string(user.Role)).Int64Slice()
+		res, err := p.addBatched(ctx, inc, renc, sid, user)
 		if err == nil && (len(res) == 0 || res[0] < 0) {
 			p.reg.RUnlock()
 			if attempt == 0 {
@@ -553,4 +561,79 @@ func decodeRoom(s string) (chat.RoomID, bool) {
 // roomString names room in errors.
 func roomString(room chat.RoomID) string {
 	return fmt.Sprintf("room %q of %s", room.Room, room.Namespace)
+}
+
+// addReq is one Add waiting in a batch.
+type addReq struct {
+	args []any
+	res  []int64
+	err  error
+	done chan struct{}
+}
+
+// maxBatch bounds the Adds of one pipeline.
+const maxBatch = 128
+
+// addBatched runs addScript for one socket, in a pipeline with the Adds
+// queued at the same time: like a group commit, a lone call goes at once,
+// and calls that arrive while a pipeline is on its way go together in the
+// next. The caller that finds no batch running runs them all.
+func (p *Presence) addBatched(ctx context.Context, inc, renc, sid string, user chat.UserRef) ([]int64, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err // given up before it was sent
+	}
+	r := &addReq{args: []any{p.pfx, inc, renc, sid, user.Name, string(user.Role)}, done: make(chan struct{})}
+	p.bmu.Lock()
+	p.bq = append(p.bq, r)
+	lead := !p.leading
+	p.leading = true
+	p.bmu.Unlock()
+	if lead {
+		for {
+			p.bmu.Lock()
+			batch := p.bq
+			if len(batch) > maxBatch {
+				batch, p.bq = batch[:maxBatch:maxBatch], batch[maxBatch:]
+			} else {
+				p.bq = nil
+			}
+			if len(batch) == 0 {
+				p.leading = false
+				p.bmu.Unlock()
+				break
+			}
+			p.bmu.Unlock()
+			p.runAdds(batch)
+		}
+	}
+	<-r.done
+	return r.res, r.err
+}
+
+// runAdds sends the Adds of batch in one pipeline and hands each its
+// answer.
+func (p *Presence) runAdds(batch []*addReq) {
+	ctx, cancel := context.WithTimeout(context.Background(), p.opts.TTL)
+	defer cancel()
+	var cmds []*redis.Cmd
+	for try := 0; try < 2; try++ {
+		pipe := p.rdb.Pipeline()
+		cmds = cmds[:0]
+		for _, r := range batch {
+			cmds = append(cmds, addScript.EvalSha(ctx, pipe, p.keys[:1], r.args...))
+		}
+		_, _ = pipe.Exec(ctx)
+		if try == 0 && redis.HasErrorPrefix(cmds[0].Err(), "NOSCRIPT") {
+			// The script is not in Redis' cache (the first use, or a
+			// restarted Redis): load it and send the batch again.
+			if addScript.Load(ctx, p.rdb).Err() == nil {
+				continue
+			}
+		}
+		break
+	}
+	for i, r := range batch {
+		r.res, r.err = cmds[i].Int64Slice()
+		close(r.done)
+	}
 }

@@ -3,9 +3,12 @@ package redispresence_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -451,4 +454,78 @@ func TestSweeperTakeover(t *testing.T) {
 	if n, err := rdb.ZCard(ctx, sweep).Result(); err != nil || n != 0 {
 		t.Errorf("sweep set has %d, %v", n, err)
 	}
+}
+
+// pipeCounter counts the pipelines and single commands a client sends.
+type pipeCounter struct {
+	mu    sync.Mutex
+	pipes int
+	cmds  int
+}
+
+func (c *pipeCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *pipeCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.mu.Lock()
+		c.cmds++
+		c.mu.Unlock()
+		return next(ctx, cmd)
+	}
+}
+func (c *pipeCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.mu.Lock()
+		c.pipes++
+		c.mu.Unlock()
+		return next(ctx, cmds)
+	}
+}
+
+// Concurrent Adds share round trips, and each gets its own answer.
+func TestConcurrentAddsShareRoundTrips(t *testing.T) {
+	leakcheck.Check(t)
+	rdb := needRedis(t)
+	prefix := newPrefix(t, rdb)
+	c := redis.NewClient(&redis.Options{Addr: redisAddr(), PoolSize: 4})
+	t.Cleanup(func() { _ = c.Close() }) // after the node's Close
+	var count pipeCounter
+	a := newNode(t, c, redispresence.Options{Prefix: prefix, TTL: time.Hour, Interval: time.Hour / 4})
+	c.AddHook(&count)
+	const n = 200
+	var wg sync.WaitGroup
+	var joins atomic.Int64
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			// Two sockets per user: one of each pair joins the user.
+			joined, st, err := a.Add(context.Background(), chatRoom, "s"+strconv.Itoa(i), chat.UserRef{Name: "u" + strconv.Itoa(i/2), Role: chat.RoleUser})
+			if err != nil {
+				errs <- err
+				return
+			}
+			if joined {
+				joins.Add(1)
+			}
+			if st.Clients < 1 || st.Clients > n || st.Users < 1 || st.Users > n/2 {
+				errs <- fmt.Errorf("stats %+v", st)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if joins.Load() != n/2 {
+		t.Fatalf("%d joins reported for %d users", joins.Load(), n/2)
+	}
+	if st := stats(t, a, chatRoom); st != (chat.PresenceStats{Clients: n, Users: n / 2}) {
+		t.Fatalf("stats %+v", st)
+	}
+	count.mu.Lock()
+	defer count.mu.Unlock()
+	if count.pipes >= n || count.cmds > 2 { // the Stats above is one command
+		t.Fatalf("%d Adds in %d pipelines and %d single commands: want fewer round trips than Adds", n, count.pipes, count.cmds)
+	}
+	t.Logf("%d Adds in %d pipelines", n, count.pipes)
 }
