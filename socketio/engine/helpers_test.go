@@ -56,7 +56,10 @@ func (h *echoHandler) OnClose(s *Session, reason Reason) {
 // waitClose waits for the OnClose of the session with id sid.
 func (h *echoHandler) waitClose(t *testing.T, sid string) Reason {
 	t.Helper()
-	deadline := time.After(5 * time.Second)
+	// Generous: on a loaded machine (a busy core, the race detector, the
+	// other packages' tests) a close has once taken over 5 s to reach
+	// OnClose.
+	deadline := time.After(15 * time.Second)
 	for {
 		select {
 		case ev := <-h.closes:
