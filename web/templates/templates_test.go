@@ -121,3 +121,19 @@ func TestRenderingStopsWhenCancelled(t *testing.T) {
 		}
 	}
 }
+
+// The parts the pages are made of render on their own too.
+func TestPartsRenderAlone(t *testing.T) {
+	item := render(t, templates.NamespaceItem(chat.Namespace{ID: 3, Title: "<Admins>", Img: "/static/img/admin.svg", Endpoint: "/admin"}))
+	for _, want := range []string{`data-endpoint="/admin"`, `&lt;Admins&gt;`, `/static/img/admin.svg`} {
+		if !strings.Contains(item, want) {
+			t.Errorf("namespace item lacks %s:\n%s", want, item)
+		}
+	}
+	page := render(t, templates.Layout("A <title>", "page-x"))
+	for _, want := range []string{`<title>A &lt;title&gt;`, `class="page-x"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("layout lacks %s:\n%s", want, page)
+		}
+	}
+}
