@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -67,7 +68,9 @@ func (h *echoHandler) waitClose(t *testing.T, sid string) Reason {
 				return ev.reason
 			}
 		case <-deadline:
-			t.Fatalf("no OnClose for session %s", sid)
+			// Every goroutine's stack, to see where the close stopped.
+			buf := make([]byte, 1<<20)
+			t.Fatalf("no OnClose for session %s\n%s", sid, buf[:runtime.Stack(buf, true)])
 		}
 	}
 }
