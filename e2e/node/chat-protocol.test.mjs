@@ -261,7 +261,9 @@ describe('joinRoom', () => {
     const b = connect('/user', cookie.user2);
     await join(b, 'chat');
     await join(a, 'chat');
-    await waitFor(() => events(b, 'updateMembers').some((u) => u.members === 2), 3000, 'count 2');
+    for (const s of [a, b]) {
+      await waitFor(() => events(s, 'updateMembers').some((u) => u.members === 2), 3000, 'count 2');
+    }
     const posted = await send(b, 'before the second join');
     await waitFor(() => events(a, 'comPeRoom').some((m) => m.id === posted.id), 3000, 'message');
     const first = (await join(a, 'chat')).history;
