@@ -3,9 +3,7 @@ package live_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/chat/live"
@@ -28,30 +26,10 @@ type clusterNode struct {
 func newClusterNode(t *testing.T, dsn string, broker *redisadapter.MemoryBroker, presence chat.Presence) *clusterNode {
 	t.Helper()
 	leakcheck.Check(t)
-	ctx := context.Background()
-	db, err := store.Open(ctx, dsn, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	accounts := chat.NewAccounts(db, db, chat.AccountsOptions{Password: fastParams})
-	io := socketio.NewServer(&socketio.Options{Adapter: redisadapter.New(broker, redisadapter.Options{})})
-	cs := live.NewServer(live.Options{Auth: accounts, Namespaces: db, Messages: chat.NewMessages(db, chat.MessagesOptions{}),
-		Presence: presence, Cluster: true, MemberInterval: 100 * time.Millisecond})
-	if err := cs.Register(ctx, io); err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", io)
-	hs := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = io.Close(ctx)
-		hs.Close()
-		cs.Close()
-		_ = db.Close()
-	})
-	return &clusterNode{url: hs.URL, db: db}
+	url, db, _ := startChat(t, dsn, &socketio.Options{Adapter: redisadapter.New(broker, redisadapter.Options{})},
+		func(db *store.DB) *chat.Messages { return chat.NewMessages(db, chat.MessagesOptions{}) },
+		live.Options{Presence: presence, Cluster: true})
+	return &clusterNode{url: url, db: db}
 }
 
 // clusterUser creates an account through node n and returns the cookie

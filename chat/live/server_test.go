@@ -31,14 +31,30 @@ type chatEnv struct {
 func newChatEnv(t *testing.T, limiter *chat.RateLimiter) *chatEnv {
 	t.Helper()
 	leakcheck.Check(t)
+	url, db, accounts := startChat(t, filepath.Join(t.TempDir(), "chat.db"), nil, func(db *store.DB) *chat.Messages {
+		return chat.NewMessages(db, chat.MessagesOptions{Limiter: limiter, CacheHistory: true})
+	}, live.Options{})
+	return &chatEnv{t: t, url: url, db: db, accounts: accounts}
+}
+
+// startChat serves a chat server on the database dsn over HTTP until the
+// test ends: the store, accounts, messages (from messages) and a live
+// server with opts (Auth, Namespaces and Messages filled in) on a
+// socketio server with sioOpts.
+func startChat(t *testing.T, dsn string, sioOpts *socketio.Options, messages func(*store.DB) *chat.Messages, opts live.Options) (string, *store.DB, *chat.Accounts) {
+	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "chat.db"), store.Options{})
+	db, err := store.Open(ctx, dsn, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	accounts := chat.NewAccounts(db, db, chat.AccountsOptions{Password: fastParams})
-	io := socketio.NewServer(nil)
-	cs := live.NewServer(live.Options{Auth: accounts, Namespaces: db, Messages: chat.NewMessages(db, chat.MessagesOptions{Limiter: limiter, CacheHistory: true}), MemberInterval: 100 * time.Millisecond})
+	io := socketio.NewServer(sioOpts)
+	opts.Auth, opts.Namespaces, opts.Messages = accounts, db, messages(db)
+	if opts.MemberInterval == 0 {
+		opts.MemberInterval = 100 * time.Millisecond
+	}
+	cs := live.NewServer(opts)
 	if err := cs.Register(ctx, io); err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +69,7 @@ func newChatEnv(t *testing.T, limiter *chat.RateLimiter) *chatEnv {
 		cs.Close()
 		_ = db.Close()
 	})
-	return &chatEnv{t: t, url: hs.URL, db: db, accounts: accounts}
+	return hs.URL, db, accounts
 }
 
 // user signs up a user with a role and returns a cookie header for it.
