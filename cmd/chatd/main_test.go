@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,24 +20,6 @@ import (
 	"github.com/chatd/chatd/internal/testutil"
 	"github.com/chatd/chatd/store"
 )
-
-// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func envMap(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
@@ -49,8 +30,8 @@ var listeningRE = regexp.MustCompile(`(?m)^listening on (http://127\.0\.0\.1:(\d
 // runningServer is a server started by MustRunMain.
 type runningServer struct {
 	URL    string
-	Stdout *syncBuffer
-	Stderr *syncBuffer
+	Stdout *testutil.Buffer
+	Stderr *testutil.Buffer
 	cancel context.CancelFunc
 	done   chan struct{} // closed when run has returned
 	err    error         // run's result, set before done is closed
@@ -75,7 +56,7 @@ func MustRunMain(t *testing.T, args []string, env map[string]string) *runningSer
 	t.Helper()
 	leakcheck.Check(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &runningServer{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, cancel: cancel, done: make(chan struct{})}
+	s := &runningServer{Stdout: &testutil.Buffer{}, Stderr: &testutil.Buffer{}, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		s.err = run(ctx, args, envMap(env), s.Stdout, s.Stderr)
 		close(s.done)

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,32 +15,13 @@ import (
 	"github.com/chatd/chatd/socketio/socketiotest"
 )
 
-// syncBuffer is a bytes.Buffer safe for the server's and the test's
-// goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 var listeningRe = regexp.MustCompile(`listening on (http://\S+)`)
 
 // server is a run started by start.
 type server struct {
 	url    string
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *testutil.Buffer
+	stderr *testutil.Buffer
 	stop   func() error
 }
 
@@ -52,7 +31,7 @@ type server struct {
 func start(t *testing.T, args ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	s := &server{stdout: &testutil.Buffer{}, stderr: &testutil.Buffer{}}
 	var runErr error
 	finished := make(chan struct{})
 	argv := append([]string{"-addr", "127.0.0.1:0"}, args...)
@@ -442,7 +421,7 @@ func TestRunErrors(t *testing.T) {
 		{"-addr", "256.0.0.1:0"},
 		{"-addr", "127.0.0.1:notaport"},
 	} {
-		var stdout, stderr syncBuffer
+		var stdout, stderr testutil.Buffer
 		if err := run(context.Background(), args, &stdout, &stderr); err == nil {
 			t.Errorf("run(%q) succeeded", args)
 		}
@@ -450,7 +429,7 @@ func TestRunErrors(t *testing.T) {
 			t.Errorf("run(%q) printed %q", args, stdout.String())
 		}
 	}
-	var stderr syncBuffer
+	var stderr testutil.Buffer
 	if err := run(context.Background(), []string{"-nope"}, io.Discard, &stderr); err == nil || !strings.Contains(stderr.String(), "-recovery") {
 		t.Errorf("bad flag: err %v, usage %q", err, stderr.String())
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -9,11 +8,11 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chatd/chatd/internal/leakcheck"
+	"github.com/chatd/chatd/internal/testutil"
 	"github.com/chatd/chatd/socketio/socketiotest"
 )
 
@@ -67,31 +66,12 @@ func TestFixtureEndpoints(t *testing.T) {
 	s.Expect(`43456[1,"2",{"3":[false]}]`)
 }
 
-// syncBuffer is a bytes.Buffer safe for the server's and the test's
-// goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // run serves both endpoints on the address given, prints the listening
 // line, and stops when its context ends.
 func TestRun(t *testing.T) {
 	leakcheck.Check(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.Buffer
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-v"}, &stdout, &stderr) }()
 	re := regexp.MustCompile(`listening on (http://\S+)`)
