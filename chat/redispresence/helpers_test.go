@@ -6,44 +6,24 @@ import (
 	"encoding/hex"
 	"io"
 	"net"
-	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/chat/redispresence"
+	"github.com/chatd/chatd/internal/testutil/redistest"
 )
 
 // redisAddr is the Redis server the tests use.
-func redisAddr() string {
-	if a := os.Getenv("REDIS_ADDR"); a != "" {
-		return a
-	}
-	return "127.0.0.1:6379"
-}
+func redisAddr() string { return redistest.Addr() }
 
 // needRedis returns a client of the test Redis server, skipping the test
 // when it does not answer (failing it under CI).
-func needRedis(t testing.TB) *redis.Client {
-	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: redisAddr(), DialTimeout: time.Second, MaxRetries: 1})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		_ = c.Close()
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Redis at %s: %v", redisAddr(), err)
-		}
-		t.Skipf("Redis at %s: %v", redisAddr(), err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
+func needRedis(t testing.TB) *redis.Client { return redistest.Client(t) }
 
 // newPrefix returns a key prefix of the test's own and deletes its keys
 // when the test is over (after the nodes made with it are closed).

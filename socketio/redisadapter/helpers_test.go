@@ -11,35 +11,17 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/chatd/chatd/internal/leakcheck"
+	"github.com/chatd/chatd/internal/testutil/redistest"
 	"github.com/chatd/chatd/socketio/adapter"
 	"github.com/chatd/chatd/socketio/adapter/adaptertest"
 )
 
 // redisAddr is the Redis server the tests use.
-func redisAddr() string {
-	if a := os.Getenv("REDIS_ADDR"); a != "" {
-		return a
-	}
-	return "127.0.0.1:6379"
-}
+func redisAddr() string { return redistest.Addr() }
 
 // needRedis returns a client of the test Redis server, skipping the test
 // when it does not answer (failing it under CI).
-func needRedis(t *testing.T) *redis.Client {
-	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: redisAddr(), DialTimeout: time.Second, MaxRetries: 1})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		_ = c.Close()
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Redis at %s: %v", redisAddr(), err)
-		}
-		t.Skipf("Redis at %s: %v", redisAddr(), err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
+func needRedis(t *testing.T) *redis.Client { return redistest.Client(t) }
 
 // testKey returns a channel prefix of its own for a test.
 func testKey() string { return "chatd-test-" + newID() }
