@@ -259,11 +259,11 @@ func (a *Accounts) LogOut(ctx context.Context, token string) error {
 			owner = u.ID
 		}
 	}
-	a.forget(func(k string, _ authEntry) bool { return k == string(hash) })
+	a.forgetSession(hash)
 	err := a.sessions.DeleteSession(ctx, hash)
 	// Again: an Authenticate that read the session before it was deleted
 	// may have cached it meanwhile.
-	a.forget(func(k string, _ authEntry) bool { return k == string(hash) })
+	a.forgetSession(hash)
 	if err == nil && owner != 0 {
 		a.changed(owner)
 	}
@@ -275,6 +275,16 @@ func (a *Accounts) LogOut(ctx context.Context, token string) error {
 // store.
 func (a *Accounts) ForgetUser(userID int64) {
 	a.forget(func(_ string, e authEntry) bool { return e.user.ID == userID })
+}
+
+// forgetSession drops the cached session with the given token hash.
+func (a *Accounts) forgetSession(hash []byte) {
+	if a.cache == nil {
+		return
+	}
+	a.cacheMu.Lock()
+	delete(a.cache, string(hash))
+	a.cacheMu.Unlock()
 }
 
 // forget drops the cached sessions for which drop returns true.
