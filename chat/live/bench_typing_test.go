@@ -25,7 +25,7 @@ import (
 const (
 	typingMembers = 1000 // members of the room, each a user of their own
 	typingSenders = 10   // of them, the ones posting the messages
-	// typingEvery is how often each other member sends typing: true
+	// typingEvery is about how often each other member sends typing: true
 	// while the typing phase runs: a client typing without a pause,
 	// repeating at every few keystrokes (the server forwards one per
 	// user per 2 s).
@@ -85,8 +85,10 @@ func cpuTime() time.Duration {
 
 // BenchmarkTypingFanout measures the CPU time per delivered chat message
 // in a room of 1,000 members on WebSocket, first while nobody types, then
-// while every member that is not posting sends typing: true every 500 ms
-// (forwarded, volatile, at most once per user per 2 s, to the 999 others).
+// while every member that is not posting sends typing: true about every
+// 550 ms (typingEvery, rounded to whole events per 5 ms tick), which the
+// server forwards, volatile, at most once per user per 2 s, to the 999
+// others.
 // b.N messages are posted in each phase by 10 of the members, one after
 // the other, each waiting for its ack; a phase ends once every member has
 // every message. The CPU time is the whole process's (the clients
@@ -94,7 +96,7 @@ func cpuTime() time.Duration {
 // typing-overhead is the ratio of the two, the figure docs/performance.md
 // gives. Run it once, e.g.
 //
-//	go test -run '^$' -bench TypingFanout -benchtime 3000x -count 1 ./chat/live/
+//	go test -run '^$' -bench TypingFanout -benchtime 1000x -count 1 ./chat/live/
 func BenchmarkTypingFanout(b *testing.B) {
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(b.TempDir(), "chat.db"), store.Options{})
