@@ -2,11 +2,13 @@ package live_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/chat/live"
+	"github.com/chatd/chatd/internal/leakcheck"
 	"github.com/chatd/chatd/socketio/socketiotest"
 )
 
@@ -100,5 +102,28 @@ func TestTypingStopsOnLeaveAndDisconnect(t *testing.T) {
 	_ = b.WS.Close()
 	if ty := nextTyping(t, c); ty != (typingEv{"chat", "bob", false}) {
 		t.Fatalf("carol got %+v after bob's disconnect", ty)
+	}
+}
+
+// "true" is volatile: a long-polling member without a request waiting
+// cannot be written to and misses it; "false" is kept for its next poll.
+func TestTypingTrueIsVolatile(t *testing.T) {
+	leakcheck.Check(t)
+	e := newBenchEnv(t, 2)
+	typist, watcher := e.connect(0), e.connect(1)
+	typist.join("chat", 1)
+	watcher.join("chat", 1)
+	typist.post(`42/user,2["typing",{"typing":true}]`)
+	typist.until(`43/user,2[{"ok":true}]`)
+	typist.post(`42/user,3["typing",{"typing":false}]`)
+	typist.until(`43/user,3[{"ok":true}]`)
+	for {
+		body := e.do("GET", "/socket.io/?EIO=4&transport=polling&sid="+watcher.sid, watcher.cookie, "")
+		if strings.Contains(body, `"typing":true`) {
+			t.Fatalf("the watcher got the volatile true: %s", body)
+		}
+		if strings.Contains(body, `["userTyping",{"room":"chat","username":"user00000","typing":false}]`) {
+			return
+		}
 	}
 }
