@@ -1,11 +1,11 @@
 package live
 
 import (
-	"context"
 	"sync"
 	"time"
 
 	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/socketio"
 )
 
 // activityNotifier throttles roomActivity per room on this node: the
@@ -89,14 +89,9 @@ func (a *activityNotifier) close() {
 // sendActivity sends roomActivity to this node's sockets of the
 // namespace that are not in the room.
 func (s *Server) sendActivity(room chat.RoomID, lastID int64) {
-	nsp := s.namespace(room.Namespace)
-	if nsp == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
-	defer cancel()
-	_ = nsp.Local().Except(room.Room).EmitContext(ctx, "roomActivity", struct {
-		Room   string `json:"room"`
-		LastID int64  `json:"lastId"`
-	}{room.Room, lastID})
+	s.broadcast(room.Namespace, func(nsp *socketio.Namespace) socketio.BroadcastOperator { return nsp.Local().Except(room.Room) },
+		"roomActivity", struct {
+			Room   string `json:"room"`
+			LastID int64  `json:"lastId"`
+		}{room.Room, lastID})
 }

@@ -2,11 +2,9 @@ package live_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,11 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chatd/chatd/chat"
-	"github.com/chatd/chatd/chat/live"
-	"github.com/chatd/chatd/socketio"
-	"github.com/chatd/chatd/socketio/engine"
-	"github.com/chatd/chatd/store"
 	"github.com/gorilla/websocket"
 )
 
@@ -98,46 +91,23 @@ func cpuTime() time.Duration {
 //
 //	go test -run '^$' -bench TypingFanout -benchtime 1000x -count 1 ./chat/live/
 func BenchmarkTypingFanout(b *testing.B) {
-	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(b.TempDir(), "chat.db"), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	acc := chat.NewAccounts(db, db, chat.AccountsOptions{Password: fastParams})
-	io := socketio.NewServer(&socketio.Options{Engine: engine.Options{
-		PingInterval: time.Hour, PingTimeout: time.Hour, MaxQueuedBytes: 64 << 20,
-	}})
-	cs := live.NewServer(live.Options{Auth: acc, Namespaces: db, Reads: db,
-		Messages: chat.NewMessages(db, chat.MessagesOptions{CacheHistory: true})})
-	if err := cs.Register(ctx, io); err != nil {
-		b.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", io)
-	hs := httptest.NewServer(mux)
+	e := newBenchEnv(b, typingMembers)
+	hs := httptest.NewServer(e.io)
+	members := make([]*wsMember, typingMembers)
 	var readers sync.WaitGroup
 	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = io.Close(cctx)
-		hs.Close()
+		for _, m := range members {
+			if m != nil {
+				_ = m.ws.Close()
+			}
+		}
 		readers.Wait()
-		cs.Close()
-		_ = db.Close()
+		hs.Close()
 	}()
 
 	wsURL := "ws" + strings.TrimPrefix(hs.URL, "http") + "/socket.io/?EIO=4&transport=websocket"
-	members := make([]*wsMember, typingMembers)
 	for i := range members {
-		name := fmt.Sprintf("member%04d", i)
-		if _, err := acc.CreateUser(ctx, name, "password-123", chat.RoleUser); err != nil {
-			b.Fatal(err)
-		}
-		login, err := acc.LogIn(ctx, name, "password-123")
-		if err != nil {
-			b.Fatal(err)
-		}
-		ws, _, err := websocket.DefaultDialer.Dial(wsURL, http.Header{"Cookie": {chat.SessionCookieName + "=" + login.Token}})
+		ws, _, err := websocket.DefaultDialer.Dial(wsURL, http.Header{"Cookie": {e.cookies[i]}})
 		if err != nil {
 			b.Fatal(err)
 		}

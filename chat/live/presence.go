@@ -86,17 +86,12 @@ func (s *Server) PresenceChanged(room chat.RoomID, joined, left []string) {
 
 // sendPresence sends presence to a room.
 func (s *Server) sendPresence(room chat.RoomID, joined, left []string) {
-	nsp := s.namespace(room.Namespace)
-	if nsp == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
-	defer cancel()
-	_ = nsp.To(room.Room).EmitContext(ctx, "presence", struct {
-		Room   string   `json:"room"`
-		Joined []string `json:"joined"`
-		Left   []string `json:"left"`
-	}{room.Room, joined, left})
+	s.broadcast(room.Namespace, func(nsp *socketio.Namespace) socketio.BroadcastOperator { return nsp.To(room.Room) },
+		"presence", struct {
+			Room   string   `json:"room"`
+			Joined []string `json:"joined"`
+			Left   []string `json:"left"`
+		}{room.Room, joined, left})
 }
 
 // roomUsers acks the first users of the current room, in byte order of

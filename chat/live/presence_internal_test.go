@@ -65,13 +65,14 @@ func TestPresenceCoalesces(t *testing.T) {
 	r := newPresenceRecorder(time.Hour)
 	chatRoom := chat.RoomID{Namespace: "/user", Room: "chat"}
 	helpRoom := chat.RoomID{Namespace: "/user", Room: "help"}
-	r.userMoved(chatRoom, "alice", true) // the first send goes at once
+	// The first change of a room goes out at once.
+	r.userMoved(chatRoom, "alice", true)
+	r.userMoved(helpRoom, "xavier", true)
 	r.wg.Wait()
 	counts, sent := r.sent()
-	if len(sent) != 1 || !slices.Equal(counts, []int{1}) {
-		t.Fatalf("after the first change: counts %v, presence %+v", counts, sent)
+	if len(sent) != 2 || !slices.Equal(counts, []int{1, 1}) {
+		t.Fatalf("after the first changes: counts %v, presence %+v", counts, sent)
 	}
-	wantPresence(t, sent[0], chatRoom, []string{"alice"}, []string{})
 
 	// Within the hour: nothing goes out until Close.
 	r.userMoved(chatRoom, "bob", true)
@@ -83,18 +84,18 @@ func TestPresenceCoalesces(t *testing.T) {
 	r.userMoved(chatRoom, "carol", true)
 	r.userMoved(helpRoom, "bob", true)
 	r.userMoved(helpRoom, "bob", false)
-	if _, sent := r.sent(); len(sent) != 1 {
+	if _, sent := r.sent(); len(sent) != 2 {
 		t.Fatalf("presence sent within the interval: %+v", sent)
 	}
 	r.close()
 	counts, sent = r.sent()
-	if len(counts) != 3 { // both rooms hear their counts
+	if len(counts) != 4 { // both rooms hear their counts
 		t.Fatalf("counts after close: %v", counts)
 	}
-	if len(sent) != 2 {
-		t.Fatalf("presence after close: %+v, want one for chat only", sent)
+	if len(sent) != 3 {
+		t.Fatalf("presence after close: %+v, want one more, for chat only", sent)
 	}
-	wantPresence(t, sent[1], chatRoom, []string{"carol", "zoe"}, []string{"dave"})
+	wantPresence(t, sent[2], chatRoom, []string{"carol", "zoe"}, []string{"dave"})
 }
 
 // On one node an unchanged count is not sent again, but the presence
@@ -105,8 +106,13 @@ func TestPresenceWithoutCountChange(t *testing.T) {
 	room := chat.RoomID{Namespace: "/user", Room: "chat"}
 	r.userMoved(room, "alice", true)
 	r.wg.Wait()
-	r.userMoved(room, "alice", false)
-	r.userMoved(room, "bob", true)
+	// Both changes in one window (as userMoved records them, at once).
+	r.memberNotifier.mu.Lock()
+	st := r.state(room)
+	st.diff.record("alice", false)
+	st.diff.record("bob", true)
+	r.scheduleLocked(room, st)
+	r.memberNotifier.mu.Unlock()
 	r.wg.Wait()
 	counts, sent := r.sent()
 	if !slices.Equal(counts, []int{1}) || len(sent) != 2 {

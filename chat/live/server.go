@@ -514,14 +514,21 @@ func (s *Server) roomCount(room chat.RoomID) (int, error) {
 
 // sendMembers sends updateMembers with count n to a room.
 func (s *Server) sendMembers(room chat.RoomID, n int) {
-	nsp := s.namespace(room.Namespace)
+	s.broadcast(room.Namespace, func(nsp *socketio.Namespace) socketio.BroadcastOperator { return nsp.To(room.Room) },
+		"updateMembers", struct {
+			Room    string `json:"room"`
+			Members int    `json:"members"`
+		}{room.Room, n})
+}
+
+// broadcast emits event to the sockets of a chat namespace that to
+// selects, within the handler timeout.
+func (s *Server) broadcast(namespace string, to func(*socketio.Namespace) socketio.BroadcastOperator, event string, v any) {
+	nsp := s.namespace(namespace)
 	if nsp == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
 	defer cancel()
-	_ = nsp.To(room.Room).EmitContext(ctx, "updateMembers", struct {
-		Room    string `json:"room"`
-		Members int    `json:"members"`
-	}{room.Room, n})
+	_ = to(nsp).EmitContext(ctx, event, v) // a failure is the adapter's to log
 }

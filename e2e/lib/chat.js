@@ -4,6 +4,7 @@
 // and bounded waits.
 'use strict';
 
+const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -265,6 +266,17 @@ function keys(o) {
   return Object.keys(o).sort();
 }
 
+/**
+ * Checks that ack is an { error } ack (docs/protocol.md, Rules): exactly
+ * the key error, a non-empty string.
+ */
+function assertError(ack, what) {
+  assert.ok(ack && typeof ack === 'object', `${what}: ack ${JSON.stringify(ack)}`);
+  assert.deepEqual(keys(ack), ['error'], `${what}: ack ${JSON.stringify(ack)}`);
+  assert.equal(typeof ack.error, 'string', what);
+  assert.ok(ack.error.trim().length > 0, `${what}: empty error message`);
+}
+
 module.exports = {
   SESSION_COOKIE,
   KEYS,
@@ -289,4 +301,5 @@ module.exports = {
   join,
   send,
   keys,
+  assertError,
 };

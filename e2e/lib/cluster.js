@@ -132,6 +132,28 @@ async function startCluster({ n = 2, args = [], env = {} } = {}) {
   return { nodes, urls: nodes.map((node) => node.url), db, schema, prefix, stop };
 }
 
+/**
+ * startCluster(opts), then an account for each of names, signed up on
+ * alternate nodes (password "<name>-password") and logged in on every
+ * node. Resolves with {c, cookies}: c is startCluster's result, cookies
+ * maps a name to its Cookie header values, one per node.
+ */
+async function startClusterWithAccounts(names, opts) {
+  const { signup, login } = require('./chat.js');
+  const c = await startCluster(opts);
+  const cookies = {};
+  try {
+    for (const [i, name] of names.entries()) {
+      await signup(c.urls[i % c.urls.length], name, `${name}-password`);
+      cookies[name] = await Promise.all(c.urls.map((u) => login(u, name, `${name}-password`)));
+    }
+  } catch (err) {
+    await c.stop();
+    throw err;
+  }
+  return { c, cookies };
+}
+
 /** The nginx binary on PATH (or in /usr/sbin), or null. */
 function nginxBinary() {
   for (const dir of [...(process.env.PATH || '').split(':'), '/usr/sbin', '/usr/local/sbin']) {
@@ -254,4 +276,5 @@ module.exports = {
   requireServices,
   uniqueName,
   startCluster,
+  startClusterWithAccounts,
 };

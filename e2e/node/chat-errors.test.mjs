@@ -8,18 +8,10 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const chat = require('../lib/chat.js');
-const { keys, join, send, events, waitFor, sleep, ackLogged } = chat;
+const { keys, join, send, events, waitFor, sleep, ackLogged, assertError } = chat;
 
 const clients = new chat.Clients();
 afterEach(() => clients.closeAll());
-
-// assertError checks an { error } ack.
-function assertError(ack, what) {
-  assert.ok(ack && typeof ack === 'object', `${what}: ack ${JSON.stringify(ack)}`);
-  assert.deepEqual(keys(ack), ['error'], `${what}: ack ${JSON.stringify(ack)}`);
-  assert.equal(typeof ack.error, 'string', what);
-  assert.ok(ack.error.trim().length > 0, `${what}: empty error message`);
-}
 
 // emitRaw emits event with exactly the given arguments and an ack
 // callback; resolves with the ack's first argument.

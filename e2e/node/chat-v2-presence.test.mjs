@@ -10,17 +10,10 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const chat = require('../lib/chat.js');
 const cluster = require('../lib/cluster.js');
-const { keys, join, send, events, waitFor, sleep, ackLogged } = chat;
+const { keys, join, send, events, waitFor, sleep, ackLogged, assertError } = chat;
 
 const clients = new chat.Clients();
 afterEach(() => clients.closeAll());
-
-// assertError checks an { error } ack.
-function assertError(ack, what) {
-  assert.ok(ack && typeof ack === 'object', `${what}: ack ${JSON.stringify(ack)}`);
-  assert.deepEqual(keys(ack), ['error'], `${what}: ack ${JSON.stringify(ack)}`);
-  assert.ok(typeof ack.error === 'string' && ack.error.trim().length > 0, `${what}: empty error`);
-}
 
 const OK = { ok: true };
 
@@ -309,19 +302,14 @@ describe('one node', () => {
 describe('two nodes (Redis + PostgreSQL)', () => {
   let skip = null;
   let c;
-  const cookies = {}; // name -> [cookie on node 0, cookie on node 1]
-  const NAMES = ['alice', 'bob', 'carol', 'dave'];
+  let cookies; // name -> [cookie on node 0, cookie on node 1]
   before(async () => {
     skip = await cluster.servicesMissing();
     if (skip) {
       if (process.env.CI) throw new Error(skip);
       return;
     }
-    c = await cluster.startCluster({ args: ['-msg-rate', '0'] });
-    for (const [i, name] of NAMES.entries()) {
-      await chat.signup(c.urls[i % 2], name, `${name}-password`);
-      cookies[name] = await Promise.all(c.urls.map((u) => chat.login(u, name, `${name}-password`)));
-    }
+    ({ c, cookies } = await cluster.startClusterWithAccounts(['alice', 'bob', 'carol', 'dave'], { args: ['-msg-rate', '0'] }));
   });
   after(async () => {
     clients.closeAll();

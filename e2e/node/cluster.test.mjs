@@ -14,7 +14,7 @@ const { join, send, waitFor, events } = chat;
 let skip = null;
 let c; // the cluster
 const clients = new chat.Clients();
-const cookies = {}; // name -> [cookie on node 0, cookie on node 1]
+let cookies; // name -> [cookie on node 0, cookie on node 1]
 const NAMES = ['alice', 'bob', 'carol', 'dave'];
 
 before(async () => {
@@ -23,13 +23,8 @@ before(async () => {
     if (process.env.CI) throw new Error(skip);
     return;
   }
-  c = await cluster.startCluster({ args: ['-msg-rate', '0'] });
-  for (const [i, name] of NAMES.entries()) {
-    // Accounts are made on alternate nodes and work on both.
-    const home = c.urls[i % 2];
-    await chat.signup(home, name, `${name}-password`);
-    cookies[name] = await Promise.all(c.urls.map((u) => chat.login(u, name, `${name}-password`)));
-  }
+  // Accounts are made on alternate nodes and work on both.
+  ({ c, cookies } = await cluster.startClusterWithAccounts(NAMES, { args: ['-msg-rate', '0'] }));
 });
 after(async () => {
   clients.closeAll();
