@@ -1,7 +1,8 @@
 // Package store implements the storage interfaces of package chat
-// (NamespaceStore, MessageStore, UserStore, SessionStore) on SQLite, using
-// the pure-Go driver modernc.org/sqlite, or on PostgreSQL, using
-// github.com/jackc/pgx/v5 through database/sql. Both backends behave the
+// (NamespaceStore, MessageStore, UserStore, SessionStore, ReadMarkerStore)
+// on SQLite, using the pure-Go driver modernc.org/sqlite, or on
+// PostgreSQL, using github.com/jackc/pgx/v5 through database/sql. Both
+// backends behave the
 // same: names unique without regard to case, messages oldest first with
 // growing ids, a message committed before AppendMessage returns, the same
 // errors.

@@ -1,7 +1,9 @@
 // Package live speaks the chat protocol of docs/protocol.md over the
 // socketio server: the namespace middlewares (session cookie, roles), the
 // event handlers and their ack shapes, the origin check of handshakes, and
-// the coalescing of updateMembers per room.
+// the coalescing of updateMembers (with presence) per room. Presence,
+// typing, unread counts and roomActivity have their own files
+// (presence.go, typing.go, unread.go, activity.go).
 //
 // The domain lives in package chat (accounts, the message service, the
 // presence component, the storage interfaces); this package only maps it
