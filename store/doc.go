@@ -2,10 +2,9 @@
 // (NamespaceStore, MessageStore, UserStore, SessionStore, ReadMarkerStore)
 // on SQLite, using the pure-Go driver modernc.org/sqlite, or on
 // PostgreSQL, using github.com/jackc/pgx/v5 through database/sql. Both
-// backends behave the
-// same: names unique without regard to case, messages oldest first with
-// growing ids, a message committed before AppendMessage returns, the same
-// errors.
+// backends behave the same: names unique without regard to case, messages
+// oldest first with growing ids, a message committed before AppendMessage
+// returns, the same errors.
 //
 // Open takes a file path (SQLite) or a postgres:// / postgresql:// URL
 // (PostgreSQL) and applies the embedded migrations of package migrations
