@@ -26,4 +26,17 @@ type ReadMarkerStore interface {
 	// back: an id at or below it changes nothing. An unknown room
 	// changes nothing.
 	MarkRead(ctx context.Context, userID int64, namespace, room string, id int64) error
+
+	// MarkReadMany applies several MarkRead at once, in one transaction
+	// (joins mark their rooms read this way, many per commit).
+	MarkReadMany(ctx context.Context, marks []ReadMark) error
+}
+
+// ReadMark is one MarkRead: move the user's marker in a room forward to
+// ID.
+type ReadMark struct {
+	UserID    int64
+	Namespace string
+	Room      string
+	ID        int64
 }

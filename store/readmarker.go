@@ -31,21 +31,51 @@ const (
 	WHERE excluded.last_read_id > read_markers.last_read_id`
 )
 
+func (d *DB) markReadSQL() string {
+	if d.dialect == postgresDialect {
+		return markReadPostgres
+	}
+	return markReadSQLite
+}
+
 // MarkRead implements chat.ReadMarkerStore.
 func (d *DB) MarkRead(ctx context.Context, userID int64, namespace, room string, id int64) error {
 	if id <= 0 {
 		return nil // at or below every marker
 	}
-	query := markReadSQLite
-	if d.dialect == postgresDialect {
-		query = markReadPostgres
-	}
-	st, err := d.stmt(ctx, query)
+	st, err := d.stmt(ctx, d.markReadSQL())
 	if err != nil {
 		return fmt.Errorf("store: mark read: %w", err)
 	}
 	if _, err := st.ExecContext(ctx, userID, id, namespace, room); err != nil {
 		return fmt.Errorf("store: mark read in %s %s: %w", namespace, room, err)
+	}
+	return nil
+}
+
+// MarkReadMany implements chat.ReadMarkerStore: one transaction (one
+// commit) for all of marks.
+func (d *DB) MarkReadMany(ctx context.Context, marks []chat.ReadMark) error {
+	st, err := d.stmt(ctx, d.markReadSQL())
+	if err != nil {
+		return fmt.Errorf("store: mark read: %w", err)
+	}
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: mark read: %w", err)
+	}
+	defer tx.Rollback()
+	tst := tx.StmtContext(ctx, st)
+	for _, m := range marks {
+		if m.ID <= 0 {
+			continue
+		}
+		if _, err := tst.ExecContext(ctx, m.UserID, m.ID, m.Namespace, m.Room); err != nil {
+			return fmt.Errorf("store: mark read in %s %s: %w", m.Namespace, m.Room, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: mark read: %w", err)
 	}
 	return nil
 }

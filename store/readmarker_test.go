@@ -119,3 +119,34 @@ func TestUnreadCountIsBounded(t *testing.T) {
 		}
 	})
 }
+
+// MarkReadMany: several markers in one commit, each moving forward only,
+// unknown rooms and ids at or below 0 skipped.
+func TestMarkReadMany(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		alice := mustCreateUser(t, db, "alice", chat.RoleUser)
+		bob := mustCreateUser(t, db, "bob", chat.RoleUser)
+		carol := mustCreateUser(t, db, "carol", chat.RoleUser)
+		var chatIDs, helpIDs []int64
+		for range 4 {
+			chatIDs = append(chatIDs, post(t, db, carol, "/user", "chat"))
+			helpIDs = append(helpIDs, post(t, db, carol, "/user", "help"))
+		}
+		markRead(t, db, bob, "/user", "help", helpIDs[2])
+		if err := db.MarkReadMany(context.Background(), []chat.ReadMark{
+			{UserID: alice.ID, Namespace: "/user", Room: "chat", ID: chatIDs[1]},
+			{UserID: alice.ID, Namespace: "/user", Room: "help", ID: math.MaxInt64},
+			{UserID: alice.ID, Namespace: "/user", Room: "random", ID: 0},
+			{UserID: alice.ID, Namespace: "/user", Room: "nowhere", ID: 5},
+			{UserID: bob.ID, Namespace: "/user", Room: "help", ID: helpIDs[0]}, // backwards
+			{UserID: bob.ID, Namespace: "/user", Room: "chat", ID: chatIDs[3]},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		wantUnread(t, db, alice, "/user", chat.UnreadCap, map[string]int{"chat": 2, "random": 0, "help": 0})
+		wantUnread(t, db, bob, "/user", chat.UnreadCap, map[string]int{"chat": 0, "random": 0, "help": 1})
+		if err := db.MarkReadMany(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -68,6 +68,7 @@ type Server struct {
 	rooms    *roomCache
 	typing   *typingState
 	activity *activityNotifier
+	marks    *joinMarks // nil without Options.Reads
 
 	mu    sync.Mutex
 	root  *socketio.Namespace            // "/", set by Register
@@ -121,14 +122,21 @@ func NewServer(opts Options) *Server {
 	}
 	s.typing = newTypingState(opts.TypingInterval)
 	s.activity = newActivityNotifier(opts.ActivityInterval, s.sendActivity)
+	if opts.Reads != nil {
+		s.marks = newJoinMarks(opts.Reads, opts.Timeout, opts.Logger)
+	}
 	return s
 }
 
 // Close stops the member-count updates, sending those still waiting for
-// their interval at once.
+// their interval at once, stops the roomActivity sends, and stores the
+// read markers of joins still queued.
 func (s *Server) Close() {
 	s.members.close()
 	s.activity.close()
+	if s.marks != nil {
+		s.marks.close()
+	}
 }
 
 // Shutdown takes every chat socket of this node out of its room (in the
@@ -464,7 +472,7 @@ func (c *chatSocket) joinRoom(args socketio.Args, ack socketio.Ack) {
 		c.s.members.userMoved(id, c.m.Username, true)
 	}
 	c.s.members.told(id, members)
-	c.markJoined(ctx, id)
+	c.markJoined(id, history)
 }
 
 // newMessage: validate, store, send comPeRoom to the room, then ack.

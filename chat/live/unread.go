@@ -2,7 +2,6 @@ package live
 
 import (
 	"context"
-	"math"
 
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/socketio"
@@ -58,13 +57,10 @@ func (c *chatSocket) markRead(args socketio.Args, ack socketio.Ack) {
 	_ = ack(okReply{OK: true})
 }
 
-// markJoined marks the room just joined read up to its newest message.
-// A failure is logged: the join itself succeeded.
-func (c *chatSocket) markJoined(ctx context.Context, room chat.RoomID) {
-	if c.s.opts.Reads == nil {
-		return
-	}
-	if err := c.s.opts.Reads.MarkRead(ctx, c.m.UserID, room.Namespace, room.Room, math.MaxInt64); err != nil {
-		c.s.opts.Logger.Warn("chat: marking a joined room read", "namespace", room.Namespace, "room", room.Room, "error", err)
+// markJoined marks the room just joined read up to the newest message of
+// the history it was sent, in the background (marks.go).
+func (c *chatSocket) markJoined(room chat.RoomID, history []byte) {
+	if c.s.marks != nil {
+		c.s.marks.add(c.m.UserID, room, newestID(history))
 	}
 }

@@ -1,6 +1,7 @@
 package live_test
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/chat/live"
+	"github.com/chatd/chatd/internal/testutil"
 	"github.com/chatd/chatd/socketio/socketiotest"
 )
 
@@ -72,8 +74,17 @@ func TestUnreadAndMarkRead(t *testing.T) {
 	} {
 		wantError(t, fmt.Sprintf("markRead(%v)", bad), call(t, a, int64(10+i), "markRead", bad))
 	}
-	// Joining marks the room read.
+	// Joining marks the room read (stored in the background, at once).
 	join(t, a, "/user", "chat", 30)
+	ctx := context.Background()
+	u, err := e.db.FindUserByName(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 5*time.Second, "the join's marker", func() bool {
+		counts, err := e.db.UnreadCounts(ctx, u.ID, "/user", chat.UnreadCap)
+		return err == nil && counts["chat"] == 0
+	})
 	postMsg(t, b, 9, "after her join")
 	_, counts = e.connectUnread(aliceH)
 	wantCounts(t, counts, map[string]int{"chat": 1, "random": 0, "help": 0})
