@@ -206,12 +206,17 @@ describe('one node', () => {
     assert.deepEqual(typingOf(a2), []);
     assert.ok(!typingOf(b).some(([n]) => n === 'carol'));
 
-    // After 2 s a true goes out again; a stop sends false at once.
-    await sleep(2000);
-    assert.deepEqual(await ackLogged(b, 'typing', { typing: true }), OK);
-    await waitFor(() => typingOf(c).some(([n, on]) => n === 'bob' && on), 3000, 'bob typing');
-    assert.deepEqual(await ackLogged(b, 'typing', { typing: false }), OK);
-    await waitFor(() => typingOf(c).some(([n, on]) => n === 'bob' && !on), 3000, 'bob stopped');
+    // alice types on, repeating: her next true goes out 2 s after the
+    // first one, not before; a stop sends false at once.
+    const trueAt = () => b.log.filter((e) => e.event === 'userTyping' && e.args[0].username === 'alice' && e.args[0].typing).map((e) => e.at);
+    await waitFor(async () => {
+      assert.deepEqual(await ackLogged(a1, 'typing', { typing: true }), OK);
+      return trueAt().length === 2;
+    }, 4000, 'alice\'s second true');
+    const [t1, t2] = trueAt();
+    assert.ok(t2 - t1 >= 1900, `two trues of alice ${t2 - t1} ms apart`);
+    assert.deepEqual(await ackLogged(a1, 'typing', { typing: false }), OK);
+    await waitFor(() => typingOf(c).filter(([n, on]) => n === 'alice' && !on).length === 2, 3000, 'alice stopped');
   });
 
   test('typing: false on leaving the room and on disconnect', async () => {
@@ -390,12 +395,11 @@ describe('two nodes (Redis + PostgreSQL)', () => {
     await join(poster, 'chat');
     await join(out0, 'help');
     await join(out1, 'help');
-    await sleep(1100); // earlier tests' activity in chat is over
     const { id } = await send(poster, 'seen from node 0');
     for (const s of [out0, out1]) {
       await waitFor(() => events(s, 'roomActivity').some((e) => e.room === 'chat' && e.lastId === id), 2000, `roomActivity ${id}`);
     }
-    await sleep(1500); // a duplicate from the other node would have come by now
+    await sleep(1000); // a duplicate from the other node would have come by now
     for (const s of [out0, out1]) {
       assert.equal(events(s, 'roomActivity').filter((e) => e.room === 'chat' && e.lastId === id).length, 1);
     }
