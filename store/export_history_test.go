@@ -62,12 +62,6 @@ func (d *DB) ExplainSearch(ctx context.Context, nsID int64, words []string) (str
 	return b.String(), rows.Err()
 }
 
-// ExplainMessagesBefore returns the query plan of MessagesBefore (tests
-// only).
-func (d *DB) ExplainMessagesBefore(ctx context.Context, namespace, room string, beforeID int64, limit int) (string, error) {
-	return d.explain(ctx, d.messagesBeforeSQL(), namespace, room, beforeID, limit)
-}
-
 // GenerateMessages stores n messages in the given room in one
 // transaction, text(i) the text of the i-th, with multi-row inserts (for
 // benchmarks that need a room of a million messages; tests only). The
