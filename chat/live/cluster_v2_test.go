@@ -58,7 +58,7 @@ func TestPresenceTypingActivityAcrossNodes(t *testing.T) {
 	if ty := nextTyping(t, bob); ty != (typingEv{"chat", "alice", true}) {
 		t.Fatalf("bob on b got %+v", ty)
 	}
-	id := postMsg(t, alice, 3, "from a")
+	id := send(t, alice, "/user", 3, "from a").ID
 	if ty := nextTyping(t, bob, "comPeRoom"); ty.Typing {
 		t.Fatalf("bob got %+v before the message", ty)
 	}
@@ -71,7 +71,7 @@ func TestPresenceTypingActivityAcrossNodes(t *testing.T) {
 	// A message through b in another room: carol, on a, hears it from
 	// a, once (b serves its own sockets only).
 	clusterJoin(t, bob, "help", 4)
-	id = postMsg(t, bob, 5, "from b")
+	id = send(t, bob, "/user", 5, "from b").ID
 	if got := nextActivity(t, carol); got != (activityEv{"help", id}) {
 		t.Fatalf("carol got %+v, want help %d", got, id)
 	}

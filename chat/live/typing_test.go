@@ -54,7 +54,7 @@ func TestTyping(t *testing.T) {
 	// One socket stopping is not the user stopping.
 	wantOK(t, "a2 stops", call(t, a2, 22, "typing", map[string]bool{"typing": false}))
 	// Sending the message stops the typing: false before its comPeRoom.
-	id := postMsg(t, a1, 23, "hello")
+	id := send(t, a1, "/user", 23, "hello").ID
 	if ty := nextTyping(t, b, "comPeRoom"); ty != (typingEv{"chat", "alice", false}) {
 		t.Fatalf("bob got %+v before the message", ty)
 	}
@@ -73,7 +73,7 @@ func TestTyping(t *testing.T) {
 	wantOK(t, "bob false", call(t, b, 3, "typing", map[string]bool{"typing": false}))
 	wantOK(t, "alice true in the interval", call(t, a1, 24, "typing", map[string]bool{"typing": true}))
 	wantOK(t, "alice false", call(t, a1, 25, "typing", map[string]bool{"typing": false}))
-	postMsg(t, a2, 26, "marker")
+	send(t, a2, "/user", 26, "marker")
 	nextOf(t, a1, "comPeRoom", "userTyping")
 	nextOf(t, b, "comPeRoom", "userTyping")
 }

@@ -51,10 +51,10 @@ func TestUnreadAndMarkRead(t *testing.T) {
 	join(t, b, "/user", "chat", 1)
 	var ids []int64
 	for i := range 3 {
-		ids = append(ids, postMsg(t, b, int64(2+i), fmt.Sprint("m", i)))
+		ids = append(ids, send(t, b, "/user", int64(2+i), fmt.Sprint("m", i)).ID)
 	}
 	join(t, a, "/user", "random", 1)
-	postMsg(t, a, 2, "her own") // never unread for her
+	send(t, a, "/user", 2, "her own") // never unread for her
 	_, counts = e.connectUnread(aliceH)
 	wantCounts(t, counts, map[string]int{"chat": 3, "random": 0, "help": 0})
 
@@ -85,7 +85,7 @@ func TestUnreadAndMarkRead(t *testing.T) {
 		counts, err := e.db.UnreadCounts(ctx, u.ID, "/user", chat.UnreadCap)
 		return err == nil && counts["chat"] == 0
 	})
-	postMsg(t, b, 9, "after her join")
+	send(t, b, "/user", 9, "after her join")
 	_, counts = e.connectUnread(aliceH)
 	wantCounts(t, counts, map[string]int{"chat": 1, "random": 0, "help": 0})
 }
@@ -114,7 +114,7 @@ func TestRoomActivity(t *testing.T) {
 	b := e.connectUser(e.user("bob", chat.RoleUser))
 	join(t, a, "/user", "random", 1)
 	join(t, b, "/user", "chat", 1)
-	first := postMsg(t, b, 2, "one")
+	first := send(t, b, "/user", 2, "one").ID
 	for _, c := range []*socketiotest.Conn{a, idle} {
 		if got := nextActivity(t, c); got != (activityEv{"chat", first}) {
 			t.Fatalf("roomActivity %+v, want chat %d", got, first)
@@ -123,7 +123,7 @@ func TestRoomActivity(t *testing.T) {
 	start := time.Now()
 	var last int64
 	for i := range 5 {
-		last = postMsg(t, b, int64(3+i), fmt.Sprint("more ", i))
+		last = send(t, b, "/user", int64(3+i), fmt.Sprint("more ", i)).ID
 	}
 	// The burst is announced at most once per interval (once, if it
 	// took less than one), the newest id last.
@@ -146,7 +146,7 @@ func TestRoomActivity(t *testing.T) {
 		}
 	}
 	// bob, in the room, heard none: his next event is his own message.
-	postMsg(t, a, 2, "in random")
+	send(t, a, "/user", 2, "in random")
 	if got := nextActivity(t, b); got.Room != "random" {
 		t.Fatalf("bob got roomActivity %+v, want only random's", got)
 	}

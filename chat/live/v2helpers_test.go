@@ -32,51 +32,11 @@ func (e *chatEnv) connectUser(h http.Header) *socketiotest.Conn {
 	return c
 }
 
-// call emits event with args and an ack id and returns the ack's first
-// argument, skipping the events that come before it.
-func call(t *testing.T, c *socketiotest.Conn, id int64, event string, args ...any) json.RawMessage {
+// call is request on /user, for the events whose ack alone matters.
+func call(t *testing.T, c *socketiotest.Conn, id int64, event string, arg any) json.RawMessage {
 	t.Helper()
-	c.Emit("/user", id, event, args...)
-	for {
-		ev := c.ReadEvent()
-		if ev.Name == "" && ev.ID == id {
-			if len(ev.Args) == 0 {
-				t.Fatalf("%s: an empty ack", event)
-			}
-			return ev.Args[0]
-		}
-	}
-}
-
-// wantError checks that an ack is an { error } with a message.
-func wantError(t *testing.T, what string, ack json.RawMessage) {
-	t.Helper()
-	var body map[string]any
-	if err := json.Unmarshal(ack, &body); err != nil || len(body) != 1 || body["error"] == nil || body["error"] == "" {
-		t.Fatalf("%s: ack %s, want { error }", what, ack)
-	}
-}
-
-// wantOK checks that an ack is { ok: true }.
-func wantOK(t *testing.T, what string, ack json.RawMessage) {
-	t.Helper()
-	if string(ack) != `{"ok":true}` {
-		t.Fatalf("%s: ack %s, want {\"ok\":true}", what, ack)
-	}
-}
-
-// post sends a message from c (in a room) and returns its id, once c has
-// its comPeRoom and ack.
-func postMsg(t *testing.T, c *socketiotest.Conn, id int64, text string) int64 {
-	t.Helper()
-	var body struct {
-		ID    int64
-		Error string
-	}
-	if err := json.Unmarshal(call(t, c, id, "newMsg2Server", map[string]string{"text": text}), &body); err != nil || body.ID == 0 {
-		t.Fatalf("newMsg2Server %q: %+v %v", text, body, err)
-	}
-	return body.ID
+	ack, _ := request(t, c, "/user", id, event, arg)
+	return ack
 }
 
 // nextOf reads events of c until one named name; it fails on any event

@@ -41,3 +41,26 @@ func TestEventuallyTimesOut(t *testing.T) {
 		t.Errorf("Fatalf(%q)", r.msg)
 	}
 }
+
+// Buffer takes writes from several goroutines while it is read.
+func TestBufferConcurrent(t *testing.T) {
+	var b Buffer
+	done := make(chan struct{})
+	for range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range 100 {
+				if n, err := b.Write([]byte("ab")); n != 2 || err != nil {
+					t.Errorf("Write: %d, %v", n, err)
+				}
+				_ = b.String()
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	if got := len(b.String()); got != 800 {
+		t.Errorf("%d bytes, want 800", got)
+	}
+}

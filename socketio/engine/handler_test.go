@@ -107,3 +107,50 @@ func TestHandlerCallsSerialized(t *testing.T) {
 		}
 	}
 }
+
+// A session closed after its open packet was queued but before OnOpen ran
+// (the server closing it, a slow-consumer close, the heartbeat, all from
+// other goroutines) still gets OnOpen, then OnClose once. On a loaded
+// machine the close used to win the race for the handler lock, and the
+// session ended without any OnClose.
+func TestCloseBeforeOnOpen(t *testing.T) {
+	for _, transport := range []string{"polling", "websocket"} {
+		t.Run(transport, func(t *testing.T) {
+			h := &orderHandler{closed: make(chan Reason, 1)}
+			e := newEnv(t, slowHeartbeat())
+			e.srv.h = h
+			testHookQueuedOpen = func(s *Session) {
+				s.Close(ReasonForcedClose)
+				// Time for the close's goroutine to run ahead of
+				// OnOpen, if nothing keeps it from doing so.
+				time.Sleep(50 * time.Millisecond)
+			}
+			t.Cleanup(func() { testHookQueuedOpen = nil })
+			if transport == "polling" {
+				e.do(t, "GET", e.url("EIO=4&transport=polling"), "", nil)
+			} else {
+				c, _, err := websocket.DefaultDialer.Dial(e.wsURL("EIO=4&transport=websocket"), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+			}
+			select {
+			case r := <-h.closed:
+				if r != ReasonForcedClose {
+					t.Errorf("reason %q", r)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("no OnClose")
+			}
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			for _, msg := range h.errs {
+				t.Error(msg)
+			}
+			if len(h.events) != 2 || h.events[0] != "open" || h.events[1] != "onclose" {
+				t.Errorf("events %v, want [open onclose]", h.events)
+			}
+		})
+	}
+}

@@ -343,7 +343,14 @@ func (s *Server) cookie(sess *Session) string {
 // open queues the open packet (and the initial packet), starts the
 // heartbeat and calls OnOpen. It returns false when the session was closed
 // in the meantime (by Server.Close).
+//
+// The handler lock is taken before the open packet is queued and held
+// until OnOpen returns: once the packet can reach the client, the session
+// can be closed (by the server, a slow-consumer close, the heartbeat),
+// and its OnClose, which waits for that lock, must find OnOpen done.
 func (s *Server) open(sess *Session, upgrades []string) bool {
+	sess.hmu.Lock()
+	defer sess.hmu.Unlock()
 	sess.mu.Lock()
 	if sess.closed {
 		sess.mu.Unlock()
@@ -355,15 +362,20 @@ func (s *Server) open(sess *Session, upgrades []string) bool {
 	}
 	sess.schedulePingLocked()
 	sess.mu.Unlock()
+	if testHookQueuedOpen != nil {
+		testHookQueuedOpen(sess)
+	}
 	s.opts.Logger.Debug("engine.io session opened", "sid", sess.id, "transport", sess.transport)
-	sess.dispatch(func() {
-		sess.opened = true
-		if sess.conn = s.h.OnOpen(sess); sess.conn == nil {
-			sess.conn = nopConn{}
-		}
-	})
+	sess.opened = true
+	if sess.conn = s.h.OnOpen(sess); sess.conn == nil {
+		sess.conn = nopConn{}
+	}
 	return true
 }
+
+// testHookQueuedOpen, when set by a test, runs in open between queueing
+// the open packet and calling OnOpen.
+var testHookQueuedOpen func(*Session)
 
 // reqQuery holds the query parameters the engine reads: the first value
 // of each, as url.Values.Get would give it.

@@ -282,15 +282,6 @@ func releaseQueue(q []*Frame) {
 // the queue is empty.
 const maxKeptQueue = 64
 
-// dispatch runs a Handler call unless OnClose has started.
-func (s *Session) dispatch(f func()) {
-	s.hmu.Lock()
-	defer s.hmu.Unlock()
-	if !s.handlerDone {
-		f()
-	}
-}
-
 // deliver calls Conn.OnMessage unless the session has been closed.
 func (s *Session) deliver(p Packet) {
 	s.hmu.Lock()

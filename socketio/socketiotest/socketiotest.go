@@ -149,7 +149,8 @@ func (c *Conn) ExpectBinary(want []byte) {
 }
 
 // ExpectClosed reads until the server closes the connection (an Engine.IO
-// close packet may come first); any other frame fails the test.
+// close packet and Socket.IO DISCONNECT packets may come first); any other
+// frame fails the test.
 func (c *Conn) ExpectClosed() {
 	c.T.Helper()
 	for {
@@ -157,7 +158,7 @@ func (c *Conn) ExpectClosed() {
 		if err != nil {
 			return
 		}
-		if s != "1" {
+		if s != "1" && !strings.HasPrefix(s, "41") {
 			c.T.Fatalf("socketiotest: got %q, want the connection closed", s)
 		}
 	}
