@@ -162,15 +162,6 @@ func (s *Server) Shutdown() {
 	s.Close()
 }
 
-// RoomsChanged tells the server that the users of a room changed without
-// a socket of this node joining or leaving: a node of the cluster died and
-// the presence dropped its entries, or the presence restored entries
-// Redis had lost (chat/redispresence's OnExpire and OnRestore). The room
-// hears the new count.
-func (s *Server) RoomsChanged(room chat.RoomID) {
-	s.members.changed(room)
-}
-
 // Register attaches the chat to io: the discovery namespace "/" and every
 // chat namespace found in the store. Namespaces are read once here; rooms
 // are read again at most once per Options.RoomsTTL, so a room added to the
