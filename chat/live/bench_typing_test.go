@@ -1,10 +1,15 @@
 package live_test
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,10 +28,100 @@ const (
 	// repeating at every few keystrokes (the server forwards one per
 	// user per 2 s).
 	typingEvery = 500 * time.Millisecond
+	// typingClientsEnv names the server and the cookie file to the
+	// client process of BenchmarkTypingFanout.
+	typingClientsEnv = "CHATD_TYPING_CLIENTS"
 )
 
+// cpuTime is the CPU time (user and system) of this process so far, its
+// children not included.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkTypingFanout measures the server's CPU time per delivered chat
+// message in a room of 1,000 members on WebSocket, first while nobody
+// types, then while every member that is not posting sends typing: true
+// about every 550 ms (typingEvery, rounded to whole events per 5 ms
+// tick), which the server forwards, volatile, at most once per user per
+// 2 s, to the 999 others. The clients run in a process of their own (this
+// test binary again, TestTypingFanoutClients), so the CPU time measured
+// is the server's alone. b.N messages are posted in each phase by 10 of
+// the members, one after the other, each waiting for its ack; a phase
+// ends once every member has every message. typing-overhead is the ratio
+// of the two, the figure docs/performance.md gives. Run it once, e.g.
+//
+//	go test -run '^$' -bench TypingFanout -benchtime 1000x -count 1 ./chat/live/
+func BenchmarkTypingFanout(b *testing.B) {
+	e := newBenchEnv(b, typingMembers)
+	hs := httptest.NewServer(e.io)
+	defer hs.Close()
+	cookies := filepath.Join(b.TempDir(), "cookies")
+	if err := os.WriteFile(cookies, []byte(strings.Join(e.cookies, "\n")), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestTypingFanoutClients$")
+	cmd.Env = append(os.Environ(), typingClientsEnv+"="+hs.URL+" "+cookies)
+	cmd.Stderr = os.Stderr
+	toClients, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		_ = toClients.Close() // the clients exit at the end of their input
+		_ = cmd.Wait()
+	}()
+	lines := bufio.NewScanner(out)
+	// next returns the next line of the clients that starts with "chatd:"
+	// (the test framework prints lines of its own).
+	next := func() []string {
+		for lines.Scan() {
+			if rest, ok := strings.CutPrefix(lines.Text(), "chatd: "); ok {
+				return strings.Fields(rest)
+			}
+		}
+		b.Fatalf("the clients stopped: %v", lines.Err())
+		return nil
+	}
+	if got := next(); len(got) != 1 || got[0] != "ready" {
+		b.Fatalf("clients: %q, want ready", got)
+	}
+	b.ResetTimer()
+
+	// phase runs one phase in the clients and returns the server's CPU
+	// time per delivery and the userTyping deliveries.
+	phase := func(name string) (float64, int64) {
+		start := cpuTime()
+		fmt.Fprintf(toClients, "%s %d\n", name, b.N)
+		got := next()
+		cpu := cpuTime() - start
+		if len(got) != 2 || got[0] != "done" {
+			b.Fatalf("clients after %s: %q", name, got)
+		}
+		typed, _ := strconv.ParseInt(got[1], 10, 64)
+		return float64(cpu) / float64(b.N*typingMembers), typed
+	}
+	quiet, _ := phase("quiet")
+	typing, typed := phase("typing")
+	b.StopTimer()
+
+	b.ReportMetric(quiet, "cpu-ns/delivery-quiet")
+	b.ReportMetric(typing, "cpu-ns/delivery-typing")
+	b.ReportMetric(typing/quiet, "typing-overhead")
+	b.ReportMetric(float64(typed)/float64(b.N), "userTyping/message")
+}
+
 // wsMember is one member's WebSocket, read by a goroutine that counts the
-// comPeRoom events and passes the acks on.
+// comPeRoom and userTyping events and passes the acks on.
 type wsMember struct {
 	ws       *websocket.Conn
 	wmu      sync.Mutex // one writer at a time
@@ -69,31 +164,23 @@ func (m *wsMember) read() {
 	}
 }
 
-// cpuTime is the CPU time (user and system) of this process so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// BenchmarkTypingFanout measures the CPU time per delivered chat message
-// in a room of 1,000 members on WebSocket, first while nobody types, then
-// while every member that is not posting sends typing: true about every
-// 550 ms (typingEvery, rounded to whole events per 5 ms tick), which the
-// server forwards, volatile, at most once per user per 2 s, to the 999
-// others.
-// b.N messages are posted in each phase by 10 of the members, one after
-// the other, each waiting for its ack; a phase ends once every member has
-// every message. The CPU time is the whole process's (the clients
-// included: they only read and count frames), per comPeRoom delivered;
-// typing-overhead is the ratio of the two, the figure docs/performance.md
-// gives. Run it once, e.g.
-//
-//	go test -run '^$' -bench TypingFanout -benchtime 1000x -count 1 ./chat/live/
-func BenchmarkTypingFanout(b *testing.B) {
-	e := newBenchEnv(b, typingMembers)
-	hs := httptest.NewServer(e.io)
-	members := make([]*wsMember, typingMembers)
+// TestTypingFanoutClients is the client process of BenchmarkTypingFanout:
+// it does nothing unless started by it. It connects the members, joins
+// them to the room, says "chatd: ready", then runs the phases read from
+// its input ("quiet N", "typing N"), answering "chatd: done T" (T: the
+// userTyping events delivered meanwhile) after each.
+func TestTypingFanoutClients(t *testing.T) {
+	env := os.Getenv(typingClientsEnv)
+	if env == "" {
+		t.Skip("the client process of BenchmarkTypingFanout")
+	}
+	url, cookieFile, _ := strings.Cut(env, " ")
+	raw, err := os.ReadFile(cookieFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookies := strings.Split(string(raw), "\n")
+	members := make([]*wsMember, len(cookies))
 	var readers sync.WaitGroup
 	defer func() {
 		for _, m := range members {
@@ -102,109 +189,98 @@ func BenchmarkTypingFanout(b *testing.B) {
 			}
 		}
 		readers.Wait()
-		hs.Close()
 	}()
-
-	wsURL := "ws" + strings.TrimPrefix(hs.URL, "http") + "/socket.io/?EIO=4&transport=websocket"
+	wsURL := "ws" + strings.TrimPrefix(url, "http") + "/socket.io/?EIO=4&transport=websocket"
 	for i := range members {
-		ws, _, err := websocket.DefaultDialer.Dial(wsURL, http.Header{"Cookie": {e.cookies[i]}})
+		ws, _, err := websocket.DefaultDialer.Dial(wsURL, http.Header{"Cookie": {cookies[i]}})
 		if err != nil {
-			b.Fatal(err)
+			t.Fatal(err)
 		}
 		m := &wsMember{ws: ws, acks: make(chan struct{}, 1)}
 		members[i] = m
 		if _, _, err := ws.ReadMessage(); err != nil { // open
-			b.Fatal(err)
+			t.Fatal(err)
 		}
-		m.send(b, "40/user,")
+		m.send(t, "40/user,")
 		for { // up to the connect and nsRoomLoad
 			_, p, err := ws.ReadMessage()
 			if err != nil {
-				b.Fatal(err)
+				t.Fatal(err)
 			}
 			if bytes.HasPrefix(p, []byte(`42/user,["nsRoomLoad"`)) {
 				break
 			}
 		}
 		readers.Go(m.read)
-		m.send(b, `42/user,1["joinRoom","chat"]`)
+		m.send(t, `42/user,1["joinRoom","chat"]`)
 		<-m.acks
 	}
-	b.ResetTimer()
+	fmt.Println("chatd: ready")
 
-	// phase posts n messages and returns the CPU time per delivery.
-	phase := func(name string) float64 {
-		var before int64
+	total := func(count func(*wsMember) int64) int64 {
+		var n int64
 		for _, m := range members {
-			before += m.messages.Load()
+			n += count(m)
 		}
-		start := cpuTime()
-		for i := range b.N {
+		return n
+	}
+	messages := func(m *wsMember) int64 { return m.messages.Load() }
+	typings := func(m *wsMember) int64 { return m.typings.Load() }
+	id := 1
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		var name string
+		var n int
+		if _, err := fmt.Sscan(in.Text(), &name, &n); err != nil {
+			t.Fatalf("command %q: %v", in.Text(), err)
+		}
+		stop := make(chan struct{})
+		var typists sync.WaitGroup
+		if name == "typing" {
+			typists.Go(func() {
+				// Every member but the senders, round robin:
+				// len(members)-typingSenders events per typingEvery,
+				// sent in ticks of 5 ms.
+				const tick = 5 * time.Millisecond
+				others := len(members) - typingSenders
+				perTick := others * int(tick) / int(typingEvery)
+				tk := time.NewTicker(tick)
+				defer tk.Stop()
+				next := 0
+				for {
+					select {
+					case <-stop:
+						return
+					case <-tk.C:
+					}
+					for range perTick {
+						members[typingSenders+next].send(t, `42/user,["typing",{"typing":true}]`)
+						next = (next + 1) % others
+					}
+				}
+			})
+		}
+		typedBefore := total(typings)
+		want := total(messages) + int64(n*len(members))
+		for i := range n {
+			id++
 			s := members[i%typingSenders]
-			s.send(b, fmt.Sprintf(`42/user,%d["newMsg2Server",{"text":"%s message %d"}]`, i+2, name, i))
+			s.send(t, fmt.Sprintf(`42/user,%d["newMsg2Server",{"text":"%s message %d"}]`, id, name, i))
 			select {
 			case <-s.acks:
 			case <-time.After(30 * time.Second):
-				b.Fatalf("%s: no ack for message %d", name, i)
+				t.Fatalf("%s: no ack for message %d", name, i)
 			}
 		}
-		want := before + int64(b.N)*typingMembers
 		deadline := time.Now().Add(time.Minute)
-		for {
-			var got int64
-			for _, m := range members {
-				got += m.messages.Load()
-			}
-			if got >= want {
-				break
-			}
+		for total(messages) < want {
 			if time.Now().After(deadline) {
-				b.Fatalf("%s: %d of %d deliveries", name, got-before, want-before)
+				t.Fatalf("%s: %d deliveries missing", name, want-total(messages))
 			}
 			time.Sleep(time.Millisecond)
 		}
-		return float64(cpuTime()-start) / float64(b.N*typingMembers)
+		close(stop)
+		typists.Wait()
+		fmt.Printf("chatd: done %d\n", total(typings)-typedBefore)
 	}
-
-	quiet := phase("quiet")
-
-	stop := make(chan struct{})
-	var typists sync.WaitGroup
-	typists.Go(func() {
-		// Every member but the senders, round robin: typingMembers-
-		// typingSenders events per typingEvery, sent in ticks of 5 ms.
-		const tick = 5 * time.Millisecond
-		perTick := (typingMembers - typingSenders) * int(tick) / int(typingEvery)
-		t := time.NewTicker(tick)
-		defer t.Stop()
-		next := 0
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
-			for range perTick {
-				members[typingSenders+next].send(b, `42/user,["typing",{"typing":true}]`)
-				next = (next + 1) % (typingMembers - typingSenders)
-			}
-		}
-	})
-	var typedBefore int64
-	for _, m := range members {
-		typedBefore += m.typings.Load()
-	}
-	typing := phase("typing")
-	close(stop)
-	typists.Wait()
-	var typed int64
-	for _, m := range members {
-		typed += m.typings.Load()
-	}
-	b.StopTimer()
-
-	b.ReportMetric(quiet, "cpu-ns/delivery-quiet")
-	b.ReportMetric(typing, "cpu-ns/delivery-typing")
-	b.ReportMetric(typing/quiet, "typing-overhead")
-	b.ReportMetric(float64(typed-typedBefore)/float64(b.N), "userTyping/message")
 }
