@@ -576,7 +576,6 @@
         stopTyping();
         state.room = title;
         resetRoomView();
-        showNotice('');
       }
       remember('room:' + state.endpoint, title);
       delete state.unread[title];
@@ -807,7 +806,10 @@
       state.rooms = Array.isArray(rooms) ? rooms : [];
       var titles = state.rooms.map(function (r) { return r.roomTitle; });
       Object.keys(state.unread).forEach(function (t) { if (titles.indexOf(t) < 0) delete state.unread[t]; });
-      if (state.room && titles.indexOf(state.room) < 0) leaveRoomView();
+      if (state.room && titles.indexOf(state.room) < 0) {
+        showNotice('The room #' + state.room + ' was deleted.');
+        leaveRoomView();
+      }
       renderRooms();
       if (state.needJoin) {
         state.needJoin = false;
@@ -1123,6 +1125,7 @@
     }
     var b = e.target.closest('[data-testid="room"]');
     if (b) {
+      showNotice('');
       joinRoom(b.getAttribute('data-room'));
       if (narrow.matches) setRoomsOpen(false);
       el.input.focus();
@@ -1196,6 +1199,7 @@
     var b = e.target.closest('[data-testid="search-result"]');
     if (!b) return;
     closeResults();
+    showNotice('');
     openMessage(b.getAttribute('data-room'), Number(b.getAttribute('data-id')));
   });
 
