@@ -68,8 +68,8 @@ func TestOpenMigrates(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v != 2 {
-			t.Errorf("schema version = %d, want 2", v)
+		if want := latestMigration(t); v != want {
+			t.Errorf("schema version = %d, want %d", v, want)
 		}
 	})
 }
@@ -419,7 +419,7 @@ func TestPersistenceAcrossReopen(t *testing.T) {
 		}
 
 		db2 := mustOpenPath(t, path) // migrations run again: must be a no-op
-		if v, err := db2.SchemaVersion(ctx); err != nil || v != 2 {
+		if v, err := db2.SchemaVersion(ctx); err != nil || v != latestMigration(t) {
 			t.Errorf("schema version after reopen = %d, %v", v, err)
 		}
 		got, err := db2.FindUserByName(ctx, "GRACE")

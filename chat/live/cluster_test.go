@@ -49,8 +49,8 @@ func clusterUser(t *testing.T, n *clusterNode, name string) http.Header {
 }
 
 // clusterJoin connects c to /user on its node, joins room and returns the
-// member count of the ack and the history; updateMembers events of other
-// nodes may arrive in between and are skipped.
+// member count of the ack and the history; updateMembers, presence,
+// unread and roomActivity events may arrive in between and are skipped.
 func clusterJoin(t *testing.T, c *socketiotest.Conn, room string, ackID int64) (int, []chat.Message) {
 	t.Helper()
 	c.Emit("/user", ackID, "joinRoom", room)
@@ -75,7 +75,7 @@ func clusterJoin(t *testing.T, c *socketiotest.Conn, room string, ackID int64) (
 			var msgs []chat.Message
 			ev.Decode(t, 0, &msgs)
 			return members, msgs
-		case ev.Name == "updateMembers":
+		case ev.Name == "updateMembers", ev.Name == "presence", ev.Name == "unread", ev.Name == "roomActivity":
 		default:
 			t.Fatalf("while joining %s: unexpected %q %s", room, ev.Name, ev.Args)
 		}

@@ -25,6 +25,9 @@ type memberNotifier struct {
 	cluster  bool
 	count    func(room chat.RoomID) (int, error)
 	send     func(room chat.RoomID, n int)
+	// presence sends the users who joined and left since the last
+	// send, on the same timer (presence.go).
+	presence func(room chat.RoomID, joined, left []string)
 	logger   *slog.Logger
 
 	mu     sync.Mutex
@@ -38,6 +41,7 @@ type roomState struct {
 	pending *time.Timer
 	sent    int   // the count last sent to the room; -1 before the first
 	seen    []int // counts told to joiners (their acks) since then
+	diff    presenceDiff
 }
 
 func (n *memberNotifier) state(room chat.RoomID) *roomState {
@@ -109,6 +113,7 @@ func (n *memberNotifier) scheduleLocked(room chat.RoomID, st *roomState) {
 			need = need || c != count
 		}
 		st.seen = st.seen[:0]
+		joined, left := st.diff.take()
 		if need {
 			st.sent = count
 		}
@@ -118,10 +123,13 @@ func (n *memberNotifier) scheduleLocked(room chat.RoomID, st *roomState) {
 			delete(n.rooms, room)
 		}
 		n.mu.Unlock()
+		if need {
+			n.send(room, count)
+		}
+		n.sendDiff(room, joined, left)
 		if !need {
 			return
 		}
-		n.send(room, count)
 		if n.cluster {
 			// Another node may have sent a newer count between our
 			// count and our send, which ours then overrode: check
@@ -140,21 +148,26 @@ func (n *memberNotifier) scheduleLocked(room chat.RoomID, st *roomState) {
 func (n *memberNotifier) close() {
 	n.mu.Lock()
 	n.closed = true
-	var flush []chat.RoomID
+	type flushed struct {
+		room         chat.RoomID
+		joined, left []string
+	}
+	var flush []flushed
 	for room, st := range n.rooms {
 		if st.pending != nil && st.pending.Stop() {
 			n.wg.Done()
-			flush = append(flush, room)
+			joined, left := st.diff.take()
+			flush = append(flush, flushed{room, joined, left})
 		}
 	}
 	n.mu.Unlock()
 	n.wg.Wait()
-	for _, room := range flush {
-		count, err := n.count(room)
-		if err != nil {
-			n.logger.Warn("chat: counting members", "namespace", room.Namespace, "room", room.Room, "error", err)
-			continue
+	for _, f := range flush {
+		if count, err := n.count(f.room); err != nil {
+			n.logger.Warn("chat: counting members", "namespace", f.room.Namespace, "room", f.room.Room, "error", err)
+		} else {
+			n.send(f.room, count)
 		}
-		n.send(room, count)
+		n.sendDiff(f.room, f.joined, f.left)
 	}
 }

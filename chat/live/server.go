@@ -23,6 +23,9 @@ type Options struct {
 	Auth       Authenticator
 	Namespaces chat.NamespaceStore
 	Messages   *chat.Messages
+	// Reads keeps the read markers (unread, markRead, the marking of a
+	// joined room). Nil sends no unread and refuses markRead.
+	Reads chat.ReadMarkerStore
 	// Presence knows who is in which room; nil means a MemoryPresence
 	// (one node). A cluster shares one (chat/redispresence) and sets
 	// Cluster.
@@ -44,6 +47,12 @@ type Options struct {
 	// listed and joinable after at most this long). Defaults to one
 	// second.
 	RoomsTTL time.Duration
+	// TypingInterval is the shortest time between two userTyping "true"
+	// of one user in one room. Defaults to two seconds.
+	TypingInterval time.Duration
+	// ActivityInterval is the shortest time between two roomActivity of
+	// one room. Defaults to one second.
+	ActivityInterval time.Duration
 	// Timeout bounds each store and presence operation of a handler.
 	// Defaults to 10 seconds.
 	Timeout time.Duration
@@ -54,9 +63,11 @@ type Options struct {
 // socketio.Server: it registers the namespace middlewares (authentication,
 // roles) and the event handlers, and keeps the presence of every socket.
 type Server struct {
-	opts    Options
-	members *memberNotifier
-	rooms   *roomCache
+	opts     Options
+	members  *memberNotifier
+	rooms    *roomCache
+	typing   *typingState
+	activity *activityNotifier
 
 	mu    sync.Mutex
 	root  *socketio.Namespace            // "/", set by Register
@@ -92,21 +103,33 @@ func NewServer(opts Options) *Server {
 	if opts.RoomsTTL <= 0 {
 		opts.RoomsTTL = time.Second
 	}
+	if opts.TypingInterval <= 0 {
+		opts.TypingInterval = 2 * time.Second
+	}
+	if opts.ActivityInterval <= 0 {
+		opts.ActivityInterval = time.Second
+	}
 	s := &Server{opts: opts, nsp: make(map[string]*socketio.Namespace), socks: make(map[*chatSocket]struct{}), rooms: newRoomCache(opts.Namespaces, opts.RoomsTTL)}
 	s.members = &memberNotifier{
 		interval: opts.MemberInterval,
 		cluster:  opts.Cluster,
 		count:    s.roomCount,
 		send:     s.sendMembers,
+		presence: s.sendPresence,
 		logger:   opts.Logger,
 		rooms:    make(map[chat.RoomID]*roomState),
 	}
+	s.typing = newTypingState(opts.TypingInterval)
+	s.activity = newActivityNotifier(opts.ActivityInterval, s.sendActivity)
 	return s
 }
 
 // Close stops the member-count updates, sending those still waiting for
 // their interval at once.
-func (s *Server) Close() { s.members.close() }
+func (s *Server) Close() {
+	s.members.close()
+	s.activity.close()
+}
 
 // Shutdown takes every chat socket of this node out of its room (in the
 // presence too) and sends the rooms their new counts at once, while the
@@ -128,7 +151,7 @@ func (s *Server) Shutdown() {
 		c.done = true
 		c.mu.Unlock()
 	}
-	s.members.close()
+	s.Close()
 }
 
 // RoomsChanged tells the server that the users of a room changed without
@@ -223,6 +246,7 @@ func (s *Server) onNodeEvent(event string, args []json.RawMessage, _ func(any)) 
 	}
 	p.Message.UserID = p.UserID
 	s.opts.Messages.Observe(p.Message)
+	s.activity.posted(chat.RoomID{Namespace: p.Namespace, Room: p.Room}, p.ID)
 }
 
 func (s *Server) namespace(endpoint string) *socketio.Namespace {
@@ -294,9 +318,10 @@ type chatSocket struct {
 	so *socketio.Socket
 	m  *Member
 
-	mu   sync.Mutex
-	room string // current room title, "" when in none
-	done bool   // the server is shutting down: no more joins or posts
+	mu     sync.Mutex
+	room   string // current room title, "" when in none
+	typing bool   // said typing true in room and did not stop (typing.go)
+	done   bool   // the server is shutting down: no more joins or posts
 }
 
 func (s *Server) onChat(ns chat.Namespace, so *socketio.Socket) {
@@ -309,8 +334,13 @@ func (s *Server) onChat(ns chat.Namespace, so *socketio.Socket) {
 		rooms = json.RawMessage("[]")
 	}
 	_ = so.Emit("nsRoomLoad", rooms)
+	c.sendUnread(so.Context())
+	so.Join(userRoom(c.m.UserID))
 	so.On("joinRoom", c.locked(c.joinRoom))
 	so.On("newMsg2Server", c.locked(c.newMessage))
+	so.On("roomUsers", c.locked(c.roomUsers))
+	so.On("typing", c.locked(c.onTyping))
+	so.On("markRead", c.locked(c.markRead))
 	s.mu.Lock()
 	s.socks[c] = struct{}{}
 	s.mu.Unlock()
@@ -348,6 +378,7 @@ func (c *chatSocket) leave() {
 	if c.room == "" {
 		return
 	}
+	c.stopTyping()
 	id := c.roomID(c.room)
 	c.so.Leave(c.room)
 	c.room = ""
@@ -357,7 +388,7 @@ func (c *chatSocket) leave() {
 		c.s.opts.Logger.Warn("chat: presence of a leaving socket", "namespace", id.Namespace, "room", id.Room, "error", err)
 		c.s.members.changed(id)
 	} else if left {
-		c.s.members.changed(id)
+		c.s.members.userMoved(id, c.m.Username, false)
 	}
 }
 
@@ -430,9 +461,10 @@ func (c *chatSocket) joinRoom(args socketio.Args, ack socketio.Ack) {
 	// on this socket. The count this ack told must match what the room
 	// hears next.
 	if newUser {
-		c.s.members.changed(id)
+		c.s.members.userMoved(id, c.m.Username, true)
 	}
 	c.s.members.told(id, members)
+	c.markJoined(ctx, id)
 }
 
 // newMessage: validate, store, send comPeRoom to the room, then ack.
@@ -456,10 +488,12 @@ func (c *chatSocket) newMessage(args socketio.Args, ack socketio.Ack) {
 		c.fail(ack, err)
 		return
 	}
+	c.stopTyping()
 	nsp := c.so.Namespace()
 	if err := nsp.To(c.room).EmitContext(ctx, "comPeRoom", msg); err != nil {
 		c.s.opts.Logger.Error("chat: broadcasting a message", "id", msg.ID, "error", err)
 	}
+	c.s.activity.posted(c.roomID(c.room), msg.ID)
 	if c.s.opts.Cluster {
 		if err := nsp.ServerSideEmit(ctx, postedEvent, postedMessage{Message: msg, UserID: msg.UserID}); err != nil {
 			c.s.opts.Logger.Warn("chat: telling the other nodes of a message", "id", msg.ID, "error", err)

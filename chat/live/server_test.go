@@ -50,7 +50,7 @@ func startChat(t *testing.T, dsn string, sioOpts *socketio.Options, messages fun
 	}
 	accounts := chat.NewAccounts(db, db, chat.AccountsOptions{Password: fastParams})
 	io := socketio.NewServer(sioOpts)
-	opts.Auth, opts.Namespaces, opts.Messages = accounts, db, messages(db)
+	opts.Auth, opts.Namespaces, opts.Messages, opts.Reads = accounts, db, messages(db), db
 	if opts.MemberInterval == 0 {
 		opts.MemberInterval = 100 * time.Millisecond
 	}

@@ -113,12 +113,12 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 
 	// Presence: in memory on one node, on Redis in a cluster, where it
-	// reports rooms whose users left with a dead node (roomsChanged,
+	// reports rooms whose users left with a dead node (presenceChanged,
 	// forwarded to the chat server once it exists).
 	var presence chat.Presence = chat.NewMemoryPresence()
-	roomsChanged := func(room chat.RoomID) {
+	presenceChanged := func(room chat.RoomID, joined, left []string) {
 		if cs := chatRef.Load(); cs != nil {
-			cs.RoomsChanged(room)
+			cs.PresenceChanged(room, joined, left)
 		}
 	}
 
@@ -152,8 +152,8 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		// after the Redis client's Close, so it runs before it.
 		rp, err := redispresence.New(rdb, redispresence.Options{
 			Prefix:    cfg.RedisPrefix + ":presence",
-			OnExpire:  func(room chat.RoomID, _ []string) { roomsChanged(room) },
-			OnRestore: func(room chat.RoomID, _ []string) { roomsChanged(room) },
+			OnExpire:  func(room chat.RoomID, left []string) { presenceChanged(room, nil, left) },
+			OnRestore: func(room chat.RoomID, joined []string) { presenceChanged(room, joined, nil) },
 			Logger:    logger,
 		})
 		if err != nil {
@@ -187,6 +187,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		// (live.Options.Cluster) and read a room again after
 		// clusterHistoryTTL, in case a notification was lost.
 		Messages:   chat.NewMessages(db, chat.MessagesOptions{Limiter: limiter, CacheHistory: true, HistoryTTL: historyTTL(cfg)}),
+		Reads:      db,
 		Presence:   presence,
 		Cluster:    cfg.Redis != "",
 		ForgetUser: accounts.ForgetUser,
