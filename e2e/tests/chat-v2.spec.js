@@ -77,6 +77,7 @@ test.describe('chatd UI, protocol v2', () => {
   }
 
   test('two users see each other in the member panel, with roles, and who is typing', async ({ browser }) => {
+    test.setTimeout(60_000); // typing stops after 3 s of quiet and is forgotten after 6 s
     const alice = await newUserPage(browser, server.url, 'alice');
     await expect(alice.locator(T('member-panel'))).toBeVisible();
     await expect(alice.locator(T('member'))).toHaveCount(1);
