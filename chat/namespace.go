@@ -30,7 +30,8 @@ type Message struct {
 	Username  string `json:"username"`
 	Text      string `json:"text"`
 	Time      int64  `json:"time"`
-	UserID    int64  `json:"-"` // the author's account; not sent to clients
+	Edited    int64  `json:"edited"` // when last edited, ms; 0 = never
+	UserID    int64  `json:"-"`      // the author's account; not sent to clients
 }
 
 // HistorySize is the number of messages sent in historyUpdate.

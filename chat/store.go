@@ -28,6 +28,8 @@ type NamespaceStore interface {
 	// FindRoom returns the room with the given title in the namespace with
 	// the given endpoint, or an ENOTFOUND error.
 	FindRoom(ctx context.Context, endpoint, title string) (Room, error)
+
+	RoomAdminStore // rooms created and deleted live (rooms.go)
 }
 
 // MessageStore stores and reads chat messages.
@@ -43,6 +45,8 @@ type MessageStore interface {
 	// LastMessages returns the last limit messages of a room, oldest first
 	// (by id). An unknown room has no messages.
 	LastMessages(ctx context.Context, namespace, room string, limit int) ([]Message, error)
+
+	HistoryStore // history pages, edits, deletions, search (history.go)
 }
 
 // UserStore stores accounts.

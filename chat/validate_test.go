@@ -114,7 +114,9 @@ func TestJSONShapes(t *testing.T) {
 		{chat.Room{ID: 2, Title: "chat", Namespace: "/user", Private: false},
 			`{"roomId":2,"roomTitle":"chat","namespace":"/user","privateRoom":false}`},
 		{chat.Message{ID: 3, Namespace: "/user", Room: "chat", Username: "bob", Text: "<i>x</i>", Time: 1700000000000, UserID: 9},
-			`{"id":3,"namespace":"/user","room":"chat","username":"bob","text":"\u003ci\u003ex\u003c/i\u003e","time":1700000000000}`},
+			`{"id":3,"namespace":"/user","room":"chat","username":"bob","text":"\u003ci\u003ex\u003c/i\u003e","time":1700000000000,"edited":0}`},
+		{chat.Message{ID: 4, Namespace: "/user", Room: "chat", Username: "bob", Text: "y", Time: 1700000000000, Edited: 1700000000500},
+			`{"id":4,"namespace":"/user","room":"chat","username":"bob","text":"y","time":1700000000000,"edited":1700000000500}`},
 	}
 	for _, tt := range tests {
 		b, err := json.Marshal(tt.v)

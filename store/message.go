@@ -377,8 +377,8 @@ func (d *DB) insertMessagesPostgres(ctx context.Context, reqs []*appendReq) ([]a
 // that gives that order.
 const (
 	lastMessagesSQLite = `
-	SELECT id, user_id, username, text, time_ms FROM (
-		SELECT m.id, m.user_id, m.username, m.text, m.time_ms
+	SELECT id, user_id, username, text, time_ms, edited_ms FROM (
+		SELECT m.id, m.user_id, m.username, m.text, m.time_ms, m.edited_ms
 		FROM messages m
 		WHERE m.room_id = (
 			SELECT r.id FROM rooms r JOIN namespaces n ON n.id = r.namespace_id
@@ -387,8 +387,8 @@ const (
 	) AS last ORDER BY id`
 
 	lastMessagesPostgres = `
-	SELECT id, user_id, username, text, time_ms FROM (
-		SELECT m.id, m.user_id, m.username, m.text, m.time_ms
+	SELECT id, user_id, username, text, time_ms, edited_ms FROM (
+		SELECT m.id, m.user_id, m.username, m.text, m.time_ms, m.edited_ms
 		FROM messages m
 		WHERE m.room_id = ANY (ARRAY(
 			SELECT r.id FROM rooms r JOIN namespaces n ON n.id = r.namespace_id
@@ -407,18 +407,24 @@ func (d *DB) lastMessagesSQL() string {
 
 // LastMessages returns the last limit messages of a room, oldest first.
 func (d *DB) LastMessages(ctx context.Context, namespace, room string, limit int) ([]chat.Message, error) {
-	out := []chat.Message{}
 	if limit <= 0 {
-		return out, nil
+		return []chat.Message{}, nil
 	}
 	rows, err := d.db.QueryContext(ctx, d.lastMessagesSQL(), namespace, room, limit)
 	if err != nil {
 		return nil, err
 	}
+	return scanRoomMessages(rows, namespace, room)
+}
+
+// scanRoomMessages reads rows of (id, user_id, username, text, time_ms,
+// edited_ms), the messages of one room, and closes them; never nil.
+func scanRoomMessages(rows *sql.Rows, namespace, room string) ([]chat.Message, error) {
 	defer rows.Close()
+	out := []chat.Message{}
 	for rows.Next() {
 		m := chat.Message{Namespace: namespace, Room: room}
-		if err := rows.Scan(&m.ID, &m.UserID, &m.Username, &m.Text, &m.Time); err != nil {
+		if err := rows.Scan(&m.ID, &m.UserID, &m.Username, &m.Text, &m.Time, &m.Edited); err != nil {
 			return nil, err
 		}
 		out = append(out, m)

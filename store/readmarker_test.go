@@ -11,15 +11,6 @@ import (
 	"github.com/chatd/chatd/store"
 )
 
-func post(t *testing.T, db *store.DB, u chat.User, ns, room string) int64 {
-	t.Helper()
-	m, err := db.AppendMessage(context.Background(), chat.Message{Namespace: ns, Room: room, UserID: u.ID, Username: u.Name, Text: "hi"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m.ID
-}
-
 func wantUnread(t *testing.T, db *store.DB, u chat.User, ns string, limit int, want map[string]int) {
 	t.Helper()
 	got, err := db.UnreadCounts(context.Background(), u.ID, ns, limit)
@@ -49,11 +40,11 @@ func TestReadMarkersAndUnreadCounts(t *testing.T) {
 		wantUnread(t, db, alice, "/user", chat.UnreadCap, map[string]int{"chat": 0, "random": 0, "help": 0})
 		var ids []int64
 		for range 5 {
-			ids = append(ids, post(t, db, bob, "/user", "chat"))
+			ids = append(ids, post(t, db, bob, "/user", "chat", "hi").ID)
 		}
-		post(t, db, alice, "/user", "chat") // her own: never unread for her
-		post(t, db, alice, "/user", "random")
-		post(t, db, bob, "/creator", "drafts") // another namespace
+		post(t, db, alice, "/user", "chat", "hi") // her own: never unread for her
+		post(t, db, alice, "/user", "random", "hi")
+		post(t, db, bob, "/creator", "drafts", "hi") // another namespace
 		wantUnread(t, db, alice, "/user", chat.UnreadCap, map[string]int{"chat": 5, "random": 0, "help": 0})
 		wantUnread(t, db, bob, "/user", chat.UnreadCap, map[string]int{"chat": 1, "random": 1, "help": 0})
 		wantUnread(t, db, alice, "/user", 3, map[string]int{"chat": 3, "random": 0, "help": 0})
@@ -73,11 +64,11 @@ func TestReadMarkersAndUnreadCounts(t *testing.T) {
 		// Marking beyond the newest message stops at it: later messages count.
 		markRead(t, db, alice, "/user", "chat", math.MaxInt64)
 		wantUnread(t, db, alice, "/user", chat.UnreadCap, map[string]int{"chat": 0, "random": 0, "help": 0})
-		post(t, db, bob, "/user", "chat")
+		post(t, db, bob, "/user", "chat", "hi")
 		wantUnread(t, db, alice, "/user", chat.UnreadCap, map[string]int{"chat": 1, "random": 0, "help": 0})
 		// An empty room marked read stays at 0 and counts its first message.
 		markRead(t, db, alice, "/user", "help", math.MaxInt64)
-		post(t, db, bob, "/user", "help")
+		post(t, db, bob, "/user", "help", "hi")
 		wantUnread(t, db, alice, "/user", chat.UnreadCap, map[string]int{"chat": 1, "random": 0, "help": 1})
 	})
 }

@@ -229,6 +229,9 @@ func (s *Server) UserChanged(userID int64) {
 
 // onNodeEvent handles the server-side events of the other nodes.
 func (s *Server) onNodeEvent(event string, args []json.RawMessage, _ func(any)) {
+	if s.onHistoryEvent(event, args) {
+		return
+	}
 	if event == userChangedEvent && len(args) == 1 {
 		var id int64
 		if json.Unmarshal(args[0], &id) == nil && id > 0 && s.opts.ForgetUser != nil {
@@ -341,6 +344,12 @@ func (s *Server) onChat(ns chat.Namespace, so *socketio.Socket) {
 	so.On("roomUsers", c.locked(c.roomUsers))
 	so.On("typing", c.locked(c.onTyping))
 	so.On("markRead", c.locked(c.markRead))
+	so.On("loadHistory", c.locked(c.loadHistory))
+	so.On("editMessage", c.locked(c.editMessage))
+	so.On("deleteMessage", c.locked(c.deleteMessage))
+	so.On("searchMessages", c.locked(c.searchMessages))
+	so.On("createRoom", c.locked(c.createRoom))
+	so.On("deleteRoom", c.unlocked(c.deleteRoom))
 	s.mu.Lock()
 	s.socks[c] = struct{}{}
 	s.mu.Unlock()

@@ -133,10 +133,6 @@ func (c *chatSocket) onTyping(args socketio.Args, ack socketio.Ack) {
 	_ = ack(okReply{OK: true})
 }
 
-type okReply struct {
-	OK bool `json:"ok"`
-}
-
 // stopTyping ends this socket's typing in its current room, sending
 // "false" when the room heard "true" for the user. c.mu is held; it is
 // called before the socket leaves its room and before a message's
