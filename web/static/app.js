@@ -116,7 +116,6 @@
     users: new Map(), // username -> role ('' until known) in the current room
     typers: new Map(), // username -> timer of the "is typing" entry
     unread: {},       // room -> {count, more} for the other rooms
-    lastIds: {},      // room -> newest message id known to be read
     editing: null,    // id of the message being edited
     draft: '',        // composer text put aside while editing
     target: null,     // {room, id} of a search result being opened
@@ -317,7 +316,15 @@
       badge.setAttribute('data-more', u.more ? 'true' : 'false');
       badge.setAttribute('aria-label', u.more && u.count === 0 ? 'new messages' : text + ' unread');
     });
-    el.roomsToggle.textContent = rooms ? 'Rooms (' + rooms + ' unread)' : 'Rooms';
+    el.roomsToggle.textContent = 'Rooms';
+    el.roomsToggle.removeAttribute('aria-label');
+    if (rooms) {
+      var n = document.createElement('span');
+      n.className = 'room-unread';
+      n.textContent = String(rooms);
+      el.roomsToggle.append(' ', n);
+      el.roomsToggle.setAttribute('aria-label', 'Rooms, ' + rooms + ' with unread messages');
+    }
   }
 
   function renderMembers() {
@@ -386,7 +393,8 @@
       marker.className = 'message-edited';
       marker.setAttribute('data-testid', 'message-edited');
       marker.textContent = '(edited)';
-      li.querySelector('.message-meta').append(marker);
+      var meta = li.querySelector('.message-meta');
+      meta.insertBefore(marker, meta.querySelector('.message-actions'));
     }
     marker.title = 'edited ' + formatTime(edited);
   }
@@ -504,8 +512,24 @@
     if (state.editing != null) endEdit();
   }
 
+  // The newest message id this user has seen in a room, kept in
+  // localStorage (all tabs of this browser, across reloads): a late
+  // roomActivity about messages read already then adds no badge.
+  function readKey(room) {
+    return 'chatd.read ' + me + ' ' + state.endpoint + ' ' + room;
+  }
+
+  function lastRead(room) {
+    var id = 0;
+    try { id = Number(window.localStorage.getItem(readKey(room))) || 0; } catch (e) { /* storage off */ }
+    return Math.max(id, lastReadHere[readKey(room)] || 0);
+  }
+
+  var lastReadHere = {}; // the same, for when localStorage is off
   function noteRead(m) {
-    if (!state.lastIds[m.room] || m.id > state.lastIds[m.room]) state.lastIds[m.room] = m.id;
+    if (m.id <= lastRead(m.room)) return;
+    lastReadHere[readKey(m.room)] = m.id;
+    try { window.localStorage.setItem(readKey(m.room), String(m.id)); } catch (e) { /* storage off */ }
   }
 
   function renderHistory(msgs) {
@@ -707,7 +731,7 @@
       readTimer = null;
       var s = state.nsSocket;
       var room = state.room;
-      var id = room && state.lastIds[room];
+      var id = room && lastRead(room);
       if (!s || !s.connected || !id || document.visibilityState !== 'visible') return;
       var key = state.endpoint + ' ' + room;
       if (readSent[key] >= id) return;
@@ -857,7 +881,7 @@
     });
     s.on('roomActivity', function (a) {
       if (!mine() || !a || !a.room || a.room === state.room) return;
-      if (state.lastIds[a.room] && a.lastId <= state.lastIds[a.room]) return; // read already
+      if (a.lastId <= lastRead(a.room)) return; // read already
       var u = state.unread[a.room] || { count: 0, more: false };
       if (u.lastId && a.lastId <= u.lastId) return;
       u.lastId = a.lastId;
