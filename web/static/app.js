@@ -194,14 +194,23 @@
 
   // ---- rendering -------------------------------------------------------
 
+  // make creates an element with a class, a data-testid and a text (each
+  // optional; the text is set as text, never markup). Buttons are
+  // type=button.
+  function make(tag, className, testid, text) {
+    var n = document.createElement(tag);
+    if (className) n.className = className;
+    if (testid) n.setAttribute('data-testid', testid);
+    if (text != null) n.textContent = text;
+    if (tag === 'button') n.type = 'button';
+    return n;
+  }
+
   function renderNamespaces() {
     el.nsList.replaceChildren();
     state.namespaces.forEach(function (ns) {
-      var li = document.createElement('li');
-      var b = document.createElement('button');
-      b.type = 'button';
-      b.className = 'ns';
-      b.setAttribute('data-testid', 'namespace');
+      var li = make('li');
+      var b = make('button', 'ns', 'namespace');
       b.setAttribute('data-endpoint', ns.endpoint);
       b.title = ns.nsTitle;
       if (ns.endpoint === state.endpoint) b.setAttribute('aria-current', 'true');
@@ -210,10 +219,7 @@
       img.alt = '';
       img.width = 40;
       img.height = 40;
-      var span = document.createElement('span');
-      span.className = 'ns-title';
-      span.textContent = ns.nsTitle;
-      b.append(img, span);
+      b.append(img, make('span', 'ns-title', null, ns.nsTitle));
       li.append(b);
       el.nsList.append(li);
     });
@@ -232,26 +238,15 @@
   function renderRooms() {
     el.roomList.replaceChildren();
     state.rooms.forEach(function (room) {
-      var li = document.createElement('li');
-      li.className = 'room-item';
-      var b = document.createElement('button');
-      b.type = 'button';
-      b.className = 'room-btn';
-      b.setAttribute('data-testid', 'room');
+      var li = make('li', 'room-item');
+      var b = make('button', 'room-btn', 'room');
       b.setAttribute('data-room', room.roomTitle);
-      var name = document.createElement('span');
-      name.className = 'room-name';
-      name.textContent = room.roomTitle;
-      b.append(name);
+      b.append(make('span', 'room-name', null, room.roomTitle));
       li.append(b);
       if (myRole === 'admin') {
-        var del = document.createElement('button');
-        del.type = 'button';
-        del.className = 'room-delete';
-        del.setAttribute('data-testid', 'room-delete');
+        var del = make('button', 'room-delete', 'room-delete', '✕');
         del.setAttribute('data-room', room.roomTitle);
         del.setAttribute('aria-label', 'Delete room ' + room.roomTitle);
-        del.textContent = '✕';
         li.append(del);
       }
       el.roomList.append(li);
@@ -267,9 +262,7 @@
       if (current) {
         b.setAttribute('aria-current', 'true');
         if (!badge) {
-          badge = document.createElement('span');
-          badge.className = 'room-members';
-          badge.setAttribute('data-testid', 'room-members');
+          badge = make('span', 'room-members', 'room-members');
           b.append(badge);
         }
         badge.textContent = state.members == null ? '' : String(state.members);
@@ -305,9 +298,7 @@
       }
       rooms++;
       if (!badge) {
-        badge = document.createElement('span');
-        badge.className = 'room-unread';
-        badge.setAttribute('data-testid', 'room-unread');
+        badge = make('span', 'room-unread', 'room-unread');
         b.append(badge);
       }
       var text = u.more ? (u.count > 0 ? u.count + '+' : 'new') : String(u.count);
@@ -319,10 +310,7 @@
     el.roomsToggle.textContent = 'Rooms';
     el.roomsToggle.removeAttribute('aria-label');
     if (rooms) {
-      var n = document.createElement('span');
-      n.className = 'room-unread';
-      n.textContent = String(rooms);
-      el.roomsToggle.append(' ', n);
+      el.roomsToggle.append(' ', make('span', 'room-unread', null, String(rooms)));
       el.roomsToggle.setAttribute('aria-label', 'Rooms, ' + rooms + ' with unread messages');
     }
   }
@@ -332,21 +320,11 @@
     el.memberList.replaceChildren();
     names.forEach(function (name) {
       var role = state.users.get(name);
-      var li = document.createElement('li');
-      li.className = 'member';
-      li.setAttribute('data-testid', 'member');
+      var li = make('li', 'member', 'member');
       li.setAttribute('data-username', name);
       if (role) li.setAttribute('data-role', role);
-      var n = document.createElement('span');
-      n.className = 'member-name';
-      n.textContent = name === me ? name + ' (you)' : name;
-      li.append(n);
-      if (role && role !== 'user') {
-        var r = document.createElement('span');
-        r.className = 'role';
-        r.textContent = role;
-        li.append(r);
-      }
+      li.append(make('span', 'member-name', null, name === me ? name + ' (you)' : name));
+      if (role && role !== 'user') li.append(make('span', 'role', null, role));
       el.memberList.append(li);
     });
     renderMemberMore();
@@ -389,10 +367,7 @@
       return;
     }
     if (!marker) {
-      marker = document.createElement('span');
-      marker.className = 'message-edited';
-      marker.setAttribute('data-testid', 'message-edited');
-      marker.textContent = '(edited)';
+      marker = make('span', 'message-edited', 'message-edited', '(edited)');
       var meta = li.querySelector('.message-meta');
       meta.insertBefore(marker, meta.querySelector('.message-actions'));
     }
@@ -400,42 +375,23 @@
   }
 
   function actionButton(testid, label, text) {
-    var b = document.createElement('button');
-    b.type = 'button';
-    b.className = 'link';
-    b.setAttribute('data-testid', testid);
+    var b = make('button', 'link', testid, text);
     b.setAttribute('aria-label', label);
-    b.textContent = text;
     return b;
   }
 
   function messageNode(m) {
     var mine = m.username === me;
-    var li = document.createElement('li');
-    li.className = 'message' + (mine ? ' mine' : '');
-    li.setAttribute('data-testid', 'message');
+    var li = make('li', 'message' + (mine ? ' mine' : ''), 'message');
     li.setAttribute('data-id', String(m.id));
     li.setAttribute('data-username', m.username);
-    var meta = document.createElement('div');
-    meta.className = 'message-meta';
-    var user = document.createElement('span');
-    user.className = 'message-user';
-    user.setAttribute('data-testid', 'message-user');
-    user.textContent = m.username;
-    var time = document.createElement('time');
-    time.className = 'message-time';
-    time.setAttribute('data-testid', 'message-time');
+    var meta = make('div', 'message-meta');
+    var time = make('time', 'message-time', 'message-time', formatTime(m.time));
     time.dateTime = new Date(m.time).toISOString();
-    time.textContent = formatTime(m.time);
-    meta.append(user, time);
-    var text = document.createElement('p');
-    text.className = 'message-text';
-    text.setAttribute('data-testid', 'message-text');
-    text.textContent = m.text; // text, never markup
-    li.append(meta, text);
+    meta.append(make('span', 'message-user', 'message-user', m.username), time);
+    li.append(meta, make('p', 'message-text', 'message-text', m.text)); // text, never markup
     if (mine || myRole === 'admin') {
-      var actions = document.createElement('span');
-      actions.className = 'message-actions';
+      var actions = make('span', 'message-actions');
       if (mine) actions.append(actionButton('message-edit', 'Edit this message', 'Edit'));
       actions.append(actionButton('message-delete', mine ? 'Delete this message' : 'Delete ' + m.username + '’s message', 'Delete'));
       meta.append(actions);
@@ -463,11 +419,7 @@
 
   function showEmptyIfNone() {
     if (el.messages.querySelector('[data-testid="message"]') || el.messages.querySelector('.empty')) return;
-    var empty = document.createElement('li');
-    empty.className = 'empty';
-    empty.setAttribute('data-testid', 'messages-empty');
-    empty.textContent = 'No messages yet. Say hello!';
-    el.messages.append(empty);
+    el.messages.append(make('li', 'empty', 'messages-empty', 'No messages yet. Say hello!'));
   }
 
   // renderHistoryTop draws the first row of the list: a button that loads
@@ -479,22 +431,14 @@
       return;
     }
     if (!top) {
-      top = document.createElement('li');
-      top.className = 'history-top';
+      top = make('li', 'history-top');
       el.messages.prepend(top);
     }
     if (state.atStart) {
-      var start = document.createElement('span');
-      start.setAttribute('data-testid', 'history-start');
-      start.textContent = 'This is the start of #' + state.room + '.';
-      top.replaceChildren(start);
+      top.replaceChildren(make('span', null, 'history-start', 'This is the start of #' + state.room + '.'));
       return;
     }
-    var b = document.createElement('button');
-    b.type = 'button';
-    b.className = 'link';
-    b.setAttribute('data-testid', 'load-older');
-    b.textContent = state.loadingOlder ? 'Loading…' : 'Load older messages';
+    var b = make('button', 'link', 'load-older', state.loadingOlder ? 'Loading…' : 'Load older messages');
     b.disabled = !!state.loadingOlder;
     top.replaceChildren(b);
   }
@@ -1075,21 +1019,12 @@
     el.resultsTitle.textContent = (msgs.length === 0 ? 'No messages' : msgs.length === 1 ? '1 message' : msgs.length + ' messages') +
       ' found for “' + query + '”';
     msgs.forEach(function (m) {
-      var li = document.createElement('li');
-      var b = document.createElement('button');
-      b.type = 'button';
-      b.className = 'result';
-      b.setAttribute('data-testid', 'search-result');
+      var li = make('li');
+      var b = make('button', 'result', 'search-result');
       b.setAttribute('data-room', m.room);
       b.setAttribute('data-id', String(m.id));
-      var meta = document.createElement('span');
-      meta.className = 'result-meta';
-      meta.textContent = '#' + m.room + ' · ' + m.username + ' · ' + formatTime(m.time);
-      var text = document.createElement('span');
-      text.className = 'result-text';
-      text.setAttribute('data-testid', 'search-result-text');
-      text.textContent = m.text;
-      b.append(meta, text);
+      b.append(make('span', 'result-meta', null, '#' + m.room + ' · ' + m.username + ' · ' + formatTime(m.time)),
+        make('span', 'result-text', 'search-result-text', m.text));
       li.append(b);
       el.resultList.append(li);
     });
