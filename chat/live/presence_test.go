@@ -1,0 +1,141 @@
+package live_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/chat/live"
+	"github.com/chatd/chatd/socketio/socketiotest"
+)
+
+type usersAck struct {
+	Users []chat.UserRef
+	Total int
+}
+
+func roomUsers(t *testing.T, c *socketiotest.Conn, id int64) usersAck {
+	t.Helper()
+	raw := call(t, c, id, "roomUsers", map[string]any{})
+	var a usersAck
+	if err := json.Unmarshal(raw, &a); err != nil || a.Users == nil {
+		t.Fatalf("roomUsers ack %s: %v", raw, err)
+	}
+	return a
+}
+
+type presenceEvent struct {
+	Room         string
+	Joined, Left []string
+}
+
+func nextPresence(t *testing.T, c *socketiotest.Conn) presenceEvent {
+	t.Helper()
+	ev := nextOf(t, c, "presence")
+	var p presenceEvent
+	ev.Decode(t, 0, &p)
+	if p.Joined == nil || p.Left == nil || len(p.Joined)+len(p.Left) == 0 {
+		t.Fatalf("presence %s: want both lists, not both empty", ev.Args)
+	}
+	return p
+}
+
+// roomUsers lists the distinct users of the current room with their
+// roles, in byte order of the names; bad input and no room are errors.
+func TestRoomUsers(t *testing.T) {
+	e := newChatEnv(t, nil)
+	zed := e.user("Zed", chat.RoleAdmin)
+	alice := e.user("alice", chat.RoleUser)
+	bob := e.user("bob", chat.RoleCreator)
+	z := e.connectUser(zed)
+	wantError(t, "roomUsers without a room", call(t, z, 1, "roomUsers", map[string]any{}))
+	join(t, z, "/user", "chat", 2)
+	a1, a2, b := e.connectUser(alice), e.connectUser(alice), e.connectUser(bob)
+	join(t, a1, "/user", "chat", 1)
+	join(t, a2, "/user", "chat", 1)
+	join(t, b, "/user", "random", 1)
+	got := roomUsers(t, z, 3)
+	want := []chat.UserRef{{Name: "Zed", Role: chat.RoleAdmin}, {Name: "alice", Role: chat.RoleUser}}
+	if !slices.Equal(got.Users, want) || got.Total != 2 {
+		t.Fatalf("roomUsers = %+v, want %v, 2", got, want)
+	}
+	join(t, b, "/user", "chat", 2)
+	got = roomUsers(t, a2, 2)
+	want = append(want, chat.UserRef{Name: "bob", Role: chat.RoleCreator})
+	if !slices.Equal(got.Users, want) || got.Total != 3 {
+		t.Fatalf("roomUsers = %+v, want %v, 3", got, want)
+	}
+	for i, bad := range []any{"x", 5, []int{1}} {
+		wantError(t, fmt.Sprintf("roomUsers(%v)", bad), call(t, z, int64(10+i), "roomUsers", bad))
+	}
+	z.Emit("/user", 20, "roomUsers")
+	for ev := z.ReadEvent(); ; ev = z.ReadEvent() {
+		if ev.Name == "" && ev.ID == 20 {
+			wantError(t, "roomUsers without an argument", ev.Args[0])
+			break
+		}
+	}
+	// The connection is still usable.
+	if got := roomUsers(t, z, 21); got.Total != 3 {
+		t.Fatalf("roomUsers after errors: %+v", got)
+	}
+}
+
+// The first 200 users by name, and the total: the presence holds 205
+// users of other sockets (of other nodes, as far as this one knows).
+func TestRoomUsersFirst200(t *testing.T) {
+	presence := chat.NewMemoryPresence()
+	e := newChatEnvWith(t, live.Options{Presence: presence})
+	room := chat.RoomID{Namespace: "/user", Room: "help"}
+	const n = 205
+	for i := n - 1; i >= 0; i-- {
+		if _, _, err := presence.Add(context.Background(), room, fmt.Sprint("elsewhere-", i), chat.UserRef{Name: fmt.Sprintf("u%03d", i), Role: chat.RoleUser}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := e.connectUser(e.user("zz-last", chat.RoleUser))
+	join(t, c, "/user", "help", 1)
+	got := roomUsers(t, c, 2)
+	if got.Total != n+1 || len(got.Users) != 200 || got.Users[0].Name != "u000" || got.Users[199].Name != "u199" {
+		t.Fatalf("roomUsers: total %d, %d users, %v ... %v", got.Total, len(got.Users), got.Users[0], got.Users[len(got.Users)-1])
+	}
+}
+
+// presence tells the room who joined and who left, with updateMembers.
+func TestPresenceEvents(t *testing.T) {
+	e := newChatEnvWith(t, live.Options{MemberInterval: 50 * time.Millisecond})
+	aliceH := e.user("alice", chat.RoleUser)
+	a := e.connectUser(aliceH)
+	join(t, a, "/user", "chat", 1)
+	if p := nextPresence(t, a); p.Room != "chat" || !slices.Equal(p.Joined, []string{"alice"}) || len(p.Left) != 0 {
+		t.Fatalf("presence of her own join: %+v", p)
+	}
+	b := e.connectUser(e.user("bob", chat.RoleUser))
+	join(t, b, "/user", "chat", 1)
+	if p := nextPresence(t, a); !slices.Equal(p.Joined, []string{"bob"}) || len(p.Left) != 0 {
+		t.Fatalf("bob joined: %+v", p)
+	}
+	// A second socket of alice changes nothing; its leaving neither.
+	a2 := e.connectUser(aliceH)
+	join(t, a2, "/user", "chat", 1)
+	join(t, a2, "/user", "random", 2)
+	// bob moves away: the room hears him leave, and nothing of alice.
+	join(t, b, "/user", "random", 2)
+	if p := nextPresence(t, a); !slices.Equal(p.Left, []string{"bob"}) || len(p.Joined) != 0 {
+		t.Fatalf("bob left: %+v", p)
+	}
+	// A disconnect is a leave.
+	c := e.connectUser(e.user("carol", chat.RoleUser))
+	join(t, c, "/user", "chat", 1)
+	if p := nextPresence(t, a); !slices.Equal(p.Joined, []string{"carol"}) {
+		t.Fatalf("carol joined: %+v", p)
+	}
+	_ = c.WS.Close()
+	if p := nextPresence(t, a); !slices.Equal(p.Left, []string{"carol"}) || len(p.Joined) != 0 {
+		t.Fatalf("carol disconnected: %+v", p)
+	}
+}

@@ -1,0 +1,129 @@
+package live_test
+
+import (
+	"fmt"
+	"maps"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/chat/live"
+	"github.com/chatd/chatd/socketio/socketiotest"
+)
+
+// connectUnread connects /user with h and returns the unread counts,
+// which must come right after nsRoomLoad.
+func (e *chatEnv) connectUnread(h http.Header) (*socketiotest.Conn, map[string]int) {
+	e.t.Helper()
+	c := e.dial(h)
+	c.Connect("/user", nil)
+	if ev := c.ReadEvent(); ev.Name != "nsRoomLoad" {
+		e.t.Fatalf("first event %q, want nsRoomLoad", ev.Name)
+	}
+	ev := c.ReadEvent()
+	if ev.Name != "unread" {
+		e.t.Fatalf("after nsRoomLoad: %q %s, want unread", ev.Name, ev.Args)
+	}
+	var body struct{ Counts map[string]int }
+	ev.Decode(e.t, 0, &body)
+	return c, body.Counts
+}
+
+func wantCounts(t *testing.T, got, want map[string]int) {
+	t.Helper()
+	if !maps.Equal(got, want) {
+		t.Fatalf("unread %v, want %v", got, want)
+	}
+}
+
+// unread on connect counts the messages of others after the user's
+// marker; markRead moves it forward only, for every socket of the user;
+// joining a room marks it read.
+func TestUnreadAndMarkRead(t *testing.T) {
+	e := newChatEnv(t, nil)
+	aliceH, bobH := e.user("alice", chat.RoleUser), e.user("bob", chat.RoleUser)
+	a, counts := e.connectUnread(aliceH)
+	wantCounts(t, counts, map[string]int{"chat": 0, "random": 0, "help": 0})
+	b := e.connectUser(bobH)
+	join(t, b, "/user", "chat", 1)
+	var ids []int64
+	for i := range 3 {
+		ids = append(ids, postMsg(t, b, int64(2+i), fmt.Sprint("m", i)))
+	}
+	join(t, a, "/user", "random", 1)
+	postMsg(t, a, 2, "her own") // never unread for her
+	_, counts = e.connectUnread(aliceH)
+	wantCounts(t, counts, map[string]int{"chat": 3, "random": 0, "help": 0})
+
+	wantOK(t, "markRead", call(t, a, 3, "markRead", map[string]any{"room": "chat", "id": ids[1]}))
+	wantOK(t, "markRead lower", call(t, a, 4, "markRead", map[string]any{"room": "chat", "id": ids[0]}))
+	_, counts = e.connectUnread(aliceH) // another socket of hers
+	wantCounts(t, counts, map[string]int{"chat": 1, "random": 0, "help": 0})
+	// bob's counts are his own.
+	_, counts = e.connectUnread(bobH)
+	wantCounts(t, counts, map[string]int{"chat": 0, "random": 1, "help": 0})
+
+	for i, bad := range []any{
+		"chat", 5, map[string]any{"room": "chat"}, map[string]any{"id": 1},
+		map[string]any{"room": "nope", "id": 1}, map[string]any{"room": 3, "id": 1},
+		map[string]any{"room": "chat", "id": "1"}, map[string]any{"room": "chat", "id": 1.5},
+		map[string]any{"room": "chat", "id": -1},
+	} {
+		wantError(t, fmt.Sprintf("markRead(%v)", bad), call(t, a, int64(10+i), "markRead", bad))
+	}
+	// Joining marks the room read.
+	join(t, a, "/user", "chat", 30)
+	postMsg(t, b, 9, "after her join")
+	_, counts = e.connectUnread(aliceH)
+	wantCounts(t, counts, map[string]int{"chat": 1, "random": 0, "help": 0})
+}
+
+type activityEv struct {
+	Room   string
+	LastID int64
+}
+
+func nextActivity(t *testing.T, c *socketiotest.Conn) activityEv {
+	t.Helper()
+	ev := nextOf(t, c, "roomActivity")
+	var a activityEv
+	ev.Decode(t, 0, &a)
+	return a
+}
+
+// roomActivity goes to the namespace's sockets outside the room: at once
+// for the first message, then at most once per interval, with the newest
+// id in a trailing send.
+func TestRoomActivity(t *testing.T) {
+	const interval = 300 * time.Millisecond
+	e := newChatEnvWith(t, live.Options{ActivityInterval: interval})
+	a := e.connectUser(e.user("alice", chat.RoleUser))
+	idle := e.connectUser(e.user("idle", chat.RoleUser)) // in no room
+	b := e.connectUser(e.user("bob", chat.RoleUser))
+	join(t, a, "/user", "random", 1)
+	join(t, b, "/user", "chat", 1)
+	first := postMsg(t, b, 2, "one")
+	for _, c := range []*socketiotest.Conn{a, idle} {
+		if got := nextActivity(t, c); got != (activityEv{"chat", first}) {
+			t.Fatalf("roomActivity %+v, want chat %d", got, first)
+		}
+	}
+	start := time.Now()
+	var last int64
+	for i := range 5 {
+		last = postMsg(t, b, int64(3+i), fmt.Sprint("more ", i))
+	}
+	got := nextActivity(t, a)
+	if got != (activityEv{"chat", last}) {
+		t.Fatalf("trailing roomActivity %+v, want chat %d (one send for the burst)", got, last)
+	}
+	if d := time.Since(start); d > interval+time.Second {
+		t.Fatalf("trailing roomActivity after %v", d)
+	}
+	// bob, in the room, heard none: his next event is his own message.
+	postMsg(t, a, 2, "in random")
+	if got := nextActivity(t, b); got.Room != "random" {
+		t.Fatalf("bob got roomActivity %+v, want only random's", got)
+	}
+}
