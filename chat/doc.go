@@ -1,8 +1,10 @@
 // Package chat is the application domain of chatd: namespaces, rooms,
 // messages, users and their roles, the rules for message text, the per-user
 // message rate limit, accounts (sign-up, log-in with throttling, sessions),
-// posting messages, presence (who is in which room) and the storage
-// interfaces the domain consumes.
+// posting, editing, deleting and searching messages and reading pages of
+// history (history.go), rooms created and deleted live (rooms.go),
+// presence (who is in which room) and the storage interfaces the domain
+// consumes.
 //
 // The wire contract spoken to clients is docs/protocol.md; the JSON shapes of
 // Namespace, Room and Message here are exactly the shapes defined there.

@@ -23,6 +23,21 @@
 // migrations hold an advisory lock so nodes starting together apply them
 // once; a node opens at most 16 connections.
 //
+// Protocol v2 (migration 00003): a message has an edit time (edited_ms);
+// DeleteMessage is a hard delete (the row leaves messages, so every history,
+// page, count and search leaves it out), and a deletion by someone other
+// than the author writes a row of message_deletions (who, whose, which
+// message, where, its text, when) in the same transaction. Room titles are
+// unique in their namespace without regard to case (an index on title
+// COLLATE NOCASE, or on lower(title)). Search uses each database's
+// full-text index: on SQLite an FTS5 table over messages.text (external
+// content, unicode61 tokens folded to lower case, diacritics kept) kept in
+// step by insert, update and delete triggers; on PostgreSQL a generated
+// tsvector column in the 'simple' configuration (lower case, no stemming,
+// no stop words) with a GIN index. Words are passed as text, never as
+// search syntax: each one an FTS5 string, or all of them to
+// plainto_tsquery.
+//
 // Queries are written once with ? placeholders and rewritten to $n for
 // PostgreSQL. Public methods own their transaction, except AppendMessage:
 // concurrent appends are stored together, up to 128 messages per

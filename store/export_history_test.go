@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"io/fs"
 	"log/slog"
 	"strings"
@@ -61,8 +62,59 @@ func (d *DB) ExplainSearch(ctx context.Context, nsID int64, words []string) (str
 	return b.String(), rows.Err()
 }
 
-// ExplainMessagesBefore returns the query plan of MessagesBefore (tests
-// only).
-func (d *DB) ExplainMessagesBefore(ctx context.Context, namespace, room string, beforeID int64, limit int) (string, error) {
-	return d.explain(ctx, d.messagesBeforeSQL(), namespace, room, beforeID, limit)
+// GenerateMessages stores n messages in the given room in one
+// transaction, text(i) the text of the i-th, with multi-row inserts (for
+// benchmarks that need a room of a million messages; tests only). The
+// search index follows (triggers, generated column); on PostgreSQL the
+// table statistics are then refreshed, as autovacuum would.
+func (d *DB) GenerateMessages(ctx context.Context, namespace, room string, userID int64, n int, text func(i int) string) error {
+	const rowsPerInsert = 500
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var roomID int64
+	if err := tx.QueryRowContext(ctx, d.q(`
+		SELECT r.id FROM rooms r JOIN namespaces n ON n.id = r.namespace_id
+		WHERE n.endpoint = ? AND r.title = ?`), namespace, room).Scan(&roomID); err != nil {
+		return err
+	}
+	var stmt *sql.Stmt
+	for start := 0; start < n; start += rowsPerInsert {
+		k := min(rowsPerInsert, n-start)
+		if stmt == nil || k != rowsPerInsert {
+			var b strings.Builder
+			b.WriteString(`INSERT INTO messages (room_id, user_id, username, text, time_ms) VALUES `)
+			for i := range k {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString("(?, ?, ?, ?, ?)")
+			}
+			if stmt != nil {
+				stmt.Close()
+			}
+			if stmt, err = tx.PrepareContext(ctx, d.q(b.String())); err != nil {
+				return err
+			}
+		}
+		args := make([]any, 0, 5*k)
+		for i := start; i < start+k; i++ {
+			args = append(args, roomID, userID, "bulk", text(i), int64(i))
+		}
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return err
+		}
+	}
+	if stmt != nil {
+		stmt.Close()
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if d.dialect == postgresDialect {
+		_, err = d.db.ExecContext(ctx, `VACUUM ANALYZE messages`)
+	}
+	return err
 }

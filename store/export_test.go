@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"math"
 	"strings"
 )
 
@@ -30,41 +31,17 @@ func (d *DB) RawSessionKeys(ctx context.Context) ([][]byte, error) {
 	return out, rows.Err()
 }
 
-// InsertMessages stores n messages in the given room in one transaction,
-// for benchmarks that need a large room (tests only). On PostgreSQL the
-// table statistics are then refreshed, as autovacuum would.
+// InsertMessages stores n messages "bulk message" in the given room in
+// one transaction, for benchmarks that need a large room (tests only; see
+// GenerateMessages).
 func (d *DB) InsertMessages(ctx context.Context, namespace, room string, userID int64, n int) error {
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	var roomID int64
-	if err := tx.QueryRowContext(ctx, d.q(`
-		SELECT r.id FROM rooms r JOIN namespaces n ON n.id = r.namespace_id
-		WHERE n.endpoint = ? AND r.title = ?`), namespace, room).Scan(&roomID); err != nil {
-		return err
-	}
-	for i := range n {
-		if _, err := tx.ExecContext(ctx, d.q(`
-			INSERT INTO messages (room_id, user_id, username, text, time_ms) VALUES (?, ?, ?, ?, ?)`),
-			roomID, userID, "bulk", "bulk message", int64(i)); err != nil {
-			return err
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	if d.dialect == postgresDialect {
-		_, err = d.db.ExecContext(ctx, `ANALYZE messages`)
-	}
-	return err
+	return d.GenerateMessages(ctx, namespace, room, userID, n, func(int) string { return "bulk message" })
 }
 
 // ExplainLastMessages returns the query plan of the query of LastMessages,
 // one line per step (tests only).
 func (d *DB) ExplainLastMessages(ctx context.Context, namespace, room string, limit int) (string, error) {
-	return d.explain(ctx, d.lastMessagesSQL(), namespace, room, limit)
+	return d.explain(ctx, d.lastMessagesSQL(), namespace, room, int64(math.MaxInt64), limit)
 }
 
 // explain returns the plan of query, written for the database.

@@ -10,48 +10,13 @@ import (
 	"github.com/chatd/chatd/chat"
 )
 
-// The queries of MessagesBefore are those of LastMessages (message.go)
-// with the page's upper bound: they read the (room_id, id) index
-// backwards from beforeId and stop after limit rows.
-const (
-	messagesBeforeSQLite = `
-	SELECT id, user_id, username, text, time_ms, edited_ms FROM (
-		SELECT m.id, m.user_id, m.username, m.text, m.time_ms, m.edited_ms
-		FROM messages m
-		WHERE m.room_id = (
-			SELECT r.id FROM rooms r JOIN namespaces n ON n.id = r.namespace_id
-			WHERE n.endpoint = ? AND r.title = ?)
-		AND m.id < ?
-		ORDER BY m.id DESC LIMIT ?
-	) AS page ORDER BY id`
-
-	messagesBeforePostgres = `
-	SELECT id, user_id, username, text, time_ms, edited_ms FROM (
-		SELECT m.id, m.user_id, m.username, m.text, m.time_ms, m.edited_ms
-		FROM messages m
-		WHERE m.room_id = ANY (ARRAY(
-			SELECT r.id FROM rooms r JOIN namespaces n ON n.id = r.namespace_id
-			WHERE n.endpoint = ? AND r.title = ?))
-		AND m.id < ?
-		ORDER BY m.room_id DESC, m.id DESC LIMIT ?
-	) AS page ORDER BY id`
-)
-
-// messagesBeforeSQL returns the query of MessagesBefore for the database.
-func (d *DB) messagesBeforeSQL() string {
-	if d.dialect == postgresDialect {
-		return d.q(messagesBeforePostgres)
-	}
-	return messagesBeforeSQLite
-}
-
 // MessagesBefore returns the newest limit messages of a room with ids
 // below beforeID, oldest first.
 func (d *DB) MessagesBefore(ctx context.Context, namespace, room string, beforeID int64, limit int) ([]chat.Message, error) {
 	if limit <= 0 {
 		return []chat.Message{}, nil
 	}
-	rows, err := d.db.QueryContext(ctx, d.messagesBeforeSQL(), namespace, room, beforeID, limit)
+	rows, err := d.db.QueryContext(ctx, d.lastMessagesSQL(), namespace, room, beforeID, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -82,42 +82,6 @@ func TestMessagesBeforePages(t *testing.T) {
 	})
 }
 
-// MessagesBefore reads the (room_id, id) index from beforeId down, as
-// LastMessages does (TestLastMessagesUsesRoomIndex): no scan, no sort of
-// the room.
-func TestMessagesBeforeUsesRoomIndex(t *testing.T) {
-	forEachDB(t, func(t *testing.T, db *store.DB) {
-		ctx := context.Background()
-		u := mustCreateUser(t, db, "olga", chat.RoleUser)
-		for _, room := range []struct {
-			title string
-			n     int
-		}{{"random", 100}, {"chat", 3000}} {
-			if err := db.InsertMessages(ctx, "/user", room.title, u.ID, room.n); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for _, room := range []string{"random", "chat"} {
-			plan, err := db.ExplainMessagesBefore(ctx, "/user", room, 1500, 50)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ok bool
-			if strings.Contains(plan, "Index Scan") || strings.Contains(plan, "Seq Scan") { // PostgreSQL
-				ok = strings.Contains(plan, "Index Scan Backward using messages_room_id on messages") &&
-					!strings.Contains(plan, "Seq Scan on messages") && !strings.Contains(plan, "messages_pkey") &&
-					strings.Count(plan, "Sort Key") == 1
-			} else { // SQLite
-				ok = strings.Contains(plan, "SEARCH m USING INDEX messages_room_id (room_id=? AND id<?)") &&
-					!strings.Contains(plan, "SCAN m") && strings.Count(plan, "TEMP B-TREE") == 1
-			}
-			if !ok {
-				t.Errorf("plan of MessagesBefore in room %s:\n%s", room, plan)
-			}
-		}
-	})
-}
-
 func TestEditMessage(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()

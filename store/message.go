@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 
@@ -361,20 +362,21 @@ func (d *DB) insertMessagesPostgres(ctx context.Context, reqs []*appendReq) ([]a
 	return results, nil
 }
 
-// The queries of LastMessages select the last messages of a room, newest
+// The queries of LastMessages and MessagesBefore select the last messages
+// of a room below an id (the largest int64 for LastMessages), newest
 // first, then order them oldest first. Both must read the (room_id, id)
-// index backwards and stop after limit rows, whatever the size of the
-// room, and both look the room up first, in a subquery: joined to rooms,
-// PostgreSQL reads and sorts every message of the room.
+// index backwards from that id and stop after limit rows, whatever the
+// size of the room, and both look the room up first, in a subquery:
+// joined to rooms, PostgreSQL reads and sorts every message of the room.
 //
-// SQLite reads "room_id = x ORDER BY id DESC" from the index. PostgreSQL
-// may as well read the primary key backwards and skip the messages of other
-// rooms, which is as fast for the room with the newest messages and reads
-// nearly the whole table for a small room whose messages are older (its
-// generic plans do not know which room it is). Asking for the order
-// (room_id, id), with the room as an array of one (an equality would make
-// the first key redundant), leaves the (room_id, id) index as the only one
-// that gives that order.
+// SQLite reads "room_id = x AND id < y ORDER BY id DESC" from the index.
+// PostgreSQL may as well read the primary key backwards and skip the
+// messages of other rooms, which is as fast for the room with the newest
+// messages and reads nearly the whole table for a small room whose
+// messages are older (its generic plans do not know which room it is).
+// Asking for the order (room_id, id), with the room as an array of one (an
+// equality would make the first key redundant), leaves the (room_id, id)
+// index as the only one that gives that order.
 const (
 	lastMessagesSQLite = `
 	SELECT id, user_id, username, text, time_ms, edited_ms FROM (
@@ -383,6 +385,7 @@ const (
 		WHERE m.room_id = (
 			SELECT r.id FROM rooms r JOIN namespaces n ON n.id = r.namespace_id
 			WHERE n.endpoint = ? AND r.title = ?)
+		AND m.id < ?
 		ORDER BY m.id DESC LIMIT ?
 	) AS last ORDER BY id`
 
@@ -393,11 +396,13 @@ const (
 		WHERE m.room_id = ANY (ARRAY(
 			SELECT r.id FROM rooms r JOIN namespaces n ON n.id = r.namespace_id
 			WHERE n.endpoint = ? AND r.title = ?))
+		AND m.id < ?
 		ORDER BY m.room_id DESC, m.id DESC LIMIT ?
 	) AS last ORDER BY id`
 )
 
-// lastMessagesSQL returns the query of LastMessages for the database.
+// lastMessagesSQL returns the query of LastMessages and MessagesBefore
+// for the database.
 func (d *DB) lastMessagesSQL() string {
 	if d.dialect == postgresDialect {
 		return d.q(lastMessagesPostgres)
@@ -407,14 +412,7 @@ func (d *DB) lastMessagesSQL() string {
 
 // LastMessages returns the last limit messages of a room, oldest first.
 func (d *DB) LastMessages(ctx context.Context, namespace, room string, limit int) ([]chat.Message, error) {
-	if limit <= 0 {
-		return []chat.Message{}, nil
-	}
-	rows, err := d.db.QueryContext(ctx, d.lastMessagesSQL(), namespace, room, limit)
-	if err != nil {
-		return nil, err
-	}
-	return scanRoomMessages(rows, namespace, room)
+	return d.MessagesBefore(ctx, namespace, room, math.MaxInt64, limit)
 }
 
 // scanRoomMessages reads rows of (id, user_id, username, text, time_ms,

@@ -8,4 +8,12 @@
 // onto Socket.IO. Who is in a room is asked of the chat.Presence, never
 // found by listing a room's sockets, so a join costs the same in a room of
 // ten and of ten thousand, and no handshake crosses the cluster for it.
+//
+// In a cluster the nodes tell each other, with server-side events that
+// carry no secret, what their clients' broadcasts do not: a message
+// posted, edited or deleted (for the cached histories of chat.Messages),
+// a user who logged out or changed role (for the cached sessions), and a
+// room created or deleted (each node then forgets the namespace's cached
+// rooms, takes its sockets out of a deleted room with roomDeleted, and
+// sends its sockets of the namespace the new nsRoomLoad).
 package live

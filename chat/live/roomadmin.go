@@ -44,28 +44,33 @@ func (c *chatSocket) unlocked(h func(socketio.Args, socketio.Ack)) func(socketio
 	}
 }
 
-// createRoom: a creator or admin adds a room to this namespace (an admin
-// only in a namespace for admins); every socket of the namespace, on
-// every node, hears the new nsRoomLoad, then the creator gets the ack.
-func (c *chatSocket) createRoom(args socketio.Args, ack socketio.Ack) {
+// titleArg decodes the { title } payload of a room event and applies the
+// title rule.
+func titleArg(args socketio.Args, event string) (string, error) {
 	var body struct {
 		Title *string `json:"title"`
 	}
 	if args.Len() < 1 || args.Decode(0, &body) != nil || body.Title == nil {
-		c.fail(ack, chat.Errorf(chat.EINVALID, "createRoom needs an object with a title string"))
-		return
+		return "", chat.Errorf(chat.EINVALID, "%s needs an object with a title string", event)
 	}
-	if !c.m.Role.MayCreateRoom(c.ns) {
-		c.fail(ack, chat.Errorf(chat.EFORBIDDEN, "your role may not create rooms here"))
-		return
+	return *body.Title, chat.ValidateRoomTitle(*body.Title)
+}
+
+// createRoom: a creator or admin adds a room to this namespace (an admin
+// only in a namespace for admins); every socket of the namespace, on
+// every node, hears the new nsRoomLoad, then the creator gets the ack.
+func (c *chatSocket) createRoom(args socketio.Args, ack socketio.Ack) {
+	title, err := titleArg(args, "createRoom")
+	if err == nil && !c.m.Role.MayCreateRoom(c.ns) {
+		err = chat.Errorf(chat.EFORBIDDEN, "your role may not create rooms here")
 	}
-	if err := chat.ValidateRoomTitle(*body.Title); err != nil {
+	if err != nil {
 		c.fail(ack, err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.s.opts.Timeout)
 	defer cancel()
-	room, err := c.s.opts.Namespaces.CreateRoom(ctx, c.ns.Endpoint, *body.Title)
+	room, err := c.s.opts.Namespaces.CreateRoom(ctx, c.ns.Endpoint, title)
 	if err != nil {
 		c.fail(ack, err)
 		return
@@ -85,26 +90,19 @@ func (c *chatSocket) createRoom(args socketio.Args, ack socketio.Ack) {
 // sockets have heard them. It runs unlocked: it takes the lock of each
 // socket of the room in turn, this one's too.
 func (c *chatSocket) deleteRoom(args socketio.Args, ack socketio.Ack) {
-	var body struct {
-		Title *string `json:"title"`
+	title, err := titleArg(args, "deleteRoom")
+	if err == nil && !c.m.Role.MayDeleteRoom() {
+		err = chat.Errorf(chat.EFORBIDDEN, "only an admin may delete rooms")
 	}
-	if args.Len() < 1 || args.Decode(0, &body) != nil || body.Title == nil {
-		c.fail(ack, chat.Errorf(chat.EINVALID, "deleteRoom needs an object with a title string"))
-		return
-	}
-	if !c.m.Role.MayDeleteRoom() {
-		c.fail(ack, chat.Errorf(chat.EFORBIDDEN, "only an admin may delete rooms"))
-		return
-	}
-	if err := chat.ValidateRoomTitle(*body.Title); err != nil {
+	if err != nil {
 		c.fail(ack, err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.s.opts.Timeout)
 	defer cancel()
-	room, err := c.s.opts.Namespaces.DeleteRoom(ctx, c.ns.Endpoint, *body.Title)
+	room, err := c.s.opts.Namespaces.DeleteRoom(ctx, c.ns.Endpoint, title)
 	if chat.ErrorCode(err) == chat.ENOTFOUND {
-		err = chat.Errorf(chat.EINVALID, "unknown room %q", *body.Title)
+		err = chat.Errorf(chat.EINVALID, "unknown room %q", title)
 	}
 	if err != nil {
 		c.fail(ack, err)

@@ -48,23 +48,6 @@ func call(t *testing.T, c *socketiotest.Conn, id int64, event string, args ...an
 	}
 }
 
-// wantError checks that an ack is an { error } with a message.
-func wantError(t *testing.T, what string, ack json.RawMessage) {
-	t.Helper()
-	var body map[string]any
-	if err := json.Unmarshal(ack, &body); err != nil || len(body) != 1 || body["error"] == nil || body["error"] == "" {
-		t.Fatalf("%s: ack %s, want { error }", what, ack)
-	}
-}
-
-// wantOK checks that an ack is { ok: true }.
-func wantOK(t *testing.T, what string, ack json.RawMessage) {
-	t.Helper()
-	if string(ack) != `{"ok":true}` {
-		t.Fatalf("%s: ack %s, want {\"ok\":true}", what, ack)
-	}
-}
-
 // post sends a message from c (in a room) and returns its id, once c has
 // its comPeRoom and ack.
 func postMsg(t *testing.T, c *socketiotest.Conn, id int64, text string) int64 {

@@ -18,7 +18,7 @@ const SESSION_COOKIE = 'chatd_session';
 const KEYS = {
   namespace: ['endpoint', 'id', 'img', 'nsTitle'],
   room: ['namespace', 'privateRoom', 'roomId', 'roomTitle'],
-  message: ['id', 'namespace', 'room', 'text', 'time', 'username'],
+  message: ['edited', 'id', 'namespace', 'room', 'text', 'time', 'username'],
 };
 
 /** The predefined namespaces and rooms of docs/protocol.md. */
