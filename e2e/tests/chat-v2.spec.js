@@ -267,6 +267,7 @@ test.describe('chatd UI, protocol v2', () => {
     await expect(messageWith(fred, 'typo message')).toHaveCount(1);
     await del.click();
     for (const p of [eve, fred]) await expect(messageWith(p, 'typo message')).toHaveCount(0);
+    await expect(eve.locator(T('message-input'))).toBeFocused(); // not lost with the message
 
     // A reload shows the same.
     await fred.reload();

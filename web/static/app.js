@@ -666,11 +666,12 @@
   }
 
   // markRead moves the read marker of the current room to the newest
-  // message shown, at most once a second, while the page is visible.
+  // message shown, at most once a second, while the page is visible and
+  // the list is scrolled to the bottom (the new messages are on screen).
   var readTimer = null;
   var readSent = {};
   function markReadSoon() {
-    if (readTimer || document.visibilityState !== 'visible') return;
+    if (readTimer || document.visibilityState !== 'visible' || !nearBottom()) return;
     readTimer = setTimeout(function () {
       readTimer = null;
       var s = state.nsSocket;
@@ -848,7 +849,11 @@
       if (d.room !== state.room) return;
       if (state.editing === d.id) endEdit();
       var li = messageById(d.id);
-      if (li) li.remove();
+      if (li) {
+        var focused = li.contains(document.activeElement);
+        li.remove();
+        if (focused) (el.input.disabled ? el.messages : el.input).focus();
+      }
       renderHistoryTop();
       showEmptyIfNone();
     });
@@ -1110,6 +1115,7 @@
 
   el.messages.addEventListener('scroll', function () {
     if (el.messages.scrollTop < 40 && !state.atStart && !state.loadingOlder) loadOlder(PAGE);
+    else if (nearBottom()) markReadSoon();
   });
 
   el.form.addEventListener('submit', function (e) {
