@@ -5,77 +5,12 @@
 // test output (test-results/).
 const { test, expect } = require('@playwright/test');
 const chat = require('../lib/chat.js');
-
-const T = (id) => `[data-testid="${id}"]`;
-const VIEWPORT = { width: 1100, height: 700 };
-
-// newUserPage opens a browser context of its own (its own cookies) and
-// signs up name through the form; resolves with the chat page.
-async function newUserPage(browser, url, name) {
-  const context = await browser.newContext({ viewport: VIEWPORT });
-  const page = await context.newPage();
-  watch(page);
-  await page.goto(url + '/signup');
-  await page.fill(T('username'), name);
-  await page.fill(T('password'), `${name}-password`);
-  await page.click(T('submit'));
-  await page.waitForURL(url + '/');
-  await connectedIn(page, 'chat');
-  return page;
-}
-
-// loginPage opens a new context and logs name in through the form.
-async function loginPage(browser, url, name, password) {
-  const context = await browser.newContext({ viewport: VIEWPORT });
-  const page = await context.newPage();
-  watch(page);
-  await page.goto(url + '/login');
-  await page.fill(T('username'), name);
-  await page.fill(T('password'), password);
-  await page.click(T('submit'));
-  await page.waitForURL(url + '/');
-  return page;
-}
-
-// watch records page errors and dialogs; the tests expect none.
-function watch(page) {
-  page.problems = [];
-  page.on('pageerror', (e) => page.problems.push(`pageerror: ${e.message}`));
-  page.on('dialog', (d) => {
-    page.problems.push(`dialog ${d.type()}: ${d.message()}`);
-    d.dismiss().catch(() => {});
-  });
-}
-
-// connectedIn waits until page is connected, in room, with the composer on.
-async function connectedIn(page, room) {
-  await expect(page.locator(T('conn-status'))).toHaveAttribute('data-state', 'connected');
-  await expect(page.locator(T('room-title'))).toHaveText(room);
-  await expect(page.locator(`${T('room')}[data-room="${room}"]`)).toHaveAttribute('aria-current', 'true');
-  await expect(page.locator(T('message-input'))).toBeEnabled();
-}
+const { T, VIEWPORT, watch, newUserPage, loginPage, connectedIn, say, texts, noProblems } = require('./ui.js');
 
 // members expects the member count shown on page (header and room badge).
 async function members(page, n) {
   await expect(page.locator(T('member-count'))).toHaveAttribute('data-count', String(n));
   await expect(page.locator(T('room-members'))).toHaveText(String(n));
-}
-
-// say sends text through the composer and waits until it is shown.
-async function say(page, text) {
-  await page.fill(T('message-input'), text);
-  await page.press(T('message-input'), 'Enter');
-  await expect(page.locator(T('message-text')).filter({ hasText: text }).last()).toBeVisible();
-  await expect(page.locator(T('message-input'))).toHaveValue('');
-}
-
-// texts is the list of message texts shown on page.
-function texts(page) {
-  return page.locator(`${T('messages')} ${T('message-text')}`).allTextContents();
-}
-
-function noProblems(...pages) {
-  for (const p of pages) expect(p.problems, 'page errors or dialogs').toEqual([]);
 }
 
 test.describe('chatd UI', () => {

@@ -13,7 +13,7 @@ import "github.com/chatd/chatd/chat"
 
 // ChatPage is the chat application page (GET / for a signed-in user). The
 // namespace list is rendered here and kept current by app.js from the
-// "data" event; rooms and messages are filled in by app.js.
+// "data" event; rooms, members and messages are filled in by app.js.
 func ChatPage(v ChatView) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -43,14 +43,14 @@ func ChatPage(v ChatView) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<header class=\"topbar\"><span class=\"brand\">chatd</span> <span class=\"status\" data-testid=\"conn-status\" data-state=\"connecting\" role=\"status\" aria-live=\"polite\">Connecting…</span> <span class=\"spacer\"></span> <span class=\"me\" data-testid=\"current-user\" data-username=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<header class=\"topbar\"><span class=\"brand\">chatd</span> <span class=\"status\" data-testid=\"conn-status\" data-state=\"connecting\" role=\"status\" aria-live=\"polite\">Connecting…</span><form class=\"search\" role=\"search\" data-testid=\"search-form\" autocomplete=\"off\"><label for=\"search-input\" class=\"visually-hidden\">Search messages</label> <input id=\"search-input\" type=\"search\" data-testid=\"search-input\" placeholder=\"Search messages\" maxlength=\"200\"> <button type=\"submit\" data-testid=\"search-submit\">Search</button></form><span class=\"spacer\"></span> <span class=\"me\" data-testid=\"current-user\" data-username=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var3 string
 			templ_7745c5c3_Var3, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.User.Name).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/templates/chat.templ`, Line: 14, Col: 74}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/templates/chat.templ`, Line: 19, Col: 74}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var3)
 			if templ_7745c5c3_Err != nil {
@@ -63,7 +63,7 @@ func ChatPage(v ChatView) templ.Component {
 			var templ_7745c5c3_Var4 string
 			templ_7745c5c3_Var4, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.User.Role.String()).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/templates/chat.templ`, Line: 14, Col: 109}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/templates/chat.templ`, Line: 19, Col: 109}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var4)
 			if templ_7745c5c3_Err != nil {
@@ -76,7 +76,7 @@ func ChatPage(v ChatView) templ.Component {
 			var templ_7745c5c3_Var5 string
 			templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(v.User.Name)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/templates/chat.templ`, Line: 15, Col: 17}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/templates/chat.templ`, Line: 20, Col: 17}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 			if templ_7745c5c3_Err != nil {
@@ -89,7 +89,7 @@ func ChatPage(v ChatView) templ.Component {
 			var templ_7745c5c3_Var6 string
 			templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(v.User.Role.String())
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/templates/chat.templ`, Line: 15, Col: 61}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/templates/chat.templ`, Line: 20, Col: 61}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var6))
 			if templ_7745c5c3_Err != nil {
@@ -115,7 +115,17 @@ func ChatPage(v ChatView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "</ul></nav><nav class=\"rooms\" aria-labelledby=\"namespace-title\"><h2 id=\"namespace-title\" data-testid=\"namespace-title\">Rooms</h2><ul data-testid=\"room-list\"></ul></nav><main class=\"room\" aria-labelledby=\"room-title\"><header class=\"room-header\"><h1 id=\"room-title\" data-testid=\"room-title\">Pick a room</h1><span class=\"members\" data-testid=\"member-count\" aria-live=\"polite\"></span></header><p class=\"alert\" role=\"alert\" data-testid=\"error\" hidden></p><ol class=\"messages\" data-testid=\"messages\" aria-label=\"Messages\" tabindex=\"0\"></ol><form class=\"composer\" data-testid=\"message-form\" autocomplete=\"off\"><label for=\"message-input\" class=\"visually-hidden\">Message</label> <input id=\"message-input\" type=\"text\" data-testid=\"message-input\" placeholder=\"Write a message and press Enter\" maxlength=\"8000\" disabled> <button type=\"submit\" data-testid=\"send\" disabled>Send</button></form></main></div><script src=\"/socket.io/socket.io.min.js\"></script> <script src=\"/static/app.js\"></script>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "</ul></nav><nav class=\"rooms\" id=\"rooms-panel\" data-testid=\"rooms-panel\" aria-labelledby=\"namespace-title\"><h2 id=\"namespace-title\" data-testid=\"namespace-title\">Rooms</h2><ul data-testid=\"room-list\"></ul>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			if v.User.Role.AtLeast(chat.RoleCreator) {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<form class=\"room-form\" data-testid=\"room-form\" autocomplete=\"off\"><label for=\"room-new\">New room</label> <span class=\"room-form-row\"><input id=\"room-new\" type=\"text\" data-testid=\"room-new\" maxlength=\"32\" placeholder=\"name\" aria-describedby=\"room-new-hint\"> <button type=\"submit\" data-testid=\"room-create\">Add</button></span> <span id=\"room-new-hint\" class=\"hint\">1-32 letters, digits, - or _</span></form>")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "</nav><main class=\"room\" aria-labelledby=\"room-title\"><header class=\"room-header\"><button type=\"button\" class=\"toggle rooms-toggle\" data-testid=\"rooms-toggle\" aria-controls=\"rooms-panel\" aria-expanded=\"false\">Rooms</button><h1 id=\"room-title\" data-testid=\"room-title\">Pick a room</h1><span class=\"members\" data-testid=\"member-count\" aria-live=\"polite\"></span> <span class=\"spacer\"></span> <button type=\"button\" class=\"toggle\" data-testid=\"members-toggle\" aria-controls=\"member-panel\" aria-expanded=\"true\">People</button></header><p class=\"alert\" role=\"alert\" data-testid=\"error\" hidden></p><p class=\"notice\" role=\"status\" data-testid=\"notice\" hidden></p><section class=\"search-results\" data-testid=\"search-results\" aria-labelledby=\"search-title\" hidden><header class=\"search-results-header\"><h2 id=\"search-title\" data-testid=\"search-title\">Search</h2><button type=\"button\" class=\"link\" data-testid=\"search-close\">Close</button></header><ol data-testid=\"search-result-list\"></ol></section><div class=\"room-body\"><div class=\"room-main\"><ol class=\"messages\" data-testid=\"messages\" aria-label=\"Messages\" tabindex=\"0\"></ol><p class=\"typing\" data-testid=\"typing\" aria-live=\"polite\"></p><form class=\"composer\" data-testid=\"message-form\" autocomplete=\"off\"><p class=\"editing\" data-testid=\"editing\" hidden><span>Editing a message. Enter saves, Escape cancels.</span> <button type=\"button\" class=\"link\" data-testid=\"edit-cancel\">Cancel</button></p><span class=\"composer-row\"><label for=\"message-input\" class=\"visually-hidden\" data-testid=\"message-label\">Message</label> <input id=\"message-input\" type=\"text\" data-testid=\"message-input\" placeholder=\"Write a message and press Enter\" maxlength=\"8000\" disabled> <button type=\"submit\" data-testid=\"send\" disabled>Send</button></span></form></div><aside class=\"member-panel\" id=\"member-panel\" data-testid=\"member-panel\" aria-labelledby=\"member-panel-title\"><h2 id=\"member-panel-title\">In this room</h2><ul data-testid=\"member-list\"></ul><p class=\"hint\" data-testid=\"member-more\" hidden></p></aside></div></main></div><script src=\"/socket.io/socket.io.min.js\"></script> <script src=\"/static/app.js\"></script>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -148,59 +158,59 @@ func NamespaceItem(ns chat.Namespace) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<li><button type=\"button\" class=\"ns\" data-testid=\"namespace\" data-endpoint=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "<li><button type=\"button\" class=\"ns\" data-testid=\"namespace\" data-endpoint=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var8 string
 		templ_7745c5c3_Var8, templ_7745c5c3_Err = templruntime.NewAttributeExpression(ns.Endpoint).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/templates/chat.templ`, Line: 59, Col: 86}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/templates/chat.templ`, Line: 101, Col: 86}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var8)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "\" title=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "\" title=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var9 string
 		templ_7745c5c3_Var9, templ_7745c5c3_Err = templruntime.NewAttributeExpression(ns.Title).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/templates/chat.templ`, Line: 59, Col: 105}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/templates/chat.templ`, Line: 101, Col: 105}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var9)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "\"><img src=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "\"><img src=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var10 string
 		templ_7745c5c3_Var10, templ_7745c5c3_Err = templruntime.NewAttributeExpression(ns.Img).ResolveURL(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/templates/chat.templ`, Line: 60, Col: 20}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/templates/chat.templ`, Line: 102, Col: 20}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var10)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "\" alt=\"\" width=\"40\" height=\"40\"> <span class=\"ns-title\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "\" alt=\"\" width=\"40\" height=\"40\"> <span class=\"ns-title\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var11 string
 		templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(ns.Title)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/templates/chat.templ`, Line: 61, Col: 36}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/templates/chat.templ`, Line: 103, Col: 36}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var11))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "</span></button></li>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "</span></button></li>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

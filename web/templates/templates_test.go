@@ -36,6 +36,9 @@ func TestChatPageEscapesData(t *testing.T) {
 		`data-testid="conn-status"`, `data-testid="namespace-list"`, `data-testid="room-list"`,
 		`data-testid="messages"`, `data-testid="message-form"`, `data-testid="message-input"`,
 		`<label for="message-input"`, `data-endpoint="/creator"`, `data-role="creator"`,
+		`data-testid="search-form"`, `<label for="search-input"`, `data-testid="member-panel"`,
+		`data-testid="members-toggle"`, `data-testid="rooms-toggle"`, `data-testid="typing"`,
+		`data-testid="room-form"`, `<label for="room-new"`,
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("chat page lacks %s", want)
@@ -43,6 +46,16 @@ func TestChatPageEscapesData(t *testing.T) {
 	}
 	if strings.Contains(html, `data-testid="admin-link"`) {
 		t.Error("a creator sees the admin link")
+	}
+}
+
+// Only creators and admins get the form that adds a room.
+func TestChatPageRoomFormByRole(t *testing.T) {
+	for role, want := range map[chat.Role]bool{chat.RoleUser: false, chat.RoleCreator: true, chat.RoleAdmin: true} {
+		html := render(t, templates.ChatPage(templates.ChatView{User: chat.User{ID: 1, Name: "zed", Role: role}}))
+		if got := strings.Contains(html, `data-testid="room-form"`); got != want {
+			t.Errorf("%s: room form shown %v, want %v", role, got, want)
+		}
 	}
 }
 
