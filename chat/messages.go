@@ -52,6 +52,10 @@ type roomHistory struct {
 	loading bool
 	pending []Message
 	encoded []byte // the JSON of msgs; nil until asked for after a change
+	// complete: the store held fewer than HistorySize messages of the
+	// room when it was read, so msgs is the whole room for as long as it
+	// stays shorter than HistorySize (it is trimmed only beyond).
+	complete bool
 }
 
 // NewMessages returns the service over store.
@@ -171,6 +175,7 @@ func (m *Messages) History(ctx context.Context, room RoomID, limit int) ([]Messa
 	}
 	if load {
 		m.mu.Lock()
+		h.complete = len(msgs) < HistorySize
 		h.msgs = mergeTail(msgs, h.pending...)
 		h.loading, h.pending = false, nil
 		msgs = slices.Clone(h.msgs)
@@ -211,6 +216,47 @@ func (m *Messages) HistoryJSON(ctx context.Context, room RoomID) ([]byte, error)
 		m.mu.Unlock()
 	}
 	return b, nil
+}
+
+// CountAfter counts the messages of room with an id above after that the
+// user with id userID did not write, at most limit, from the cached tail of the room
+// when that tail holds every message after the id (the room is read into
+// the cache first when it is not there). ok is false when the cache
+// cannot tell (CacheHistory is off, or messages after the id are older
+// than the tail): the caller then asks the store.
+func (m *Messages) CountAfter(ctx context.Context, room RoomID, after, userID int64, limit int) (n int, ok bool, err error) {
+	if m.cache == nil {
+		return 0, false, nil
+	}
+	for range 2 {
+		m.mu.Lock()
+		if h := m.cache[room]; h != nil && m.fresh(h) {
+			n, ok = h.countAfter(after, userID, limit)
+			m.mu.Unlock()
+			return n, ok, nil
+		}
+		m.mu.Unlock()
+		// Not cached (or being loaded): load it, then count from it.
+		if _, err := m.History(ctx, room, HistorySize); err != nil {
+			return 0, false, err
+		}
+	}
+	return 0, false, nil
+}
+
+// countAfter is CountAfter on one cached tail.
+func (h *roomHistory) countAfter(after, userID int64, limit int) (int, bool) {
+	whole := h.complete && len(h.msgs) < HistorySize
+	if !whole && (len(h.msgs) == 0 || after < h.msgs[0].ID) {
+		return 0, false
+	}
+	n := 0
+	for i := len(h.msgs) - 1; i >= 0 && h.msgs[i].ID > after && n < limit; i-- {
+		if h.msgs[i].UserID != userID {
+			n++
+		}
+	}
+	return n, true
 }
 
 func (m *Messages) read(ctx context.Context, room RoomID, limit int) ([]Message, error) {

@@ -117,6 +117,33 @@ func (d *DB) unreadCountSQL() string {
 	return unreadCountSQLite
 }
 
+// Markers implements chat.ReadMarkerStore: one query, the rooms of the
+// namespace with the user's markers.
+func (d *DB) Markers(ctx context.Context, userID int64, namespace string) (map[string]int64, error) {
+	st, err := d.stmt(ctx, unreadRoomsSQL)
+	if err != nil {
+		return nil, fmt.Errorf("store: read markers: %w", err)
+	}
+	rows, err := st.QueryContext(ctx, userID, namespace)
+	if err != nil {
+		return nil, fmt.Errorf("store: read markers: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]int64)
+	for rows.Next() {
+		var id, marker int64
+		var title string
+		if err := rows.Scan(&id, &title, &marker); err != nil {
+			return nil, fmt.Errorf("store: read markers: %w", err)
+		}
+		out[title] = marker
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read markers: %w", err)
+	}
+	return out, nil
+}
+
 // UnreadCounts implements chat.ReadMarkerStore: one query for the rooms
 // and their markers, then one bounded count per room.
 func (d *DB) UnreadCounts(ctx context.Context, userID int64, namespace string, limit int) (map[string]int, error) {

@@ -122,6 +122,13 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	// Keep the connections of a burst of concurrent reads (a wave of
+	// handshakes, each reading its session and unread counts) open: the
+	// default keeps 2 idle, so every burst closed the others and opened
+	// new ones, each setting its pragmas and parsing the schema again on
+	// its first statement.
+	sqlDB.SetMaxIdleConns(sqliteMaxIdleConns)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	d := &DB{db: sqlDB, path: path, dialect: sqliteDialect, now: opts.Now}
 	if d.now == nil {
 		d.now = time.Now
@@ -132,6 +139,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	return d, nil
 }
+
+// sqliteMaxIdleConns is how many idle connections a SQLite database keeps.
+const sqliteMaxIdleConns = 16
 
 // migrateAttempts bounds the retries of migrate.
 const migrateAttempts = 8

@@ -37,7 +37,8 @@ func newBenchEnv(tb testing.TB, accounts int) *benchEnv {
 	io := socketio.NewServer(&socketio.Options{Engine: engine.Options{
 		PingInterval: time.Hour, PingTimeout: time.Hour, MaxQueuedBytes: 64 << 20,
 	}})
-	cs := live.NewServer(live.Options{Auth: acc, Namespaces: db, Reads: db, Messages: chat.NewMessages(db, chat.MessagesOptions{})})
+	msgs := chat.NewMessages(db, chat.MessagesOptions{})
+	cs := live.NewServer(live.Options{Auth: acc, Namespaces: db, Reads: chat.NewReadMarkers(db, msgs, chat.ReadMarkersOptions{}), Messages: msgs})
 	if err := cs.Register(ctx, io); err != nil {
 		tb.Fatal(err)
 	}

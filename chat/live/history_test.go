@@ -107,12 +107,8 @@ func send(t *testing.T, c *socketiotest.Conn, nsp string, id int64, text string)
 func TestLoadHistoryPages(t *testing.T) {
 	e := newChatEnv(t, nil)
 	u := e.user("paul", chat.RoleUser)
-	c := e.dial(u)
-	c.Connect("/user", nil)
-	c.ExpectEvent("/user", "nsRoomLoad")
-	ack, _ := request(t, c, "/user", 1, "loadHistory", map[string]int{"beforeId": 10})
-	wantError(t, "loadHistory in no room", ack)
-
+	// The messages are written to the store directly, before the server
+	// reads (and caches) the room.
 	acct, err := e.db.FindUserByName(context.Background(), "paul")
 	if err != nil {
 		t.Fatal(err)
@@ -128,6 +124,11 @@ func TestLoadHistoryPages(t *testing.T) {
 	if _, err := e.db.AppendMessage(context.Background(), chat.Message{Namespace: "/user", Room: "random", UserID: acct.ID, Username: acct.Name, Text: "elsewhere"}); err != nil {
 		t.Fatal(err)
 	}
+	c := e.dial(u)
+	c.Connect("/user", nil)
+	c.ExpectEvent("/user", "nsRoomLoad")
+	ack, _ := request(t, c, "/user", 1, "loadHistory", map[string]int{"beforeId": 10})
+	wantError(t, "loadHistory in no room", ack)
 	_, hist := join(t, c, "/user", "chat", 2)
 	if !slices.Equal(msgIDs(hist), all[70:]) {
 		t.Fatalf("historyUpdate %v", msgIDs(hist))

@@ -25,6 +25,7 @@ type nsRooms struct {
 	rooms   []chat.Room          // ordered by id, as ListRooms returns them
 	encoded json.RawMessage      // rooms in JSON, sent as nsRoomLoad
 	byTitle map[string]chat.Room // exact titles
+	titles  []string             // the titles, in the order of rooms
 	read    time.Time
 }
 
@@ -56,11 +57,22 @@ func (c *roomCache) get(ctx context.Context, endpoint string) (*nsRooms, error) 
 	r = &nsRooms{rooms: rooms, encoded: encoded, byTitle: make(map[string]chat.Room, len(rooms)), read: read}
 	for _, room := range rooms {
 		r.byTitle[room.Title] = room
+		r.titles = append(r.titles, room.Title)
 	}
 	c.mu.Lock()
 	c.ns[endpoint] = r
 	c.mu.Unlock()
 	return r, nil
+}
+
+// titles returns the titles of the rooms of a namespace, ordered by id.
+// The slice is shared: callers do not modify it.
+func (c *roomCache) titles(ctx context.Context, endpoint string) ([]string, error) {
+	r, err := c.get(ctx, endpoint)
+	if err != nil {
+		return nil, err
+	}
+	return r.titles, nil
 }
 
 // list returns the rooms of a namespace, ordered by id, in JSON (the

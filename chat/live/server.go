@@ -25,7 +25,7 @@ type Options struct {
 	Messages   *chat.Messages
 	// Reads keeps the read markers (unread, markRead, the marking of a
 	// joined room). Nil sends no unread and refuses markRead.
-	Reads chat.ReadMarkerStore
+	Reads *chat.ReadMarkers
 	// Presence knows who is in which room; nil means a MemoryPresence
 	// (one node). A cluster shares one (chat/redispresence) and sets
 	// Cluster.
@@ -123,7 +123,7 @@ func NewServer(opts Options) *Server {
 	s.typing = newTypingState(opts.TypingInterval)
 	s.activity = newActivityNotifier(opts.ActivityInterval, s.sendActivity)
 	if opts.Reads != nil {
-		s.marks = newJoinMarks(opts.Reads, opts.Timeout, opts.Logger)
+		s.marks = newJoinMarks(opts.Reads.Store(), opts.Timeout, opts.Logger)
 	}
 	return s
 }
@@ -229,6 +229,10 @@ func (s *Server) UserChanged(userID int64) {
 // onNodeEvent handles the server-side events of the other nodes.
 func (s *Server) onNodeEvent(event string, args []json.RawMessage, _ func(any)) {
 	if s.onHistoryEvent(event, args) {
+		return
+	}
+	if event == readEvent {
+		s.onRead(args)
 		return
 	}
 	if event == userChangedEvent && len(args) == 1 {

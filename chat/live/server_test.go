@@ -50,7 +50,8 @@ func startChat(t *testing.T, dsn string, sioOpts *socketio.Options, messages fun
 	}
 	accounts := chat.NewAccounts(db, db, chat.AccountsOptions{Password: fastParams})
 	io := socketio.NewServer(sioOpts)
-	opts.Auth, opts.Namespaces, opts.Messages, opts.Reads = accounts, db, messages(db), db
+	opts.Auth, opts.Namespaces, opts.Messages = accounts, db, messages(db)
+	opts.Reads = chat.NewReadMarkers(db, opts.Messages, chat.ReadMarkersOptions{CacheTTL: readsTTL(opts)})
 	if opts.MemberInterval == 0 {
 		opts.MemberInterval = 100 * time.Millisecond
 	}
@@ -289,3 +290,12 @@ func TestInvalidInputGetsErrors(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// readsTTL is how long a test server caches read markers: as cmd/chatd
+// does, a second on a cluster (where other nodes move markers too).
+func readsTTL(opts live.Options) time.Duration {
+	if opts.Cluster {
+		return time.Second
+	}
+	return 0
+}

@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/socketio"
@@ -15,7 +16,11 @@ func (c *chatSocket) sendUnread(ctx context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.s.opts.Timeout)
 	defer cancel()
-	counts, err := c.s.opts.Reads.UnreadCounts(ctx, c.m.UserID, c.ns.Endpoint, chat.UnreadCap)
+	titles, err := c.s.rooms.titles(ctx, c.ns.Endpoint)
+	var counts map[string]int
+	if err == nil {
+		counts, err = c.s.opts.Reads.Unread(ctx, c.m.UserID, c.ns.Endpoint, titles)
+	}
 	if err != nil {
 		c.s.opts.Logger.Error("chat: counting unread messages", "namespace", c.ns.Endpoint, "error", err)
 		return
@@ -50,17 +55,44 @@ func (c *chatSocket) markRead(args socketio.Args, ack socketio.Ack) {
 		c.fail(ack, err)
 		return
 	}
-	if err := c.s.opts.Reads.MarkRead(ctx, c.m.UserID, c.ns.Endpoint, room.Title, *body.ID); err != nil {
+	if err := c.s.opts.Reads.MarkRead(ctx, c.m.UserID, chat.RoomID{Namespace: c.ns.Endpoint, Room: room.Title}, *body.ID); err != nil {
 		c.fail(ack, err)
 		return
 	}
+	// The other nodes drop what they cached of the user's markers.
+	c.s.tellNodes(ctx, c.so.Namespace(), readEvent, readNotice{UserID: c.m.UserID, Namespace: c.ns.Endpoint})
 	_ = ack(okReply{OK: true})
+}
+
+// readEvent is the server-side event a node sends the others after a
+// markRead through it: they forget the user's cached markers in that
+// namespace (chat.ReadMarkers.Forget).
+const readEvent = "chatd:read"
+
+// readNotice is the payload of readEvent.
+type readNotice struct {
+	UserID    int64  `json:"userId"`
+	Namespace string `json:"namespace"`
+}
+
+// onRead applies a readEvent of another node.
+func (s *Server) onRead(args []json.RawMessage) {
+	var n readNotice
+	if len(args) != 1 || json.Unmarshal(args[0], &n) != nil || n.UserID <= 0 {
+		s.opts.Logger.Warn("chat: a malformed read notification from another node")
+		return
+	}
+	if s.opts.Reads != nil {
+		s.opts.Reads.Forget(n.UserID, n.Namespace)
+	}
 }
 
 // markJoined marks the room just joined read up to the newest message of
 // the history it was sent, in the background (marks.go).
 func (c *chatSocket) markJoined(room chat.RoomID, history []byte) {
 	if c.s.marks != nil {
-		c.s.marks.add(c.m.UserID, room, newestID(history))
+		id := newestID(history)
+		c.s.opts.Reads.Joined(c.m.UserID, room, id)
+		c.s.marks.add(c.m.UserID, room, id)
 	}
 }

@@ -46,6 +46,15 @@ func historyTTL(cfg Config) time.Duration {
 	return clusterHistoryTTL
 }
 
+// readsTTL is chat.ReadMarkersOptions.CacheTTL for cfg: the default on one
+// node (every marker moves through it), a second in a cluster.
+func readsTTL(cfg Config) time.Duration {
+	if cfg.Redis == "" {
+		return 0
+	}
+	return time.Second
+}
+
 // run is the whole program: "chatd admin ..." runs an admin subcommand,
 // anything else runs the server until ctx is cancelled. args exclude the
 // program name. It prints "listening on http://HOST:PORT" to stdout once the
@@ -179,6 +188,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 			sio.Close(sctx)
 		}
 	}()
+	messages := chat.NewMessages(db, chat.MessagesOptions{Limiter: limiter, CacheHistory: true, HistoryTTL: historyTTL(cfg)})
 	chatSrv := live.NewServer(live.Options{
 		Auth:       accounts,
 		Namespaces: db,
@@ -186,8 +196,11 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		// every post; the nodes of a cluster tell each other of theirs
 		// (live.Options.Cluster) and read a room again after
 		// clusterHistoryTTL, in case a notification was lost.
-		Messages:   chat.NewMessages(db, chat.MessagesOptions{Limiter: limiter, CacheHistory: true, HistoryTTL: historyTTL(cfg)}),
-		Reads:      db,
+		Messages: messages,
+		// Read markers are kept in memory too (unread counts on every
+		// connection ask nothing of the database); in a cluster, where
+		// joins on other nodes move them, for a second.
+		Reads:      chat.NewReadMarkers(db, messages, chat.ReadMarkersOptions{CacheTTL: readsTTL(cfg)}),
 		Presence:   presence,
 		Cluster:    cfg.Redis != "",
 		ForgetUser: accounts.ForgetUser,
