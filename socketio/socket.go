@@ -759,6 +759,9 @@ func (s *Socket) onEvent(event string, args Args, id uint64, hasID bool) {
 				s.reportError(err)
 			}
 		}
+		if h := s.ns.handler(event); h != nil {
+			h(s, args, ack)
+		}
 	}, true)
 }
 

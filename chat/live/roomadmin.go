@@ -31,8 +31,12 @@ func (c *roomCache) forget(endpoint string) {
 // unlocked runs handler h without the socket's lock (for a handler that
 // takes the locks of other sockets, one at a time, and may take this
 // one's), refusing it once the server is shutting down.
-func (c *chatSocket) unlocked(h func(socketio.Args, socketio.Ack)) func(socketio.Args, socketio.Ack) {
-	return func(args socketio.Args, ack socketio.Ack) {
+func unlocked(h chatHandler) socketio.EventHandler {
+	return func(so *socketio.Socket, args socketio.Args, ack socketio.Ack) {
+		c := chatOf(so)
+		if c == nil {
+			return
+		}
 		c.mu.Lock()
 		done := c.done
 		c.mu.Unlock()
@@ -40,7 +44,7 @@ func (c *chatSocket) unlocked(h func(socketio.Args, socketio.Ack)) func(socketio
 			c.fail(ack, chat.Errorf(chat.EUNAVAILABLE, "the server is shutting down; try again"))
 			return
 		}
-		h(args, ack)
+		h(c, args, ack)
 	}
 }
 

@@ -82,6 +82,8 @@ type Member struct {
 	UserID   int64     `json:"userId"`
 	Username string    `json:"username"`
 	Role     chat.Role `json:"role"`
+
+	chat *chatSocket // the socket's chat state, set once on connection
 }
 
 func (m *Member) user() chat.User { return chat.User{ID: m.UserID, Name: m.Username, Role: m.Role} }
@@ -186,6 +188,7 @@ func (s *Server) Register(ctx context.Context, io *socketio.Server) error {
 		s.nsp[ns.Endpoint] = nsp
 		s.mu.Unlock()
 		nsp.Use(s.authenticate(&ns)).OnConnection(func(so *socketio.Socket) { s.onChat(ns, so) })
+		handleEvents(nsp)
 		if s.opts.Cluster {
 			nsp.OnServerSideEmit(s.onNodeEvent)
 		}
@@ -342,17 +345,9 @@ func (s *Server) onChat(ns chat.Namespace, so *socketio.Socket) {
 	_ = so.Emit("nsRoomLoad", rooms)
 	c.sendUnread(so.Context())
 	so.Join(userRoom(c.m.UserID))
-	so.On("joinRoom", c.locked(c.joinRoom))
-	so.On("newMsg2Server", c.locked(c.newMessage))
-	so.On("loadHistory", c.locked(c.loadHistory))
-	so.On("editMessage", c.locked(c.editMessage))
-	so.On("deleteMessage", c.locked(c.deleteMessage))
-	so.On("searchMessages", c.locked(c.searchMessages))
-	so.On("createRoom", c.locked(c.createRoom))
-	so.On("deleteRoom", c.unlocked(c.deleteRoom))
-	so.On("roomUsers", c.locked(c.roomUsers))
-	so.On("typing", c.locked(c.onTyping))
-	so.On("markRead", c.locked(c.markRead))
+	// The events are served by the namespace's handlers (handleEvents),
+	// which find this state through the socket's Member.
+	c.m.chat = c
 	s.mu.Lock()
 	s.socks[c] = struct{}{}
 	s.mu.Unlock()
@@ -366,17 +361,54 @@ func (s *Server) onChat(ns chat.Namespace, so *socketio.Socket) {
 	})
 }
 
+// chatHandler is the handler of a chat event for one socket.
+type chatHandler func(c *chatSocket, args socketio.Args, ack socketio.Ack)
+
+// handleEvents registers the handlers of the chat events on a chat
+// namespace, once for all of its sockets (a handler per socket would cost
+// each connection its closures).
+func handleEvents(nsp *socketio.Namespace) {
+	for event, h := range map[string]socketio.EventHandler{
+		"joinRoom":       locked((*chatSocket).joinRoom),
+		"newMsg2Server":  locked((*chatSocket).newMessage),
+		"loadHistory":    locked((*chatSocket).loadHistory),
+		"editMessage":    locked((*chatSocket).editMessage),
+		"deleteMessage":  locked((*chatSocket).deleteMessage),
+		"searchMessages": locked((*chatSocket).searchMessages),
+		"createRoom":     locked((*chatSocket).createRoom),
+		"deleteRoom":     unlocked((*chatSocket).deleteRoom),
+		"roomUsers":      locked((*chatSocket).roomUsers),
+		"typing":         locked((*chatSocket).onTyping),
+		"markRead":       locked((*chatSocket).markRead),
+	} {
+		nsp.Handle(event, h)
+	}
+}
+
+// chatOf is the chat state of a socket of a chat namespace (nil before
+// onChat made it).
+func chatOf(so *socketio.Socket) *chatSocket {
+	if m := memberOf(so); m != nil {
+		return m.chat
+	}
+	return nil
+}
+
 // locked runs handler h under the socket's lock, refusing it once the
 // server is shutting down.
-func (c *chatSocket) locked(h func(socketio.Args, socketio.Ack)) func(socketio.Args, socketio.Ack) {
-	return func(args socketio.Args, ack socketio.Ack) {
+func locked(h chatHandler) socketio.EventHandler {
+	return func(so *socketio.Socket, args socketio.Args, ack socketio.Ack) {
+		c := chatOf(so)
+		if c == nil {
+			return
+		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		if c.done {
 			c.fail(ack, chat.Errorf(chat.EUNAVAILABLE, "the server is shutting down; try again"))
 			return
 		}
-		h(args, ack)
+		h(c, args, ack)
 	}
 }
 
