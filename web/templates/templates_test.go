@@ -150,3 +150,43 @@ func TestPartsRenderAlone(t *testing.T) {
 		}
 	}
 }
+
+// errShortWrite is what failingWriter returns once its budget is spent.
+var errShortWrite = errors.New("the client went away")
+
+// failingWriter accepts n bytes, then fails every write.
+type failingWriter struct{ n int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.n {
+		k := w.n
+		w.n = 0
+		return k, errShortWrite
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+// A write that fails (a client that went away mid-page) ends the
+// rendering with that error, wherever it happens.
+func TestRenderingStopsOnWriteError(t *testing.T) {
+	me := chat.User{ID: 1, Name: "root", Role: chat.RoleAdmin}
+	other := chat.User{ID: 2, Name: "ann", Role: chat.RoleUser}
+	for name, c := range map[string]templ.Component{
+		"chat":   templates.ChatPage(templates.ChatView{User: me}),
+		"login":  templates.LoginPage(templates.AuthForm{Username: "ann", Error: "bad"}),
+		"signup": templates.SignupPage(templates.AuthForm{Error: "taken"}),
+		"admin":  templates.AdminUsersPage(templates.AdminUsersView{Me: me, Users: []chat.User{me, other}, Notice: "done", Error: "oops"}),
+		"error":  templates.ErrorPage(templates.ErrorView{Status: 500, Title: "t", Message: "m"}),
+	} {
+		var full strings.Builder
+		if err := c.Render(context.Background(), &full); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for cut := 0; cut < full.Len(); cut++ {
+			if err := c.Render(context.Background(), &failingWriter{n: cut}); !errors.Is(err, errShortWrite) {
+				t.Fatalf("%s cut at byte %d of %d: %v, want the write error", name, cut, full.Len(), err)
+			}
+		}
+	}
+}
