@@ -190,3 +190,51 @@ func TestRenderingStopsOnWriteError(t *testing.T) {
 		}
 	}
 }
+
+// flipCtx is a context cancelled after its Err has been asked n times:
+// a request that goes away while its page renders.
+type flipCtx struct {
+	context.Context
+	n int
+}
+
+func (c *flipCtx) Err() error {
+	if c.n <= 0 {
+		return context.Canceled
+	}
+	c.n--
+	return nil
+}
+
+// A request cancelled midway through its page (between the page and one
+// of its parts) ends the rendering with the context's error.
+func TestRenderingStopsWhenCancelledMidway(t *testing.T) {
+	me := chat.User{ID: 1, Name: "root", Role: chat.RoleAdmin}
+	other := chat.User{ID: 2, Name: "ann", Role: chat.RoleUser}
+	for name, c := range map[string]templ.Component{
+		"login":  templates.LoginPage(templates.AuthForm{Username: "ann"}),
+		"signup": templates.SignupPage(templates.AuthForm{}),
+		"admin":  templates.AdminUsersPage(templates.AdminUsersView{Me: me, Users: []chat.User{me, other}}),
+		"chat":   templates.ChatPage(templates.ChatView{User: me}),
+		"error":  templates.ErrorPage(templates.ErrorView{Status: 500, Title: "t"}),
+	} {
+		cancelled := 0
+		for n := 0; ; n++ {
+			var b strings.Builder
+			err := c.Render(&flipCtx{Context: context.Background(), n: n}, &b)
+			if err == nil {
+				break // n checks were enough to render it all
+			}
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("%s cancelled after %d checks: %v", name, n, err)
+			}
+			cancelled++
+			if n > 100 {
+				t.Fatalf("%s: still cancelled after %d checks", name, n)
+			}
+		}
+		if cancelled == 0 {
+			t.Errorf("%s: never cancelled", name)
+		}
+	}
+}
