@@ -248,7 +248,8 @@ func (s *Socket) ConnID() string { return s.conn.eio.ID() }
 // Request returns the first HTTP request of the connection (the Engine.IO
 // handshake): its headers, cookies, URL and remote address. Its header map
 // also lists Host, as the handshake's does (it is the same map). Its body
-// has been consumed and its context may be done; use it for reading only.
+// is empty and its context is context.Background() (engine.Session.Request);
+// use it for reading only.
 func (s *Socket) Request() *http.Request { return s.conn.eio.Request() }
 
 // Transport returns the current transport: "polling" or "websocket".

@@ -262,13 +262,31 @@ func newID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
+// keptRequest is what a session keeps of its handshake request: its
+// method, URL, header, host, remote address and TLS state, shared with r
+// (net/http never reuses a request's header map or URL), without its
+// context. The context would keep, for as long as the session lives, the
+// chain of contexts and requests that the HTTP server and the routers in
+// front of the engine derived from it (about a kilobyte per connection).
+func keptRequest(r *http.Request) *http.Request {
+	return &http.Request{
+		Method:     r.Method,
+		URL:        r.URL,
+		Proto:      r.Proto,
+		ProtoMajor: r.ProtoMajor,
+		ProtoMinor: r.ProtoMinor,
+		Header:     r.Header,
+		Body:       http.NoBody,
+		Host:       r.Host,
+		RemoteAddr: r.RemoteAddr,
+		RequestURI: r.RequestURI,
+		TLS:        r.TLS,
+	}
+}
+
 // register creates and registers a session; nil when the server is closed.
 func (s *Server) register(r *http.Request, transport string) *Session {
-	// A shallow copy: net/http never reuses a request's header map or URL,
-	// so the session shares them instead of keeping a deep copy.
-	req := r.WithContext(context.WithoutCancel(r.Context()))
-	req.Body = http.NoBody
-	sess := &Session{srv: s, req: req, transport: transport}
+	sess := &Session{srv: s, req: keptRequest(r), transport: transport}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

@@ -78,8 +78,11 @@ type pollWaiter struct {
 // ID is the session id (sid).
 func (s *Session) ID() string { return s.id }
 
-// Request is the handshake request (headers, URL, RemoteAddr, TLS). Its
-// body is not usable and its context is never canceled.
+// Request is the handshake request: its method, URL, header, host,
+// RemoteAddr and TLS state. Its body is empty, and its context is
+// context.Background(): the values the handshake's context carried (set
+// by middlewares in front of the engine) are not kept; read them in
+// Options.AllowRequest, which gets the request itself.
 func (s *Session) Request() *http.Request { return s.req }
 
 // Transport is the current transport, "polling" or "websocket".
