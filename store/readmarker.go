@@ -117,29 +117,45 @@ func (d *DB) unreadCountSQL() string {
 	return unreadCountSQLite
 }
 
-// Markers implements chat.ReadMarkerStore: one query, the rooms of the
-// namespace with the user's markers.
-func (d *DB) Markers(ctx context.Context, userID int64, namespace string) (map[string]int64, error) {
+// roomMarker is a room of a namespace with a user's marker in it.
+type roomMarker struct {
+	id, marker int64
+	title      string
+}
+
+// roomMarkers reads the rooms of the namespace with the user's markers,
+// by id, in one query.
+func (d *DB) roomMarkers(ctx context.Context, userID int64, namespace string) ([]roomMarker, error) {
 	st, err := d.stmt(ctx, unreadRoomsSQL)
 	if err != nil {
-		return nil, fmt.Errorf("store: read markers: %w", err)
+		return nil, err
 	}
 	rows, err := st.QueryContext(ctx, userID, namespace)
 	if err != nil {
-		return nil, fmt.Errorf("store: read markers: %w", err)
+		return nil, err
 	}
 	defer rows.Close()
-	out := make(map[string]int64)
+	var rooms []roomMarker
 	for rows.Next() {
-		var id, marker int64
-		var title string
-		if err := rows.Scan(&id, &title, &marker); err != nil {
-			return nil, fmt.Errorf("store: read markers: %w", err)
+		var r roomMarker
+		if err := rows.Scan(&r.id, &r.title, &r.marker); err != nil {
+			return nil, err
 		}
-		out[title] = marker
+		rooms = append(rooms, r)
 	}
-	if err := rows.Err(); err != nil {
+	return rooms, rows.Err()
+}
+
+// Markers implements chat.ReadMarkerStore: one query, the rooms of the
+// namespace with the user's markers.
+func (d *DB) Markers(ctx context.Context, userID int64, namespace string) (map[string]int64, error) {
+	rooms, err := d.roomMarkers(ctx, userID, namespace)
+	if err != nil {
 		return nil, fmt.Errorf("store: read markers: %w", err)
+	}
+	out := make(map[string]int64, len(rooms))
+	for _, r := range rooms {
+		out[r.title] = r.marker
 	}
 	return out, nil
 }
@@ -147,29 +163,8 @@ func (d *DB) Markers(ctx context.Context, userID int64, namespace string) (map[s
 // UnreadCounts implements chat.ReadMarkerStore: one query for the rooms
 // and their markers, then one bounded count per room.
 func (d *DB) UnreadCounts(ctx context.Context, userID int64, namespace string, limit int) (map[string]int, error) {
-	type roomMarker struct {
-		id, marker int64
-		title      string
-	}
-	var rooms []roomMarker
-	rst, err := d.stmt(ctx, unreadRoomsSQL)
+	rooms, err := d.roomMarkers(ctx, userID, namespace)
 	if err != nil {
-		return nil, fmt.Errorf("store: unread counts: %w", err)
-	}
-	rows, err := rst.QueryContext(ctx, userID, namespace)
-	if err != nil {
-		return nil, fmt.Errorf("store: unread counts: %w", err)
-	}
-	for rows.Next() {
-		var r roomMarker
-		if err := rows.Scan(&r.id, &r.title, &r.marker); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("store: unread counts: %w", err)
-		}
-		rooms = append(rooms, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: unread counts: %w", err)
 	}
 	out := make(map[string]int, len(rooms))

@@ -28,26 +28,6 @@ func (c *roomCache) forget(endpoint string) {
 	c.mu.Unlock()
 }
 
-// unlocked runs handler h without the socket's lock (for a handler that
-// takes the locks of other sockets, one at a time, and may take this
-// one's), refusing it once the server is shutting down.
-func unlocked(h chatHandler) socketio.EventHandler {
-	return func(so *socketio.Socket, args socketio.Args, ack socketio.Ack) {
-		c := chatOf(so)
-		if c == nil {
-			return
-		}
-		c.mu.Lock()
-		done := c.done
-		c.mu.Unlock()
-		if done {
-			c.fail(ack, chat.Errorf(chat.EUNAVAILABLE, "the server is shutting down; try again"))
-			return
-		}
-		h(c, args, ack)
-	}
-}
-
 // titleArg decodes the { title } payload of a room event and applies the
 // title rule.
 func titleArg(args socketio.Args, event string) (string, error) {

@@ -396,15 +396,30 @@ func chatOf(so *socketio.Socket) *chatSocket {
 
 // locked runs handler h under the socket's lock, refusing it once the
 // server is shutting down.
-func locked(h chatHandler) socketio.EventHandler {
+func locked(h chatHandler) socketio.EventHandler { return serve(h, true) }
+
+// unlocked runs handler h without the socket's lock (for a handler that
+// takes the locks of other sockets, one at a time, and may take this
+// one's), refusing it once the server is shutting down.
+func unlocked(h chatHandler) socketio.EventHandler { return serve(h, false) }
+
+// serve makes the namespace handler of h: it finds the socket's chat
+// state, refuses the event once the server is shutting down, and runs h,
+// holding the socket's lock throughout when hold is set.
+func serve(h chatHandler, hold bool) socketio.EventHandler {
 	return func(so *socketio.Socket, args socketio.Args, ack socketio.Ack) {
 		c := chatOf(so)
 		if c == nil {
 			return
 		}
 		c.mu.Lock()
-		defer c.mu.Unlock()
-		if c.done {
+		done := c.done
+		if !hold || done {
+			c.mu.Unlock()
+		} else {
+			defer c.mu.Unlock()
+		}
+		if done {
 			c.fail(ack, chat.Errorf(chat.EUNAVAILABLE, "the server is shutting down; try again"))
 			return
 		}

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/internal/benchevents"
+	"github.com/chatd/chatd/internal/serve"
 	"github.com/chatd/chatd/socketio"
 )
 
@@ -78,12 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			_ = srv.Close()
 			return err
 		}
-		pmux := http.NewServeMux()
-		pmux.HandleFunc("/debug/pprof/", pprof.Index)
-		pmux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		pmux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		pmux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		psrv = &http.Server{Handler: pmux, ReadHeaderTimeout: 10 * time.Second}
+		psrv = &http.Server{Handler: serve.Pprof(), ReadHeaderTimeout: 10 * time.Second}
 		go func() { errc <- psrv.Serve(pln) }()
 		fmt.Fprintf(stdout, "pprof on http://%s/debug/pprof/\n", pln.Addr())
 	}
