@@ -64,6 +64,25 @@ func (h *orderHandler) OnClose(s *Session, reason Reason) {
 	h.closed <- reason
 }
 
+// waitClosed waits for OnClose, checks its reason, and reports the
+// contract violations recorded.
+func (h *orderHandler) waitClosed(t *testing.T, want Reason) {
+	t.Helper()
+	select {
+	case r := <-h.closed:
+		if r != want {
+			t.Errorf("reason %q, want %q", r, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no OnClose")
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, msg := range h.errs {
+		t.Error(msg)
+	}
+}
+
 // Handler calls for one session are serialized, even when a polling POST
 // and the upgraded WebSocket deliver at the same time, and a Session.Close
 // from inside OnMessage runs OnClose only after OnMessage returned.
@@ -85,19 +104,9 @@ func TestHandlerCallsSerialized(t *testing.T) {
 		mustWrite(t, c, websocket.TextMessage, m)
 	}
 	<-posted
-	select {
-	case r := <-h.closed:
-		if r != ReasonForcedClose {
-			t.Errorf("reason %q", r)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no OnClose")
-	}
+	h.waitClosed(t, ReasonForcedClose)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for _, msg := range h.errs {
-		t.Error(msg)
-	}
 	if h.events[0] != "open" || h.events[len(h.events)-1] != "onclose" {
 		t.Errorf("events %v", h.events)
 	}
@@ -135,19 +144,9 @@ func TestCloseBeforeOnOpen(t *testing.T) {
 				}
 				defer c.Close()
 			}
-			select {
-			case r := <-h.closed:
-				if r != ReasonForcedClose {
-					t.Errorf("reason %q", r)
-				}
-			case <-time.After(5 * time.Second):
-				t.Fatal("no OnClose")
-			}
+			h.waitClosed(t, ReasonForcedClose)
 			h.mu.Lock()
 			defer h.mu.Unlock()
-			for _, msg := range h.errs {
-				t.Error(msg)
-			}
 			if len(h.events) != 2 || h.events[0] != "open" || h.events[1] != "onclose" {
 				t.Errorf("events %v, want [open onclose]", h.events)
 			}
