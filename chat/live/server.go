@@ -212,9 +212,15 @@ type postedMessage struct {
 // after a user logged out or changed role through it: the user's id only.
 const userChangedEvent = "chatd:user-changed"
 
+// userChangedWait bounds how long UserChanged waits for the other nodes
+// (a node that died without a word never answers).
+const userChangedWait = 2 * time.Second
+
 // UserChanged tells the other nodes of the cluster that a user logged out
 // or changed role here (chat.AccountsOptions.OnUserChanged), so that they
-// forget their cached sessions of the user. It does nothing on one node.
+// forget their cached sessions of the user, and waits until they said they
+// did (at most userChangedWait): once a log-out has been answered, no node
+// accepts the session any more. It does nothing on one node.
 func (s *Server) UserChanged(userID int64) {
 	s.mu.Lock()
 	root := s.root
@@ -222,15 +228,15 @@ func (s *Server) UserChanged(userID int64) {
 	if !s.opts.Cluster || root == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), min(s.opts.Timeout, userChangedWait))
 	defer cancel()
-	if err := root.ServerSideEmit(ctx, userChangedEvent, userID); err != nil {
+	if _, err := root.ServerSideEmitWithAck(ctx, userChangedEvent, userID); err != nil {
 		s.opts.Logger.Warn("chat: telling the other nodes of a changed user", "user", userID, "error", err)
 	}
 }
 
 // onNodeEvent handles the server-side events of the other nodes.
-func (s *Server) onNodeEvent(event string, args []json.RawMessage, _ func(any)) {
+func (s *Server) onNodeEvent(event string, args []json.RawMessage, ack func(any)) {
 	if s.onHistoryEvent(event, args) {
 		return
 	}
@@ -242,6 +248,9 @@ func (s *Server) onNodeEvent(event string, args []json.RawMessage, _ func(any)) 
 		var id int64
 		if json.Unmarshal(args[0], &id) == nil && id > 0 && s.opts.ForgetUser != nil {
 			s.opts.ForgetUser(id)
+		}
+		if ack != nil {
+			ack(true) // UserChanged waits for it
 		}
 		return
 	}
