@@ -7,10 +7,12 @@ const { test, expect } = require('@playwright/test');
 const chat = require('../lib/chat.js');
 const { T, VIEWPORT, watch, newUserPage, loginPage, connectedIn, say, texts, noProblems } = require('./ui.js');
 
-// members expects the member count shown on page (header and room badge).
-async function members(page, n) {
-  await expect(page.locator(T('member-count'))).toHaveAttribute('data-count', String(n));
-  await expect(page.locator(T('room-members'))).toHaveText(String(n));
+// members expects the member count shown on page (header and room badge),
+// within timeout ms (Playwright's default when not given).
+async function members(page, n, timeout) {
+  const opts = timeout ? { timeout } : {};
+  await expect(page.locator(T('member-count'))).toHaveAttribute('data-count', String(n), opts);
+  await expect(page.locator(T('room-members'))).toHaveText(String(n), opts);
 }
 
 test.describe('chatd UI', () => {
@@ -169,6 +171,7 @@ test.describe('chatd UI', () => {
   });
 
   test('without WebSocket the page chats over long-polling; closing it updates the count', async ({ browser }) => {
+    test.setTimeout(90_000); // the count may wait for the heartbeat (below)
     const wsUser = await newUserPage(browser, server.url, 'wendy');
     // A context whose WebSocket connections all fail: the client stays on
     // HTTP long-polling.
@@ -192,7 +195,11 @@ test.describe('chatd UI', () => {
     expect(blocked).toBeGreaterThan(0);
     noProblems(page, wsUser);
     await context.close();
-    await members(wsUser, 1);
+    // A long-polling client that closes while a GET is pending ends its
+    // session at once; one that closes between two GETs has nothing open
+    // to the server, which then ends it at the heartbeat: within
+    // pingInterval + pingTimeout (25 s + 20 s by default).
+    await members(wsUser, 1, 50_000);
     await wsUser.context().close();
   });
 

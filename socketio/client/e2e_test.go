@@ -654,8 +654,9 @@ func TestConnectFailures(t *testing.T) {
 	m.OnReconnectAttempt(func(n int) { attempts <- n })
 	m.OnReconnectFailed(func() { close(failed) })
 	errs := make(chan *ConnectError, 10)
-	s := m.Socket("/", nil)
+	s := m.Socket("/", &SocketOptions{NoAutoConnect: true})
 	s.OnConnectError(func(err *ConnectError) { errs <- err })
+	s.Connect()
 	recv(t, failed, "reconnect_failed")
 	close(attempts)
 	var got []int

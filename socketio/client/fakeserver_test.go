@@ -170,11 +170,12 @@ func TestWebSocketLossReasons(t *testing.T) {
 			m.OnClose(func(reason string, err error) { closes <- closed{reason, err} })
 			m.OnReconnectAttempt(func(n int) { attempts <- n })
 			m.OnReconnect(func(n int) { reconnects <- n })
-			s := m.Socket("/", nil)
+			s := m.Socket("/", &SocketOptions{NoAutoConnect: true})
 			reasons := make(chan string, 4)
 			connects := make(chan string, 4)
 			s.OnDisconnect(func(r string) { reasons <- r })
 			s.OnConnect(func() { connects <- s.ID() })
+			s.Connect() // once the handlers are there
 			c := recv(t, f.conns, "connection")
 			if id := recv(t, connects, "connect"); id != c.sid {
 				t.Fatalf("socket id %q, server's %q", id, c.sid)

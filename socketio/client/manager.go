@@ -125,7 +125,9 @@ func (m *Manager) Socket(nsp string, opts *SocketOptions) *Socket {
 		m.nsps[nsp] = s
 	}
 	m.mu.Unlock()
-	s.Connect()
+	if opts == nil || !opts.NoAutoConnect {
+		s.Connect()
+	}
 	return s
 }
 

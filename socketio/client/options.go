@@ -134,6 +134,11 @@ type SocketOptions struct {
 	// The server must acknowledge every event, and may see an event more
 	// than once.
 	Retries int
+	// NoAutoConnect leaves a new Socket unconnected until Connect (the
+	// official client's autoConnect: false): handlers registered between
+	// Manager.Socket and Connect then see the first connection, which
+	// otherwise may complete before they are registered.
+	NoAutoConnect bool
 }
 
 // config is Options with the defaults filled in.

@@ -94,9 +94,10 @@ func TestNoReconnectionAttempts(t *testing.T) {
 	attempts := make(chan int, 2)
 	m.OnReconnectFailed(func() { failed <- struct{}{} })
 	m.OnReconnectAttempt(func(n int) { attempts <- n })
-	s := m.Socket("/", nil)
+	s := m.Socket("/", &SocketOptions{NoAutoConnect: true})
 	reasons := make(chan string, 2)
 	s.OnDisconnect(func(r string) { reasons <- r })
+	s.Connect()
 	recv(t, f.conns, "connection").reset(t)
 	if r := recv(t, reasons, "disconnect"); r != ReasonTransportClose {
 		t.Fatalf("reason %q", r)
@@ -127,4 +128,26 @@ func TestNoReconnectionAttempts(t *testing.T) {
 		t.Fatal(err)
 	}
 	recv(t, f.conns, "new connection")
+}
+
+// NoAutoConnect leaves the socket idle until Connect.
+func TestNoAutoConnect(t *testing.T) {
+	checkGoroutines(t)
+	f := startFakeWS(t)
+	m, err := NewManager(f.URL, &Options{Transports: []string{TransportWebSocket}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	s := m.Socket("/", &SocketOptions{NoAutoConnect: true})
+	if s.Active() {
+		t.Fatal("active before Connect")
+	}
+	connects := make(chan string, 1)
+	s.OnConnect(func() { connects <- s.ID() })
+	s.Connect()
+	c := recv(t, f.conns, "connection")
+	if id := recv(t, connects, "connect"); id != c.sid {
+		t.Fatalf("socket id %q, server's %q", id, c.sid)
+	}
 }
