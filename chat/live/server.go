@@ -50,6 +50,11 @@ type Options struct {
 	// TypingInterval is the shortest time between two userTyping "true"
 	// of one user in one room. Defaults to two seconds.
 	TypingInterval time.Duration
+	// MaxTypists is how many users' typing one room forwards at a time
+	// on this node: a user who starts typing while that many others in
+	// the room are is not forwarded until one of them stops (or has not
+	// repeated for 6 seconds). Defaults to 5; negative: no limit.
+	MaxTypists int
 	// ActivityInterval is the shortest time between two roomActivity of
 	// one room. Defaults to one second.
 	ActivityInterval time.Duration
@@ -112,6 +117,9 @@ func NewServer(opts Options) *Server {
 	if opts.ActivityInterval <= 0 {
 		opts.ActivityInterval = time.Second
 	}
+	if opts.MaxTypists == 0 {
+		opts.MaxTypists = 5
+	}
 	s := &Server{opts: opts, nsp: make(map[string]*socketio.Namespace), socks: make(map[*chatSocket]struct{}), rooms: newRoomCache(opts.Namespaces, opts.RoomsTTL)}
 	s.members = &memberNotifier{
 		interval: opts.MemberInterval,
@@ -122,7 +130,7 @@ func NewServer(opts Options) *Server {
 		logger:   opts.Logger,
 		rooms:    make(map[chat.RoomID]*roomState),
 	}
-	s.typing = newTypingState(opts.TypingInterval)
+	s.typing = newTypingState(opts.TypingInterval, opts.MaxTypists)
 	s.activity = newActivityNotifier(opts.ActivityInterval, s.sendActivity)
 	if opts.Reads != nil {
 		s.marks = newJoinMarks(opts.Reads.Store(), opts.Timeout, opts.Logger)

@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -25,24 +26,35 @@ type typingKey struct {
 // typist is what this node forwarded of a user's typing in a room.
 type typist struct {
 	last    time.Time // when a "true" was last forwarded
-	active  bool      // a "true" was forwarded and no "false" since
+	active  bool      // a "true" was forwarded and no "false" since: the user holds one of the room's places
 	sockets int       // the user's sockets here that said "true" and did not stop
 }
+
+// typingForget is how long a client shows a "true" without a repeat
+// (docs/protocol.md): a typist who did not repeat for this long no longer
+// holds a place of the room.
+const typingForget = 6 * time.Second
 
 // typingState throttles userTyping per user and room on this node: a
 // "true" goes out at most once per interval; a "false" goes out only
 // after a forwarded "true", once no socket of the user (on this node) is
-// typing there any more.
+// typing there any more. A room forwards the typing of at most limit
+// users at a time (its places): nobody reads "12 people are typing", and
+// in a room of a thousand members every forwarded typist costs a
+// delivery to each of them every interval. A user who finds the places
+// taken is not forwarded (nor their "false") until one frees.
 type typingState struct {
 	interval time.Duration
+	limit    int // places per room; <= 0: no limit
 
-	mu    sync.Mutex
-	users map[typingKey]*typist
-	swept int // len(users) after the last sweep
+	mu     sync.Mutex
+	users  map[typingKey]*typist
+	places map[chat.RoomID][]int64 // per room, the users holding a place (active)
+	swept  int                     // len(users) after the last sweep
 }
 
-func newTypingState(interval time.Duration) *typingState {
-	return &typingState{interval: interval, users: make(map[typingKey]*typist)}
+func newTypingState(interval time.Duration, limit int) *typingState {
+	return &typingState{interval: interval, limit: limit, users: make(map[typingKey]*typist), places: make(map[chat.RoomID][]int64)}
 }
 
 // start records that a socket of the user types (again); it reports
@@ -63,7 +75,40 @@ func (t *typingState) start(k typingKey, first bool, now time.Time) bool {
 	if !ty.last.IsZero() && now.Sub(ty.last) < t.interval {
 		return false
 	}
+	if !ty.active && !t.takePlaceLocked(k, now) {
+		return false
+	}
 	ty.last, ty.active = now, true
+	return true
+}
+
+// takePlaceLocked gives the user a place in the room when one is free,
+// after freeing those of typists who did not repeat within typingForget
+// (the clients have forgotten them; their "false" is not forwarded).
+func (t *typingState) takePlaceLocked(k typingKey, now time.Time) bool {
+	if t.limit <= 0 {
+		return true
+	}
+	held := t.places[k.room]
+	if len(held) >= t.limit {
+		kept := held[:0]
+		for _, u := range held {
+			if h := t.users[typingKey{k.room, u}]; h != nil && h.active {
+				if now.Sub(h.last) < typingForget {
+					kept = append(kept, u)
+					continue
+				}
+				h.active = false
+			}
+		}
+		clear(held[len(kept):])
+		held = kept
+	}
+	if len(held) >= t.limit {
+		t.places[k.room] = held
+		return false
+	}
+	t.places[k.room] = append(held, k.user)
 	return true
 }
 
@@ -81,11 +126,30 @@ func (t *typingState) stop(k typingKey, now time.Time) bool {
 		return false
 	}
 	send := ty.active
-	ty.active = false
+	if send {
+		ty.active = false
+		t.freePlaceLocked(k)
+	}
 	if now.Sub(ty.last) >= t.interval {
 		delete(t.users, k) // nothing left to throttle
 	}
 	return send
+}
+
+// freePlaceLocked removes the user from the room's places.
+func (t *typingState) freePlaceLocked(k typingKey) {
+	if t.limit <= 0 {
+		return
+	}
+	held := t.places[k.room]
+	if i := slices.Index(held, k.user); i >= 0 {
+		held = slices.Delete(held, i, i+1)
+	}
+	if len(held) == 0 {
+		delete(t.places, k.room)
+	} else {
+		t.places[k.room] = held
+	}
 }
 
 // sweepLocked drops the entries nobody types in whose throttle is over,

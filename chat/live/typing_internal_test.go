@@ -10,7 +10,7 @@ import (
 // The throttle of one user in one room across their sockets, and the
 // forgetting of users nobody types for any more.
 func TestTypingState(t *testing.T) {
-	ts := newTypingState(2 * time.Second)
+	ts := newTypingState(2*time.Second, -1)
 	k := typingKey{chat.RoomID{Namespace: "/user", Room: "chat"}, 1}
 	now := time.Unix(1000, 0)
 	if ts.stop(k, now) {
@@ -54,5 +54,63 @@ func TestTypingState(t *testing.T) {
 	}
 	if len(ts.users) > 200+128 {
 		t.Fatalf("%d entries: the stopped users were not swept", len(ts.users))
+	}
+}
+
+// A room forwards at most limit typists at a time: a further one waits
+// for a place, which a stop frees at once and a typist who stopped
+// repeating frees after typingForget.
+func TestTypingStatePlaces(t *testing.T) {
+	ts := newTypingState(2*time.Second, 2)
+	room := chat.RoomID{Namespace: "/user", Room: "chat"}
+	other := chat.RoomID{Namespace: "/user", Room: "random"}
+	key := func(u int64) typingKey { return typingKey{room, u} }
+	now := time.Unix(1000, 0)
+	if !ts.start(key(1), true, now) || !ts.start(key(2), true, now) {
+		t.Fatal("the first two typists are not forwarded")
+	}
+	if ts.start(key(3), true, now) {
+		t.Fatal("a third typist is forwarded while two hold the places")
+	}
+	if !ts.start(typingKey{other, 3}, true, now) {
+		t.Fatal("the places of one room are taken by another's typists")
+	}
+	if ts.stop(key(3), now.Add(time.Second)) {
+		t.Fatal("the stop of a typist who was not forwarded is forwarded")
+	}
+	if ts.start(key(3), true, now.Add(time.Second)) {
+		t.Fatal("a third typist is forwarded while two hold the places")
+	}
+	if !ts.stop(key(1), now.Add(time.Second)) {
+		t.Fatal("the stop of a forwarded typist is not forwarded")
+	}
+	if !ts.start(key(3), false, now.Add(2*time.Second)) {
+		t.Fatal("the waiting typist's repeat is not forwarded once a place is free")
+	}
+	// 2 keeps its place by repeating; 3 stops repeating and loses its
+	// place after typingForget, to 4.
+	if !ts.start(key(2), false, now.Add(3*time.Second)) {
+		t.Fatal("a repeat after the interval is not forwarded")
+	}
+	if ts.start(key(4), true, now.Add(7*time.Second)) {
+		t.Fatal("a place was freed before typingForget")
+	}
+	if !ts.start(key(2), false, now.Add(8*time.Second)) {
+		t.Fatal("a repeat after the interval is not forwarded")
+	}
+	if !ts.start(key(4), false, now.Add(2*time.Second+typingForget+time.Second)) {
+		t.Fatal("the place of a typist silent for typingForget was not freed")
+	}
+	if ts.stop(key(3), now.Add(20*time.Second)) {
+		t.Fatal("the stop of a typist whose place was freed (clients forgot them) is forwarded")
+	}
+	if got := len(ts.places[room]); got != 2 {
+		t.Fatalf("%d places held, want 2 (users 2 and 4)", got)
+	}
+	ts.stop(key(2), now.Add(30*time.Second))
+	ts.stop(key(4), now.Add(30*time.Second))
+	ts.stop(typingKey{other, 3}, now.Add(30*time.Second))
+	if len(ts.places) != 0 {
+		t.Fatalf("places left after every stop: %v", ts.places)
 	}
 }

@@ -127,3 +127,33 @@ func TestTypingTrueIsVolatile(t *testing.T) {
 		}
 	}
 }
+
+// A room forwards MaxTypists typists at a time: a further typist is
+// heard only once one of them stops.
+func TestTypingPlaces(t *testing.T) {
+	e := newChatEnvWith(t, live.Options{TypingInterval: time.Nanosecond, MaxTypists: 1})
+	a := e.connectUser(e.user("alice", chat.RoleUser))
+	b := e.connectUser(e.user("bob", chat.RoleUser))
+	c := e.connectUser(e.user("carol", chat.RoleUser))
+	for _, s := range []*socketiotest.Conn{a, b, c} {
+		join(t, s, "/user", "chat", 1)
+	}
+	wantOK(t, "alice types", call(t, a, 2, "typing", map[string]bool{"typing": true}))
+	if ty := nextTyping(t, c); ty != (typingEv{"chat", "alice", true}) {
+		t.Fatalf("carol got %+v", ty)
+	}
+	// bob finds the one place taken: neither his true nor his false goes
+	// out (the message marker comes first).
+	wantOK(t, "bob types", call(t, b, 2, "typing", map[string]bool{"typing": true}))
+	wantOK(t, "bob stops", call(t, b, 3, "typing", map[string]bool{"typing": false}))
+	send(t, a, "/user", 3, "marker")
+	if ty := nextTyping(t, c, "comPeRoom"); ty != (typingEv{"chat", "alice", false}) {
+		t.Fatalf("carol got %+v before the message", ty)
+	}
+	nextOf(t, c, "comPeRoom", "userTyping")
+	// alice's message freed the place: bob's next true is heard.
+	wantOK(t, "bob types again", call(t, b, 4, "typing", map[string]bool{"typing": true}))
+	if ty := nextTyping(t, c); ty != (typingEv{"chat", "bob", true}) {
+		t.Fatalf("carol got %+v", ty)
+	}
+}
