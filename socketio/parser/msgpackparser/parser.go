@@ -67,7 +67,8 @@ func (d decoderOf) Add(data []byte, binary bool) (parser.Packet, [][]byte, bool,
 // absent or an integer. Besides, an id must be in [0, 2^64), and an
 // EVENT's array must start with a string that is not a reserved event name
 // (parser.IsReservedEvent) or a number, as the default parser requires.
-// Other keys of the map are ignored. An ACK may come without an id.
+// Other keys of the map are ignored. An ACK may come without an id. An
+// empty nsp is the main namespace, "/".
 //
 // Decode never panics, whatever b holds.
 func (p Parser) Decode(b []byte) (parser.Packet, [][]byte, error) {
