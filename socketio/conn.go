@@ -3,6 +3,7 @@ package socketio
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"slices"
 	"strconv"
 	"sync"
@@ -40,7 +41,8 @@ type serverConn struct {
 	connectTimer atomic.Pointer[time.Timer] // until joined
 
 	// read path
-	pending *binaryPacket // waiting for its attachments
+	pending *binaryPacket  // waiting for its attachments
+	dec     parser.Decoder // with Options.Parser only
 }
 
 // binaryPacket is a binary packet being received: the packet, then its
@@ -53,6 +55,9 @@ type binaryPacket struct {
 func newServerConn(srv *Server, eio *engine.Session) *serverConn {
 	listHost(eio.Request())
 	c := &serverConn{server: srv, eio: eio}
+	if srv.opts.Parser != nil {
+		c.dec = srv.opts.Parser.NewDecoder()
+	}
 	c.connectTimer.Store(time.AfterFunc(srv.opts.ConnectTimeout, func() {
 		if !c.joined.Load() {
 			c.eio.Close(engine.ReasonForcedClose)
@@ -88,6 +93,15 @@ func (c *serverConn) socketLocked(name string) *Socket {
 var decodeOptions = &parser.DecodeOptions{MaxAttachments: 10}
 
 func (c *serverConn) onMessage(data []byte, binary bool) {
+	if c.dec != nil {
+		pkt, atts, done, err := c.dec.Add(data, binary)
+		if err != nil {
+			c.protocolError(err.Error())
+		} else if done {
+			c.dispatch(&pkt, atts)
+		}
+		return
+	}
 	if binary {
 		if c.pending == nil {
 			c.protocolError("unexpected binary message")
@@ -173,6 +187,9 @@ func (c *serverConn) dispatch(pkt *parser.Packet, atts [][]byte) {
 		}
 		s.onEvent(event, newArgs(raw[1:], atts), pkt.ID, pkt.HasID)
 	case parser.Ack, parser.BinaryAck:
+		if !pkt.HasID {
+			return // only from parsers that allow it; ignored, as the reference does
+		}
 		raw, err := parser.SplitValidArray(pkt.Data)
 		if err != nil {
 			c.protocolError("invalid ack payload")
@@ -249,11 +266,24 @@ func (c *serverConn) onClose(reason Reason) {
 
 // sendPacket encodes and queues one packet with its attachments.
 func (c *serverConn) sendPacket(p *parser.Packet, atts [][]byte) bool {
+	if c.dec != nil {
+		return c.sendFrames(c.server.encodeFrames(p, atts))
+	}
 	return c.sendText(p.Encode(), atts)
 }
 
-// sendText queues the text form of one packet and its attachments.
+// sendText queues one packet, given in the text form of the default
+// parser, and its attachments. With another parser the text is decoded
+// back into the packet, which that parser encodes.
 func (c *serverConn) sendText(text []byte, atts [][]byte) bool {
+	if c.dec != nil {
+		p, err := parser.Decode(text, &parser.DecodeOptions{MaxAttachments: math.MaxInt})
+		if err != nil {
+			c.server.opts.Logger.Error("socketio: packet not sent", "sid", c.eio.ID(), "error", err)
+			return false
+		}
+		return c.sendPacket(&p, atts)
+	}
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
 	ok := c.eio.Send(text, false)
@@ -267,7 +297,7 @@ func (c *serverConn) sendText(text []byte, atts [][]byte) bool {
 func (c *serverConn) sendFrames(frames []*engine.Frame) bool {
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
-	ok := true
+	ok := len(frames) > 0
 	for _, f := range frames {
 		ok = ok && c.eio.SendFrame(f)
 	}

@@ -28,7 +28,8 @@
 //
 // The package is built from smaller ones: engine (the Engine.IO server:
 // transports, heartbeat, upgrade, outbound queues), parser (the Socket.IO
-// packet codec) and adapter (rooms and broadcast, swappable for a
+// packet codec; Options.Parser picks another wire form, such as
+// parser/msgpackparser) and adapter (rooms and broadcast, swappable for a
 // multi-node implementation). The official client bundles are served under
 // the path unless Options.DisableClientFiles is set.
 //
@@ -57,7 +58,7 @@
 // # Broadcasts
 //
 // A broadcast (Namespace.Emit, Socket.To, BroadcastOperator.Emit) encodes
-// its packet and its Engine.IO frames once and queues the same bytes to
-// every recipient, so its cost in allocations does not grow with the number
-// of recipients.
+// its packet and its Engine.IO frames once, with the server's parser, and
+// queues the same bytes to every recipient, so its cost in allocations does
+// not grow with the number of recipients.
 package socketio

@@ -332,7 +332,7 @@ func (e emitter) Name() string { return e.ns.name }
 // Deliver implements adapter.Emitter: it encodes pkt once and queues the
 // same frames to every listed local socket.
 func (e emitter) Deliver(pkt *adapter.Packet, ids []string, flags adapter.Flags) int {
-	return e.ns.deliver(encodeFrames(&pkt.Packet, pkt.Attachments), pkt, ids, flags, nil)
+	return e.ns.deliver(e.ns.server.encodeFrames(&pkt.Packet, pkt.Attachments), pkt, ids, flags, nil)
 }
 
 // DeliverWithAck implements adapter.Emitter: the packet goes out with one
@@ -343,7 +343,7 @@ func (e emitter) DeliverWithAck(pkt *adapter.Packet, ids []string, flags adapter
 	id := ns.ackID.Add(1) - 1
 	p := pkt.Packet
 	p.ID, p.HasID = id, true
-	frames := encodeFrames(&p, pkt.Attachments)
+	frames := ns.server.encodeFrames(&p, pkt.Attachments)
 	var registered []*Socket
 	n := ns.deliver(frames, pkt, ids, flags, func(s *Socket) {
 		sid := s.id
@@ -398,9 +398,23 @@ func (e emitter) ReceiveServerSideEmit(args []json.RawMessage, ack func(any)) {
 	}
 }
 
-// encodeFrames encodes a packet and its attachments as Engine.IO frames,
-// once, for any number of recipients.
-func encodeFrames(p *parser.Packet, attachments [][]byte) []*engine.Frame {
+// encodeFrames encodes a packet and its attachments as Engine.IO frames
+// with the server's parser, once, for any number of recipients. A packet
+// that the parser cannot encode is logged and gives no frame.
+func (s *Server) encodeFrames(p *parser.Packet, attachments [][]byte) []*engine.Frame {
+	if pr := s.opts.Parser; pr != nil {
+		var buf [2]parser.Message
+		msgs, err := pr.Encode(buf[:0], p, attachments)
+		if err != nil {
+			s.opts.Logger.Error("socketio: packet not sent", "nsp", p.Namespace, "type", p.Type.String(), "error", err)
+			return nil
+		}
+		frames := make([]*engine.Frame, len(msgs))
+		for i, m := range msgs {
+			frames[i] = engine.NewFrame(m.Data, m.Binary)
+		}
+		return frames
+	}
 	frames := make([]*engine.Frame, 0, 1+len(attachments))
 	frames = append(frames, engine.NewFrame(p.Encode(), false))
 	for _, a := range attachments {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/chatd/chatd/socketio/adapter"
 	"github.com/chatd/chatd/socketio/engine"
+	"github.com/chatd/chatd/socketio/parser"
 )
 
 // Options configure a Server. The zero value gives the reference server's
@@ -61,6 +62,15 @@ type Options struct {
 	// wait for its handlers; when full, reading from that connection
 	// pauses until a handler returns. Defaults to 256.
 	MaxPendingEvents int
+
+	// Parser encodes and decodes the packets of every connection (the
+	// reference option "parser"); clients must use the same one.
+	// Defaults to nil: the default parser (parser.JSON, text packets
+	// with binary attachments), which is also the fastest, since its
+	// packets are written without going through the interface. The
+	// msgpack parser of socket.io-msgpack-parser is
+	// msgpackparser.Parser{}.
+	Parser parser.Parser
 
 	// Engine holds the Engine.IO options (heartbeat, payload limits,
 	// transports, CORS, cookie, allowRequest...).
@@ -119,6 +129,9 @@ func (o *Options) withDefaults() Options {
 	}
 	if c.MaxPendingEvents <= 0 {
 		c.MaxPendingEvents = 256
+	}
+	if c.Parser == parser.JSON {
+		c.Parser = nil // the built-in path
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

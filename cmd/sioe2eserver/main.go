@@ -26,11 +26,12 @@
 //
 // With -recovery, connection state recovery is on (every event without an
 // ack then carries an offset as its last argument), and "welcome" says
-// whether the socket was recovered.
+// whether the socket was recovered. With -parser msgpack, the server speaks
+// the msgpack parser (socket.io-msgpack-parser) instead of the default one.
 //
 // Usage:
 //
-//	sioe2eserver [-addr 127.0.0.1:0]
+//	sioe2eserver [-addr 127.0.0.1:0] [-parser json|msgpack]
 //
 // It prints "listening on http://HOST:PORT" once it listens.
 package main
@@ -54,6 +55,7 @@ import (
 	"github.com/chatd/chatd/internal/serve"
 	"github.com/chatd/chatd/socketio"
 	"github.com/chatd/chatd/socketio/engine"
+	"github.com/chatd/chatd/socketio/parser/msgpackparser"
 )
 
 func main() {
@@ -76,6 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	pingTimeout := fs.Duration("ping-timeout", 20*time.Second, "Engine.IO ping timeout")
 	recovery := fs.Bool("recovery", false, "turn connection state recovery on")
 	verbose := fs.Bool("v", false, "log debug messages")
+	parserName := fs.String("parser", "json", "Socket.IO parser: json or msgpack")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -93,6 +96,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}, Logger: logger}
 	if *recovery {
 		opts.ConnectionStateRecovery = &socketio.RecoveryOptions{}
+	}
+	switch *parserName {
+	case "json":
+	case "msgpack":
+		opts.Parser = msgpackparser.Parser{}
+	default:
+		return fmt.Errorf("unknown parser %q (want json or msgpack)", *parserName)
 	}
 	sio := newServer(opts)
 	mux := http.NewServeMux()

@@ -12,9 +12,12 @@
 // Both use the suites' timings: pingInterval 300 ms, pingTimeout 200 ms,
 // maxPayload 1000000, and a 1000 ms connectTimeout on /socket.io/.
 //
+// With -parser msgpack, /socket.io/ speaks the msgpack parser
+// (socket.io-msgpack-parser) instead of the default one.
+//
 // Usage:
 //
-//	siofixture [-addr 127.0.0.1:3000]
+//	siofixture [-addr 127.0.0.1:3000] [-parser json|msgpack]
 package main
 
 import (
@@ -33,6 +36,8 @@ import (
 	"github.com/chatd/chatd/internal/serve"
 	"github.com/chatd/chatd/socketio"
 	"github.com/chatd/chatd/socketio/engine"
+	"github.com/chatd/chatd/socketio/parser"
+	"github.com/chatd/chatd/socketio/parser/msgpackparser"
 )
 
 func main() {
@@ -52,8 +57,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:3000", "listen address (host:port)")
 	verbose := fs.Bool("v", false, "log debug messages")
+	parserName := fs.String("parser", "json", "Socket.IO parser of /socket.io/: json or msgpack")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var p parser.Parser
+	switch *parserName {
+	case "json":
+	case "msgpack":
+		p = msgpackparser.Parser{}
+	default:
+		return fmt.Errorf("unknown parser %q (want json or msgpack)", *parserName)
 	}
 	level := slog.LevelInfo
 	if *verbose {
@@ -64,7 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	eio, sio := newHandlers(logger)
+	eio, sio := newHandlers(logger, p)
 	mux := http.NewServeMux()
 	mux.Handle("/engine.io/", eio)
 	mux.Handle("/socket.io/", sio)
@@ -87,13 +101,15 @@ func fixtureEngineOptions(logger *slog.Logger) engine.Options {
 	}
 }
 
-// newHandlers builds the two endpoints.
-func newHandlers(logger *slog.Logger) (*engine.Server, *socketio.Server) {
+// newHandlers builds the two endpoints; p is the parser of /socket.io/
+// (nil for the default one).
+func newHandlers(logger *slog.Logger, p parser.Parser) (*engine.Server, *socketio.Server) {
 	eopts := fixtureEngineOptions(logger)
 	eio := engine.NewServer(echo{}, &eopts)
 
 	sio := socketio.NewServer(&socketio.Options{
 		ConnectTimeout: time.Second,
+		Parser:         p,
 		Engine:         fixtureEngineOptions(logger),
 		Logger:         logger,
 	})

@@ -7,6 +7,7 @@
 // PING_TIMEOUT (milliseconds) set the heartbeat, MAX_PAYLOAD the
 // maxHttpBufferSize, and UPGRADE_DELAY (milliseconds) holds every WebSocket
 // handshake back for that long (to widen the polling phase of an upgrade).
+// PARSER=msgpack uses socket.io-msgpack-parser instead of the default parser.
 //
 // Main namespace "/":
 //   echo (...args, ack?)          ack with the args, or emit "echo" with them
@@ -38,6 +39,7 @@ const io = new Server(httpServer, {
   pingInterval: Number(process.env.PING_INTERVAL || 25000),
   pingTimeout: Number(process.env.PING_TIMEOUT || 20000),
   maxHttpBufferSize: Number(process.env.MAX_PAYLOAD || 1e6),
+  ...(process.env.PARSER === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {}),
 });
 
 const upgradeDelay = Number(process.env.UPGRADE_DELAY || 0);

@@ -255,6 +255,9 @@ func (m *Manager) attempt(n int) {
 	defer m.wg.Done()
 	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.Timeout)
 	h := &managerConn{m: m, readyCh: make(chan struct{})}
+	if m.cfg.Parser != nil {
+		h.dec = m.cfg.Parser.NewDecoder()
+	}
 	eng, err := dialEngine(ctx, m.cfg, m.base, m.client, m.dialer, h)
 	var nerr net.Error
 	timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &nerr) && nerr.Timeout())
@@ -439,6 +442,7 @@ type managerConn struct {
 
 	pending *parser.Packet
 	atts    [][]byte
+	dec     parser.Decoder // with Options.Parser only
 }
 
 // wait holds back what the connection reports until the Manager has taken
@@ -454,6 +458,15 @@ func (h *managerConn) wait() bool {
 
 func (h *managerConn) onEngineMessage(p packet) {
 	if !h.wait() || h.eng == nil {
+		return
+	}
+	if h.dec != nil {
+		pkt, atts, done, err := h.dec.Add(p.Data, p.Binary)
+		if err != nil {
+			h.eng.terminate(ReasonParseError, err)
+		} else if done {
+			h.dispatch(pkt, atts)
+		}
 		return
 	}
 	if p.Binary {

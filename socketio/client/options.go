@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/chatd/chatd/socketio/parser"
 )
 
 // Transport names, for Options.Transports.
@@ -112,6 +114,12 @@ type Options struct {
 	AckTimeout time.Duration
 	// Retries: see SocketOptions.Retries.
 	Retries int
+
+	// Parser encodes and decodes the Socket.IO packets (the official
+	// client's parser option); it must be the server's. nil means the
+	// default parser (parser.JSON); msgpackparser.Parser{} speaks
+	// socket.io-msgpack-parser.
+	Parser parser.Parser
 }
 
 // SocketOptions configures one namespace Socket of a Manager.

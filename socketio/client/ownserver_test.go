@@ -26,7 +26,14 @@ func startOwnServer(t *testing.T) string {
 // startOwnServerWith is startOwnServer with the given engine options.
 func startOwnServerWith(t *testing.T, eopts engine.Options) string {
 	t.Helper()
-	io := socketio.NewServer(&socketio.Options{DisableClientFiles: true, Engine: eopts})
+	return startOwnServerOpts(t, socketio.Options{Engine: eopts})
+}
+
+// startOwnServerOpts is startOwnServer with the given server options.
+func startOwnServerOpts(t *testing.T, opts socketio.Options) string {
+	t.Helper()
+	opts.DisableClientFiles = true
+	io := socketio.NewServer(&opts)
 	var (
 		mu       sync.Mutex
 		records  = []any{}

@@ -417,6 +417,21 @@ func (s *Socket) encodeEvent(event string, args []any, hasAck bool, id uint64) (
 
 // encode returns the Engine.IO messages of a Socket.IO packet.
 func (s *Socket) encode(p parser.Packet, atts [][]byte) []packet {
+	if pr := s.m.cfg.Parser; pr != nil {
+		msgs, err := pr.Encode(nil, &p, atts)
+		if err != nil {
+			return nil // not from the packets this client makes
+		}
+		pkts := make([]packet, len(msgs))
+		for i, m := range msgs {
+			if m.Binary {
+				pkts[i] = binaryMessage(m.Data)
+			} else {
+				pkts[i] = textMessage(m.Data)
+			}
+		}
+		return pkts
+	}
 	text := append([]byte(nil), 0)[:0]
 	text = parser.AppendPacket(text, &p)
 	pkts := make([]packet, 0, 1+len(atts))
@@ -718,7 +733,7 @@ func (s *Socket) onPacket(eng *engineConn, p parser.Packet, atts [][]byte) {
 		s.onEvent(eng, p, atts)
 	case parser.Ack, parser.BinaryAck:
 		raw, err := parser.SplitArray(p.Data)
-		if err != nil {
+		if err != nil || !p.HasID {
 			return
 		}
 		s.mu.Lock()
