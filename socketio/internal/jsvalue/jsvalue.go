@@ -449,7 +449,8 @@ func timestamp(b []byte) (time.Time, bool) {
 // isoTime formats t as JavaScript's Date.prototype.toISOString does.
 func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
-// WriteJSON writes a value tree as JSON, replacing binary values by
+// WriteJSON writes a value tree (which may also hold int and []string
+// values) as JSON, replacing binary values by
 // placeholders and appending them to atts.
 func WriteJSON(buf *bytes.Buffer, v any, atts *[][]byte) error {
 	switch x := v.(type) {
@@ -459,8 +460,19 @@ func WriteJSON(buf *bytes.Buffer, v any, atts *[][]byte) error {
 		buf.WriteString(strconv.FormatBool(x))
 	case int64:
 		buf.WriteString(strconv.FormatInt(x, 10))
+	case int:
+		buf.WriteString(strconv.Itoa(x))
 	case uint64:
 		buf.WriteString(strconv.FormatUint(x, 10))
+	case []string:
+		buf.WriteByte('[')
+		for i, el := range x {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			writeJSONString(buf, el)
+		}
+		buf.WriteByte(']')
 	case float64:
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			buf.WriteString("null") // as JSON.stringify does
