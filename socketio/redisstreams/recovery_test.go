@@ -82,19 +82,20 @@ func connect(t *testing.T, url string, auth any) (*socketiotest.Conn, string, st
 	return c, body.SID, body.PID
 }
 
-// expectEvents reads events and checks their names and first arguments,
-// returning the offset of the last one.
+// expectEvents reads events and checks their names and first arguments
+// ("name:arg") and that they end with an offset; it returns the offset of
+// the last one.
 func expectEvents(t *testing.T, c *socketiotest.Conn, want ...string) string {
 	t.Helper()
 	var offset string
 	for _, w := range want {
 		ev := c.ReadEvent()
 		var arg string
-		if len(ev.Args) != 2 || json.Unmarshal(ev.Args[0], &arg) != nil || ev.Name+":"+arg != w {
+		if len(ev.Args) < 2 || json.Unmarshal(ev.Args[0], &arg) != nil || ev.Name+":"+arg != w {
 			t.Fatalf("got %s %s, want %s with an offset", ev.Name, ev.Args, w)
 		}
-		if err := json.Unmarshal(ev.Args[1], &offset); err != nil {
-			t.Fatalf("offset %s: %v", ev.Args[1], err)
+		if err := json.Unmarshal(ev.Args[len(ev.Args)-1], &offset); err != nil {
+			t.Fatalf("offset %s: %v", ev.Args[len(ev.Args)-1], err)
 		}
 		if _, ok := parseID(offset); !ok {
 			t.Fatalf("offset %q is not a stream entry id", offset)
