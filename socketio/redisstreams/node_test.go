@@ -67,7 +67,6 @@ type nodeProc struct {
 	nextID int
 }
 
-
 // startNode starts the Node.js node on Redis at redisAddr with the stream
 // (and channel and session prefix) name and the recovery window, and
 // waits until it listens.
