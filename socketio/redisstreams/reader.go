@@ -175,6 +175,8 @@ func (r *reader) waitHandled(ctx context.Context, timeout time.Duration, id stre
 	return r.waitUntil(ctx, timeout, func(pos streamID, started bool) bool { return started && !pos.less(id) })
 }
 
+// waitUntil waits until cond holds of the reader's position, for timeout
+// at most (none when negative).
 func (r *reader) waitUntil(ctx context.Context, timeout time.Duration, cond func(streamID, bool) bool) bool {
 	var timer <-chan time.Time
 	for {
@@ -182,7 +184,7 @@ func (r *reader) waitUntil(ctx context.Context, timeout time.Duration, cond func
 		if cond(pos, started) {
 			return true
 		}
-		if timer == nil {
+		if timer == nil && timeout >= 0 {
 			t := time.NewTimer(timeout)
 			defer t.Stop()
 			timer = t.C

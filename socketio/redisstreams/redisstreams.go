@@ -121,6 +121,10 @@ type Adapter struct {
 
 	sub redisadapter.Subscription
 
+	ready chan struct{}      // closed by watchReady
+	ctx   context.Context    // ends when the adapter closes
+	stop  context.CancelFunc // ends ctx
+
 	// dmu is held, for reading, while a message is handled; Close takes
 	// it to wait for the handling under way.
 	dmu    sync.RWMutex
@@ -153,9 +157,24 @@ func (c *cluster) newAdapter(e adapter.Emitter) *Adapter {
 		acks:          make(map[string]*ackRequest),
 	}
 	a.privateChannel = a.publicChannel + a.uid + "#"
+	a.ready = make(chan struct{})
+	a.ctx, a.stop = context.WithCancel(context.Background())
 	a.sub = c.ps.Subscribe([]string{a.publicChannel, a.privateChannel}, nil, a.onChannelMessage)
 	a.r = c.join(a)
+	go a.watchReady()
 	return a
+}
+
+// watchReady closes a.ready once the subscription is confirmed and the
+// reader knows where it reads from, or when the adapter closes.
+func (a *Adapter) watchReady() {
+	defer close(a.ready)
+	select {
+	case <-a.sub.Ready():
+	case <-a.ctx.Done():
+		return
+	}
+	a.r.waitUntil(a.ctx, -1, func(_ streamID, started bool) bool { return started })
 }
 
 // NewAdapter returns the adapter of namespace e on rdb, as the Factory of
@@ -172,20 +191,8 @@ func (a *Adapter) Stream() string { return a.stream }
 
 // Ready is closed when the adapter receives what the other nodes send:
 // its channels are subscribed and its stream reader knows where to read
-// from.
-func (a *Adapter) Ready() <-chan struct{} {
-	ch := make(chan struct{})
-	go func() {
-		defer close(ch)
-		select {
-		case <-a.sub.Ready():
-		case <-a.r.done:
-			return
-		}
-		a.r.waitStarted(context.Background(), time.Duration(1<<62))
-	}()
-	return ch
-}
+// from (or when the adapter is closed first).
+func (a *Adapter) Ready() <-chan struct{} { return a.ready }
 
 // newID returns a random id for nodes and requests, as the reference's.
 func newID() string {
@@ -451,6 +458,7 @@ func (a *Adapter) Close() error {
 	if a.closed.Swap(true) {
 		return nil
 	}
+	a.stop()
 	a.mu.Lock()
 	for id, p := range a.requests {
 		delete(a.requests, id)
