@@ -13,6 +13,8 @@ import (
 
 	"github.com/chatd/chatd/internal/testutil"
 	"github.com/chatd/chatd/socketio"
+	"github.com/chatd/chatd/socketio/adapter"
+	"github.com/chatd/chatd/socketio/adapter/adaptertest"
 	"github.com/chatd/chatd/socketio/socketiotest"
 )
 
@@ -234,5 +236,39 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRestoreFence checks that a socket restored with packets its node's
+// reader has yet to deliver does not get them a second time from the
+// reader, and gets the later ones.
+func TestRestoreFence(t *testing.T) {
+	checkGoroutines(t)
+	rdb := needRedis(t)
+	e := adaptertest.NewEmitter("/")
+	a := newTestAdapter(t, e, rdb, testOptions(t, rdb))
+	_ = a.EnableRecovery(time.Minute)
+	addSocket(e, a, "s", nil, "r")
+	d, err := broadcastData(event("/", `["m"]`), adapter.BroadcastOptions{Rooms: []string{"r"}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := &message{uid: "other-node", nsp: "/", typ: typeBroadcast, data: d}
+	a.mu.Lock()
+	a.fences["s"] = streamID{ms: 10, seq: 1}
+	a.mu.Unlock()
+	a.onEntry(streamID{ms: 10, seq: 0}, msg)
+	a.onEntry(streamID{ms: 10, seq: 1}, msg)
+	if got := e.Delivered("s"); len(got) != 0 {
+		t.Fatalf("replayed packets delivered again: %v", got)
+	}
+	a.onEntry(streamID{ms: 10, seq: 2}, msg)
+	if got := e.Delivered("s"); !slices.Equal(got, []string{`["m","10-2"]`}) {
+		t.Fatalf("after the fence: %v", got)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.fences) != 0 {
+		t.Fatalf("fence kept: %v", a.fences)
 	}
 }
