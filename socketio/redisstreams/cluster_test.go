@@ -215,3 +215,26 @@ func TestClose(t *testing.T) {
 		t.Fatal("reader still running")
 	}
 }
+
+// TestStreamCount checks that with several streams a namespace goes to the
+// one the reference picks, and that broadcasts cross on it.
+func TestStreamCount(t *testing.T) {
+	checkGoroutines(t)
+	rdb := needRedis(t)
+	opts := testOptions(t, rdb)
+	opts.StreamCount = 3
+	ea, eb := adaptertest.NewEmitter("/"), adaptertest.NewEmitter("/")
+	a := newTestAdapter(t, ea, rdb, opts)
+	b := newTestAdapter(t, eb, rdb, opts)
+	if a.Stream() != opts.StreamName+"-2" {
+		t.Fatalf("stream %s", a.Stream())
+	}
+	addSocket(eb, b, "b1", nil)
+	if err := a.Broadcast(context.Background(), event("/", `["x"]`), adapter.BroadcastOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 10*time.Second, "b1 receives", func() bool { return len(eb.Delivered("b1")) == 1 })
+	if n, err := rdb.XLen(context.Background(), opts.StreamName+"-2").Result(); err != nil || n != 1 {
+		t.Fatalf("entries in the namespace's stream: %d, %v", n, err)
+	}
+}
