@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -130,4 +131,43 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestRedisUnreachable checks that local delivery does not depend on
+// Redis: with Redis unreachable from the start, broadcasts reach the local
+// sockets (without offset, with recovery on) and cross-node requests
+// return the local part with an error.
+func TestRedisUnreachable(t *testing.T) {
+	checkGoroutines(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close() // nothing listens there now
+	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond, DialerRetries: 1})
+	defer rdb.Close()
+	for _, withRecovery := range []bool{false, true} {
+		e := adaptertest.NewEmitter("/")
+		a := NewAdapter(e, rdb, Options{StreamName: "unreachable", BlockTime: 100 * time.Millisecond, RequestsTimeout: 300 * time.Millisecond})
+		if withRecovery {
+			_ = a.EnableRecovery(time.Minute)
+		}
+		addSocket(e, a, "s1", nil, "r")
+		ctx := context.Background()
+		for i := range 3 {
+			msg := `["m",` + strconv.Itoa(i) + `]`
+			if err := a.Broadcast(ctx, event("/", msg), adapter.BroadcastOptions{Rooms: []string{"r"}}); err != nil {
+				t.Fatal(err)
+			}
+			if got := e.Delivered("s1"); len(got) != i+1 || got[i] != msg {
+				t.Fatalf("recovery %v: delivered %v", withRecovery, got)
+			}
+		}
+		infos, err := a.FetchSockets(ctx, adapter.BroadcastOptions{})
+		if err == nil || len(infos) != 1 {
+			t.Fatalf("FetchSockets: %d sockets, %v", len(infos), err)
+		}
+		_ = a.Close()
+	}
 }

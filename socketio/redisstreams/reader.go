@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -21,6 +22,9 @@ type reader struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	refs   int // adapters reading it, under cluster.mu
+
+	// down is set while the reader cannot reach Redis.
+	down atomic.Bool
 
 	mu      sync.Mutex
 	started bool          // pos is known
@@ -60,6 +64,7 @@ func (r *reader) run(ctx context.Context) {
 		if !failing {
 			r.log.Warn("redisstreams: "+what, "err", err)
 			failing = true
+			r.down.Store(true)
 		}
 		select {
 		case <-ctx.Done():
@@ -97,6 +102,7 @@ func (r *reader) run(ctx context.Context) {
 		if failing {
 			r.log.Info("redisstreams: reading the stream again", "from", pos.String())
 			failing = false
+			r.down.Store(false)
 		}
 		pause = retryFirst
 		for _, s := range res {

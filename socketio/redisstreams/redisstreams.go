@@ -137,6 +137,13 @@ type Adapter struct {
 	offsets  map[string]struct{}    // offsets of StorePacket awaiting their Broadcast
 	fences   map[string]streamID    // restored socket -> last entry replayed to it
 
+	// directMu is held while a broadcast that this node delivers itself
+	// (its reader not reading) is added to the stream, and by the reader
+	// when it meets one of the node's own broadcasts: direct holds the
+	// ids of those it must skip.
+	directMu sync.Mutex
+	direct   map[streamID]struct{}
+
 	errs rateLimited
 }
 
@@ -219,15 +226,16 @@ func (a *Adapter) recovering() bool {
 // the local sockets by the stream reader, with the entry id as its offset,
 // so that the sockets of every node see the broadcasts of all nodes in one
 // order, the stream's: Broadcast returns once that is done (or after
-// Options.RequestsTimeout). When the stream cannot be written to, the
-// packet is delivered to the local sockets at once, without offset, as the
-// reference does.
+// Options.RequestsTimeout). When the stream cannot be written to, or is
+// not being read (Redis has been unreachable since the adapter started),
+// the packet is delivered to the local sockets at once, without offset, as
+// the reference does when it cannot write.
 //
 // Only a packet that cannot be encoded is an error; then nothing is
 // delivered.
 func (a *Adapter) Broadcast(ctx context.Context, pkt *adapter.Packet, opts adapter.BroadcastOptions) error {
-	recover := a.recovering()
-	if recover {
+	withRecovery := a.recovering()
+	if withRecovery {
 		pkt = a.takeOffset(pkt)
 	}
 	if opts.Flags.Local || a.isClosed() {
@@ -242,9 +250,16 @@ func (a *Adapter) Broadcast(ctx context.Context, pkt *adapter.Packet, opts adapt
 	if err != nil {
 		return err
 	}
-	if !recover || !a.r.waitStarted(ctx, a.opts.RequestsTimeout) {
+	if !withRecovery {
 		a.BroadcastLocal(pkt, opts)
 		_, _ = a.add(ctx, fields)
+		return nil
+	}
+	// The reader delivers the packet here, once it knows where it reads
+	// from: at once, unless this node has just started.
+	if _, started, _ := a.r.position(); !started && (a.r.down.Load() || !a.r.waitStarted(ctx, a.opts.RequestsTimeout)) {
+		a.addDirect(ctx, fields)
+		a.BroadcastLocal(pkt, opts)
 		return nil
 	}
 	id, err := a.add(ctx, fields)
@@ -256,6 +271,33 @@ func (a *Adapter) Broadcast(ctx context.Context, pkt *adapter.Packet, opts adapt
 		a.errs.log(a.log, "redisstreams: broadcast not read back from the stream in time; its local delivery will follow", errors.New("timeout"))
 	}
 	return nil
+}
+
+// maxDirect bounds the ids of broadcasts delivered directly.
+const maxDirect = 1024
+
+// addDirect adds the entry of a broadcast that this node delivers itself,
+// so that its reader, if it reads it, skips it.
+func (a *Adapter) addDirect(ctx context.Context, fields []any) {
+	a.directMu.Lock()
+	defer a.directMu.Unlock()
+	id, err := a.add(ctx, fields)
+	if err != nil {
+		return
+	}
+	if a.direct == nil || len(a.direct) >= maxDirect {
+		a.direct = make(map[streamID]struct{})
+	}
+	a.direct[id] = struct{}{}
+}
+
+// isDirect reports whether the own broadcast id was delivered directly.
+func (a *Adapter) isDirect(id streamID) bool {
+	a.directMu.Lock()
+	defer a.directMu.Unlock()
+	_, ok := a.direct[id]
+	delete(a.direct, id)
+	return ok
 }
 
 // add appends an entry to the stream, trimming it to about MaxLen
@@ -303,7 +345,7 @@ func (a *Adapter) onEntry(id streamID, m *message) {
 	switch m.typ {
 	case typeBroadcast:
 		a.mu.Lock()
-		recover := a.window > 0
+		withRecovery := a.window > 0
 		var fenced []string
 		for sid, last := range a.fences {
 			if id.less(last) || id == last {
@@ -314,7 +356,7 @@ func (a *Adapter) onEntry(id streamID, m *message) {
 		}
 		a.mu.Unlock()
 		// Without recovery, this node delivered its broadcasts itself.
-		if (own && !recover) || m.data == nil {
+		if (own && (!withRecovery || a.isDirect(id))) || m.data == nil {
 			return
 		}
 		if _, ok := m.data.Get("requestId"); ok {
@@ -328,7 +370,7 @@ func (a *Adapter) onEntry(id streamID, m *message) {
 		}
 		o, _ := m.data.Get("opts")
 		opts := treeOpts(o)
-		if recover && !opts.Flags.Volatile {
+		if withRecovery && !opts.Flags.Volatile {
 			pkt.Data = appendOffset(pkt.Data, id.String())
 		}
 		opts.Flags.Local = true
