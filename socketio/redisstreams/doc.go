@@ -48,8 +48,11 @@
 // # Failures
 //
 // Local delivery never depends on Redis: a broadcast that cannot be added
-// to the stream is delivered to the local sockets (without offset) and the
-// failure is logged. Operations that need the answers of other nodes
+// to the stream, or, with recovery, that the stream reader cannot read back
+// because Redis has been unreachable since the adapter started, is
+// delivered to the local sockets directly (without offset) and the failure
+// is logged. The reader retries, with a growing pause, until Redis answers
+// again, then reads on from the last entry it handled. Operations that need the answers of other nodes
 // return what they gathered, at least the local part, with an error: the
 // Redis error, or one wrapping ErrTimeout.
 //
