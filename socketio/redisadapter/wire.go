@@ -13,6 +13,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/chatd/chatd/socketio/adapter"
+	"github.com/chatd/chatd/socketio/internal/jsvalue"
 	"github.com/chatd/chatd/socketio/parser"
 )
 
@@ -120,18 +121,18 @@ func encodeBroadcast(uid string, pkt *adapter.Packet, opts adapter.BroadcastOpti
 	var buf bytes.Buffer
 	enc := msgpack.NewEncoder(&buf)
 	msg := []any{uid, packet, optsTree(opts)}
-	if err := writeMsgpack(enc, msg); err != nil {
+	if err := jsvalue.WriteMsgpack(enc, msg); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
 }
 
 // packetTree converts a packet to the reference's packet object.
-func packetTree(pkt *adapter.Packet) (*object, error) {
+func packetTree(pkt *adapter.Packet) (*jsvalue.Object, error) {
 	var data any
 	if len(pkt.Data) > 0 {
 		var err error
-		data, err = jsonToTree(pkt.Data, pkt.Attachments)
+		data, err = jsvalue.FromJSON(pkt.Data, pkt.Attachments)
 		if err != nil {
 			return nil, fmt.Errorf("redisadapter: packet payload: %w", err)
 		}
@@ -144,40 +145,40 @@ func packetTree(pkt *adapter.Packet) (*object, error) {
 	default:
 		typ = int64(pkt.Type)
 	}
-	p := &object{}
-	p.set("type", typ)
+	p := &jsvalue.Object{}
+	p.Set("type", typ)
 	if data != nil {
-		p.set("data", data)
+		p.Set("data", data)
 	}
-	p.set("nsp", pkt.Namespace)
+	p.Set("nsp", pkt.Namespace)
 	return p, nil
 }
 
 // optsTree converts broadcast options to the reference's opts object.
-func optsTree(o adapter.BroadcastOptions) *object {
-	flags := &object{}
+func optsTree(o adapter.BroadcastOptions) *jsvalue.Object {
+	flags := &jsvalue.Object{}
 	if o.Flags.Volatile {
-		flags.set("volatile", true)
+		flags.Set("volatile", true)
 	}
 	if o.Flags.Compress {
-		flags.set("compress", true)
+		flags.Set("compress", true)
 	}
 	if o.Flags.Local {
-		flags.set("local", true)
+		flags.Set("local", true)
 	}
 	if o.Flags.Timeout > 0 {
-		flags.set("timeout", o.Flags.Timeout.Milliseconds())
+		flags.Set("timeout", o.Flags.Timeout.Milliseconds())
 	}
-	opts := &object{}
-	opts.set("rooms", nonNil(o.Rooms))
-	opts.set("except", nonNil(o.Except))
-	opts.set("flags", flags)
+	opts := &jsvalue.Object{}
+	opts.Set("rooms", nonNil(o.Rooms))
+	opts.Set("except", nonNil(o.Except))
+	opts.Set("flags", flags)
 	return opts
 }
 
 // decodeBroadcast decodes a broadcast message.
 func decodeBroadcast(b []byte) (uid string, pkt *adapter.Packet, opts adapter.BroadcastOptions, err error) {
-	v, err := readMsgpack(newMPReader(b), 0)
+	v, err := jsvalue.Unmarshal(b)
 	if err != nil {
 		return "", nil, opts, err
 	}
@@ -186,7 +187,7 @@ func decodeBroadcast(b []byte) (uid string, pkt *adapter.Packet, opts adapter.Br
 		return "", nil, opts, errors.New("redisadapter: broadcast is not [uid, packet, opts]")
 	}
 	uid, _ = arr[0].(string)
-	pobj, ok := arr[1].(*object)
+	pobj, ok := arr[1].(*jsvalue.Object)
 	if !ok {
 		return uid, nil, opts, errors.New("redisadapter: broadcast without packet")
 	}
@@ -194,30 +195,30 @@ func decodeBroadcast(b []byte) (uid string, pkt *adapter.Packet, opts adapter.Br
 	if err != nil {
 		return uid, nil, opts, err
 	}
-	if oobj, ok := arr[2].(*object); ok {
+	if oobj, ok := arr[2].(*jsvalue.Object); ok {
 		opts = treeOpts(oobj)
 	}
 	return uid, pkt, opts, nil
 }
 
 // treePacket converts the reference's packet object to a packet.
-func treePacket(o *object) (*adapter.Packet, error) {
+func treePacket(o *jsvalue.Object) (*adapter.Packet, error) {
 	nsp := "/"
-	if v, ok := o.get("nsp"); ok {
+	if v, ok := o.Get("nsp"); ok {
 		if s, ok := v.(string); ok {
 			nsp = s
 		}
 	}
 	typ := int64(wireEvent)
-	if v, ok := o.get("type"); ok {
+	if v, ok := o.Get("type"); ok {
 		if n, ok := v.(int64); ok {
 			typ = n
 		}
 	}
 	pkt := &adapter.Packet{Packet: parser.Packet{Namespace: nsp}}
-	if data, ok := o.get("data"); ok {
+	if data, ok := o.Get("data"); ok {
 		var buf bytes.Buffer
-		if err := treeToJSON(&buf, data, &pkt.Attachments); err != nil {
+		if err := jsvalue.WriteJSON(&buf, data, &pkt.Attachments); err != nil {
 			return nil, err
 		}
 		pkt.Data = buf.Bytes()
@@ -241,16 +242,16 @@ func treePacket(o *object) (*adapter.Packet, error) {
 }
 
 // treeOpts converts the reference's opts object.
-func treeOpts(o *object) adapter.BroadcastOptions {
+func treeOpts(o *jsvalue.Object) adapter.BroadcastOptions {
 	var opts adapter.BroadcastOptions
 	opts.Rooms = stringList(o, "rooms")
 	opts.Except = stringList(o, "except")
-	if v, ok := o.get("flags"); ok {
-		if f, ok := v.(*object); ok {
+	if v, ok := o.Get("flags"); ok {
+		if f, ok := v.(*jsvalue.Object); ok {
 			opts.Flags.Volatile = truthy(f, "volatile")
 			opts.Flags.Compress = truthy(f, "compress")
 			opts.Flags.Local = truthy(f, "local")
-			if t, ok := f.get("timeout"); ok {
+			if t, ok := f.Get("timeout"); ok {
 				opts.Flags.Timeout = millis(t)
 			}
 		}
@@ -258,18 +259,18 @@ func treeOpts(o *object) adapter.BroadcastOptions {
 	return opts
 }
 
-func stringList(o *object, key string) []string {
-	v, _ := o.get(key)
+func stringList(o *jsvalue.Object, key string) []string {
+	v, _ := o.Get(key)
 	arr, _ := v.([]any)
 	out := make([]string, 0, len(arr))
 	for _, el := range arr {
-		out = append(out, keyString(el))
+		out = append(out, jsvalue.KeyString(el))
 	}
 	return out
 }
 
-func truthy(o *object, key string) bool {
-	v, _ := o.get(key)
+func truthy(o *jsvalue.Object, key string) bool {
+	v, _ := o.Get(key)
 	b, _ := v.(bool)
 	return b
 }
@@ -295,14 +296,14 @@ func encodeAckBroadcast(uid, requestID string, pkt *adapter.Packet, opts adapter
 	if err != nil {
 		return nil, err
 	}
-	req := &object{}
-	req.set("uid", uid)
-	req.set("requestId", requestID)
-	req.set("type", int64(reqBroadcast))
-	req.set("packet", packet)
-	req.set("opts", optsTree(opts))
+	req := &jsvalue.Object{}
+	req.Set("uid", uid)
+	req.Set("requestId", requestID)
+	req.Set("type", int64(reqBroadcast))
+	req.Set("packet", packet)
+	req.Set("opts", optsTree(opts))
 	var buf bytes.Buffer
-	if err := writeMsgpack(msgpack.NewEncoder(&buf), req); err != nil {
+	if err := jsvalue.WriteMsgpack(msgpack.NewEncoder(&buf), req); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
@@ -315,17 +316,17 @@ func encodeAckResponse(requestID string, arg json.RawMessage, atts [][]byte) ([]
 	var tree any
 	if len(arg) > 0 {
 		var err error
-		tree, err = jsonToTree(arg, atts)
+		tree, err = jsvalue.FromJSON(arg, atts)
 		if err != nil {
 			return nil, err
 		}
 	}
-	resp := &object{}
-	resp.set("type", int64(reqBroadcastAck))
-	resp.set("requestId", requestID)
-	resp.set("packet", tree)
+	resp := &jsvalue.Object{}
+	resp.Set("type", int64(reqBroadcastAck))
+	resp.Set("requestId", requestID)
+	resp.Set("packet", tree)
 	var buf bytes.Buffer
-	if err := writeMsgpack(msgpack.NewEncoder(&buf), resp); err != nil {
+	if err := jsvalue.WriteMsgpack(msgpack.NewEncoder(&buf), resp); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
@@ -343,25 +344,25 @@ func decodeRequest(b []byte) (*request, error) {
 		}
 		return &r, nil
 	}
-	v, err := readMsgpack(newMPReader(b), 0)
+	v, err := jsvalue.Unmarshal(b)
 	if err != nil {
 		return nil, err
 	}
-	o, ok := v.(*object)
+	o, ok := v.(*jsvalue.Object)
 	if !ok {
 		return nil, errors.New("redisadapter: request is not an object")
 	}
 	r := &request{}
 	r.UID, _ = getString(o, "uid")
 	r.RequestID, _ = getString(o, "requestId")
-	t, _ := o.get("type")
+	t, _ := o.Get("type")
 	n, ok := t.(int64)
 	if !ok {
 		return nil, errors.New("redisadapter: request without type")
 	}
 	r.Type = int(n)
-	if p, ok := o.get("packet"); ok {
-		if po, ok := p.(*object); ok {
+	if p, ok := o.Get("packet"); ok {
+		if po, ok := p.(*jsvalue.Object); ok {
 			pkt, err := treePacket(po)
 			if err != nil {
 				return nil, err
@@ -369,8 +370,8 @@ func decodeRequest(b []byte) (*request, error) {
 			r.packet, r.hasPacket = pkt, true
 		}
 	}
-	if op, ok := o.get("opts"); ok {
-		if oo, ok := op.(*object); ok {
+	if op, ok := o.Get("opts"); ok {
+		if oo, ok := op.(*jsvalue.Object); ok {
 			opts := treeOpts(oo)
 			r.Opts = &wireOpts{Rooms: opts.Rooms, Except: opts.Except}
 			r.flags = opts.Flags
@@ -391,27 +392,27 @@ func decodeResponse(b []byte) (*response, error) {
 		}
 		return &r, nil
 	}
-	v, err := readMsgpack(newMPReader(b), 0)
+	v, err := jsvalue.Unmarshal(b)
 	if err != nil {
 		return nil, err
 	}
-	o, ok := v.(*object)
+	o, ok := v.(*jsvalue.Object)
 	if !ok {
 		return nil, errors.New("redisadapter: response is not an object")
 	}
 	r := &response{}
 	r.RequestID, _ = getString(o, "requestId")
-	if t, ok := o.get("type"); ok {
+	if t, ok := o.Get("type"); ok {
 		if n, ok := t.(int64); ok {
 			typ := int(n)
 			r.Type = &typ
 		}
 	}
-	if p, ok := o.get("packet"); ok {
+	if p, ok := o.Get("packet"); ok {
 		ack := &adapter.Ack{}
 		var buf bytes.Buffer
 		buf.WriteByte('[')
-		if err := treeToJSON(&buf, p, &ack.Attachments); err != nil {
+		if err := jsvalue.WriteJSON(&buf, p, &ack.Attachments); err != nil {
 			return nil, err
 		}
 		buf.WriteByte(']')
@@ -421,8 +422,8 @@ func decodeResponse(b []byte) (*response, error) {
 	return r, nil
 }
 
-func getString(o *object, key string) (string, bool) {
-	v, _ := o.get(key)
+func getString(o *jsvalue.Object, key string) (string, bool) {
+	v, _ := o.Get(key)
 	s, ok := v.(string)
 	return s, ok
 }

@@ -1,4 +1,17 @@
-package redisadapter
+// Package jsvalue converts the payloads of Socket.IO events between the two
+// forms they take in this module and between nodes of a cluster:
+//
+//   - in this module, a JSON array whose binary values are placeholder
+//     objects {"_placeholder":true,"num":N}, plus the list of attachments;
+//   - between nodes, a MessagePack value in which binary values are bin
+//     objects in place (as the reference Node.js adapters encode their
+//     messages).
+//
+// The go-between is a small value tree: nil, bool, int64, uint64, float64,
+// string, []byte, []any and *Object (a map that keeps its key order).
+// FromJSON and WriteJSON convert between JSON and trees, WriteMsgpack,
+// Marshal and Unmarshal between trees and MessagePack.
+package jsvalue
 
 import (
 	"bytes"
@@ -15,25 +28,15 @@ import (
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
-// This file converts event payloads between the two forms they take:
-//
-//   - in this module, a JSON array whose binary values are placeholder
-//     objects {"_placeholder":true,"num":N}, plus the list of attachments;
-//   - on the Redis channels, a MessagePack value in which binary values are
-//     bin objects in place (as the reference adapter encodes its packets).
-//
-// The go-between is a small value tree: nil, bool, int64, uint64, float64,
-// string, []byte, []any and *object (a map that keeps its key order).
-
-// object is a map that keeps the order of its keys, as JavaScript objects
-// do.
-type object struct {
+// Object is a map that keeps the order of its keys, as JavaScript objects
+// do. The zero value is an empty object.
+type Object struct {
 	keys []string
 	vals []any
 }
 
-// get returns the value of key k.
-func (o *object) get(k string) (any, bool) {
+// Get returns the value of key k.
+func (o *Object) Get(k string) (any, bool) {
 	for i, key := range o.keys {
 		if key == k {
 			return o.vals[i], true
@@ -42,8 +45,8 @@ func (o *object) get(k string) (any, bool) {
 	return nil, false
 }
 
-// set appends or replaces key k.
-func (o *object) set(k string, v any) {
+// Set appends or replaces key k.
+func (o *Object) Set(k string, v any) {
 	for i, key := range o.keys {
 		if key == k {
 			o.vals[i] = v
@@ -54,27 +57,82 @@ func (o *object) set(k string, v any) {
 	o.vals = append(o.vals, v)
 }
 
+// Len returns the number of keys.
+func (o *Object) Len() int { return len(o.keys) }
+
+// Keys returns the keys in order; the slice must not be modified.
+func (o *Object) Keys() []string { return o.keys }
+
+// GetString returns the value of key k if it is a string.
+func (o *Object) GetString(k string) (string, bool) {
+	v, _ := o.Get(k)
+	s, ok := v.(string)
+	return s, ok
+}
+
+// Marshal encodes a value tree as MessagePack.
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := WriteMsgpack(msgpack.NewEncoder(&buf), v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Unmarshal decodes the first MessagePack value of b into a value tree.
+// Timestamps become ISO 8601 strings (as JSON.stringify writes dates);
+// other extension values become nil. Bytes after the value are ignored.
+func Unmarshal(b []byte) (any, error) { return readMsgpack(newMPReader(b), 0) }
+
+// JSON returns the JSON text of a value tree, binary values replaced by
+// placeholders and returned as attachments.
+func JSON(v any) ([]byte, [][]byte, error) {
+	var buf bytes.Buffer
+	var atts [][]byte
+	if err := WriteJSON(&buf, v, &atts); err != nil {
+		return nil, nil, err
+	}
+	return buf.Bytes(), atts, nil
+}
+
 // maxDepth bounds the nesting of decoded values.
 const maxDepth = 256
 
-var errTooDeep = errors.New("redisadapter: value nested too deeply")
+var errTooDeep = errors.New("jsvalue: value nested too deeply")
 
-// jsonToTree parses JSON text, replacing each placeholder object by the
-// attachment it designates.
-func jsonToTree(data []byte, atts [][]byte) (any, error) {
+// FromJSON parses JSON text into a value tree, replacing each placeholder
+// object by the attachment it designates.
+func FromJSON(data []byte, atts [][]byte) (any, error) {
+	return fromJSON(data, atts, true)
+}
+
+// FromPlainJSON parses JSON text into a value tree, keeping placeholder
+// objects as objects: for JSON that never stood for binary values.
+func FromPlainJSON(data []byte) (any, error) { return fromJSON(data, nil, false) }
+
+func fromJSON(data []byte, atts [][]byte, substitute bool) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	v, err := parseJSON(dec, atts, 0)
+	p := jsonParser{dec: dec, atts: atts, substitute: substitute}
+	v, err := p.parse(0)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("redisadapter: trailing data after JSON value")
+		return nil, errors.New("jsvalue: trailing data after JSON value")
 	}
 	return v, nil
 }
 
-func parseJSON(dec *json.Decoder, atts [][]byte, depth int) (any, error) {
+// jsonParser reads one JSON value as a value tree.
+type jsonParser struct {
+	dec        *json.Decoder
+	atts       [][]byte
+	substitute bool // replace placeholders by attachments
+}
+
+func (p *jsonParser) parse(depth int) (any, error) {
+	dec := p.dec
 	if depth > maxDepth {
 		return nil, errTooDeep
 	}
@@ -88,7 +146,7 @@ func parseJSON(dec *json.Decoder, atts [][]byte, depth int) (any, error) {
 		case '[':
 			arr := []any{}
 			for dec.More() {
-				v, err := parseJSON(dec, atts, depth+1)
+				v, err := p.parse(depth + 1)
 				if err != nil {
 					return nil, err
 				}
@@ -99,28 +157,30 @@ func parseJSON(dec *json.Decoder, atts [][]byte, depth int) (any, error) {
 			}
 			return arr, nil
 		case '{':
-			obj := &object{}
+			obj := &Object{}
 			for dec.More() {
 				ktok, err := dec.Token()
 				if err != nil {
 					return nil, err
 				}
 				k, _ := ktok.(string)
-				v, err := parseJSON(dec, atts, depth+1)
+				v, err := p.parse(depth + 1)
 				if err != nil {
 					return nil, err
 				}
-				obj.set(k, v)
+				obj.Set(k, v)
 			}
 			if _, err := dec.Token(); err != nil {
 				return nil, err
 			}
-			if b, ok, err := placeholder(obj, atts); ok || err != nil {
-				return b, err
+			if p.substitute {
+				if b, ok, err := placeholder(obj, p.atts); ok || err != nil {
+					return b, err
+				}
 			}
 			return obj, nil
 		}
-		return nil, fmt.Errorf("redisadapter: unexpected JSON delimiter %q", t)
+		return nil, fmt.Errorf("jsvalue: unexpected JSON delimiter %q", t)
 	case json.Number:
 		return number(t), nil
 	default: // string, bool, nil
@@ -130,12 +190,12 @@ func parseJSON(dec *json.Decoder, atts [][]byte, depth int) (any, error) {
 
 // placeholder reports whether obj is a binary placeholder and returns the
 // attachment it stands for.
-func placeholder(obj *object, atts [][]byte) ([]byte, bool, error) {
-	flag, _ := obj.get("_placeholder")
+func placeholder(obj *Object, atts [][]byte) ([]byte, bool, error) {
+	flag, _ := obj.Get("_placeholder")
 	if f, ok := flag.(bool); !ok || !f {
 		return nil, false, nil
 	}
-	num, _ := obj.get("num")
+	num, _ := obj.Get("num")
 	var n int64 = -1
 	switch x := num.(type) {
 	case int64:
@@ -146,7 +206,7 @@ func placeholder(obj *object, atts [][]byte) ([]byte, bool, error) {
 		}
 	}
 	if n < 0 || n >= int64(len(atts)) {
-		return nil, true, fmt.Errorf("redisadapter: placeholder num %v with %d attachments", num, len(atts))
+		return nil, true, fmt.Errorf("jsvalue: placeholder num %v with %d attachments", num, len(atts))
 	}
 	b := atts[n]
 	if b == nil {
@@ -175,8 +235,9 @@ func number(n json.Number) any {
 	return f
 }
 
-// writeMsgpack encodes a value tree.
-func writeMsgpack(enc *msgpack.Encoder, v any) error {
+// WriteMsgpack encodes a value tree (which may also hold int, []string
+// and time.Time values).
+func WriteMsgpack(enc *msgpack.Encoder, v any) error {
 	switch x := v.(type) {
 	case nil:
 		return enc.EncodeNil()
@@ -212,12 +273,12 @@ func writeMsgpack(enc *msgpack.Encoder, v any) error {
 			return err
 		}
 		for _, el := range x {
-			if err := writeMsgpack(enc, el); err != nil {
+			if err := WriteMsgpack(enc, el); err != nil {
 				return err
 			}
 		}
 		return nil
-	case *object:
+	case *Object:
 		if err := enc.EncodeMapLen(len(x.keys)); err != nil {
 			return err
 		}
@@ -225,7 +286,7 @@ func writeMsgpack(enc *msgpack.Encoder, v any) error {
 			if err := enc.EncodeString(k); err != nil {
 				return err
 			}
-			if err := writeMsgpack(enc, x.vals[i]); err != nil {
+			if err := WriteMsgpack(enc, x.vals[i]); err != nil {
 				return err
 			}
 		}
@@ -233,7 +294,7 @@ func writeMsgpack(enc *msgpack.Encoder, v any) error {
 	case time.Time:
 		return enc.EncodeString(isoTime(x))
 	}
-	return fmt.Errorf("redisadapter: cannot encode %T", v)
+	return fmt.Errorf("jsvalue: cannot encode %T", v)
 }
 
 // mpReader decodes MessagePack from memory, checking every announced
@@ -249,7 +310,7 @@ func newMPReader(b []byte) *mpReader {
 	return &mpReader{r: r, dec: msgpack.NewDecoder(r)}
 }
 
-var errShort = errors.New("redisadapter: MessagePack length beyond the end of the message")
+var errShort = errors.New("jsvalue: MessagePack length beyond the end of the message")
 
 // readMsgpack decodes one MessagePack value into a value tree. Timestamps
 // become ISO 8601 strings (as JSON.stringify writes dates); other extension
@@ -319,7 +380,7 @@ func readMsgpack(m *mpReader, depth int) (any, error) {
 		if 2*n > m.r.Len() {
 			return nil, errShort
 		}
-		obj := &object{}
+		obj := &Object{}
 		for range n {
 			k, err := readMsgpack(m, depth+1)
 			if err != nil {
@@ -329,7 +390,7 @@ func readMsgpack(m *mpReader, depth int) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			obj.set(keyString(k), v)
+			obj.Set(KeyString(k), v)
 		}
 		return obj, nil
 	case msgpcode.IsExt(c):
@@ -351,11 +412,11 @@ func readMsgpack(m *mpReader, depth int) (any, error) {
 		}
 		return nil, nil
 	}
-	return nil, fmt.Errorf("redisadapter: unknown MessagePack code 0x%02x", c)
+	return nil, fmt.Errorf("jsvalue: unknown MessagePack code 0x%02x", c)
 }
 
-// keyString renders a decoded map key as a JavaScript property name.
-func keyString(k any) string {
+// KeyString renders a decoded map key as a JavaScript property name.
+func KeyString(k any) string {
 	switch x := k.(type) {
 	case string:
 		return x
@@ -388,9 +449,10 @@ func timestamp(b []byte) (time.Time, bool) {
 // isoTime formats t as JavaScript's Date.prototype.toISOString does.
 func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
-// treeToJSON writes a value tree as JSON, replacing binary values by
+// WriteJSON writes a value tree (which may also hold int and []string
+// values) as JSON, replacing binary values by
 // placeholders and appending them to atts.
-func treeToJSON(buf *bytes.Buffer, v any, atts *[][]byte) error {
+func WriteJSON(buf *bytes.Buffer, v any, atts *[][]byte) error {
 	switch x := v.(type) {
 	case nil:
 		buf.WriteString("null")
@@ -398,8 +460,19 @@ func treeToJSON(buf *bytes.Buffer, v any, atts *[][]byte) error {
 		buf.WriteString(strconv.FormatBool(x))
 	case int64:
 		buf.WriteString(strconv.FormatInt(x, 10))
+	case int:
+		buf.WriteString(strconv.Itoa(x))
 	case uint64:
 		buf.WriteString(strconv.FormatUint(x, 10))
+	case []string:
+		buf.WriteByte('[')
+		for i, el := range x {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			writeJSONString(buf, el)
+		}
+		buf.WriteByte(']')
 	case float64:
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			buf.WriteString("null") // as JSON.stringify does
@@ -423,12 +496,12 @@ func treeToJSON(buf *bytes.Buffer, v any, atts *[][]byte) error {
 			if i > 0 {
 				buf.WriteByte(',')
 			}
-			if err := treeToJSON(buf, el, atts); err != nil {
+			if err := WriteJSON(buf, el, atts); err != nil {
 				return err
 			}
 		}
 		buf.WriteByte(']')
-	case *object:
+	case *Object:
 		buf.WriteByte('{')
 		for i, k := range x.keys {
 			if i > 0 {
@@ -436,13 +509,13 @@ func treeToJSON(buf *bytes.Buffer, v any, atts *[][]byte) error {
 			}
 			writeJSONString(buf, k)
 			buf.WriteByte(':')
-			if err := treeToJSON(buf, x.vals[i], atts); err != nil {
+			if err := WriteJSON(buf, x.vals[i], atts); err != nil {
 				return err
 			}
 		}
 		buf.WriteByte('}')
 	default:
-		return fmt.Errorf("redisadapter: cannot write %T as JSON", v)
+		return fmt.Errorf("jsvalue: cannot write %T as JSON", v)
 	}
 	return nil
 }
