@@ -108,6 +108,12 @@ const maxPooledBuffer = 64 << 10
 // sync-flushed DEFLATE stream without its last four octets), or nil when
 // that would not be smaller than p.
 func (c *deflateConfig) compress(p []byte) []byte {
+	return c.compressTo(p, true)
+}
+
+// compressTo is compress; with smaller false it returns the compressed
+// form whatever its size.
+func (c *deflateConfig) compressTo(p []byte, smaller bool) []byte {
 	z, _ := c.compressorsPool.Get().(*compressor)
 	if z == nil {
 		z = &compressor{}
@@ -119,7 +125,7 @@ func (c *deflateConfig) compress(p []byte) []byte {
 	_ = z.w.Flush()
 	out := bytes.TrimSuffix(z.buf.Bytes(), []byte(deflateTail[:4]))
 	var res []byte
-	if len(out) < len(p) {
+	if len(out) < len(p) || !smaller {
 		res = bytes.Clone(out)
 	}
 	if z.buf.Cap() > maxPooledBuffer {
