@@ -254,11 +254,21 @@ func (c *serverConn) sendPacket(p *parser.Packet, atts [][]byte) bool {
 
 // sendText queues the text form of one packet and its attachments.
 func (c *serverConn) sendText(text []byte, atts [][]byte) bool {
+	return c.sendTextCompress(text, atts, true)
+}
+
+// sendTextCompress is sendText; with compress false, the frames are never
+// compressed (Compress(false)).
+func (c *serverConn) sendTextCompress(text []byte, atts [][]byte, compress bool) bool {
+	newFrame := engine.NewFrame
+	if !compress {
+		newFrame = engine.NewUncompressedFrame
+	}
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
-	ok := c.eio.Send(text, false)
+	ok := c.eio.SendFrame(newFrame(text, false))
 	for _, a := range atts {
-		ok = ok && c.eio.Send(a, true)
+		ok = ok && c.eio.SendFrame(newFrame(a, true))
 	}
 	return ok
 }

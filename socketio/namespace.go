@@ -190,6 +190,10 @@ func (ns *Namespace) Local() BroadcastOperator { return ns.op().Local() }
 // Volatile makes a broadcast skip sockets that cannot write right away.
 func (ns *Namespace) Volatile() BroadcastOperator { return ns.op().Volatile() }
 
+// Compress sets the compress flag of a broadcast (see
+// BroadcastOperator.Compress).
+func (ns *Namespace) Compress(on bool) BroadcastOperator { return ns.op().Compress(on) }
+
 // Emit sends an event to every socket of the namespace.
 func (ns *Namespace) Emit(event string, args ...any) error { return ns.op().Emit(event, args...) }
 
@@ -332,7 +336,7 @@ func (e emitter) Name() string { return e.ns.name }
 // Deliver implements adapter.Emitter: it encodes pkt once and queues the
 // same frames to every listed local socket.
 func (e emitter) Deliver(pkt *adapter.Packet, ids []string, flags adapter.Flags) int {
-	return e.ns.deliver(encodeFrames(&pkt.Packet, pkt.Attachments), pkt, ids, flags, nil)
+	return e.ns.deliver(encodeFrames(&pkt.Packet, pkt.Attachments, flags.NoCompress), pkt, ids, flags, nil)
 }
 
 // DeliverWithAck implements adapter.Emitter: the packet goes out with one
@@ -343,7 +347,7 @@ func (e emitter) DeliverWithAck(pkt *adapter.Packet, ids []string, flags adapter
 	id := ns.ackID.Add(1) - 1
 	p := pkt.Packet
 	p.ID, p.HasID = id, true
-	frames := encodeFrames(&p, pkt.Attachments)
+	frames := encodeFrames(&p, pkt.Attachments, flags.NoCompress)
 	var registered []*Socket
 	n := ns.deliver(frames, pkt, ids, flags, func(s *Socket) {
 		sid := s.id
@@ -399,12 +403,18 @@ func (e emitter) ReceiveServerSideEmit(args []json.RawMessage, ack func(any)) {
 }
 
 // encodeFrames encodes a packet and its attachments as Engine.IO frames,
-// once, for any number of recipients.
-func encodeFrames(p *parser.Packet, attachments [][]byte) []*engine.Frame {
+// once, for any number of recipients; with noCompress, frames that are
+// never compressed. A compressed frame is compressed once too, by the
+// first WebSocket writer that sends it.
+func encodeFrames(p *parser.Packet, attachments [][]byte, noCompress bool) []*engine.Frame {
+	newFrame := engine.NewFrame
+	if noCompress {
+		newFrame = engine.NewUncompressedFrame
+	}
 	frames := make([]*engine.Frame, 0, 1+len(attachments))
-	frames = append(frames, engine.NewFrame(p.Encode(), false))
+	frames = append(frames, newFrame(p.Encode(), false))
 	for _, a := range attachments {
-		frames = append(frames, engine.NewFrame(a, true))
+		frames = append(frames, newFrame(a, true))
 	}
 	return frames
 }

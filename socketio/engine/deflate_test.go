@@ -162,7 +162,7 @@ func deflateBytes(t testing.TB, p []byte) []byte {
 // textSink records message payloads as strings.
 type textSink struct{ got []string }
 
-func (s *textSink) message(_ byte, p []byte) bool { s.got = append(s.got, string(p)); return true }
+func (s *textSink) message(_ byte, p []byte) bool  { s.got = append(s.got, string(p)); return true }
 func (s *textSink) control(op byte, _ []byte) bool { return op != opClose }
 
 // deflateEnv is an echo server with compression on.

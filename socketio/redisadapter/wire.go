@@ -159,8 +159,8 @@ func optsTree(o adapter.BroadcastOptions) *object {
 	if o.Flags.Volatile {
 		flags.set("volatile", true)
 	}
-	if o.Flags.Compress {
-		flags.set("compress", true)
+	if o.Flags.NoCompress {
+		flags.set("compress", false)
 	}
 	if o.Flags.Local {
 		flags.set("local", true)
@@ -248,7 +248,10 @@ func treeOpts(o *object) adapter.BroadcastOptions {
 	if v, ok := o.get("flags"); ok {
 		if f, ok := v.(*object); ok {
 			opts.Flags.Volatile = truthy(f, "volatile")
-			opts.Flags.Compress = truthy(f, "compress")
+			if v, ok := f.get("compress"); ok {
+				c, _ := v.(bool)
+				opts.Flags.NoCompress = !c // absent means compress, as in the reference
+			}
 			opts.Flags.Local = truthy(f, "local")
 			if t, ok := f.get("timeout"); ok {
 				opts.Flags.Timeout = millis(t)
