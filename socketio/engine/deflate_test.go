@@ -473,3 +473,27 @@ func FuzzNegotiateDeflate(f *testing.F) {
 		}
 	})
 }
+
+// A polling response made only of uncompressed frames is not
+// HTTP-compressed (the reference's compress: false); one with any other
+// frame is, above CompressionThreshold.
+func TestPollingUncompressedFrames(t *testing.T) {
+	checkGoroutines(t)
+	e := newEnv(t, slowHeartbeat())
+	sid := e.handshake(t)
+	sess := e.srv.Session(sid)
+	big := []byte(strings.Repeat("x", 2000))
+	gzip := map[string]string{"Accept-Encoding": "gzip"}
+	get := func() resp { return e.do(t, "GET", e.url("EIO=4&transport=polling&sid="+sid), "", gzip) }
+
+	sess.SendFrame(NewUncompressedFrame(big, false))
+	sess.SendFrame(NewUncompressedFrame(big, true))
+	if r := get(); r.header.Get("Content-Encoding") != "" {
+		t.Fatalf("uncompressed frames: Content-Encoding %q", r.header.Get("Content-Encoding"))
+	}
+	sess.SendFrame(NewUncompressedFrame(big, false))
+	sess.SendFrame(NewFrame(big, false))
+	if r := get(); r.header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("with a compressible frame: Content-Encoding %q", r.header.Get("Content-Encoding"))
+	}
+}
