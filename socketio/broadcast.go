@@ -42,12 +42,13 @@ func (b BroadcastOperator) Local() BroadcastOperator { b.flags.Local = true; ret
 // Volatile drops the event for sockets that cannot write right away.
 func (b BroadcastOperator) Volatile() BroadcastOperator { b.flags.Volatile = true; return b }
 
-// Compress sets the per-packet compression hint (the reference's
-// compress flag). It is accepted for compatibility and ignored, as
-// Socket.Compress: no WebSocket message is compressed until
-// permessage-deflate is negotiated, and polling responses are compressed
-// by size whatever the hint. Adapters still carry it to other nodes.
-func (b BroadcastOperator) Compress(on bool) BroadcastOperator { b.flags.Compress = on; return b }
+// Compress sets the compress flag (the reference's compress): with false
+// the event is sent without WebSocket compression (permessage-deflate,
+// engine.Options.PerMessageDeflate), and a polling response holding only
+// such packets is not HTTP-compressed. Events are compressed by default
+// (when the extension was negotiated and they reach the threshold).
+// Adapters carry the flag to other nodes.
+func (b BroadcastOperator) Compress(on bool) BroadcastOperator { b.flags.NoCompress = !on; return b }
 
 // Timeout sets the time a broadcast waits for acknowledgements.
 func (b BroadcastOperator) Timeout(d time.Duration) BroadcastOperator { b.flags.Timeout = d; return b }

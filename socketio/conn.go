@@ -266,29 +266,45 @@ func (c *serverConn) onClose(reason Reason) {
 
 // sendPacket encodes and queues one packet with its attachments.
 func (c *serverConn) sendPacket(p *parser.Packet, atts [][]byte) bool {
+	return c.sendPacketCompress(p, atts, true)
+}
+
+// sendPacketCompress is sendPacket; with compress false, the frames are
+// never compressed (Compress(false)).
+func (c *serverConn) sendPacketCompress(p *parser.Packet, atts [][]byte, compress bool) bool {
 	if c.dec != nil {
-		return c.sendFrames(c.server.encodeFrames(p, atts))
+		return c.sendFrames(c.server.encodeFrames(p, atts, !compress))
 	}
-	return c.sendText(p.Encode(), atts)
+	return c.sendTextCompress(p.Encode(), atts, compress)
 }
 
 // sendText queues one packet, given in the text form of the default
 // parser, and its attachments. With another parser the text is decoded
 // back into the packet, which that parser encodes.
 func (c *serverConn) sendText(text []byte, atts [][]byte) bool {
+	return c.sendTextCompress(text, atts, true)
+}
+
+// sendTextCompress is sendText; with compress false, the frames are never
+// compressed (Compress(false)).
+func (c *serverConn) sendTextCompress(text []byte, atts [][]byte, compress bool) bool {
 	if c.dec != nil {
 		p, err := parser.Decode(text, &parser.DecodeOptions{MaxAttachments: math.MaxInt})
 		if err != nil {
 			c.server.opts.Logger.Error("socketio: packet not sent", "sid", c.eio.ID(), "error", err)
 			return false
 		}
-		return c.sendPacket(&p, atts)
+		return c.sendFrames(c.server.encodeFrames(&p, atts, !compress))
+	}
+	newFrame := engine.NewFrame
+	if !compress {
+		newFrame = engine.NewUncompressedFrame
 	}
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
-	ok := c.eio.Send(text, false)
+	ok := c.eio.SendFrame(newFrame(text, false))
 	for _, a := range atts {
-		ok = ok && c.eio.Send(a, true)
+		ok = ok && c.eio.SendFrame(newFrame(a, true))
 	}
 	return ok
 }

@@ -190,6 +190,10 @@ func (ns *Namespace) Local() BroadcastOperator { return ns.op().Local() }
 // Volatile makes a broadcast skip sockets that cannot write right away.
 func (ns *Namespace) Volatile() BroadcastOperator { return ns.op().Volatile() }
 
+// Compress sets the compress flag of a broadcast (see
+// BroadcastOperator.Compress).
+func (ns *Namespace) Compress(on bool) BroadcastOperator { return ns.op().Compress(on) }
+
 // Emit sends an event to every socket of the namespace.
 func (ns *Namespace) Emit(event string, args ...any) error { return ns.op().Emit(event, args...) }
 
@@ -332,7 +336,7 @@ func (e emitter) Name() string { return e.ns.name }
 // Deliver implements adapter.Emitter: it encodes pkt once and queues the
 // same frames to every listed local socket.
 func (e emitter) Deliver(pkt *adapter.Packet, ids []string, flags adapter.Flags) int {
-	return e.ns.deliver(e.ns.server.encodeFrames(&pkt.Packet, pkt.Attachments), pkt, ids, flags, nil)
+	return e.ns.deliver(e.ns.server.encodeFrames(&pkt.Packet, pkt.Attachments, flags.NoCompress), pkt, ids, flags, nil)
 }
 
 // DeliverWithAck implements adapter.Emitter: the packet goes out with one
@@ -343,7 +347,7 @@ func (e emitter) DeliverWithAck(pkt *adapter.Packet, ids []string, flags adapter
 	id := ns.ackID.Add(1) - 1
 	p := pkt.Packet
 	p.ID, p.HasID = id, true
-	frames := ns.server.encodeFrames(&p, pkt.Attachments)
+	frames := ns.server.encodeFrames(&p, pkt.Attachments, flags.NoCompress)
 	var registered []*Socket
 	n := ns.deliver(frames, pkt, ids, flags, func(s *Socket) {
 		sid := s.id
@@ -399,9 +403,15 @@ func (e emitter) ReceiveServerSideEmit(args []json.RawMessage, ack func(any)) {
 }
 
 // encodeFrames encodes a packet and its attachments as Engine.IO frames
-// with the server's parser, once, for any number of recipients. A packet
-// that the parser cannot encode is logged and gives no frame.
-func (s *Server) encodeFrames(p *parser.Packet, attachments [][]byte) []*engine.Frame {
+// with the server's parser, once, for any number of recipients; with
+// noCompress, frames that are never compressed. A compressed frame is
+// compressed once too, by the first WebSocket writer that sends it. A
+// packet that the parser cannot encode is logged and gives no frame.
+func (s *Server) encodeFrames(p *parser.Packet, attachments [][]byte, noCompress bool) []*engine.Frame {
+	newFrame := engine.NewFrame
+	if noCompress {
+		newFrame = engine.NewUncompressedFrame
+	}
 	if pr := s.opts.Parser; pr != nil {
 		var buf [2]parser.Message
 		msgs, err := pr.Encode(buf[:0], p, attachments)
@@ -411,14 +421,14 @@ func (s *Server) encodeFrames(p *parser.Packet, attachments [][]byte) []*engine.
 		}
 		frames := make([]*engine.Frame, len(msgs))
 		for i, m := range msgs {
-			frames[i] = engine.NewFrame(m.Data, m.Binary)
+			frames[i] = newFrame(m.Data, m.Binary)
 		}
 		return frames
 	}
 	frames := make([]*engine.Frame, 0, 1+len(attachments))
-	frames = append(frames, engine.NewFrame(p.Encode(), false))
+	frames = append(frames, newFrame(p.Encode(), false))
 	for _, a := range attachments {
-		frames = append(frames, engine.NewFrame(a, true))
+		frames = append(frames, newFrame(a, true))
 	}
 	return frames
 }

@@ -251,6 +251,10 @@ func (s *Server) Local() BroadcastOperator { return s.root.Local() }
 // write right away.
 func (s *Server) Volatile() BroadcastOperator { return s.root.Volatile() }
 
+// Compress sets the compress flag of a broadcast on the main namespace
+// (io.compress(false).emit(...); see BroadcastOperator.Compress).
+func (s *Server) Compress(on bool) BroadcastOperator { return s.root.Compress(on) }
+
 // Timeout sets the acknowledgement timeout of a broadcast on the main
 // namespace (see BroadcastOperator.EmitWithAck).
 func (s *Server) Timeout(d time.Duration) BroadcastOperator { return s.root.op().Timeout(d) }

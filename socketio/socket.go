@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/socketio/adapter"
+	"github.com/chatd/chatd/socketio/engine"
 	"github.com/chatd/chatd/socketio/parser"
 )
 
@@ -245,6 +246,17 @@ func (s *Socket) Handshake() *Handshake {
 // ConnID returns the id of the underlying Engine.IO session.
 func (s *Socket) ConnID() string { return s.conn.eio.ID() }
 
+// Conn returns the underlying Engine.IO session (the reference's
+// socket.conn), shared by the sockets of every namespace the client joined
+// over it. Its listeners are the events of socket.conn:
+//
+//	s.Conn().OnUpgrade(func(transport string) { ... }) // conn.on("upgrade")
+//	s.Conn().OnClose(func(r engine.Reason) { ... })   // conn.on("close")
+//	s.Conn().Transport()                              // conn.transport.name
+//
+// Sending on it directly bypasses Socket.IO: use the socket's methods.
+func (s *Socket) Conn() *engine.Session { return s.conn.eio }
+
 // Request returns the first HTTP request of the connection (the Engine.IO
 // handshake): its headers, cookies, URL and remote address. Its header map
 // also lists Host, as the handshake's does (it is the same map). Its body
@@ -396,7 +408,7 @@ func (s *Socket) In(room string) bool {
 // encoding/json; []byte values (at any depth of []any and map[string]any)
 // are sent as binary attachments.
 func (s *Socket) Emit(event string, args ...any) error {
-	return s.emit(event, args, 0, false, false)
+	return s.emit(event, args, 0, false, emitOpts{})
 }
 
 // Send emits the "message" event.
@@ -406,6 +418,11 @@ func (s *Socket) Send(args ...any) error { return s.Emit("message", args...) }
 // until ctx is done (ErrTimeout when its deadline passed) or the socket
 // disconnects (ErrDisconnected).
 func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	return s.emitWithAck(ctx, event, args, emitOpts{})
+}
+
+// emitWithAck is EmitWithAck with flags.
+func (s *Socket) emitWithAck(ctx context.Context, event string, args []any, o emitOpts) (Args, error) {
 	type result struct {
 		args Args
 		err  error
@@ -413,7 +430,7 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 	ch := make(chan result, 1)
 	id := s.ns.ackID.Add(1) - 1
 	s.addAck(id, func(a Args, err error) { ch <- result{a, err} })
-	if err := s.emit(event, args, id, true, false); err != nil {
+	if err := s.emit(event, args, id, true, o); err != nil {
 		s.dropAck(id)
 		return Args{}, err
 	}
@@ -491,20 +508,26 @@ func (s *Socket) deleteAckLocked(id uint64) {
 	}
 }
 
+// emitOpts are the flags of one emit.
+type emitOpts struct {
+	volatile   bool // neither kept for recovery nor given an offset
+	noCompress bool // Compress(false)
+}
+
 // emit sends an event to the socket, with an ack id when hasID. A
 // volatile event is neither kept for recovery nor given an offset, as in
 // the reference.
-func (s *Socket) emit(event string, args []any, id uint64, hasID, volatile bool) error {
+func (s *Socket) emit(event string, args []any, id uint64, hasID bool, o emitOpts) error {
 	if parser.IsReservedEvent(event) {
 		return ErrReservedEvent
 	}
 	if !s.connected.Load() {
 		return ErrDisconnected
 	}
-	if !hasID && !volatile && s.ns.sessionStore() != nil {
+	if !hasID && !o.volatile && s.ns.sessionStore() != nil {
 		// Kept for recovery, with an offset: through the room of the
 		// socket's own id.
-		return s.ns.op().To(s.id).emitTo(context.Background(), s.ns, event, args)
+		return s.ns.op().To(s.id).Compress(!o.noCompress).emitTo(context.Background(), s.ns, event, args)
 	}
 	all := make([]any, 0, 1+len(args))
 	all = append(all, event)
@@ -513,7 +536,7 @@ func (s *Socket) emit(event string, args []any, id uint64, hasID, volatile bool)
 	if err != nil {
 		return err
 	}
-	if !s.conn.sendText(text, atts) {
+	if !s.conn.sendTextCompress(text, atts, !o.noCompress) {
 		return ErrDisconnected
 	}
 	if s.hasOutgoing() {

@@ -222,9 +222,10 @@ func (s *Socket) Use(fn func(event string, args Args) error) {
 
 // SocketEmitter emits to one socket with flags. It is an immutable value.
 type SocketEmitter struct {
-	s        *Socket
-	volatile bool
-	timeout  time.Duration
+	s          *Socket
+	volatile   bool
+	noCompress bool
+	timeout    time.Duration
 }
 
 // Volatile returns an emitter whose events are dropped when the socket's
@@ -234,12 +235,13 @@ func (s *Socket) Volatile() SocketEmitter { return SocketEmitter{s: s, volatile:
 // Timeout returns an emitter whose EmitWithAck gives up after d.
 func (s *Socket) Timeout(d time.Duration) SocketEmitter { return SocketEmitter{s: s, timeout: d} }
 
-// Compress returns an emitter with the per-packet compression hint (the
-// reference's socket.compress). The hint is accepted for compatibility and
-// ignored: WebSocket permessage-deflate is not negotiated yet, so no
-// WebSocket message is compressed, and polling responses are compressed
-// by size whatever the hint (engine.Options.CompressionThreshold).
-func (s *Socket) Compress(bool) SocketEmitter { return SocketEmitter{s: s} }
+// Compress returns an emitter with the compress flag (the reference's
+// socket.compress): with false, its events are sent without WebSocket
+// compression (permessage-deflate, engine.Options.PerMessageDeflate), and
+// a polling response holding only such packets is not HTTP-compressed.
+// Events are compressed by default, when the extension was negotiated and
+// they reach its threshold.
+func (s *Socket) Compress(on bool) SocketEmitter { return SocketEmitter{s: s, noCompress: !on} }
 
 // Volatile sets the volatile flag.
 func (e SocketEmitter) Volatile() SocketEmitter { e.volatile = true; return e }
@@ -247,16 +249,16 @@ func (e SocketEmitter) Volatile() SocketEmitter { e.volatile = true; return e }
 // Timeout sets the acknowledgement timeout.
 func (e SocketEmitter) Timeout(d time.Duration) SocketEmitter { e.timeout = d; return e }
 
-// Compress sets the compression hint, which is ignored (see
-// Socket.Compress).
-func (e SocketEmitter) Compress(bool) SocketEmitter { return e }
+// Compress sets the compress flag (see Socket.Compress).
+func (e SocketEmitter) Compress(on bool) SocketEmitter { e.noCompress = !on; return e }
 
 // Emit sends an event, as Socket.Emit; a volatile event that cannot be
 // written right away is dropped without error, and with connection state
 // recovery it carries no offset and is not kept for a resuming client.
 func (e SocketEmitter) Emit(event string, args ...any) error {
+	o := emitOpts{volatile: e.volatile, noCompress: e.noCompress}
 	if !e.volatile {
-		return e.s.Emit(event, args...)
+		return e.s.emit(event, args, 0, false, o)
 	}
 	if parser.IsReservedEvent(event) {
 		return ErrReservedEvent
@@ -264,7 +266,7 @@ func (e SocketEmitter) Emit(event string, args ...any) error {
 	if !e.s.conn.eio.Writable() {
 		return nil
 	}
-	return e.s.emit(event, args, 0, false, true)
+	return e.s.emit(event, args, 0, false, o)
 }
 
 // EmitWithAck sends an event and waits for the acknowledgement, at most
@@ -275,7 +277,7 @@ func (e SocketEmitter) EmitWithAck(ctx context.Context, event string, args ...an
 		ctx, cancel = context.WithTimeout(ctx, e.timeout)
 		defer cancel()
 	}
-	return e.s.EmitWithAck(ctx, event, args...)
+	return e.s.emitWithAck(ctx, event, args, emitOpts{noCompress: e.noCompress})
 }
 
 // eventArgs splits an EVENT packet's payload into its name and arguments.

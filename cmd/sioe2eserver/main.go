@@ -22,16 +22,21 @@
 //     (with close, the whole connection);
 //   - "last-reason" (ack): acks the disconnect reason of the socket that
 //     disconnected last from this namespace;
-//   - "rooms" (ack): acks the socket's rooms.
+//   - "rooms" (ack): acks the socket's rooms;
+//   - "emit-plain" (...args): emits "plain" back with the same arguments,
+//     never compressed (Compress(false));
+//   - "broadcast-plain" (...args): as "broadcast", never compressed.
 //
 // With -recovery, connection state recovery is on (every event without an
 // ack then carries an offset as its last argument), and "welcome" says
 // whether the socket was recovered. With -parser msgpack, the server speaks
 // the msgpack parser (socket.io-msgpack-parser) instead of the default one.
+// With -per-message-deflate, WebSocket compression is negotiated
+// (threshold -deflate-threshold bytes).
 //
 // Usage:
 //
-//	sioe2eserver [-addr 127.0.0.1:0] [-parser json|msgpack]
+//	sioe2eserver [-addr 127.0.0.1:0] [-recovery] [-parser json|msgpack] [-per-message-deflate [-deflate-threshold 1024]]
 //
 // It prints "listening on http://HOST:PORT" once it listens.
 package main
@@ -77,6 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	pingInterval := fs.Duration("ping-interval", 25*time.Second, "Engine.IO ping interval")
 	pingTimeout := fs.Duration("ping-timeout", 20*time.Second, "Engine.IO ping timeout")
 	recovery := fs.Bool("recovery", false, "turn connection state recovery on")
+	deflate := fs.Bool("per-message-deflate", false, "negotiate WebSocket compression (permessage-deflate)")
+	threshold := fs.Int("deflate-threshold", 1024, "smallest WebSocket message compressed, in bytes (with -per-message-deflate)")
 	verbose := fs.Bool("v", false, "log debug messages")
 	parserName := fs.String("parser", "json", "Socket.IO parser: json or msgpack")
 	if err := fs.Parse(args); err != nil {
@@ -96,6 +103,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}, Logger: logger}
 	if *recovery {
 		opts.ConnectionStateRecovery = &socketio.RecoveryOptions{}
+	}
+	if *deflate {
+		opts.Engine.PerMessageDeflate = &engine.PerMessageDeflate{Threshold: *threshold}
 	}
 	switch *parserName {
 	case "json":
@@ -141,6 +151,12 @@ func newServer(opts socketio.Options) *socketio.Server {
 		benchevents.Register(s) // "join" and "to-room", as cmd/chatbench speaks them
 		s.On("broadcast", func(args socketio.Args) {
 			_ = s.Broadcast().Emit("broadcast-msg", args.Forward()...)
+		})
+		s.On("emit-plain", func(args socketio.Args) {
+			_ = s.Compress(false).Emit("plain", args.Forward()...)
+		})
+		s.On("broadcast-plain", func(args socketio.Args) {
+			_ = s.Broadcast().Compress(false).Emit("broadcast-msg", args.Forward()...)
 		})
 		s.On("ask", func(args socketio.Args, ack socketio.Ack) {
 			var event string

@@ -41,11 +41,12 @@ type Flags struct {
 	// Volatile drops the packet for a socket whose transport cannot write
 	// right away, instead of queueing it.
 	Volatile bool
-	// Compress is the per-packet compression hint, kept for
-	// compatibility and carried to other nodes. The socketio package
-	// ignores it: it does not negotiate WebSocket permessage-deflate,
-	// and compresses polling responses by size.
-	Compress bool
+	// NoCompress sends the packet without WebSocket compression
+	// (permessage-deflate), and a polling response holding only such
+	// packets without HTTP compression: the reference's compress(false).
+	// The zero value compresses, as the reference does by default. It is
+	// carried to other nodes as the compress flag.
+	NoCompress bool
 	// Timeout bounds a broadcast that waits for acknowledgements.
 	Timeout time.Duration
 }

@@ -65,6 +65,26 @@
 // its side, for at most two seconds, so that the peer reads the close frame
 // rather than a reset.
 //
+// With Options.PerMessageDeflate the engine negotiates permessage-deflate
+// (RFC 7692) with clients that offer it. It never uses context takeover
+// for its own messages, so a Frame is compressed once, by the first writer
+// that sends it, and its compressed payload is shared like the rest of the
+// Frame; it asks clients for client_no_context_takeover unless told
+// otherwise, and inflates their messages (RSV1 on the first frame of a
+// message; RSV1 on a continuation or control frame is a protocol error)
+// with pooled decompressors, within MaxPayload once inflated (1009
+// beyond, 1007 on corrupt data). Compressors and decompressors are pooled,
+// so an idle connection holds neither. Frames made by NewUncompressedFrame
+// are never compressed.
+//
+// # Listeners
+//
+// Besides the server-wide Observer, each Session takes listeners of its
+// own (OnPacket, OnPacketCreate, OnFlush, OnDrain, OnHeartbeat,
+// OnUpgrading, OnUpgrade, OnClose: the reference socket's events), and
+// Server.OnConnection is told of every new session. A session without
+// listeners pays one atomic load per event.
+//
 // # Goroutines and locks
 //
 // How the engine keeps an idle connection free of goroutines and buffers:

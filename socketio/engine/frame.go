@@ -7,15 +7,20 @@ import (
 
 // Frame is one Engine.IO packet encoded once, ready to be queued on any
 // number of sessions. The WebSocket payload is computed by NewFrame; the
-// long-polling form of a binary message ('b' + base64) is computed on first
-// use and shared. A Frame is immutable and safe for concurrent use.
+// long-polling form of a binary message ('b' + base64) and the compressed
+// WebSocket payload (permessage-deflate) are computed on first use and
+// shared. A Frame is immutable and safe for concurrent use.
 type Frame struct {
-	typ    PacketType
-	binary bool
-	ws     []byte // WebSocket payload: "<type><data>" for text, raw bytes for binary
+	typ        PacketType
+	binary     bool
+	noCompress bool   // never compressed (NewUncompressedFrame)
+	ws         []byte // WebSocket payload: "<type><data>" for text, raw bytes for binary
 
 	once sync.Once
 	poll []byte // polling form
+
+	deflateOnce sync.Once
+	deflated    []byte // compressed WebSocket payload; nil when it would not be smaller
 }
 
 // NewFrame encodes a message packet. For text, the WebSocket payload and
@@ -27,6 +32,31 @@ func NewFrame(data []byte, binary bool) *Frame {
 		return &Frame{typ: PacketMessage, binary: true, ws: data}
 	}
 	return newTextFrame(PacketMessage, data)
+}
+
+// NewUncompressedFrame is NewFrame for a message that is never
+// compressed: it goes out on WebSocket without permessage-deflate, and a
+// polling response made only of such messages is not HTTP-compressed
+// (the reference's compress: false).
+func NewUncompressedFrame(data []byte, binary bool) *Frame {
+	f := NewFrame(data, binary)
+	f.noCompress = true
+	return f
+}
+
+// Compressible reports whether f may be compressed (it was not created by
+// NewUncompressedFrame).
+func (f *Frame) Compressible() bool { return !f.noCompress }
+
+// deflatedPayload returns the compressed WebSocket payload, computed once
+// with c for every session the frame is queued on, or nil when the frame
+// is not to be compressed or compression would not make it smaller.
+func (f *Frame) deflatedPayload(c *deflateConfig) []byte {
+	if f.noCompress || len(f.ws) < c.threshold || len(f.ws) == 0 {
+		return nil
+	}
+	f.deflateOnce.Do(func() { f.deflated = c.compress(f.ws) })
+	return f.deflated
 }
 
 func newTextFrame(t PacketType, data []byte) *Frame {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -90,4 +91,80 @@ func TestObserver(t *testing.T) {
 	}
 	e.srv.Session(sid).Close(ReasonForcedClose)
 	testutil.Eventually(t, 5*time.Second, "close", func() bool { return o.has("close forced close") })
+}
+
+// The session's own listeners see the Observer's events of that session
+// (over polling, then WebSocket after the upgrade), after the Observer;
+// the server's connection listeners see every new session; removed
+// listeners are not called again.
+func TestSessionListeners(t *testing.T) {
+	checkGoroutines(t)
+	o := &recObserver{}
+	e := newEnv(t, &Options{Observer: o, PingInterval: 100 * time.Millisecond, PingTimeout: 5 * time.Second})
+	rec := &recObserver{}
+	var removeConn func()
+	removeConn = e.srv.OnConnection(func(s *Session) {
+		rec.add("connection " + s.Transport())
+		s.OnPacket(func(p Packet) {
+			if !o.has("packet " + string(p.Type) + string(p.Data)) {
+				rec.add("packet before the observer")
+			}
+			rec.add("packet " + string(p.Type) + string(p.Data))
+		})
+		s.OnPacketCreate(func(f *Frame) { rec.add("packetCreate " + itoa(f.Len())) })
+		s.OnFlush(func(n int) { rec.add("flush " + itoa(n)) })
+		s.OnDrain(func() { rec.add("drain") })
+		s.OnHeartbeat(func() { rec.add("heartbeat") })
+		s.OnUpgrading(func(tr string) { rec.add("upgrading " + tr + " " + s.Transport()) })
+		s.OnUpgrade(func(tr string) { rec.add("upgrade " + tr + " " + s.Transport()) })
+		s.OnClose(func(r Reason) { rec.add("close " + string(r)) })
+		removeConn() // one session only
+	})
+	sid := e.handshake(t)
+	e.handshake(t) // not seen
+	e.post(t, sid, "4hi")
+	e.get(t, sid) // the echo
+	if g := e.get(t, sid); g.body != "2" {
+		t.Fatalf("GET %q, want ping", g.body)
+	}
+	e.post(t, sid, "3")
+	c, _, err := websocket.DefaultDialer.Dial(e.wsURL("EIO=4&transport=websocket&sid="+sid), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	mustWrite(t, c, websocket.TextMessage, "2probe")
+	readMsg(t, c)
+	mustWrite(t, c, websocket.TextMessage, "5")
+	for _, ev := range []string{"connection polling", "packet 4hi", "packetCreate 3", "flush 1", "drain", "packet 3", "heartbeat",
+		"upgrading websocket polling", "upgrade websocket websocket"} {
+		testutil.Eventually(t, 5*time.Second, ev, func() bool { return rec.has(ev) })
+	}
+	sess := e.srv.Session(sid)
+	var n atomic.Int32
+	remove := sess.OnPacket(func(Packet) { n.Add(1) })
+	mustWrite(t, c, websocket.TextMessage, "4again")
+	readSkipPing(t, c)
+	remove()
+	mustWrite(t, c, websocket.TextMessage, "4more")
+	readSkipPing(t, c)
+	sess.Close(ReasonForcedClose)
+	testutil.Eventually(t, 5*time.Second, "close", func() bool { return rec.has("close forced close") })
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if got := n.Load(); got != 1 {
+		t.Errorf("removed listener called %d times, want 1", got)
+	}
+	conns := 0
+	for _, ev := range rec.events {
+		switch ev {
+		case "connection polling":
+			conns++
+		case "packet before the observer":
+			t.Error(ev)
+		}
+	}
+	if conns != 1 {
+		t.Errorf("%d connection events, want 1 (the listener removed itself)", conns)
+	}
 }

@@ -68,6 +68,11 @@ type Options struct {
 	// compressed (gzip or deflate, as the request's Accept-Encoding
 	// allows). A negative value disables compression. Defaults to 1024.
 	CompressionThreshold int
+	// PerMessageDeflate, when set, negotiates WebSocket compression
+	// (RFC 7692) with the clients that offer it; see PerMessageDeflate.
+	// Defaults to nil: no WebSocket message is compressed (as in the
+	// reference, where perMessageDeflate is off by default).
+	PerMessageDeflate *PerMessageDeflate
 	// InitialPacket, when set, is sent as a text message right after the
 	// open packet of every session. Defaults to nil.
 	InitialPacket []byte
@@ -176,6 +181,10 @@ func (o *Options) withDefaults() Options {
 			ck.SameSite = http.SameSiteLaxMode
 		}
 		c.Cookie = &ck
+	}
+	if c.PerMessageDeflate != nil {
+		d := *c.PerMessageDeflate
+		c.PerMessageDeflate = &d
 	}
 	if c.CORS != nil {
 		cc := *c.CORS

@@ -58,7 +58,7 @@ func (s *Server) pollGet(w http.ResponseWriter, r *http.Request, sess *Session, 
 	switch {
 	case sess.lingering:
 		body := sess.takePayloadLocked()
-		taken, drained := sess.lastTaken, len(sess.queue) == 0
+		taken, drained, plain := sess.lastTaken, len(sess.queue) == 0, sess.lastPlain
 		done := sess.endLingerIfDrainedLocked()
 		sess.mu.Unlock()
 		sess.observeFlush(taken, drained)
@@ -68,7 +68,7 @@ func (s *Server) pollGet(w http.ResponseWriter, r *http.Request, sess *Session, 
 		if body == nil {
 			body = frameNoop.ws
 		}
-		s.writePoll(w, r, q, body)
+		s.writePoll(w, r, q, body, plain)
 		return
 	case sess.closed:
 		sess.mu.Unlock()
@@ -96,10 +96,10 @@ func (s *Server) pollGet(w http.ResponseWriter, r *http.Request, sess *Session, 
 		return
 	case len(sess.queue) > 0 && sess.held == 0:
 		body := sess.takePayloadLocked()
-		taken, drained := sess.lastTaken, len(sess.queue) == 0
+		taken, drained, plain := sess.lastTaken, len(sess.queue) == 0, sess.lastPlain
 		sess.mu.Unlock()
 		sess.observeFlush(taken, drained)
-		s.writePoll(w, r, q, body)
+		s.writePoll(w, r, q, body, plain)
 		return
 	}
 	p := &pollWaiter{wake: make(chan struct{})}
@@ -148,6 +148,7 @@ func (s *Server) waitPoll(w http.ResponseWriter, r *http.Request, sess *Session,
 		}
 	}
 	body := p.fixed
+	plain := false
 	if body == nil {
 		sess.mu.Lock()
 		if sess.ws != nil { // upgraded meanwhile: the queue is the WebSocket's
@@ -157,6 +158,7 @@ func (s *Server) waitPoll(w http.ResponseWriter, r *http.Request, sess *Session,
 		}
 		body = sess.takePayloadLocked()
 		taken, drained := sess.lastTaken, len(sess.queue) == 0
+		plain = sess.lastPlain
 		if sess.lingering && sess.endLingerIfDrainedLocked() {
 			defer s.unregister(sess)
 		}
@@ -168,12 +170,13 @@ func (s *Server) waitPoll(w http.ResponseWriter, r *http.Request, sess *Session,
 			body = frameNoop.ws
 		}
 	}
-	s.writePoll(w, r, q, body)
+	s.writePoll(w, r, q, body, plain)
 }
 
 // writePoll writes a polling response body, as JSONP when the request has
-// a j parameter, compressed when large and accepted.
-func (s *Server) writePoll(w http.ResponseWriter, r *http.Request, q reqQuery, body []byte) {
+// a j parameter, compressed when large and accepted, unless plain (every
+// message of the body was created uncompressed).
+func (s *Server) writePoll(w http.ResponseWriter, r *http.Request, q reqQuery, body []byte, plain bool) {
 	h := w.Header()
 	if q.hasJ {
 		body = jsonpWrap(q.j, body)
@@ -182,7 +185,7 @@ func (s *Server) writePoll(w http.ResponseWriter, r *http.Request, q reqQuery, b
 		h.Set("Content-Type", "text/plain; charset=UTF-8")
 	}
 	h.Set("Cache-Control", "no-store")
-	if t := s.opts.CompressionThreshold; t >= 0 && len(body) >= t {
+	if t := s.opts.CompressionThreshold; t >= 0 && len(body) >= t && !plain {
 		if enc := chooseEncoding(r.Header.Get("Accept-Encoding")); enc != "" {
 			var buf bytes.Buffer
 			var zw io.WriteCloser

@@ -116,37 +116,48 @@ func dialRaw(t *testing.T, e *tenv) *rawWS {
 // read reads one server frame. Server frames must be final and unmasked
 // (the server never fragments) with no reserved bit.
 func (c *rawWS) read() (srvFrame, error) {
+	f, rsv1, err := c.readFrame()
+	if err == nil && rsv1 {
+		return srvFrame{}, fmt.Errorf("server frame with RSV1 set: %v", f)
+	}
+	return f, err
+}
+
+// readFrame reads one server frame, as read does, but accepts RSV1 (a
+// compressed message) and reports it; the payload is returned as sent.
+func (c *rawWS) readFrame() (f srvFrame, rsv1 bool, err error) {
 	_ = c.nc.SetReadDeadline(time.Now().Add(3 * time.Second))
 	var h [2]byte
 	if _, err := io.ReadFull(c.br, h[:]); err != nil {
-		return srvFrame{}, err
+		return srvFrame{}, false, err
 	}
-	if h[0]&0xf0 != 0x80 || h[1]&0x80 != 0 {
-		return srvFrame{}, fmt.Errorf("server frame header %x: not final, reserved bits or masked", h)
+	if h[0]&0xb0 != 0x80 || h[1]&0x80 != 0 {
+		return srvFrame{}, false, fmt.Errorf("server frame header %x: not final, reserved bits or masked", h)
 	}
+	rsv1 = h[0]&0x40 != 0
 	n := uint64(h[1] & 0x7f)
 	switch n {
 	case 126:
 		var b [2]byte
 		if _, err := io.ReadFull(c.br, b[:]); err != nil {
-			return srvFrame{}, err
+			return srvFrame{}, false, err
 		}
 		n = uint64(binary.BigEndian.Uint16(b[:]))
 	case 127:
 		var b [8]byte
 		if _, err := io.ReadFull(c.br, b[:]); err != nil {
-			return srvFrame{}, err
+			return srvFrame{}, false, err
 		}
 		n = binary.BigEndian.Uint64(b[:])
 	}
 	if n > 1<<24 {
-		return srvFrame{}, fmt.Errorf("server frame of %d bytes", n)
+		return srvFrame{}, false, fmt.Errorf("server frame of %d bytes", n)
 	}
 	p := make([]byte, n)
 	if _, err := io.ReadFull(c.br, p); err != nil {
-		return srvFrame{}, err
+		return srvFrame{}, false, err
 	}
-	return srvFrame{h[0] & 0x0f, string(p)}, nil
+	return srvFrame{h[0] & 0x0f, string(p)}, rsv1, nil
 }
 
 // expectEnd reads the end of the stream after the server's close frame:

@@ -49,6 +49,10 @@ type Server struct {
 	closed   bool
 
 	observer Observer
+	deflate  *deflateConfig // nil without Options.PerMessageDeflate
+
+	lmu           sync.Mutex                                  // serializes changes of connListeners
+	connListeners atomic.Pointer[[]*listener[func(*Session)]] // OnConnection
 
 	count   atomic.Int64
 	closeWG sync.WaitGroup // one per session until its OnClose returns
@@ -65,6 +69,7 @@ func NewServer(h Handler, opts *Options) *Server {
 		sessions: make(map[string]*Session),
 	}
 	s.observer = s.opts.Observer
+	s.deflate = newDeflateConfig(s.opts.PerMessageDeflate)
 	if s.observer == nil {
 		s.observer = NopObserver{}
 	}
@@ -388,6 +393,7 @@ func (s *Server) open(sess *Session, upgrades []string) bool {
 	if sess.conn = s.h.OnOpen(sess); sess.conn == nil {
 		sess.conn = nopConn{}
 	}
+	s.notifyConnection(sess)
 	return true
 }
 

@@ -3,6 +3,7 @@ package engine
 import (
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -41,6 +42,10 @@ type Session struct {
 	handlerDone bool
 	opened      bool // OnOpen has been called (under hmu)
 
+	// lis holds the session's own listeners (OnPacket...), nil until one
+	// is added; replaced under mu.
+	lis atomic.Pointer[sessionListeners]
+
 	mu          sync.Mutex
 	closed      bool
 	slow        bool // slow-consumer close scheduled
@@ -61,6 +66,7 @@ type Session struct {
 	probed      bool        // upgrade probe done: GETs get a noop
 	lingering   bool        // closed; the final payload waits for one more GET
 	lastTaken   int         // messages in the last polling payload (for Observer.Flush)
+	lastPlain   bool        // every message of the last polling payload is uncompressed
 	lingerTimer *time.Timer
 
 	// websocket
@@ -122,7 +128,7 @@ func (s *Session) SendFrame(f *Frame) bool {
 	}
 	s.queueLocked(f)
 	s.mu.Unlock()
-	s.srv.obs().PacketCreate(s, f)
+	s.notifyPacketCreate(f)
 	return true
 }
 
@@ -243,8 +249,10 @@ func (s *Session) takePayloadLocked() []byte {
 		n++
 	}
 	s.lastTaken = n
+	s.lastPlain = true
 	body := make([]byte, 0, size)
 	for i, f := range s.queue[:n] {
+		s.lastPlain = s.lastPlain && f.noCompress
 		if i > 0 {
 			body = append(body, RecordSeparator)
 		}
@@ -336,14 +344,14 @@ func (s *Session) onPong() {
 	}
 	s.mu.Unlock()
 	if beat {
-		s.srv.obs().Heartbeat(s)
+		s.notifyHeartbeat()
 	}
 }
 
 // onPacket handles one packet from the client on the active transport. It
 // returns false when the packet ended the session.
 func (s *Session) onPacket(p Packet) bool {
-	s.srv.obs().Packet(s, p)
+	s.notifyPacket(p)
 	switch p.Type {
 	case PacketMessage:
 		s.deliver(p)
@@ -446,6 +454,7 @@ func (s *Session) terminate(reason Reason, mode closeMode) {
 		if s.opened { // a session refused during its handshake was never opened
 			s.srv.obs().Close(s, reason)
 			s.conn.OnClose(s, reason)
+			s.notifyClose(reason)
 		}
 	}()
 }
@@ -456,10 +465,9 @@ func (s *Session) observeFlush(n int, drained bool) {
 	if n == 0 {
 		return
 	}
-	o := s.srv.obs()
-	o.Flush(s, n)
+	s.notifyFlush(n)
 	if drained {
-		o.Drain(s)
+		s.notifyDrain()
 	}
 }
 

@@ -65,6 +65,11 @@ type wsConn struct {
 
 	deadline time.Time // the write deadline last set; used by the writer only
 
+	// deflate is the server's compression configuration when the
+	// connection negotiated permessage-deflate, else nil. Set before the
+	// connection is used.
+	deflate *deflateConfig
+
 	// Guarded by the session's mu.
 	head      []byte      // the handshake response, not yet written
 	spare     []*Frame    // an empty queue array to swap in, for reuse
@@ -90,7 +95,20 @@ var readBufPool = sync.Pool{New: func() any { b := make([]byte, readBufSize); re
 // handshake response waits in the wsConn until its writer first runs, so
 // that it goes out with the first frames (the open packet) in one system
 // call.
+//
+// With Options.PerMessageDeflate, the first acceptable permessage-deflate
+// offer of the request is answered and the connection compresses.
 func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, sess *Session, hdr http.Header) *wsConn {
+	var params deflateParams
+	deflate := false
+	if s.deflate != nil {
+		if offers := r.Header.Values("Sec-Websocket-Extensions"); len(offers) > 0 {
+			var resp string
+			if resp, params, deflate = negotiateDeflate(offers, s.deflate); deflate {
+				hdr.Set("Sec-Websocket-Extensions", resp)
+			}
+		}
+	}
 	nc, head, err := acceptWebSocket(w, r, hdr)
 	if err != nil {
 		s.opts.Logger.Debug("engine.io websocket handshake failed", "err", err)
@@ -98,6 +116,11 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, sess *Session, 
 	}
 	c := &wsConn{s: sess, nc: nc, raw: rawConnOf(nc), head: head}
 	c.parser.max = s.opts.MaxPayload
+	if deflate {
+		c.deflate = s.deflate
+		c.parser.deflate = true
+		c.parser.takeover = params.clientTakeover
+	}
 	return c
 }
 
@@ -110,8 +133,8 @@ const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 // hijacks the connection and returns it with the 101 response to send
 // (not sent yet). A bad handshake gets the response gorilla's Upgrader
 // gives: 405 for a method other than GET, 400 for a missing or bad
-// Sec-WebSocket-Key or a version other than 13. No subprotocol and no
-// extension is negotiated.
+// Sec-WebSocket-Key or a version other than 13. No subprotocol is
+// negotiated; an extension is, when the caller put its response in hdr.
 func acceptWebSocket(w http.ResponseWriter, r *http.Request, hdr http.Header) (net.Conn, []byte, error) {
 	fail := func(status int, reason string) (net.Conn, []byte, error) {
 		w.Header().Set("Sec-Websocket-Version", "13")
@@ -578,7 +601,7 @@ func (c *wsConn) onPacket(p Packet) bool {
 		s.probed = true
 		s.noopSoonLocked()
 		s.mu.Unlock()
-		s.srv.obs().Upgrading(s)
+		s.notifyUpgrading()
 		return true
 	case p.Type == PacketUpgrade:
 		s.upg = nil
@@ -592,7 +615,7 @@ func (c *wsConn) onPacket(p Packet) bool {
 		c.kickLocked()
 		s.mu.Unlock()
 		s.srv.opts.Logger.Debug("engine.io session upgraded", "sid", s.id)
-		s.srv.obs().Upgrade(s)
+		s.notifyUpgrade()
 		return true
 	case p.Type == PacketNoop:
 		s.mu.Unlock()
@@ -751,7 +774,7 @@ func (c *wsConn) writeLoop() {
 		}
 		add := func(op byte, payload []byte) {
 			start := len(hdr)
-			hdr = appendFrameHeader(hdr, op, len(payload))
+			hdr = appendFrameHeader(hdr, op, len(payload), false)
 			bufs = append(bufs, hdr[start:len(hdr):len(hdr)])
 			if len(payload) > 0 {
 				bufs = append(bufs, payload)
@@ -768,14 +791,21 @@ func (c *wsConn) writeLoop() {
 			if f.binary {
 				op = opBinary
 			}
+			if c.deflate != nil {
+				if z := f.deflatedPayload(c.deflate); z != nil {
+					start := len(hdr)
+					hdr = appendFrameHeader(hdr, op, len(z), true)
+					bufs = append(bufs, hdr[start:len(hdr):len(hdr)], z)
+					continue
+				}
+			}
 			add(op, f.ws)
 		}
 		if final {
 			add(opClose, finishMsg)
 		}
-		obs := s.srv.obs()
 		if len(frames) > 0 {
-			obs.Flush(s, len(frames))
+			s.notifyFlush(len(frames))
 		}
 		err := c.write(bufs, timeout, sc)
 		if err == nil && len(frames) > 0 {
@@ -783,7 +813,7 @@ func (c *wsConn) writeLoop() {
 			drained := len(s.queue) == 0
 			s.mu.Unlock()
 			if drained {
-				obs.Drain(s)
+				s.notifyDrain()
 			}
 		}
 		clear(frames)
@@ -861,9 +891,14 @@ func (c *wsConn) write(bufs net.Buffers, timeout time.Duration, sc *writeScratch
 	return err
 }
 
-// appendFrameHeader appends an unmasked, final WebSocket frame header.
-func appendFrameHeader(dst []byte, op byte, n int) []byte {
-	dst = append(dst, 0x80|op)
+// appendFrameHeader appends an unmasked, final WebSocket frame header,
+// with RSV1 set for a compressed message (permessage-deflate).
+func appendFrameHeader(dst []byte, op byte, n int, compressed bool) []byte {
+	b0 := 0x80 | op
+	if compressed {
+		b0 |= 0x40
+	}
+	dst = append(dst, b0)
 	switch {
 	case n < 126:
 		return append(dst, byte(n))

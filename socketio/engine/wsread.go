@@ -53,18 +53,28 @@ var (
 	errBadClose        = &frameError{closeCodeProtocolError, "invalid close frame"}
 	errInvalidUTF8     = &frameError{closeCodeInvalidData, "invalid UTF-8 in a text message"}
 	errBadCloseReason  = &frameError{closeCodeInvalidData, "invalid UTF-8 in a close reason"}
+	errBadDeflate      = &frameError{closeCodeInvalidData, "invalid compressed message"}
+	errCompressedCtrl  = &frameError{closeCodeProtocolError, "compressed control frame"}
+	errCompressedCont  = &frameError{closeCodeProtocolError, "RSV1 set on a continuation frame"}
 )
 
-// frameParser decodes client-to-server WebSocket frames (masked, no
-// extensions) from a byte stream that arrives in pieces. It keeps only the
-// state of a fragmented message between calls; the caller keeps the bytes
-// of an incomplete frame. A text message must be valid UTF-8 (RFC 6455
-// section 8.1, overlong forms and surrogates excluded); it is checked once
-// complete, so a character may be split across fragments.
+// frameParser decodes client-to-server WebSocket frames (masked, with
+// the permessage-deflate extension when negotiated) from a byte stream
+// that arrives in pieces. It keeps only the state of a fragmented message
+// between calls; the caller keeps the bytes of an incomplete frame. A
+// text message must be valid UTF-8 (RFC 6455 section 8.1, overlong forms
+// and surrogates excluded); it is checked once complete (and inflated),
+// so a character may be split across fragments.
 type frameParser struct {
-	max    int64  // largest message payload
+	max    int64  // largest message payload, compressed or inflated
 	frag   []byte // payload of a fragmented message so far
 	fragOp byte   // its opcode; 0 when no fragmented message is open
+
+	// permessage-deflate (RFC 7692)
+	deflate     bool   // negotiated: RSV1 on a message's first frame marks it compressed
+	takeover    bool   // the client uses context takeover: hist is kept
+	fragDeflate bool   // the fragmented message is compressed
+	hist        []byte // the last 32 KiB of inflated messages, with takeover
 }
 
 // parse consumes the complete frames at the start of b, unmasking their
@@ -81,7 +91,8 @@ func (p *frameParser) parse(b []byte, sink frameSink) (consumed, need int, stop 
 		b0, b1 := rest[0], rest[1]
 		fin := b0&0x80 != 0
 		op := b0 & 0x0f
-		if b0&0x70 != 0 {
+		rsv1 := b0&0x40 != 0
+		if b0&0x30 != 0 || rsv1 && !p.deflate {
 			return consumed, 0, false, errReservedBits
 		}
 		if b1&0x80 == 0 {
@@ -116,9 +127,15 @@ func (p *frameParser) parse(b []byte, sink frameSink) (consumed, need int, stop 
 			if p.fragOp == 0 {
 				return consumed, 0, false, errBadContinuation
 			}
+			if rsv1 {
+				return consumed, 0, false, errCompressedCont
+			}
 		case opClose, opPing, opPong:
 			if !fin || n > 125 {
 				return consumed, 0, false, errBadControl
+			}
+			if rsv1 {
+				return consumed, 0, false, errCompressedCtrl
 			}
 		default:
 			return consumed, 0, false, errBadOpcode
@@ -144,31 +161,62 @@ func (p *frameParser) parse(b []byte, sink frameSink) (consumed, need int, stop 
 				}
 			}
 			ok = sink.control(op, payload)
+		case op != opContinuation && fin && rsv1:
+			if ok, err = p.inflated(op, payload, sink); err != nil {
+				return consumed, 0, false, err
+			}
 		case op != opContinuation && fin:
 			if op == opText && !ascii && !utf8.Valid(payload) {
 				return consumed, 0, false, errInvalidUTF8
 			}
 			ok = sink.message(op, payload)
 		case op != opContinuation:
-			p.fragOp = op
+			p.fragOp, p.fragDeflate = op, rsv1
 			p.frag = append(p.frag[:0], payload...)
 			ok = true
 		default:
 			p.frag = append(p.frag, payload...)
 			ok = true
 			if fin {
-				fop, msg := p.fragOp, p.frag
-				p.fragOp, p.frag = 0, nil
-				if fop == opText && !utf8.Valid(msg) {
-					return consumed, 0, false, errInvalidUTF8
+				fop, msg, compressed := p.fragOp, p.frag, p.fragDeflate
+				p.fragOp, p.frag, p.fragDeflate = 0, nil, false
+				if compressed {
+					if ok, err = p.inflated(fop, msg, sink); err != nil {
+						return consumed, 0, false, err
+					}
+				} else {
+					if fop == opText && !utf8.Valid(msg) {
+						return consumed, 0, false, errInvalidUTF8
+					}
+					ok = sink.message(fop, msg)
 				}
-				ok = sink.message(fop, msg)
 			}
 		}
 		if !ok {
 			return consumed, 0, true, nil
 		}
 	}
+}
+
+// inflated hands sink the message whose compressed payload is payload,
+// once inflated (at most p.max bytes) and, for text, checked as UTF-8.
+func (p *frameParser) inflated(op byte, payload []byte, sink frameSink) (bool, error) {
+	var dict []byte
+	if p.takeover {
+		dict = p.hist
+	}
+	msg, release, err := inflate(payload, dict, p.max)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	if op == opText && !utf8.Valid(msg) {
+		return false, errInvalidUTF8
+	}
+	if p.takeover {
+		p.hist = keepHistory(p.hist, msg)
+	}
+	return sink.message(op, msg), nil
 }
 
 // checkClosePayload checks a close frame's payload: empty, or a status

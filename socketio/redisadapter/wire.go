@@ -160,8 +160,8 @@ func optsTree(o adapter.BroadcastOptions) *jsvalue.Object {
 	if o.Flags.Volatile {
 		flags.Set("volatile", true)
 	}
-	if o.Flags.Compress {
-		flags.Set("compress", true)
+	if o.Flags.NoCompress {
+		flags.Set("compress", false)
 	}
 	if o.Flags.Local {
 		flags.Set("local", true)
@@ -249,7 +249,10 @@ func treeOpts(o *jsvalue.Object) adapter.BroadcastOptions {
 	if v, ok := o.Get("flags"); ok {
 		if f, ok := v.(*jsvalue.Object); ok {
 			opts.Flags.Volatile = truthy(f, "volatile")
-			opts.Flags.Compress = truthy(f, "compress")
+			if v, ok := f.Get("compress"); ok {
+				c, _ := v.(bool)
+				opts.Flags.NoCompress = !c // absent means compress, as in the reference
+			}
 			opts.Flags.Local = truthy(f, "local")
 			if t, ok := f.Get("timeout"); ok {
 				opts.Flags.Timeout = millis(t)

@@ -118,7 +118,7 @@ func TestBroadcastRoundTrip(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			pkt := &adapter.Packet{Packet: parser.Packet{Type: parser.Event, Namespace: "/x", Data: []byte(tc.data)}, Attachments: tc.atts}
-			opts := adapter.BroadcastOptions{Rooms: []string{"a", "b"}, Except: []string{"c"}, Flags: adapter.Flags{Compress: true, Timeout: time.Second}}
+			opts := adapter.BroadcastOptions{Rooms: []string{"a", "b"}, Except: []string{"c"}, Flags: adapter.Flags{NoCompress: true, Timeout: time.Second}}
 			msg, err := encodeBroadcast("me", pkt, opts)
 			if err != nil {
 				t.Fatal(err)
@@ -143,7 +143,7 @@ func TestBroadcastRoundTrip(t *testing.T) {
 				}
 			}
 			if !slices.Equal(gotOpts.Rooms, opts.Rooms) || !slices.Equal(gotOpts.Except, opts.Except) ||
-				!gotOpts.Flags.Compress || gotOpts.Flags.Timeout != time.Second {
+				!gotOpts.Flags.NoCompress || gotOpts.Flags.Timeout != time.Second {
 				t.Fatalf("opts %+v", gotOpts)
 			}
 		})

@@ -236,8 +236,8 @@ func optsTree(o adapter.BroadcastOptions) *jsvalue.Object {
 	if o.Flags.Volatile {
 		flags.Set("volatile", true)
 	}
-	if o.Flags.Compress {
-		flags.Set("compress", true)
+	if o.Flags.NoCompress {
+		flags.Set("compress", false)
 	}
 	if o.Flags.Local {
 		flags.Set("local", true)
@@ -263,7 +263,10 @@ func treeOpts(v any) adapter.BroadcastOptions {
 	opts.Except = stringList(o, "except")
 	if f, ok := get[*jsvalue.Object](o, "flags"); ok {
 		opts.Flags.Volatile = truthy(f, "volatile")
-		opts.Flags.Compress = truthy(f, "compress")
+		if v, ok := f.Get("compress"); ok {
+			c, _ := v.(bool)
+			opts.Flags.NoCompress = !c // absent means compress, as in the reference
+		}
 		opts.Flags.Local = truthy(f, "local")
 		if t, ok := f.Get("timeout"); ok {
 			if ms, ok := integer(t); ok && ms > 0 && ms < math.MaxInt64/int64(time.Millisecond) {
