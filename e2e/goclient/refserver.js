@@ -8,6 +8,7 @@
 // maxHttpBufferSize, and UPGRADE_DELAY (milliseconds) holds every WebSocket
 // handshake back for that long (to widen the polling phase of an upgrade).
 // PARSER=msgpack uses socket.io-msgpack-parser instead of the default parser.
+// RECOVERY=1 turns connection state recovery on (a 60 s window).
 //
 // Main namespace "/":
 //   echo (...args, ack?)          ack with the args, or emit "echo" with them
@@ -16,6 +17,7 @@
 //   join (room, ack)              join a room
 //   broadcast (room, ev, ...args) emit to the room, except the sender
 //   to-room (room, ev, ...args)   emit to the room, the sender included
+//   room-size (room, ack)         ack the number of sockets in the room
 //   request-ack (ev, ...args, ack) emit ev with args and an ack callback to
 //                                 the client; ack with {reply} or {error}
 //   emit-back (ev, ...args)       emit ev with args to the sender
@@ -40,6 +42,7 @@ const io = new Server(httpServer, {
   pingTimeout: Number(process.env.PING_TIMEOUT || 20000),
   maxHttpBufferSize: Number(process.env.MAX_PAYLOAD || 1e6),
   ...(process.env.PARSER === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {}),
+  ...(process.env.RECOVERY === "1" ? { connectionStateRecovery: { maxDisconnectionDuration: 60000 } } : {}),
 });
 
 const upgradeDelay = Number(process.env.UPGRADE_DELAY || 0);
@@ -86,6 +89,7 @@ io.on("connection", (socket) => {
   });
   socket.on("broadcast", (room, ev, ...args) => socket.to(room).emit(ev, ...args));
   socket.on("to-room", (room, ev, ...args) => io.to(room).emit(ev, ...args));
+  socket.on("room-size", async (room, ack) => ack((await io.in(room).fetchSockets()).length));
   socket.on("emit-back", (ev, ...args) => socket.emit(ev, ...args));
   socket.on("request-ack", (ev, ...args) => {
     const ack = args.pop();

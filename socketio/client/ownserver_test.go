@@ -93,6 +93,22 @@ func startOwnServerOpts(t *testing.T, opts socketio.Options) string {
 			_ = ack(map[string]any{"reply": reply.Forward()})
 		})
 		s.On("disconnect-me", func() { s.Disconnect(false) })
+		s.On("join", func(room string, ack socketio.Ack) {
+			s.Join(room)
+			if ack != nil {
+				_ = ack()
+			}
+		})
+		s.On("room-size", func(room string, ack socketio.Ack) {
+			ids, _ := io.To(room).SocketIDs(s.Context())
+			_ = ack(len(ids))
+		})
+		s.On("to-room", func(args socketio.Args) {
+			var room, event string
+			if args.Decode(0, &room) == nil && args.Decode(1, &event) == nil {
+				_ = io.To(room).Emit(event, args.Forward()[2:]...)
+			}
+		})
 	})
 	io.Of("/chat").OnConnection(func(s *socketio.Socket) {
 		s.On("echo", func(args socketio.Args, ack socketio.Ack) {

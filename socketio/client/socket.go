@@ -114,6 +114,13 @@ type Socket struct {
 	onDisconnect []func(reason string)
 	onError      []func(err error)
 	waiters      []chan error
+
+	// Connection state recovery: the private id the server gave (set
+	// only when recovery is on there), the offset of the last event
+	// received, and whether the last CONNECT resumed the session.
+	pid        string
+	lastOffset string
+	recovered  bool
 }
 
 func newSocket(m *Manager, nsp string, opts *SocketOptions) *Socket {
@@ -136,6 +143,19 @@ func (s *Socket) ID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.id
+}
+
+// Recovered reports whether the last connection resumed the previous
+// session (the server's connection state recovery): the socket kept its
+// id and rooms, and the events broadcast while it was away were delivered
+// on reconnection. As the official client, the socket sends the private
+// id and the offset of the last event it received in every CONNECT once
+// the server gave it one (its CONNECT reply carries a "pid"); an event's
+// offset is its last argument, a string, which handlers still receive.
+func (s *Socket) Recovered() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.recovered
 }
 
 // Connected reports whether the socket is connected to its namespace.
@@ -605,13 +625,14 @@ func (s *Socket) onManagerOpen(eng *engineConn) {
 	s.eng = eng
 	s.connected = false
 	authFunc, auth := s.opts.AuthFunc, s.opts.Auth
+	pid, offset := s.pid, s.lastOffset
 	s.mu.Unlock()
 	if authFunc != nil {
 		auth = authFunc()
 	}
 	p := parser.Packet{Type: parser.Connect, Namespace: s.nsp}
-	if auth != nil {
-		data, err := json.Marshal(auth)
+	if auth != nil || pid != "" {
+		data, err := connectPayload(auth, pid, offset)
 		if err != nil {
 			s.mu.Lock()
 			s.eng = nil
@@ -661,6 +682,7 @@ func (s *Socket) onPacket(eng *engineConn, p parser.Packet, atts [][]byte) {
 	case parser.Connect:
 		var body struct {
 			SID string `json:"sid"`
+			PID string `json:"pid"`
 		}
 		if err := json.Unmarshal(p.Data, &body); err != nil || body.SID == "" {
 			eng.terminate(ReasonParseError, fmt.Errorf("socket.io client: bad CONNECT reply %q", p.Data))
@@ -679,6 +701,11 @@ func (s *Socket) onPacket(eng *engineConn, p parser.Packet, atts [][]byte) {
 		}
 		s.connected = true
 		s.id = body.SID
+		s.recovered = body.PID != "" && body.PID == s.pid
+		s.pid = body.PID
+		if !s.recovered {
+			s.lastOffset = ""
+		}
 		for _, b := range s.sendBuf {
 			eng.send(b.pkts...)
 			if b.hasAck {
@@ -760,6 +787,9 @@ func (s *Socket) onEvent(eng *engineConn, p parser.Packet, atts [][]byte) {
 		event = num.String()
 	}
 	args := newArgs(raw[1:], atts)
+	if len(raw) > 1 {
+		s.noteOffset(raw[len(raw)-1])
+	}
 	ack := Ack(func(...any) error { return ErrNoAck })
 	if p.HasID {
 		ack = s.makeAck(eng, p.ID)
@@ -849,4 +879,46 @@ func (s *Socket) emitConnectErrorLocked(err *ConnectError) {
 			fn(err)
 		}
 	})
+}
+
+// noteOffset keeps the last argument of an event as the offset to resume
+// from when the server recovers connection state (a pid was given) and
+// the argument is a string.
+func (s *Socket) noteOffset(last json.RawMessage) {
+	if len(last) == 0 || last[0] != '"' {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pid == "" {
+		return
+	}
+	var offset string
+	if json.Unmarshal(last, &offset) == nil {
+		s.lastOffset = offset
+	}
+}
+
+// connectPayload is the CONNECT payload: auth, and with a private id the
+// pid and offset to resume from, which keys of auth override (as the
+// official client's Object.assign({pid, offset}, auth)). auth must then
+// encode as a JSON object (or be nil).
+func connectPayload(auth any, pid, offset string) (json.RawMessage, error) {
+	data, err := json.Marshal(auth)
+	if err != nil || pid == "" {
+		return data, err
+	}
+	fields := map[string]json.RawMessage{}
+	if auth != nil {
+		if err := json.Unmarshal(data, &fields); err != nil || fields == nil {
+			return nil, fmt.Errorf("socket.io client: with connection state recovery, auth must be a JSON object, not %s", data)
+		}
+	}
+	for k, v := range map[string]string{"pid": pid, "offset": offset} {
+		if _, ok := fields[k]; !ok && v != "" { // no offset before the first event, as there
+			b, _ := json.Marshal(v)
+			fields[k] = b
+		}
+	}
+	return json.Marshal(fields)
 }

@@ -3,12 +3,9 @@ package redisstreams
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net"
 	"net/url"
 	"slices"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -158,19 +155,19 @@ func TestNodeInterop(t *testing.T) {
 
 	nodeAddr := hostOf(t, node.URL)
 	goAddr := hostOf(t, g.URL)
-	p := newProxy(t, nodeAddr)
+	p := testutil.NewProxy(t, nodeAddr)
 
 	{
 		t.Log("step: recovery from the Node.js server to the Go one")
-		sid := str(t, node.call(map[string]any{"cmd": "recoveryClient", "name": "rc", "url": "http://" + p.addr(), "auth": map[string]any{"rooms": []string{"rr"}}})["sid"])
+		sid := str(t, node.call(map[string]any{"cmd": "recoveryClient", "name": "rc", "url": "http://" + p.Addr(), "auth": map[string]any{"rooms": []string{"rr"}}})["sid"])
 		must(t, g.srv.To("rr").Emit("k", "1"))
 		node.poll("rc k1", eventArg("rc", "k", "1"))
-		p.switchTo("") // the client is cut off, and cannot reconnect
+		p.SwitchTo("") // the client is cut off, and cannot reconnect
 		waitSessionOf(t, rdb, opts, 1)
 		must(t, g.srv.To("rr").Emit("k", "2"))
 		node.call(map[string]any{"cmd": "broadcast", "rooms": []string{"rr"}, "event": "k", "args": []any{"3"}})
 		must(t, g.srv.To("elsewhere").Emit("k", "not-for-rr"))
-		p.switchTo(goAddr)
+		p.SwitchTo(goAddr)
 		node.poll("rc back, recovered, on the Go server", func(m map[string]json.RawMessage) bool {
 			return string(m["type"]) == `"connect"` && string(m["sid"]) == strconv.Quote(sid) && string(m["recovered"]) == "true"
 		})
@@ -184,11 +181,11 @@ func TestNodeInterop(t *testing.T) {
 		}
 
 		t.Log("step: recovery from the Go server to the Node.js one")
-		p.switchTo("")
+		p.SwitchTo("")
 		waitSessionOf(t, rdb, opts, 1)
 		node.call(map[string]any{"cmd": "broadcast", "rooms": []string{"rr"}, "event": "k", "args": []any{"5"}})
 		must(t, g.srv.To("rr").Emit("k", "6"))
-		p.switchTo(nodeAddr)
+		p.SwitchTo(nodeAddr)
 		node.poll("rc k6", eventArg("rc", "k", "6"))
 		testutil.Eventually(t, 10*time.Second, "socket gone from the Go server", func() bool { return g.srv.Sockets().Socket(sid) == nil })
 		must(t, g.srv.To("rr").Emit("k", "7"))
@@ -253,78 +250,3 @@ func hostOf(t *testing.T, raw string) string {
 	return u.Host
 }
 
-// proxy is a TCP proxy whose target can be switched: switching closes the
-// connections under way, as a network failure would.
-type proxy struct {
-	ln net.Listener
-	wg sync.WaitGroup
-
-	mu     sync.Mutex
-	target string // "" refuses connections
-	conns  map[net.Conn]struct{}
-}
-
-func newProxy(t *testing.T, target string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln, target: target, conns: make(map[net.Conn]struct{})}
-	p.wg.Add(1)
-	go p.accept()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		p.switchTo("")
-		p.wg.Wait()
-	})
-	return p
-}
-
-func (p *proxy) addr() string { return p.ln.Addr().String() }
-
-func (p *proxy) accept() {
-	defer p.wg.Done()
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		target := p.target
-		p.mu.Unlock()
-		if target == "" {
-			_ = c.Close()
-			continue
-		}
-		up, err := net.Dial("tcp", target)
-		if err != nil {
-			_ = c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns[c], p.conns[up] = struct{}{}, struct{}{}
-		p.mu.Unlock()
-		p.wg.Add(2)
-		pipe := func(dst, src net.Conn) {
-			defer p.wg.Done()
-			_, _ = io.Copy(dst, src)
-			_ = dst.Close()
-			_ = src.Close()
-		}
-		go pipe(up, c)
-		go pipe(c, up)
-	}
-}
-
-// switchTo closes the connections under way and sends the next ones to
-// target ("" refuses them).
-func (p *proxy) switchTo(target string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.target = target
-	for c := range p.conns {
-		_ = c.Close()
-		delete(p.conns, c)
-	}
-}
