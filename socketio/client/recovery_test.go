@@ -21,7 +21,9 @@ func TestConnectionStateRecovery(t *testing.T) {
 		name  string
 		start func(t *testing.T) string
 	}{
-		{"reference", func(t *testing.T) string { return startRef(t, "0", "RECOVERY=1", "PING_INTERVAL=300", "PING_TIMEOUT=200").URL }},
+		{"reference", func(t *testing.T) string {
+			return startRef(t, "0", "RECOVERY=1", "PING_INTERVAL=300", "PING_TIMEOUT=200").URL
+		}},
 		{"own", func(t *testing.T) string {
 			return startOwnServerOpts(t, socketio.Options{
 				ConnectionStateRecovery: &socketio.RecoveryOptions{},

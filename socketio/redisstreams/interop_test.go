@@ -249,4 +249,3 @@ func hostOf(t *testing.T, raw string) string {
 	}
 	return u.Host
 }
-
