@@ -362,6 +362,11 @@ func (s *Server) onChat(ns chat.Namespace, so *socketio.Socket) {
 	_ = so.Emit("nsRoomLoad", rooms)
 	c.sendUnread(so.Context())
 	so.Join(userRoom(c.m.UserID))
+	if so.Recovered() {
+		c.mu.Lock()
+		c.resume()
+		c.mu.Unlock()
+	}
 	// The events are served by the namespace's handlers (handleEvents),
 	// which find this state through the socket's Member.
 	c.m.chat = c
@@ -446,6 +451,35 @@ func serve(h chatHandler, hold bool) socketio.EventHandler {
 
 func (c *chatSocket) roomID(title string) chat.RoomID {
 	return chat.RoomID{Namespace: c.ns.Endpoint, Room: title}
+}
+
+// resume restores the state of a socket whose session the Socket.IO
+// server recovered after a short drop (connection state recovery): the
+// adapter put it back in its rooms, so it is in the room it was in
+// (unless that room was deleted meanwhile), which the presence hears
+// again; the events it missed were replayed to it, so it gets no
+// historyUpdate. c.mu is held.
+func (c *chatSocket) resume() {
+	ctx, cancel := context.WithTimeout(context.Background(), c.s.opts.Timeout)
+	defer cancel()
+	for _, title := range c.so.Rooms() {
+		if title == c.so.ID() || title == userRoom(c.m.UserID) {
+			continue
+		}
+		if _, err := c.s.rooms.find(ctx, c.ns.Endpoint, title); err != nil || c.room != "" {
+			c.so.Leave(title) // deleted meanwhile (or a second room, which a chat socket is never in)
+			continue
+		}
+		id := c.roomID(title)
+		c.room = title
+		joined, _, err := c.s.opts.Presence.Add(ctx, id, c.so.ID(), chat.UserRef{Name: c.m.Username, Role: c.m.Role})
+		if err != nil {
+			c.s.opts.Logger.Warn("chat: presence of a resumed socket", "namespace", id.Namespace, "room", id.Room, "error", err)
+		} else if joined {
+			c.s.members.userMoved(id, c.m.Username, true)
+		}
+		c.s.members.changed(id)
+	}
 }
 
 // leave takes the socket out of its current room, in the adapter and in

@@ -29,6 +29,10 @@ import (
 // shutdownTimeout bounds the graceful shutdown.
 const shutdownTimeout = 10 * time.Second
 
+// recoveryWindow is how long after a dropped connection a client of a
+// single node may resume its sockets (connection state recovery).
+const recoveryWindow = 2 * time.Minute
+
 // clusterAuthCacheTTL is how long a node of a cluster keeps an
 // authenticated session (chat.AccountsOptions.AuthCacheTTL).
 const clusterAuthCacheTTL = time.Second
@@ -137,7 +141,18 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		Logger: logger,
 		Engine: engine.Options{AllowRequest: live.OriginChecker(cfg.Origins)},
 	}
-	if cfg.Redis != "" {
+	if cfg.Redis == "" {
+		// One node: a client back within two minutes of a dropped
+		// connection resumes its sockets (same ids, rooms) and gets the
+		// events it missed instead of joining and reloading the history
+		// again. The middlewares run again: a session logged out
+		// meanwhile is refused. (The cluster adapter cannot promise
+		// the packets other nodes sent, so a cluster starts anew.)
+		sioOpts.ConnectionStateRecovery = &socketio.RecoveryOptions{
+			MaxDisconnectionDuration: recoveryWindow,
+			RunMiddlewares:           true,
+		}
+	} else {
 		// The cluster adapter: rooms, broadcasts and member counts span
 		// every node on this Redis. The client is closed after the
 		// Socket.IO server: this deferred call runs after every later

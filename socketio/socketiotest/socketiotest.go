@@ -178,7 +178,7 @@ func (c *Conn) Connect(nsp string, auth any) string {
 		frame += string(b)
 	}
 	c.Send(frame)
-	got := c.ExpectMatch(regexp.QuoteMeta("40"+prefix) + `\{"sid":"[^"]+"\}`)
+	got := c.ExpectMatch(regexp.QuoteMeta("40"+prefix) + `\{"sid":"[^"]+"(,"pid":"[^"]+")?\}`)
 	var body struct{ SID string }
 	_ = json.Unmarshal([]byte(got[len("40"+prefix):]), &body)
 	return body.SID

@@ -17,7 +17,9 @@
  * `editMessage` while editing) with an ack; the search form sends
  * `searchMessages` and a result opens its room at that message. After a
  * reconnect the server sends `nsRoomLoad` again and the current room is
- * joined again. Text from the server is only ever set with textContent,
+ * joined again, unless the server recovered the socket (`socket.recovered`:
+ * a short drop on a single node), which is still in its room and was sent
+ * the events it missed. Text from the server is only ever set with textContent,
  * never as markup.
  *
  * Keyboard: Enter sends (or saves an edit), Up in an empty composer edits
@@ -768,7 +770,10 @@
     var mine = function () { return state.nsSocket === s; };
 
     s.on('connect', function () {
-      if (mine()) state.needJoin = true;
+      // A socket the server recovered after a short drop is still in its
+      // room and was sent what it missed: nothing to join or reload.
+      if (mine() && !(s.recovered && state.room)) state.needJoin = true;
+      if (mine() && s.recovered && state.room) setComposerEnabled(true);
     });
     s.on('nsRoomLoad', function (rooms) {
       if (!mine()) return;
