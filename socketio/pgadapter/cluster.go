@@ -234,37 +234,57 @@ func (c *cluster) dispatch(ctx context.Context, n *pgconn.Notification) {
 // table when the payload refers to it. It returns nil for a message of
 // this cluster's own adapters.
 func (c *cluster) decode(ctx context.Context, payload []byte) (*message, error) {
+	m, uid, att, err := parsePayload(payload)
+	if err != nil || c.isOwn(uid) {
+		return nil, err
+	}
+	if m != nil {
+		return m, nil
+	}
+	var b []byte
+	qctx, cancel := context.WithTimeout(ctx, c.opts.RequestsTimeout)
+	defer cancel()
+	err = c.pool.QueryRow(qctx, "SELECT payload FROM "+c.table+" WHERE id = $1", att).Scan(&b)
+	if err != nil {
+		return nil, fmt.Errorf("pgadapter: reading attachment %d: %w", att, err)
+	}
+	m, err = decodeRow(b)
+	if err != nil {
+		return nil, fmt.Errorf("pgadapter: attachment %d: %w", att, err)
+	}
+	return m, nil
+}
+
+// parsePayload decodes the JSON payload of a notification: the message,
+// or, when the payload refers to a row of the table, its id (and a nil
+// message). uid is the sender's.
+func parsePayload(payload []byte) (m *message, uid string, att int64, err error) {
 	v, err := jsvalue.FromPlainJSON(payload)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	o, ok := v.(*jsvalue.Object)
+	if !ok {
+		return nil, "", 0, errors.New("pgadapter: payload is not an object")
+	}
+	uid, _ = o.GetString("uid")
+	if a, ok := o.Get("attachmentId"); ok {
+		att, err = attachmentID(a)
+		return nil, uid, att, err
+	}
+	m, err = messageOf(o)
+	return m, uid, 0, err
+}
+
+// decodeRow decodes the MessagePack payload of a row of the table.
+func decodeRow(b []byte) (*message, error) {
+	v, err := jsvalue.Unmarshal(b)
 	if err != nil {
 		return nil, err
 	}
 	o, ok := v.(*jsvalue.Object)
 	if !ok {
-		return nil, errors.New("pgadapter: payload is not an object")
-	}
-	uid, _ := o.GetString("uid")
-	if c.isOwn(uid) {
-		return nil, nil
-	}
-	if att, ok := o.Get("attachmentId"); ok {
-		id, err := attachmentID(att)
-		if err != nil {
-			return nil, err
-		}
-		var b []byte
-		qctx, cancel := context.WithTimeout(ctx, c.opts.RequestsTimeout)
-		defer cancel()
-		err = c.pool.QueryRow(qctx, "SELECT payload FROM "+c.table+" WHERE id = $1", id).Scan(&b)
-		if err != nil {
-			return nil, fmt.Errorf("pgadapter: reading attachment %d: %w", id, err)
-		}
-		v, err := jsvalue.Unmarshal(b)
-		if err != nil {
-			return nil, fmt.Errorf("pgadapter: attachment %d: %w", id, err)
-		}
-		if o, ok = v.(*jsvalue.Object); !ok {
-			return nil, fmt.Errorf("pgadapter: attachment %d is not a map", id)
-		}
+		return nil, errors.New("pgadapter: row payload is not a map")
 	}
 	return messageOf(o)
 }
