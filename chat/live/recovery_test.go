@@ -27,7 +27,9 @@ func TestResumeAfterShortDrop(t *testing.T) {
 	leakcheck.Check(t)
 	url, db, accounts := startChat(t, filepath.Join(t.TempDir(), "chat.db"),
 		&socketio.Options{ConnectionStateRecovery: &socketio.RecoveryOptions{RunMiddlewares: true}},
-		func(db *store.DB) *chat.Messages { return chat.NewMessages(db, chat.MessagesOptions{CacheHistory: true}) },
+		func(db *store.DB) *chat.Messages {
+			return chat.NewMessages(db, chat.MessagesOptions{CacheHistory: true})
+		},
 		live.Options{})
 	e := &chatEnv{t: t, url: url, db: db, accounts: accounts}
 	aliceH, bobH := e.user("alice", chat.RoleUser), e.user("bob", chat.RoleUser)
