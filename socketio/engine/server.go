@@ -413,7 +413,7 @@ var testHookQueuedOpen func(*Session)
 // of each, as url.Values.Get would give it.
 type reqQuery struct {
 	transport, sid, eio, j, b64 string
-	hasJ                   bool // j is present (JSONP), even if empty
+	hasJ                        bool // j is present (JSONP), even if empty
 }
 
 // parseQuery reads the engine's parameters from a raw query string
