@@ -250,7 +250,11 @@ func (c *serverConn) connect(name string, auth json.RawMessage) {
 		c.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: name, Data: data}, nil)
 		return
 	}
-	s := newSocket(ns, c, auth, restoreSession(ns, auth))
+	var restored *adapter.RecoverySession
+	if !c.v3 { // v4-protocol clients cannot resume a session
+		restored = restoreSession(ns, auth)
+	}
+	s := newSocket(ns, c, auth, restored)
 	c.mu.Lock()
 	c.sockets = append(c.sockets, s)
 	c.mu.Unlock()

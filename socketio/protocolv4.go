@@ -17,6 +17,9 @@ import (
 //     follows its name ("/admin?token=x"), and becomes the handshake's
 //     auth, as an object of strings;
 //   - the server's CONNECT answer has no {"sid"} payload;
+//   - a socket's id is the Engine.IO session id, prefixed with the
+//     namespace and '#' outside "/" (the client computes it so);
+//   - connection state recovery does not apply;
 //   - a CONNECT_ERROR carries the error's data, or else its message, as
 //     is: "Invalid namespace" is a JSON string, not an object.
 
@@ -39,6 +42,16 @@ func v4ConnectArgs(nsp string) (string, json.RawMessage) {
 		return name, nil
 	}
 	return name, b
+}
+
+// v4SocketID is the id of a v4-protocol client's socket in namespace nsp:
+// the Engine.IO session id, prefixed with "nsp#" outside the main
+// namespace, as the client itself derives it.
+func v4SocketID(nsp, sid string) string {
+	if nsp == "/" {
+		return sid
+	}
+	return nsp + "#" + sid
 }
 
 // v4ConnectErrorData is the CONNECT_ERROR payload for a v4 client: the

@@ -132,8 +132,11 @@ func newSocket(ns *Namespace, c *serverConn, auth json.RawMessage, restored *ada
 		s.id = restored.SID
 		s.rec = &socketRecovery{pid: restored.PID, restored: restored}
 		s.data = restored.Data
-	case ns.sessionStore() != nil:
+	case ns.sessionStore() != nil && !c.v3:
 		s.rec = &socketRecovery{pid: newID()}
+	}
+	if c.v3 {
+		s.id = v4SocketID(ns.name, c.eio.ID())
 	}
 	return s
 }
