@@ -125,11 +125,11 @@ func TestEIO3BinaryPayload(t *testing.T) {
 
 func TestEIO3HeartbeatAnswered(t *testing.T) {
 	o := eio3Options()
-	o.PingInterval, o.PingTimeout = 200*time.Millisecond, 100*time.Millisecond
+	o.PingInterval, o.PingTimeout = 500*time.Millisecond, 300*time.Millisecond
 	e := newEnv(t, o)
 	sid, _ := e.handshakeV3(t, "&b64=1")
 	// The server never pings a v3 client: it answers the client's pings.
-	deadline := time.Now().Add(time.Second)
+	deadline := time.Now().Add(2 * time.Second) // past PingInterval+PingTimeout
 	for time.Now().Before(deadline) {
 		if r := e.postV3(t, sid, "1:2"); r.status != 200 {
 			t.Fatalf("ping POST: %d %q", r.status, r.body)
