@@ -25,6 +25,9 @@ import (
 type serverConn struct {
 	server *Server
 	eio    *engine.Session
+	// v3 is set for an Engine.IO v3 client (socket.io-client 2.x), which
+	// speaks Socket.IO protocol v4 (see protocolv4.go).
+	v3 bool
 
 	// sendMu keeps the frames of one packet (text and attachments)
 	// together in the session's queue: every send takes it, a
@@ -54,7 +57,7 @@ type binaryPacket struct {
 
 func newServerConn(srv *Server, eio *engine.Session) *serverConn {
 	listHost(eio.Request())
-	c := &serverConn{server: srv, eio: eio}
+	c := &serverConn{server: srv, eio: eio, v3: eio.Protocol() == 3}
 	if srv.opts.Parser != nil {
 		c.dec = srv.opts.Parser.NewDecoder()
 	}
@@ -63,6 +66,10 @@ func newServerConn(srv *Server, eio *engine.Session) *serverConn {
 			c.eio.Close(engine.ReasonForcedClose)
 		}
 	}))
+	if c.v3 {
+		// A v4-protocol client is in the main namespace without asking.
+		c.connect("/", nil)
+	}
 	return c
 }
 
@@ -163,6 +170,10 @@ func (c *serverConn) dispatch(pkt *parser.Packet, atts [][]byte) {
 			c.invalidState("second CONNECT to " + pkt.Namespace)
 			return
 		}
+		if c.v3 {
+			c.connect(v4ConnectArgs(pkt.Namespace))
+			return
+		}
 		c.connect(pkt.Namespace, pkt.Data)
 		return
 	}
@@ -232,10 +243,18 @@ func (c *serverConn) connect(name string, auth json.RawMessage) {
 	}
 	ns := c.server.lookup(name, auth)
 	if ns == nil {
-		c.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: name, Data: json.RawMessage(`{"message":"Invalid namespace"}`)}, nil)
+		data := json.RawMessage(`{"message":"Invalid namespace"}`)
+		if c.v3 {
+			data = json.RawMessage(`"Invalid namespace"`)
+		}
+		c.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: name, Data: data}, nil)
 		return
 	}
-	s := newSocket(ns, c, auth, restoreSession(ns, auth))
+	var restored *adapter.RecoverySession
+	if !c.v3 { // v4-protocol clients cannot resume a session
+		restored = restoreSession(ns, auth)
+	}
+	s := newSocket(ns, c, auth, restored)
 	c.mu.Lock()
 	c.sockets = append(c.sockets, s)
 	c.mu.Unlock()

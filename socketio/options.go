@@ -72,6 +72,13 @@ type Options struct {
 	// msgpackparser.Parser{}.
 	Parser parser.Parser
 
+	// AllowEIO3 accepts socket.io-client 2.x: Engine.IO v3 clients
+	// (Engine.AllowEIO3, which this sets) speaking Socket.IO protocol v4
+	// (implicit connection to "/", namespace query as auth, CONNECT
+	// answer without sid, CONNECT_ERROR data as is). Defaults to false:
+	// they are refused, as in the reference.
+	AllowEIO3 bool
+
 	// Engine holds the Engine.IO options (heartbeat, payload limits,
 	// transports, CORS, cookie, allowRequest...).
 	Engine engine.Options
@@ -135,6 +142,9 @@ func (o *Options) withDefaults() Options {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.AllowEIO3 {
+		c.Engine.AllowEIO3 = true
 	}
 	if c.Engine.Logger == nil {
 		c.Engine.Logger = c.Logger

@@ -132,8 +132,11 @@ func newSocket(ns *Namespace, c *serverConn, auth json.RawMessage, restored *ada
 		s.id = restored.SID
 		s.rec = &socketRecovery{pid: restored.PID, restored: restored}
 		s.data = restored.Data
-	case ns.sessionStore() != nil:
+	case ns.sessionStore() != nil && !c.v3:
 		s.rec = &socketRecovery{pid: newID()}
+	}
+	if c.v3 {
+		s.id = v4SocketID(ns.name, c.eio.ID())
 	}
 	return s
 }
@@ -639,7 +642,11 @@ func (s *Socket) runConnect() {
 			s.ns.adapter.DelAll(s.id)
 			s.conn.forget(s)
 			s.endContext()
-			s.conn.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: s.ns.name, Data: connectErrorData(err)}, nil)
+			data := connectErrorData(err)
+			if s.conn.v3 {
+				data = v4ConnectErrorData(err)
+			}
+			s.conn.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: s.ns.name, Data: data}, nil)
 			s.ns.refuse()
 			return
 		}
@@ -661,7 +668,11 @@ func (s *Socket) runConnect() {
 	// is already in the rooms its handlers join.
 	s.holdConnect()
 	defer s.releaseConnect()
-	s.conn.sendText(connectReply(s.ns.name, s.id, s.pid()), nil)
+	if s.conn.v3 {
+		s.conn.sendPacket(&parser.Packet{Type: parser.Connect, Namespace: s.ns.name}, nil)
+	} else {
+		s.conn.sendText(connectReply(s.ns.name, s.id, s.pid()), nil)
+	}
 	if restored != nil {
 		for _, p := range restored.MissedPackets {
 			pkt := parser.Packet{Type: parser.Event, Namespace: s.ns.name, Data: p.Data}

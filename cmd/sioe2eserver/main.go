@@ -86,6 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	threshold := fs.Int("deflate-threshold", 1024, "smallest WebSocket message compressed, in bytes (with -per-message-deflate)")
 	verbose := fs.Bool("v", false, "log debug messages")
 	parserName := fs.String("parser", "json", "Socket.IO parser: json or msgpack")
+	eio3 := fs.Bool("eio3", false, "accept Engine.IO v3 / Socket.IO v4-protocol clients (socket.io-client 2.x, AllowEIO3)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -100,7 +101,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		PingTimeout:  *pingTimeout,
 		CORS:         &engine.CORS{Origins: []string{"*"}},
 		Logger:       logger,
-	}, Logger: logger}
+	}, Logger: logger, AllowEIO3: *eio3}
 	if *recovery {
 		opts.ConnectionStateRecovery = &socketio.RecoveryOptions{}
 	}

@@ -58,6 +58,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:3000", "listen address (host:port)")
 	verbose := fs.Bool("v", false, "log debug messages")
 	parserName := fs.String("parser", "json", "Socket.IO parser of /socket.io/: json or msgpack")
+	eio3 := fs.Bool("eio3", false, "accept Engine.IO v3 / Socket.IO v4-protocol clients (socket.io-client 2.x) on both endpoints (AllowEIO3)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -78,7 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	eio, sio := newHandlers(logger, p)
+	eio, sio := newHandlers(logger, p, *eio3)
 	mux := http.NewServeMux()
 	mux.Handle("/engine.io/", eio)
 	mux.Handle("/socket.io/", sio)
@@ -102,14 +103,16 @@ func fixtureEngineOptions(logger *slog.Logger) engine.Options {
 }
 
 // newHandlers builds the two endpoints; p is the parser of /socket.io/
-// (nil for the default one).
-func newHandlers(logger *slog.Logger, p parser.Parser) (*engine.Server, *socketio.Server) {
+// (nil for the default one); eio3 turns AllowEIO3 on for both.
+func newHandlers(logger *slog.Logger, p parser.Parser, eio3 bool) (*engine.Server, *socketio.Server) {
 	eopts := fixtureEngineOptions(logger)
+	eopts.AllowEIO3 = eio3
 	eio := engine.NewServer(echo{}, &eopts)
 
 	sio := socketio.NewServer(&socketio.Options{
 		ConnectTimeout: time.Second,
 		Parser:         p,
+		AllowEIO3:      eio3,
 		Engine:         fixtureEngineOptions(logger),
 		Logger:         logger,
 	})

@@ -19,7 +19,7 @@ import (
 
 func TestFixtureEndpoints(t *testing.T) {
 	leakcheck.Check(t)
-	eio, sio := newHandlers(slog.New(slog.DiscardHandler), nil)
+	eio, sio := newHandlers(slog.New(slog.DiscardHandler), nil, false)
 	mux := http.NewServeMux()
 	mux.Handle("/engine.io/", eio)
 	mux.Handle("/socket.io/", sio)
@@ -115,7 +115,7 @@ func TestRun(t *testing.T) {
 // with -parser msgpack.
 func TestFixtureMsgpack(t *testing.T) {
 	leakcheck.Check(t)
-	eio, sio := newHandlers(slog.New(slog.DiscardHandler), msgpackparser.Parser{})
+	eio, sio := newHandlers(slog.New(slog.DiscardHandler), msgpackparser.Parser{}, false)
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", sio)
 	hs := httptest.NewServer(mux)

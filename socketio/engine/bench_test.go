@@ -25,7 +25,7 @@ func BenchmarkSendFramePolling(b *testing.B) {
 	req := httptest.NewRequest("GET", "/engine.io/?EIO=4&transport=polling", nil)
 	sessions := make([]*Session, 10000)
 	for i := range sessions {
-		sessions[i] = srv.register(req, TransportPolling)
+		sessions[i] = srv.register(req, TransportPolling, reqQuery{})
 		srv.open(sessions[i], nil)
 	}
 	f := NewFrame([]byte(`42["message",{"text":"hello everyone"}]`), false)

@@ -1,4 +1,7 @@
-// Package engine implements an Engine.IO protocol v4 server over net/http.
+// Package engine implements an Engine.IO protocol v4 server over net/http,
+// and, with Options.AllowEIO3, protocol v3 for older clients (their
+// length-prefixed polling payloads, binary payloads, and a heartbeat in
+// which the client pings; Session.Protocol tells them apart).
 // It knows nothing of Socket.IO: the layer above sees sessions through the
 // Handler interface and the Conn it returns for each session.
 //

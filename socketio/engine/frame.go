@@ -3,6 +3,8 @@ package engine
 import (
 	"encoding/base64"
 	"sync"
+
+	"github.com/chatd/chatd/socketio/internal/eio"
 )
 
 // Frame is one Engine.IO packet encoded once, ready to be queued on any
@@ -18,6 +20,9 @@ type Frame struct {
 
 	once sync.Once
 	poll []byte // polling form
+
+	v3Once sync.Once
+	poll3  []byte // v3 polling payload element: "<len>:" + polling form ("b4"+base64 for binary)
 
 	deflateOnce sync.Once
 	deflated    []byte // compressed WebSocket payload; nil when it would not be smaller
@@ -87,10 +92,30 @@ func (f *Frame) pollBytes() []byte {
 	return f.poll
 }
 
+// pollBytesV3 is the packet in its Engine.IO v3 text payload form,
+// length prefix included.
+func (f *Frame) pollBytesV3() []byte {
+	f.v3Once.Do(func() {
+		p := Packet{Type: f.typ, Binary: f.binary}
+		if f.binary {
+			p.Data = f.ws
+		} else {
+			p.Data = f.ws[1:]
+		}
+		f.poll3 = eio.AppendFramedV3(nil, eio.AppendPacketV3(nil, p))
+	})
+	return f.poll3
+}
+
+// v3BinaryPrefix is the type byte that starts a binary message on a v3
+// WebSocket.
+var v3BinaryPrefix = []byte{byte(PacketMessage - '0')}
+
 // Shared control frames.
 var (
 	framePing  = newTextFrame(PacketPing, nil)
 	frameNoop  = newTextFrame(PacketNoop, nil)
 	frameClose = newTextFrame(PacketClose, nil)
 	frameProbe = newTextFrame(PacketPong, []byte("probe"))
+	framePong  = newTextFrame(PacketPong, nil)
 )

@@ -73,6 +73,16 @@ type Options struct {
 	// Defaults to nil: no WebSocket message is compressed (as in the
 	// reference, where perMessageDeflate is off by default).
 	PerMessageDeflate *PerMessageDeflate
+	// AllowEIO3 accepts Engine.IO v3 clients (EIO=3 in the handshake, as
+	// socket.io-client 2.x sends): their length-prefixed polling payloads,
+	// binary as "b4"+base64 (or binary payloads for clients that do not
+	// ask for base64 with b64), binary WebSocket messages prefixed with
+	// the type byte, and the heartbeat of v3, in which the client pings
+	// and the server answers (a session with no packet from the client
+	// for PingInterval+PingTimeout is closed with ReasonPingTimeout).
+	// Defaults to false: EIO=3 is refused with ErrorUnsupportedVersion,
+	// as in the reference (allowEIO3).
+	AllowEIO3 bool
 	// InitialPacket, when set, is sent as a text message right after the
 	// open packet of every session. Defaults to nil.
 	InitialPacket []byte

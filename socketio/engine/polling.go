@@ -12,12 +12,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/chatd/chatd/socketio/internal/eio"
 )
 
 // servePollingHandshake opens a session on the polling transport and
 // answers with the open packet (and anything queued by OnOpen).
 func (s *Server) servePollingHandshake(w http.ResponseWriter, r *http.Request, q reqQuery) {
-	sess := s.register(r, TransportPolling)
+	sess := s.register(r, TransportPolling, q)
 	if sess == nil {
 		s.fail(w, r, ErrorBadRequest, "")
 		return
@@ -66,7 +68,7 @@ func (s *Server) pollGet(w http.ResponseWriter, r *http.Request, sess *Session, 
 			s.unregister(sess)
 		}
 		if body == nil {
-			body = frameNoop.ws
+			body = sess.fixedBody(frameNoop)
 		}
 		s.writePoll(w, r, q, body, plain)
 		return
@@ -124,7 +126,7 @@ func (s *Session) noopSoonLocked() {
 	time.AfterFunc(upgradeNoopDelay, func() {
 		s.mu.Lock()
 		if s.poll == p {
-			s.wakePollLocked(frameNoop.ws)
+			s.wakePollLocked(s.fixedBody(frameNoop))
 		}
 		s.mu.Unlock()
 	})
@@ -167,7 +169,7 @@ func (s *Server) waitPoll(w http.ResponseWriter, r *http.Request, sess *Session,
 			sess.observeFlush(taken, drained)
 		}
 		if body == nil {
-			body = frameNoop.ws
+			body = sess.fixedBody(frameNoop)
 		}
 	}
 	s.writePoll(w, r, q, body, plain)
@@ -178,10 +180,15 @@ func (s *Server) waitPoll(w http.ResponseWriter, r *http.Request, sess *Session,
 // message of the body was created uncompressed).
 func (s *Server) writePoll(w http.ResponseWriter, r *http.Request, q reqQuery, body []byte, plain bool) {
 	h := w.Header()
-	if q.hasJ {
+	switch {
+	case q.hasJ:
 		body = jsonpWrap(q.j, body)
 		h.Set("Content-Type", "text/javascript; charset=UTF-8")
-	} else {
+	case len(body) > 0 && body[0] <= 1:
+		// A v3 binary payload (a text payload, of either protocol,
+		// starts with a digit).
+		h.Set("Content-Type", "application/octet-stream")
+	default:
 		h.Set("Content-Type", "text/plain; charset=UTF-8")
 	}
 	h.Set("Cache-Control", "no-store")
@@ -290,7 +297,9 @@ func (s *Server) pollPost(w http.ResponseWriter, r *http.Request, sess *Session,
 		sess.mu.Unlock()
 	}()
 
-	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "application/octet-stream" {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	binaryBody := ct == "application/octet-stream"
+	if binaryBody && !sess.v3 {
 		// v4 polling carries binary as base64 text only.
 		sess.terminate(ReasonParseError, closeAbort)
 		s.fail(w, r, ErrorBadRequest, "")
@@ -316,7 +325,15 @@ func (s *Server) pollPost(w http.ResponseWriter, r *http.Request, sess *Session,
 	if q.hasJ {
 		body = jsonpData(body)
 	}
-	pkts, err := DecodePayload(body, s.opts.MaxPayload)
+	var pkts []Packet
+	switch {
+	case binaryBody:
+		pkts, err = eio.DecodeBinaryPayloadV3(body, s.opts.MaxPayload)
+	case sess.v3:
+		pkts, err = eio.DecodePayloadV3(body, s.opts.MaxPayload)
+	default:
+		pkts, err = DecodePayload(body, s.opts.MaxPayload)
+	}
 	if err == ErrPayloadTooLarge {
 		s.tooLarge(w)
 		return

@@ -167,12 +167,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if q.eio != "4" {
+	if q.eio != "4" && !(q.eio == "3" && s.opts.AllowEIO3) {
 		s.fail(w, r, ErrorUnsupportedVersion, "")
 		return
 	}
 	if transport == TransportWebSocket {
-		s.serveWebSocketHandshake(w, r)
+		s.serveWebSocketHandshake(w, r, q)
 		return
 	}
 	s.servePollingHandshake(w, r, q)
@@ -290,8 +290,14 @@ func keptRequest(r *http.Request) *http.Request {
 }
 
 // register creates and registers a session; nil when the server is closed.
-func (s *Server) register(r *http.Request, transport string) *Session {
+func (s *Server) register(r *http.Request, transport string, q reqQuery) *Session {
 	sess := &Session{srv: s, req: keptRequest(r), transport: transport}
+	if q.eio == "3" {
+		sess.v3 = true
+		// As the reference: binary payloads unless b64 is set (to
+		// anything but an empty string) in the handshake.
+		sess.v3Binary = q.b64 == ""
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -338,8 +344,10 @@ func (s *Server) openPacket(sess *Session, upgrades []string) *Frame {
 	b = strconv.AppendInt(b, s.opts.PingInterval.Milliseconds(), 10)
 	b = append(b, `,"pingTimeout":`...)
 	b = strconv.AppendInt(b, s.opts.PingTimeout.Milliseconds(), 10)
-	b = append(b, `,"maxPayload":`...)
-	b = strconv.AppendInt(b, s.opts.MaxPayload, 10)
+	if !sess.v3 { // v3 clients have no maxPayload
+		b = append(b, `,"maxPayload":`...)
+		b = strconv.AppendInt(b, s.opts.MaxPayload, 10)
+	}
 	b = append(b, '}')
 	return &Frame{typ: PacketOpen, ws: b, poll: b}
 }
@@ -404,8 +412,8 @@ var testHookQueuedOpen func(*Session)
 // reqQuery holds the query parameters the engine reads: the first value
 // of each, as url.Values.Get would give it.
 type reqQuery struct {
-	transport, sid, eio, j string
-	hasJ                   bool // j is present (JSONP), even if empty
+	transport, sid, eio, j, b64 string
+	hasJ                        bool // j is present (JSONP), even if empty
 }
 
 // parseQuery reads the engine's parameters from a raw query string
@@ -414,7 +422,7 @@ type reqQuery struct {
 // %XX decoded.
 func parseQuery(raw string) reqQuery {
 	var q reqQuery
-	var seen uint8
+	var seen uint8 // bits of the keys already seen
 	for raw != "" {
 		var kv string
 		kv, raw, _ = strings.Cut(raw, "&")
@@ -437,6 +445,8 @@ func parseQuery(raw string) reqQuery {
 			bit, dst = 4, &q.eio
 		case "j":
 			bit, dst = 8, &q.j
+		case "b64":
+			bit, dst = 16, &q.b64
 		default:
 			continue
 		}

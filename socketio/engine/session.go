@@ -2,6 +2,8 @@ package engine
 
 import (
 	"net/http"
+
+	"github.com/chatd/chatd/socketio/internal/eio"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +33,11 @@ type Session struct {
 	srv *Server
 	id  string
 	req *http.Request
+
+	// v3 is set for an Engine.IO v3 client (Options.AllowEIO3), and
+	// v3Binary when its polling payloads may be binary (no b64 in the
+	// handshake). Both are set before the session is shared.
+	v3, v3Binary bool
 
 	// conn is what Handler.OnOpen returned (written once under hmu,
 	// before any message is delivered; read under hmu).
@@ -90,6 +97,15 @@ func (s *Session) ID() string { return s.id }
 // by middlewares in front of the engine) are not kept; read them in
 // Options.AllowRequest, which gets the request itself.
 func (s *Session) Request() *http.Request { return s.req }
+
+// Protocol is the Engine.IO protocol revision of the client: 4, or 3 for
+// a client accepted with Options.AllowEIO3.
+func (s *Session) Protocol() int {
+	if s.v3 {
+		return 3
+	}
+	return 4
+}
 
 // Transport is the current transport, "polling" or "websocket".
 func (s *Session) Transport() string {
@@ -233,7 +249,7 @@ func (s *Session) takePayloadLocked() []byte {
 	size, n := 0, 0
 	onlyNoops := true
 	for _, f := range s.queue {
-		l := len(f.pollBytes()) + 1
+		l := s.pollLen(f)
 		if n > 0 && size+l > max {
 			break
 		}
@@ -250,13 +266,20 @@ func (s *Session) takePayloadLocked() []byte {
 	}
 	s.lastTaken = n
 	s.lastPlain = true
-	body := make([]byte, 0, size)
-	for i, f := range s.queue[:n] {
-		s.lastPlain = s.lastPlain && f.noCompress
-		if i > 0 {
-			body = append(body, RecordSeparator)
+	var body []byte
+	if s.v3 {
+		body = s.payloadV3(s.queue[:n], size)
+	} else {
+		body = make([]byte, 0, size)
+		for i, f := range s.queue[:n] {
+			if i > 0 {
+				body = append(body, RecordSeparator)
+			}
+			body = append(body, f.pollBytes()...)
 		}
-		body = append(body, f.pollBytes()...)
+	}
+	for _, f := range s.queue[:n] {
+		s.lastPlain = s.lastPlain && f.noCompress
 		s.queuedBytes -= len(f.ws)
 	}
 	// Keep the queue's array (when small) so that steady traffic does not
@@ -268,6 +291,42 @@ func (s *Session) takePayloadLocked() []byte {
 		s.queue = nil
 	}
 	return body
+}
+
+// pollLen is about the number of bytes f adds to a polling payload of
+// the session's protocol (exactly, but for the length prefix of v3).
+func (s *Session) pollLen(f *Frame) int {
+	if s.v3 {
+		return len(f.pollBytesV3())
+	}
+	return len(f.pollBytes()) + 1
+}
+
+// payloadV3 encodes frames as a v3 polling payload: a binary payload when
+// the client supports it and a frame is binary, else a text payload.
+func (s *Session) payloadV3(frames []*Frame, size int) []byte {
+	binary := false
+	if s.v3Binary {
+		for _, f := range frames {
+			binary = binary || f.binary
+		}
+	}
+	if !binary {
+		body := make([]byte, 0, size)
+		for _, f := range frames {
+			body = append(body, f.pollBytesV3()...)
+		}
+		return body
+	}
+	pkts := make([]Packet, len(frames))
+	for i, f := range frames {
+		if f.binary {
+			pkts[i] = Packet{Type: PacketMessage, Data: f.ws, Binary: true}
+		} else {
+			pkts[i] = Packet{Type: f.typ, Data: f.ws[1:]}
+		}
+	}
+	return eio.AppendBinaryPayloadV3(make([]byte, 0, eio.BinaryPayloadLenV3(pkts)), pkts)
 }
 
 // initialQueue is the capacity (in frames) of a new queue array: enough
@@ -302,8 +361,15 @@ func (s *Session) deliver(p Packet) {
 	}
 }
 
-// schedulePingLocked arms the heartbeat for the next ping.
+// schedulePingLocked arms the heartbeat for the next ping. For a v3
+// client, which pings itself, it arms the timeout instead: the session is
+// closed unless a packet arrives within PingInterval+PingTimeout.
 func (s *Session) schedulePingLocked() {
+	if s.v3 {
+		s.awaitingPong = true
+		s.armHeartbeatLocked(s.srv.opts.PingInterval + s.srv.opts.PingTimeout)
+		return
+	}
 	s.armHeartbeatLocked(s.srv.opts.PingInterval)
 }
 
@@ -352,6 +418,9 @@ func (s *Session) onPong() {
 // returns false when the packet ended the session.
 func (s *Session) onPacket(p Packet) bool {
 	s.notifyPacket(p)
+	if s.v3 {
+		return s.onPacketV3(p)
+	}
 	switch p.Type {
 	case PacketMessage:
 		s.deliver(p)
@@ -366,6 +435,49 @@ func (s *Session) onPacket(p Packet) bool {
 		return false
 	}
 	return true
+}
+
+// onPacketV3 is onPacket for a v3 client: any packet resets the
+// heartbeat timeout, the client's pings are answered with a pong carrying
+// the same data, and a pong from the client is an error (as the
+// reference's "invalid heartbeat direction").
+func (s *Session) onPacketV3(p Packet) bool {
+	s.mu.Lock()
+	if !s.closed {
+		s.schedulePingLocked()
+	}
+	s.mu.Unlock()
+	switch p.Type {
+	case PacketMessage:
+		s.deliver(p)
+	case PacketPing:
+		pong := framePong
+		if len(p.Data) > 0 {
+			pong = newTextFrame(PacketPong, p.Data)
+		}
+		s.mu.Lock()
+		if !s.closed && !s.slow {
+			s.queueLocked(pong)
+		}
+		s.mu.Unlock()
+		s.notifyHeartbeat()
+	case PacketClose:
+		s.terminate(ReasonTransportClose, closeByClient)
+		return false
+	case PacketPong:
+		s.terminate(ReasonParseError, closeAbort)
+		return false
+	}
+	return true
+}
+
+// fixedBody is the polling response body made of the control packet f
+// alone, in the session's protocol.
+func (s *Session) fixedBody(f *Frame) []byte {
+	if s.v3 {
+		return f.pollBytesV3()
+	}
+	return f.ws
 }
 
 // terminate ends the session once.
@@ -410,7 +522,7 @@ func (s *Session) terminate(reason Reason, mode closeMode) {
 	} else {
 		switch {
 		case mode == closeByClient && s.poll != nil:
-			s.wakePollLocked(frameNoop.ws)
+			s.wakePollLocked(s.fixedBody(frameNoop))
 		case mode == closeByClient:
 			// A GET sent together with the close packet may arrive
 			// just after it: it gets the noop it would have got.
@@ -419,9 +531,9 @@ func (s *Session) terminate(reason Reason, mode closeMode) {
 			linger = true
 			s.lingerTimer = time.AfterFunc(s.srv.opts.PingTimeout, func() { s.endLinger() })
 		case mode != closeGraceful:
-			s.wakePollLocked(frameClose.ws)
+			s.wakePollLocked(s.fixedBody(frameClose))
 		case s.poll != nil && len(s.queue) == 0:
-			s.wakePollLocked(frameClose.ws)
+			s.wakePollLocked(s.fixedBody(frameClose))
 		default:
 			// The final payload (what is queued, then the close packet)
 			// waits for the next GETs; a pending one takes it now.

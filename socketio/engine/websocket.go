@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/chatd/chatd/socketio/internal/eio"
 	"github.com/chatd/chatd/socketio/internal/workers"
 )
 
@@ -220,7 +221,7 @@ func (s *Server) checkWSOrigin(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // serveWebSocketHandshake opens a session directly on WebSocket.
-func (s *Server) serveWebSocketHandshake(w http.ResponseWriter, r *http.Request) {
+func (s *Server) serveWebSocketHandshake(w http.ResponseWriter, r *http.Request, q reqQuery) {
 	if !s.checkWSOrigin(w, r) {
 		return
 	}
@@ -233,7 +234,7 @@ func (s *Server) serveWebSocketHandshake(w http.ResponseWriter, r *http.Request)
 	}
 	// The sid is needed for the cookie before the handshake response, so
 	// the session is registered first and dropped if the upgrade fails.
-	sess := s.register(r, TransportWebSocket)
+	sess := s.register(r, TransportWebSocket, q)
 	if sess == nil {
 		s.fail(w, r, ErrorBadRequest, "")
 		return
@@ -520,9 +521,15 @@ func (c *wsConn) consume(buf []byte) ([]byte, int, bool) {
 func (c *wsConn) message(op byte, payload []byte) bool {
 	var p Packet
 	var err error
-	if op == opBinary {
+	switch {
+	case op == opBinary && c.s.v3:
+		p, err = eio.DecodeBinaryPacketV3(payload)
+	case op == opBinary:
 		p = Packet{Type: PacketMessage, Data: payload, Binary: true}
-	} else if p, err = DecodePacket(payload, false); err != nil {
+	default:
+		p, err = DecodePacket(payload, false)
+	}
+	if err != nil {
 		c.readFailed(ReasonParseError, 0)
 		return false
 	}
@@ -790,6 +797,13 @@ func (c *wsConn) writeLoop() {
 			op := byte(opText)
 			if f.binary {
 				op = opBinary
+			}
+			if f.binary && s.v3 {
+				// The type byte, then the data (not compressed).
+				start := len(hdr)
+				hdr = appendFrameHeader(hdr, op, 1+len(f.ws), false)
+				bufs = append(bufs, hdr[start:len(hdr):len(hdr)], v3BinaryPrefix, f.ws)
+				continue
 			}
 			if c.deflate != nil {
 				if z := f.deflatedPayload(c.deflate); z != nil {
