@@ -94,6 +94,7 @@ func (c *serverConn) onMessage(data []byte, binary bool) {
 			return
 		}
 		b := c.pending
+		c.server.stats.receivedBytes(b.pkt.Type, len(data))
 		b.attachments = append(b.attachments, bytes.Clone(data))
 		if len(b.attachments) == b.pkt.Attachments {
 			c.pending = nil
@@ -110,6 +111,7 @@ func (c *serverConn) onMessage(data []byte, binary bool) {
 		c.protocolError(err.Error())
 		return
 	}
+	c.server.stats.received(pkt.Type, len(data))
 	if (pkt.Type == parser.BinaryEvent || pkt.Type == parser.BinaryAck) && pkt.Attachments > 0 {
 		c.pending = &binaryPacket{pkt: pkt, attachments: make([][]byte, 0, pkt.Attachments)}
 		return
@@ -216,6 +218,7 @@ func (c *serverConn) connect(name string, auth json.RawMessage) {
 	ns := c.server.lookup(name, auth)
 	if ns == nil {
 		c.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: name, Data: json.RawMessage(`{"message":"Invalid namespace"}`)}, nil)
+		c.server.stats.connectErrs.Add(1)
 		return
 	}
 	s := newSocket(ns, c, auth, restoreSession(ns, auth))
@@ -259,6 +262,9 @@ func (c *serverConn) sendText(text []byte, atts [][]byte) bool {
 	ok := c.eio.Send(text, false)
 	for _, a := range atts {
 		ok = ok && c.eio.Send(a, true)
+	}
+	if ok {
+		c.server.stats.sent(text, atts, 1)
 	}
 	return ok
 }

@@ -427,6 +427,7 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 	case <-ctx.Done():
 		s.dropAck(id)
 		if ctx.Err() == context.DeadlineExceeded {
+			s.ns.server.stats.ackTimeouts.Add(1)
 			return Args{}, ErrTimeout
 		}
 		return Args{}, ctx.Err()
@@ -617,6 +618,7 @@ func (s *Socket) runConnect() {
 			s.conn.forget(s)
 			s.endContext()
 			s.conn.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: s.ns.name, Data: connectErrorData(err)}, nil)
+			s.ns.server.stats.connectErrs.Add(1)
 			s.ns.refuse()
 			return
 		}
@@ -824,6 +826,7 @@ func (s *Socket) finishClose(reason Reason) {
 		fn(Args{}, ErrDisconnected)
 	}
 	if wasConnected {
+		s.ns.server.stats.disconnected(reason)
 		for _, h := range hs {
 			h(reason)
 		}

@@ -288,6 +288,7 @@ func (s *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, sess *Sess
 func (s *Session) cancelUpgrade(c *wsConn) {
 	s.mu.Lock()
 	if s.upg == c {
+		s.srv.stats.upgradeFailures.Add(1)
 		s.upg = nil
 		s.probed = false
 		if s.upgTimer != nil {
@@ -591,6 +592,7 @@ func (c *wsConn) onPacket(p Packet) bool {
 		s.wakePollLocked(nil) // a GET still pending gets 400, as after the upgrade
 		c.kickLocked()
 		s.mu.Unlock()
+		s.srv.stats.upgrades.Add(1)
 		s.srv.opts.Logger.Debug("engine.io session upgraded", "sid", s.id)
 		s.srv.obs().Upgrade(s)
 		return true
