@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -224,9 +226,65 @@ func TestRunMetrics(t *testing.T) {
 	if m[`socketio_disconnects_total{reason="transport close"}`]+m[`socketio_disconnects_total{reason="client namespace disconnect"}`] < 1 {
 		t.Errorf("alice's disconnection not counted: %v", m)
 	}
+	checkMetricDocs(t, m)
 	if err := s.Stop(t); err != nil {
 		t.Fatal(err)
 	}
 	noRedirects.CloseIdleConnections()
 	http.DefaultClient.CloseIdleConnections()
+}
+
+// metricNameRE finds the names of the metrics of chatd and socketio.
+var metricNameRE = regexp.MustCompile(`\b(?:socketio|chatd)_[a-z_]+[a-z]`)
+
+// checkMetricDocs checks that every socketio_ and chatd_ metric of the
+// scrape m is documented (docs/socketio.md, docs/deploy.md), and that
+// the Grafana dashboard names only metrics that exist.
+// docs/grafana-chatd.json must stay valid JSON.
+func checkMetricDocs(t *testing.T, m map[string]float64) {
+	t.Helper()
+	exposed := map[string]bool{}
+	for key := range m {
+		name, _, _ := strings.Cut(key, "{")
+		if metricNameRE.MatchString(name) {
+			exposed[strings.TrimSuffix(strings.TrimSuffix(name, "_count"), "_sum")] = true
+		}
+	}
+	var docs []byte
+	for _, f := range []string{"socketio.md", "deploy.md"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "docs", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, b...)
+	}
+	for name := range exposed {
+		if !regexp.MustCompile("`" + name + "`").Match(docs) {
+			t.Errorf("metric %s is not documented", name)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "grafana-chatd.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(b, &dash); err != nil {
+		t.Fatalf("docs/grafana-chatd.json: %v", err)
+	}
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			for _, name := range metricNameRE.FindAllString(tg.Expr, -1) {
+				// The adapter's requests exist only in a cluster
+				// (TestRunTwoNodes checks them).
+				if !exposed[strings.TrimSuffix(name, "_bucket")] && !strings.HasPrefix(name, "socketio_adapter_") {
+					t.Errorf("dashboard panel %q: unknown metric %s", p.Title, name)
+				}
+			}
+		}
+	}
 }
