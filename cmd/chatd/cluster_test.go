@@ -390,6 +390,12 @@ func TestRunTwoNodes(t *testing.T) {
 		m[`socketio_adapter_request_errors_total{error="timeout",kind="serverSideEmit"}`] != 0 {
 		t.Errorf("adapter requests of node B: %v", m)
 	}
+	// Node B's presence holds bob's and alice's second socket in "chat"
+	// (from its local copy of the Redis presence).
+	testutil.Eventually(t, 5*time.Second, "node B's presence size", func() bool {
+		m := scrapeMetrics(t, metricsURL(t, b))
+		return m[`chatd_presence_sockets`] == 2 && m[`chatd_presence_rooms`] == 1
+	})
 
 	// bob leaves: alice's sockets on both nodes see one member.
 	cb.s.Close()
