@@ -43,7 +43,8 @@ type Options struct {
 }
 
 // NewCollector returns a collector of srv's metrics; register it with a
-// prometheus.Registerer. opts may be nil.
+// prometheus.Registerer. Options are optional: the first one given is
+// used.
 func NewCollector(srv *socketio.Server, opts ...Options) *Collector {
 	var o Options
 	if len(opts) > 0 {
