@@ -6,11 +6,12 @@ import "sync/atomic"
 // once per session event (open, close, upgrade, refused request), never
 // per packet.
 type serverStats struct {
-	opened          atomic.Uint64
-	refused         [len(errorMessages)]atomic.Uint64 // by Error* code
-	upgrades        atomic.Uint64
-	upgradeFailures atomic.Uint64
-	closes          [len(closeReasons) + 1]atomic.Uint64 // by closeReasons index; the last: any other
+	opened              atomic.Uint64
+	refused             [len(errorMessages)]atomic.Uint64 // by Error* code
+	upgrades            atomic.Uint64
+	upgradeFailures     atomic.Uint64
+	wsHandshakeFailures atomic.Uint64
+	closes              [len(closeReasons) + 1]atomic.Uint64 // by closeReasons index; the last: any other
 }
 
 // closeReasons are the reasons counted by Stats.Closes.
@@ -49,6 +50,11 @@ type Stats struct {
 	// a probe that failed, timed out or was followed by anything but the
 	// upgrade packet.
 	Upgrades, UpgradeFailures uint64
+	// WebSocketHandshakeFailures counts the WebSocket opening handshakes
+	// (of new sessions or upgrades) that failed after the Engine.IO
+	// checks: a bad Sec-WebSocket-Key or version, a method other than
+	// GET, a connection that could not be taken over.
+	WebSocketHandshakeFailures uint64
 	// Closes counts the sessions that ended, by reason (every Reason
 	// constant is present; a reason outside them is counted as "other").
 	Closes map[Reason]uint64
@@ -69,12 +75,13 @@ func ErrorMessage(code int) string {
 // called, so call it at scrape time, not on a hot path.
 func (s *Server) Stats() Stats {
 	st := Stats{
-		Sessions:        map[string]int{TransportPolling: 0, TransportWebSocket: 0},
-		Opened:          s.stats.opened.Load(),
-		Refused:         make(map[int]uint64, len(errorMessages)),
-		Upgrades:        s.stats.upgrades.Load(),
-		UpgradeFailures: s.stats.upgradeFailures.Load(),
-		Closes:          make(map[Reason]uint64, len(closeReasons)+1),
+		Sessions:                   map[string]int{TransportPolling: 0, TransportWebSocket: 0},
+		Opened:                     s.stats.opened.Load(),
+		Refused:                    make(map[int]uint64, len(errorMessages)),
+		Upgrades:                   s.stats.upgrades.Load(),
+		UpgradeFailures:            s.stats.upgradeFailures.Load(),
+		WebSocketHandshakeFailures: s.stats.wsHandshakeFailures.Load(),
+		Closes:                     make(map[Reason]uint64, len(closeReasons)+1),
 	}
 	for code := range s.stats.refused {
 		st.Refused[code] = s.stats.refused[code].Load()

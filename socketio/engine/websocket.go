@@ -93,6 +93,7 @@ var readBufPool = sync.Pool{New: func() any { b := make([]byte, readBufSize); re
 func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, sess *Session, hdr http.Header) *wsConn {
 	nc, head, err := acceptWebSocket(w, r, hdr)
 	if err != nil {
+		s.stats.wsHandshakeFailures.Add(1)
 		s.opts.Logger.Debug("engine.io websocket handshake failed", "err", err)
 		return nil
 	}

@@ -28,11 +28,11 @@ type Collector struct {
 }
 
 type descs struct {
-	sessions, queuedBytes, opened, closed, refused, upgrades, upgradeFailures, slowConsumer *prometheus.Desc
-	sockets, rooms                                                                          *prometheus.Desc
-	packetsIn, bytesIn, packetsOut, bytesOut                                                *prometheus.Desc
-	broadcasts, recipients, connectErrors, ackTimeouts, disconnects                         *prometheus.Desc
-	requests, requestErrors, requestDuration                                                *prometheus.Desc
+	sessions, queuedBytes, opened, closed, refused, upgrades, upgradeFailures, wsHandshakeFailures, slowConsumer *prometheus.Desc
+	sockets, rooms                                                                                               *prometheus.Desc
+	packetsIn, bytesIn, packetsOut, bytesOut                                                                     *prometheus.Desc
+	broadcasts, recipients, connectErrors, ackTimeouts, disconnects                                              *prometheus.Desc
+	requests, requestErrors, requestDuration                                                                     *prometheus.Desc
 }
 
 // Options configure a Collector.
@@ -54,28 +54,29 @@ func NewCollector(srv *socketio.Server, opts ...Options) *Collector {
 		return prometheus.NewDesc("socketio_"+name, help, labels, o.ConstLabels)
 	}
 	return &Collector{srv: srv, descs: descs{
-		sessions:        d("engine_sessions", "Open Engine.IO sessions, by current transport.", "transport"),
-		queuedBytes:     d("engine_queued_bytes", "Bytes queued to the open sessions and not yet written."),
-		opened:          d("engine_sessions_opened_total", "Engine.IO sessions opened (successful handshakes)."),
-		closed:          d("engine_sessions_closed_total", "Engine.IO sessions closed, by reason.", "reason"),
-		refused:         d("engine_request_errors_total", "Engine.IO requests refused (handshakes and later requests), by error code.", "code", "message"),
-		upgrades:        d("engine_upgrades_total", "Sessions upgraded from polling to WebSocket."),
-		upgradeFailures: d("engine_upgrade_failures_total", "Upgrades to WebSocket that were started and did not complete."),
-		slowConsumer:    d("slow_consumer_closes_total", "Sessions closed because their outbound queue passed MaxQueuedBytes."),
-		sockets:         d("sockets", "Connected sockets, by namespace.", "namespace"),
-		rooms:           d("rooms", "Rooms with at least one socket of this node (not counting each socket's own room), by namespace.", "namespace"),
-		packetsIn:       d("packets_received_total", "Socket.IO packets received, by type.", "type"),
-		bytesIn:         d("received_bytes_total", "Bytes of the Socket.IO packets received (with binary attachments), by type.", "type"),
-		packetsOut:      d("packets_sent_total", "Socket.IO packets queued to clients (a broadcast counts once per recipient), by type.", "type"),
-		bytesOut:        d("sent_bytes_total", "Bytes of the Socket.IO packets queued to clients (with binary attachments), by type.", "type"),
-		broadcasts:      d("broadcasts_total", "Packets delivered by the adapters to this node's sockets (broadcasts)."),
-		recipients:      d("broadcast_recipients_total", "Sockets reached by the broadcasts."),
-		connectErrors:   d("connect_errors_total", "Namespace connections refused with CONNECT_ERROR (middleware error or unknown namespace)."),
-		ackTimeouts:     d("ack_timeouts_total", "Acknowledgements awaited in vain until a timeout."),
-		disconnects:     d("disconnects_total", "Sockets disconnected, by reason.", "reason"),
-		requests:        d("adapter_requests_total", "Requests sent by the adapters to the other nodes and waited on, by kind.", "kind"),
-		requestErrors:   d("adapter_request_errors_total", "Adapter requests that failed, by kind and error (timeout or other).", "kind", "error"),
-		requestDuration: d("adapter_request_duration_seconds", "Duration of the adapter requests to the other nodes, by kind.", "kind"),
+		sessions:            d("engine_sessions", "Open Engine.IO sessions, by current transport.", "transport"),
+		queuedBytes:         d("engine_queued_bytes", "Bytes queued to the open sessions and not yet written."),
+		opened:              d("engine_sessions_opened_total", "Engine.IO sessions opened (successful handshakes)."),
+		closed:              d("engine_sessions_closed_total", "Engine.IO sessions closed, by reason.", "reason"),
+		refused:             d("engine_request_errors_total", "Engine.IO requests refused (handshakes and later requests), by error code.", "code", "message"),
+		upgrades:            d("engine_upgrades_total", "Sessions upgraded from polling to WebSocket."),
+		upgradeFailures:     d("engine_upgrade_failures_total", "Upgrades to WebSocket that were started and did not complete."),
+		wsHandshakeFailures: d("engine_websocket_handshake_failures_total", "WebSocket opening handshakes (new sessions or upgrades) refused as invalid."),
+		slowConsumer:        d("slow_consumer_closes_total", "Sessions closed because their outbound queue passed MaxQueuedBytes."),
+		sockets:             d("sockets", "Connected sockets, by namespace.", "namespace"),
+		rooms:               d("rooms", "Rooms with at least one socket of this node (not counting each socket's own room), by namespace.", "namespace"),
+		packetsIn:           d("packets_received_total", "Socket.IO packets received, by type.", "type"),
+		bytesIn:             d("received_bytes_total", "Bytes of the Socket.IO packets received (with binary attachments), by type.", "type"),
+		packetsOut:          d("packets_sent_total", "Socket.IO packets queued to clients (a broadcast counts once per recipient), by type.", "type"),
+		bytesOut:            d("sent_bytes_total", "Bytes of the Socket.IO packets queued to clients (with binary attachments), by type.", "type"),
+		broadcasts:          d("broadcasts_total", "Packets delivered by the adapters to this node's sockets (broadcasts)."),
+		recipients:          d("broadcast_recipients_total", "Sockets reached by the broadcasts."),
+		connectErrors:       d("connect_errors_total", "Namespace connections refused with CONNECT_ERROR (middleware error or unknown namespace)."),
+		ackTimeouts:         d("ack_timeouts_total", "Acknowledgements awaited in vain until a timeout."),
+		disconnects:         d("disconnects_total", "Sockets disconnected, by reason.", "reason"),
+		requests:            d("adapter_requests_total", "Requests sent by the adapters to the other nodes and waited on, by kind.", "kind"),
+		requestErrors:       d("adapter_request_errors_total", "Adapter requests that failed, by kind and error (timeout or other).", "kind", "error"),
+		requestDuration:     d("adapter_request_duration_seconds", "Duration of the adapter requests to the other nodes, by kind.", "kind"),
 	}}
 }
 
@@ -83,7 +84,7 @@ func NewCollector(srv *socketio.Server, opts ...Options) *Collector {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	d := &c.descs
 	for _, x := range []*prometheus.Desc{
-		d.sessions, d.queuedBytes, d.opened, d.closed, d.refused, d.upgrades, d.upgradeFailures, d.slowConsumer,
+		d.sessions, d.queuedBytes, d.opened, d.closed, d.refused, d.upgrades, d.upgradeFailures, d.wsHandshakeFailures, d.slowConsumer,
 		d.sockets, d.rooms, d.packetsIn, d.bytesIn, d.packetsOut, d.bytesOut,
 		d.broadcasts, d.recipients, d.connectErrors, d.ackTimeouts, d.disconnects,
 		d.requests, d.requestErrors, d.requestDuration,
@@ -117,6 +118,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counter(d.upgrades, e.Upgrades)
 	counter(d.upgradeFailures, e.UpgradeFailures)
+	counter(d.wsHandshakeFailures, e.WebSocketHandshakeFailures)
 	counter(d.slowConsumer, e.Closes[engine.ReasonSlowConsumer])
 
 	requests := map[string]*adapter.RequestStats{}

@@ -184,7 +184,19 @@ func TestSessionMovesMetrics(t *testing.T) {
 	a.ExpectMatch(`44/nope,\{"message":"Invalid namespace"\}`)
 	a.Send(`40/private,`)
 	a.ExpectMatch(`44/private,\{"message":"no"\}`)
+	bad, _ := http.NewRequest("GET", base+"?EIO=4&transport=websocket", nil)
+	bad.Header.Set("Connection", "Upgrade")
+	bad.Header.Set("Upgrade", "websocket")
+	bad.Header.Set("Sec-WebSocket-Version", "12")
+	if res, err := http.DefaultClient.Do(bad); err != nil {
+		t.Fatal(err)
+	} else if res.Body.Close(); res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a WebSocket handshake of version 12: %s", res.Status)
+	}
 	m = scrape(t, reg)
+	if m[`socketio_engine_websocket_handshake_failures_total`] != 1 {
+		t.Errorf("WebSocket handshake failures: %v", m[`socketio_engine_websocket_handshake_failures_total`])
+	}
 	if m[`socketio_engine_request_errors_total{code="1",message="Session ID unknown"}`] != 1 || m[`socketio_connect_errors_total`] != 2 {
 		t.Errorf("refusals: %v", m)
 	}
