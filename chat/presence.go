@@ -62,6 +62,20 @@ type Presence interface {
 	Users(ctx context.Context, room RoomID, limit int) (users []UserRef, total int, err error)
 }
 
+// PresenceSize is how much presence one node holds: the rooms its
+// sockets are present in, and those sockets (one per room they are in).
+type PresenceSize struct {
+	Rooms   int
+	Sockets int
+}
+
+// PresenceSizer is implemented by the Presence implementations that can
+// tell the size of this node's entries without a round trip, for metrics
+// (MemoryPresence and chat/redispresence's do).
+type PresenceSizer interface {
+	LocalSize() PresenceSize
+}
+
 // MemoryPresence is the Presence of a single node, kept in memory with
 // counts updated on every change: Add, Remove and Stats are O(1), Users
 // is O(limit) plus, after a change, one sort of the room's names. The zero
@@ -138,6 +152,17 @@ func (p *MemoryPresence) Remove(_ context.Context, room RoomID, sid string) (str
 		delete(p.rooms, room)
 	}
 	return name, true, nil
+}
+
+// LocalSize implements PresenceSizer, in O(rooms).
+func (p *MemoryPresence) LocalSize() PresenceSize {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	sz := PresenceSize{Rooms: len(p.rooms)}
+	for _, r := range p.rooms {
+		sz.Sockets += len(r.sockets)
+	}
+	return sz
 }
 
 // Stats implements Presence.

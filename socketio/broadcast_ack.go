@@ -93,6 +93,7 @@ func (b BroadcastOperator) emitWithAck(ctx context.Context, ns *Namespace, event
 	if !finished {
 		finished = true
 		if ctx.Err() == context.DeadlineExceeded {
+			ns.server.stats.ackTimeouts.Add(uint64(max(expected-len(out), 0)))
 			return out, ErrTimeout
 		}
 		return out, ctx.Err()

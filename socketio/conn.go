@@ -115,6 +115,7 @@ func (c *serverConn) onMessage(data []byte, binary bool) {
 			return
 		}
 		b := c.pending
+		c.server.stats.receivedBytes(b.pkt.Type, len(data))
 		b.attachments = append(b.attachments, bytes.Clone(data))
 		if len(b.attachments) == b.pkt.Attachments {
 			c.pending = nil
@@ -131,6 +132,7 @@ func (c *serverConn) onMessage(data []byte, binary bool) {
 		c.protocolError(err.Error())
 		return
 	}
+	c.server.stats.received(pkt.Type, len(data))
 	if (pkt.Type == parser.BinaryEvent || pkt.Type == parser.BinaryAck) && pkt.Attachments > 0 {
 		c.pending = &binaryPacket{pkt: pkt, attachments: make([][]byte, 0, pkt.Attachments)}
 		return
@@ -248,6 +250,7 @@ func (c *serverConn) connect(name string, auth json.RawMessage) {
 			data = json.RawMessage(`"Invalid namespace"`)
 		}
 		c.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: name, Data: data}, nil)
+		c.server.stats.connectErrs.Add(1)
 		return
 	}
 	var restored *adapter.RecoverySession
@@ -291,9 +294,6 @@ func (c *serverConn) sendPacket(p *parser.Packet, atts [][]byte) bool {
 // sendPacketCompress is sendPacket; with compress false, the frames are
 // never compressed (Compress(false)).
 func (c *serverConn) sendPacketCompress(p *parser.Packet, atts [][]byte, compress bool) bool {
-	if c.dec != nil {
-		return c.sendFrames(c.server.encodeFrames(p, atts, !compress))
-	}
 	return c.sendTextCompress(p.Encode(), atts, compress)
 }
 
@@ -313,7 +313,11 @@ func (c *serverConn) sendTextCompress(text []byte, atts [][]byte, compress bool)
 			c.server.opts.Logger.Error("socketio: packet not sent", "sid", c.eio.ID(), "error", err)
 			return false
 		}
-		return c.sendFrames(c.server.encodeFrames(&p, atts, !compress))
+		ok := c.sendFrames(c.server.encodeFrames(&p, atts, !compress))
+		if ok {
+			c.server.stats.sent(text, atts, 1)
+		}
+		return ok
 	}
 	newFrame := engine.NewFrame
 	if !compress {
@@ -324,6 +328,9 @@ func (c *serverConn) sendTextCompress(text []byte, atts [][]byte, compress bool)
 	ok := c.eio.SendFrame(newFrame(text, false))
 	for _, a := range atts {
 		ok = ok && c.eio.SendFrame(newFrame(a, true))
+	}
+	if ok {
+		c.server.stats.sent(text, atts, 1)
 	}
 	return ok
 }

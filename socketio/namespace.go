@@ -320,6 +320,7 @@ func (ns *Namespace) deliver(frames []*engine.Frame, pkt *adapter.Packet, ids []
 			}
 		}
 	}
+	ns.server.stats.delivered(pkt.Packet.Type, frames, n)
 	return n
 }
 

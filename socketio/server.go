@@ -42,6 +42,8 @@ type Server struct {
 
 	offsetPrefix string
 	offsets      atomic.Uint64
+
+	stats serverStats // see Stats
 }
 
 // NewServer returns a server with the given options (nil for the

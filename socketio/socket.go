@@ -447,6 +447,7 @@ func (s *Socket) emitWithAck(ctx context.Context, event string, args []any, o em
 	case <-ctx.Done():
 		s.dropAck(id)
 		if ctx.Err() == context.DeadlineExceeded {
+			s.ns.server.stats.ackTimeouts.Add(1)
 			return Args{}, ErrTimeout
 		}
 		return Args{}, ctx.Err()
@@ -647,6 +648,7 @@ func (s *Socket) runConnect() {
 				data = v4ConnectErrorData(err)
 			}
 			s.conn.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: s.ns.name, Data: data}, nil)
+			s.ns.server.stats.connectErrs.Add(1)
 			s.ns.refuse()
 			return
 		}
@@ -858,6 +860,7 @@ func (s *Socket) finishClose(reason Reason) {
 		fn(Args{}, ErrDisconnected)
 	}
 	if wasConnected {
+		s.ns.server.stats.disconnected(reason)
 		for _, h := range hs {
 			h(reason)
 		}

@@ -29,6 +29,7 @@ func Run(t *testing.T, newPresence func(t *testing.T) chat.Presence) {
 		{"UsersSorted", testUsersSorted},
 		{"ManyUsers", testManyUsers},
 		{"Concurrent", testConcurrent},
+		{"LocalSize", testLocalSize},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newPresence(t)) })
 	}
@@ -139,6 +140,32 @@ func testRoomsApart(t *testing.T, p chat.Presence) {
 	remove(t, p, chatRoom, "a1", "alice", true)
 	wantStats(t, p, randomRoom, 1, 1)
 	wantStats(t, p, otherNS, 2, 2)
+}
+
+// testLocalSize checks chat.PresenceSizer, for implementations that have
+// it: the rooms and the sockets of this node.
+func testLocalSize(t *testing.T, p chat.Presence) {
+	ps, ok := p.(chat.PresenceSizer)
+	if !ok {
+		t.Skip("not a chat.PresenceSizer")
+	}
+	want := func(rooms, sockets int) {
+		t.Helper()
+		if got := ps.LocalSize(); got != (chat.PresenceSize{Rooms: rooms, Sockets: sockets}) {
+			t.Fatalf("LocalSize = %+v, want %d rooms, %d sockets", got, rooms, sockets)
+		}
+	}
+	want(0, 0)
+	add(t, p, chatRoom, "a1", user("alice"), true)
+	add(t, p, chatRoom, "a2", user("alice"), false)
+	add(t, p, randomRoom, "a1", user("alice"), true)
+	add(t, p, chatRoom, "a1", user("alice"), false) // already there
+	want(2, 3)
+	remove(t, p, chatRoom, "a1", "alice", false) // a2 is still there
+	remove(t, p, randomRoom, "a1", "alice", true)
+	want(1, 1)
+	remove(t, p, chatRoom, "a2", "alice", true)
+	want(0, 0)
 }
 
 func testUsersSorted(t *testing.T, p chat.Presence) {

@@ -384,6 +384,14 @@ func (p *Presence) resync(ctx context.Context, seen string) error {
 	return nil
 }
 
+// LocalSize implements chat.PresenceSizer: the entries of this node, from
+// its local copy.
+func (p *Presence) LocalSize() chat.PresenceSize {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return chat.PresenceSize{Rooms: len(p.local), Sockets: p.count()}
+}
+
 // count returns the number of local entries; p.mu is held.
 func (p *Presence) count() int {
 	n := 0

@@ -320,7 +320,7 @@ func TestRunTwoNodes(t *testing.T) {
 	dsn := storetest.PostgresURL(t)
 	before := runtime.NumGoroutine()
 	prefix := uniquePrefix()
-	args := []string{"-db", dsn, "-redis", redisURL, "-redis-prefix", prefix, "-addr", "127.0.0.1:0", "-msg-rate", "0"}
+	args := []string{"-db", dsn, "-redis", redisURL, "-redis-prefix", prefix, "-addr", "127.0.0.1:0", "-msg-rate", "0", "-metrics-addr", "127.0.0.1:0"}
 	a := MustRunMain(t, args, nil)
 	b := MustRunMain(t, args, nil)
 	if !strings.Contains(a.Stderr.String(), "prefix "+prefix) {
@@ -382,6 +382,20 @@ func TestRunTwoNodes(t *testing.T) {
 	if err := dialErr(a.URL, "/user", bobOnA); err == nil || !strings.Contains(err.Error(), "unauthorized") {
 		t.Fatalf("the logged-out session on the other node: %v, want unauthorized", err)
 	}
+	// The log-out asked the other node to forget the session: a request
+	// of the adapter, measured.
+	m := scrapeMetrics(t, metricsURL(t, b))
+	if m[`socketio_adapter_requests_total{kind="serverSideEmit"}`] < 1 ||
+		m[`socketio_adapter_request_duration_seconds_count{kind="serverSideEmit"}`] < 1 ||
+		m[`socketio_adapter_request_errors_total{error="timeout",kind="serverSideEmit"}`] != 0 {
+		t.Errorf("adapter requests of node B: %v", m)
+	}
+	// Node B's presence holds bob's and alice's second socket in "chat"
+	// (from its local copy of the Redis presence).
+	testutil.Eventually(t, 5*time.Second, "node B's presence size", func() bool {
+		m := scrapeMetrics(t, metricsURL(t, b))
+		return m[`chatd_presence_sockets`] == 2 && m[`chatd_presence_rooms`] == 1
+	})
 
 	// bob leaves: alice's sockets on both nodes see one member.
 	cb.s.Close()

@@ -32,6 +32,9 @@ type Config struct {
 	// unless PprofPublic is set.
 	PprofAddr   string
 	PprofPublic bool
+	// MetricsAddr is the listen address of the Prometheus metrics
+	// (/metrics); empty (the default) serves none.
+	MetricsAddr string
 }
 
 // Defaults.
@@ -85,6 +88,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.BoolVar(&c.SecureCookie, "secure-cookie", secureDefault, "mark the session cookie Secure even on plain HTTP: set it behind a proxy that terminates TLS (env CHATD_SECURE_COOKIE)")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", getenv("CHATD_PPROF_ADDR"), "listen address of the profiling endpoints (/debug/pprof/), loopback only unless -pprof-public; empty = off (env CHATD_PPROF_ADDR)")
 	fs.BoolVar(&c.PprofPublic, "pprof-public", false, "allow -pprof-addr on a non-loopback address: anyone reaching it can profile the server")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", getenv("CHATD_METRICS_ADDR"), "listen address of the Prometheus metrics (/metrics), on a listener of their own; empty = off (env CHATD_METRICS_ADDR)")
 	fs.StringVar(&level, "log-level", envOr(getenv, "CHATD_LOG_LEVEL", defaultLogLevel), "log level: debug, info, warn or error (env CHATD_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return c, err

@@ -113,8 +113,19 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 	accounts := chat.NewAccounts(db, db, accOpts)
 	limiter := chat.NewRateLimiter(cfg.MsgRate, chat.DefaultMessageBurst)
+	// With -metrics-addr, the message store and the log-ins are measured.
+	var (
+		met         *chatMetrics
+		msgStore    chat.MessageStore = db
+		pageAccount web.Accounts      = accounts
+	)
+	if cfg.MetricsAddr != "" {
+		met = newChatMetrics()
+		msgStore = meteredMessages{store: db, m: met}
+		pageAccount = meteredAccounts{Accounts: accounts, m: met}
+	}
 	pages, err := web.New(web.Config{
-		Accounts:       accounts,
+		Accounts:       pageAccount,
 		Namespaces:     db,
 		Health:         db,
 		TrustedOrigins: cfg.Origins,
@@ -203,7 +214,10 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 			sio.Close(sctx)
 		}
 	}()
-	messages := chat.NewMessages(db, chat.MessagesOptions{Limiter: limiter, CacheHistory: true, HistoryTTL: historyTTL(cfg)})
+	if met != nil {
+		met.addServer(sio, presence)
+	}
+	messages := chat.NewMessages(msgStore, chat.MessagesOptions{Limiter: limiter, CacheHistory: true, HistoryTTL: historyTTL(cfg)})
 	chatSrv := live.NewServer(live.Options{
 		Auth:       accounts,
 		Namespaces: db,
@@ -251,13 +265,22 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	go func() { serveErr <- srv.Serve(ln) }()
 
 	if cfg.PprofAddr != "" {
-		stopPprof, err := servePprof(ctx, cfg.PprofAddr, logger)
+		stopPprof, err := serveSide(ctx, cfg.PprofAddr, "-pprof-addr", httpserve.Pprof(), logger, "profiling endpoints", "/debug/pprof/")
 		if err != nil {
 			_ = srv.Close()
 			<-serveErr
 			return err
 		}
 		defer stopPprof()
+	}
+	if met != nil {
+		stopMetrics, err := serveSide(ctx, cfg.MetricsAddr, "-metrics-addr", met.handler(), logger, "metrics", "/metrics")
+		if err != nil {
+			_ = srv.Close()
+			<-serveErr
+			return err
+		}
+		defer stopMetrics()
 	}
 
 	addr := ln.Addr().String()
@@ -334,23 +357,24 @@ func requestLog(logger *slog.Logger) func(http.Handler) http.Handler {
 	}
 }
 
-// servePprof serves net/http/pprof's endpoints on their own listener at
-// addr (never on the chat's address) and returns the function that stops
-// them.
-func servePprof(ctx context.Context, addr string, logger *slog.Logger) (func(), error) {
+// serveSide serves h on a listener of its own at addr (never on the
+// chat's address), given by the flag named flagName, and returns the
+// function that stops it. It logs what ("profiling endpoints", "metrics")
+// with the URL of path.
+func serveSide(ctx context.Context, addr, flagName string, h http.Handler, logger *slog.Logger, what, path string) (func(), error) {
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen on -pprof-addr: %w", err)
+		return nil, fmt.Errorf("listen on %s: %w", flagName, err)
 	}
-	srv := &http.Server{Handler: httpserve.Pprof(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Warn("profiling endpoints", "err", err)
+			logger.Warn(what, "err", err)
 		}
 	}()
-	logger.Info("profiling endpoints", "addr", "http://"+ln.Addr().String()+"/debug/pprof/")
+	logger.Info(what, "addr", "http://"+ln.Addr().String()+path)
 	return func() {
 		_ = srv.Close()
 		<-done

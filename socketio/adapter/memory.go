@@ -111,6 +111,13 @@ func NewMemory(e Emitter) *Memory {
 // Emitter returns the namespace the adapter delivers to.
 func (m *Memory) Emitter() Emitter { return m.emitter }
 
+// RoomCount implements RoomCounter.
+func (m *Memory) RoomCount() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.rooms)
+}
+
 // Add implements Adapter.
 func (m *Memory) Add(id, room string) {
 	m.mu.Lock()

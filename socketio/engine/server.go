@@ -54,6 +54,8 @@ type Server struct {
 	lmu           sync.Mutex                                  // serializes changes of connListeners
 	connListeners atomic.Pointer[[]*listener[func(*Session)]] // OnConnection
 
+	stats serverStats
+
 	count   atomic.Int64
 	closeWG sync.WaitGroup // one per session until its OnClose returns
 }
@@ -191,6 +193,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, msg stri
 		Code    int    `json:"code"`
 		Message string `json:"message"`
 	}{code, msg})
+	s.stats.refused[code].Add(1)
 	s.obs().ConnectionError(r, code, msg)
 	s.opts.Logger.Debug("engine.io request refused", "code", code, "message", msg,
 		"method", r.Method, "url", r.URL.String(), "remote", r.RemoteAddr)
@@ -398,6 +401,7 @@ func (s *Server) open(sess *Session, upgrades []string) bool {
 	}
 	s.opts.Logger.Debug("engine.io session opened", "sid", sess.id, "transport", sess.transport)
 	sess.opened = true
+	s.stats.opened.Add(1)
 	if sess.conn = s.h.OnOpen(sess); sess.conn == nil {
 		sess.conn = nopConn{}
 	}

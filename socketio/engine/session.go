@@ -564,6 +564,7 @@ func (s *Session) terminate(reason Reason, mode closeMode) {
 		defer s.hmu.Unlock()
 		s.handlerDone = true
 		if s.opened { // a session refused during its handshake was never opened
+			s.srv.stats.closed(reason)
 			s.srv.obs().Close(s, reason)
 			s.conn.OnClose(s, reason)
 			s.notifyClose(reason)

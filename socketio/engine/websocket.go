@@ -112,6 +112,7 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, sess *Session, 
 	}
 	nc, head, err := acceptWebSocket(w, r, hdr)
 	if err != nil {
+		s.stats.wsHandshakeFailures.Add(1)
 		s.opts.Logger.Debug("engine.io websocket handshake failed", "err", err)
 		return nil
 	}
@@ -312,6 +313,7 @@ func (s *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, sess *Sess
 func (s *Session) cancelUpgrade(c *wsConn) {
 	s.mu.Lock()
 	if s.upg == c {
+		s.srv.stats.upgradeFailures.Add(1)
 		s.upg = nil
 		s.probed = false
 		if s.upgTimer != nil {
@@ -621,6 +623,7 @@ func (c *wsConn) onPacket(p Packet) bool {
 		s.wakePollLocked(nil) // a GET still pending gets 400, as after the upgrade
 		c.kickLocked()
 		s.mu.Unlock()
+		s.srv.stats.upgrades.Add(1)
 		s.srv.opts.Logger.Debug("engine.io session upgraded", "sid", s.id)
 		s.notifyUpgrade()
 		return true

@@ -47,6 +47,8 @@ type Adapter struct {
 	// until then broadcasts are not published, so that while Redis is
 	// unreachable senders are not held up by connection attempts.
 	publishDownUntil atomic.Int64
+
+	stats [reqBroadcastAck + 1]requestStats // by request type, see RequestStats
 }
 
 var _ adapter.Adapter = (*Adapter)(nil)

@@ -30,12 +30,14 @@ type pending struct {
 // ask publishes req and waits for expect answers, the request timeout or
 // the end of ctx. The returned pending holds what arrived (nil when the
 // request could not be sent).
-func (a *Adapter) ask(ctx context.Context, req *request, expect int) (*pending, error) {
+func (a *Adapter) ask(ctx context.Context, req *request, expect int) (p *pending, err error) {
+	start := time.Now()
+	defer func() { a.observeRequest(req.Type, time.Since(start), err) }()
 	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, err
 	}
-	p := &pending{kind: req.Type, expect: expect, done: make(chan struct{})}
+	p = &pending{kind: req.Type, expect: expect, done: make(chan struct{})}
 	a.mu.Lock()
 	if a.closed {
 		a.mu.Unlock()
