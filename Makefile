@@ -9,6 +9,7 @@
 #   make fuzz            every fuzz target in FUZZPKGS for FUZZTIME (default 10s)
 #   make bench           go benchmarks
 #   make vendor-client   refresh the vendored socket.io-client files
+#   make vendor-admin-ui refresh the vendored Socket.IO Admin UI dashboard
 #
 # See docs/development.md.
 
@@ -32,6 +33,11 @@ CLIENT_FILES := socket.io.js socket.io.js.map \
 	socket.io.esm.min.js socket.io.esm.min.js.map \
 	socket.io.msgpack.min.js socket.io.msgpack.min.js.map
 
+# The @socket.io/admin-ui release whose dashboard (ui/dist, without the
+# source maps) is vendored under ADMIN_UI_DIR and served by chatd.
+ADMIN_UI_VERSION ?= 0.5.1
+ADMIN_UI_DIR := socketio/admin/adminui/third_party/admin-ui
+
 E2E_DIR := e2e
 
 # Playwright drives the system Chromium; it must never download browsers.
@@ -41,7 +47,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 .NOTPARALLEL:
 
 .PHONY: test check gofmt-check vet-check templ-check go-test build run fmt vet \
-	fuzz bench vendor-client deps chromium e2e-deps e2e e2e-node e2e-playwright clean
+	fuzz bench vendor-client vendor-admin-ui deps chromium e2e-deps e2e e2e-node e2e-playwright clean
 
 ## test: everything, in order. Installs, static checks and the build stop at
 ## the first failure; the end-to-end suites and the Go tests all run even if
@@ -133,6 +139,22 @@ vendor-client:
 	cp "$$tmp/package/LICENSE" $(CLIENT_DIR)/LICENSE; \
 	printf '%s\n' "$(SOCKETIO_CLIENT_VERSION)" > $(CLIENT_DIR)/VERSION; \
 	echo "vendored socket.io-client $(SOCKETIO_CLIENT_VERSION) into $(CLIENT_DIR)"
+
+## vendor-admin-ui: refresh the vendored Socket.IO Admin UI dashboard.
+vendor-admin-ui:
+	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+	echo "==> npm pack @socket.io/admin-ui@$(ADMIN_UI_VERSION)"; \
+	( cd "$$tmp" && $(NPM) pack --silent "@socket.io/admin-ui@$(ADMIN_UI_VERSION)" >/dev/null \
+		&& tar -xzf "socket.io-admin-ui-$(ADMIN_UI_VERSION).tgz" ); \
+	got="$$(node -p 'require(process.argv[1]).version' "$$tmp/package/package.json")"; \
+	if [ "$$got" != "$(ADMIN_UI_VERSION)" ]; then \
+		echo "package version $$got, want $(ADMIN_UI_VERSION)"; exit 1; fi; \
+	rm -rf $(ADMIN_UI_DIR)/dist; mkdir -p $(ADMIN_UI_DIR); \
+	cp -r "$$tmp/package/ui/dist" $(ADMIN_UI_DIR)/dist; \
+	find $(ADMIN_UI_DIR)/dist -name '*.map' -delete; \
+	cp "$$tmp/package/LICENSE" $(ADMIN_UI_DIR)/LICENSE; \
+	printf '%s\n' "$(ADMIN_UI_VERSION)" > $(ADMIN_UI_DIR)/VERSION; \
+	echo "vendored @socket.io/admin-ui $(ADMIN_UI_VERSION) into $(ADMIN_UI_DIR)"
 
 ## deps: install what is missing on a fresh Debian machine.
 deps: chromium e2e-deps

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -367,4 +368,18 @@ func (s *Server) HasNamespace(name string) bool {
 	defer s.mu.RUnlock()
 	_, ok := s.namespaces[name]
 	return ok
+}
+
+// Namespaces returns the namespaces that exist now (static ones, and the
+// dynamic children not yet cleaned up; not the parents made by OfRegexp
+// and OfFunc), sorted by name.
+func (s *Server) Namespaces() []*Namespace {
+	s.mu.RLock()
+	out := make([]*Namespace, 0, len(s.namespaces))
+	for _, ns := range s.namespaces {
+		out = append(out, ns)
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b *Namespace) int { return strings.Compare(a.name, b.name) })
+	return out
 }

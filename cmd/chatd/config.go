@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Config is the server configuration. It is read from flags and the
@@ -35,6 +36,23 @@ type Config struct {
 	// MetricsAddr is the listen address of the Prometheus metrics
 	// (/metrics); empty (the default) serves none.
 	MetricsAddr string
+	// AdminUI turns the Socket.IO Admin UI on: its namespace and the
+	// dashboard at /admin-ui/.
+	AdminUI AdminUIConfig
+}
+
+// AdminUIConfig configures the Socket.IO Admin UI (socketio/admin).
+type AdminUIConfig struct {
+	Enabled   bool
+	Namespace string // the admin namespace; never the chat's "/admin"
+	Username  string
+	// PasswordHash is the bcrypt hash of the dashboard's password, from
+	// CHATD_ADMIN_UI_PASSWORD_HASH, or made at start-up from
+	// CHATD_ADMIN_UI_PASSWORD.
+	PasswordHash string
+	NoAuth       bool // no login at all (loopback listeners only)
+	ReadOnly     bool
+	Production   bool // production mode: statistics only
 }
 
 // Defaults.
@@ -43,6 +61,10 @@ const (
 	defaultDB       = "chatd.db"
 	defaultMsgRate  = 10
 	defaultLogLevel = "info"
+	// defaultAdminUINamespace is the namespace of the Socket.IO Admin UI:
+	// the reference's "/admin" is a chat namespace of chatd.
+	defaultAdminUINamespace = "/socket.io-admin"
+	defaultAdminUIUser      = "admin"
 	// defaultRedisPrefix is the channel prefix of the reference Socket.IO
 	// Redis adapter, so Node.js servers with default options can join.
 	defaultRedisPrefix = "socket.io"
@@ -70,7 +92,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 		fs.PrintDefaults()
 	}
 	var c Config
-	var origins, rate, level string
+	var origins, rate, level, adminMode string
 	secureDefault := false
 	if v := strings.TrimSpace(getenv("CHATD_SECURE_COOKIE")); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -90,6 +112,16 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.BoolVar(&c.PprofPublic, "pprof-public", false, "allow -pprof-addr on a non-loopback address: anyone reaching it can profile the server")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", getenv("CHATD_METRICS_ADDR"), "listen address of the Prometheus metrics (/metrics), on a listener of their own; empty = off (env CHATD_METRICS_ADDR)")
 	fs.StringVar(&level, "log-level", envOr(getenv, "CHATD_LOG_LEVEL", defaultLogLevel), "log level: debug, info, warn or error (env CHATD_LOG_LEVEL)")
+	adminDefault, err := envBool(getenv, "CHATD_ADMIN_UI")
+	if err != nil {
+		return c, err
+	}
+	fs.BoolVar(&c.AdminUI.Enabled, "admin-ui", adminDefault, "serve the Socket.IO Admin UI: its namespace (-admin-ui-namespace) and the dashboard at /admin-ui/; the login is -admin-ui-user with the password of CHATD_ADMIN_UI_PASSWORD_HASH (bcrypt) or CHATD_ADMIN_UI_PASSWORD (env CHATD_ADMIN_UI)")
+	fs.StringVar(&c.AdminUI.Namespace, "admin-ui-namespace", envOr(getenv, "CHATD_ADMIN_UI_NAMESPACE", defaultAdminUINamespace), "namespace of the Socket.IO Admin UI; not a chat namespace (env CHATD_ADMIN_UI_NAMESPACE)")
+	fs.StringVar(&c.AdminUI.Username, "admin-ui-user", envOr(getenv, "CHATD_ADMIN_UI_USER", defaultAdminUIUser), "user name of the Admin UI login (env CHATD_ADMIN_UI_USER)")
+	fs.BoolVar(&c.AdminUI.ReadOnly, "admin-ui-readonly", false, "Admin UI in read-only mode: it watches, it cannot join, leave or disconnect sockets, nor emit")
+	fs.BoolVar(&c.AdminUI.NoAuth, "admin-ui-no-auth", false, "Admin UI without a login; only on a loopback -addr")
+	fs.StringVar(&adminMode, "admin-ui-mode", envOr(getenv, "CHATD_ADMIN_UI_MODE", "development"), "Admin UI mode: development (sockets, rooms and events) or production (statistics only) (env CHATD_ADMIN_UI_MODE)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -97,7 +129,6 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 		fs.Usage()
 		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
-	var err error
 	if c.MsgRate, err = strconv.ParseFloat(strings.TrimSpace(rate), 64); err != nil || c.MsgRate < 0 {
 		return c, fmt.Errorf("invalid -msg-rate %q: want a number >= 0", rate)
 	}
@@ -122,7 +153,66 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	if c.PprofAddr != "" && !c.PprofPublic && !loopbackAddr(c.PprofAddr) {
 		return c, fmt.Errorf("-pprof-addr %q is not a loopback address (127.0.0.1:PORT, [::1]:PORT or localhost:PORT); add -pprof-public to serve profiles there", c.PprofAddr)
 	}
+	if err := c.AdminUI.check(adminMode, c.Addr, getenv); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// envBool reads a boolean environment variable (false when unset).
+func envBool(getenv func(string) string, key string) (bool, error) {
+	v := strings.TrimSpace(getenv(key))
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("invalid %s %q: want true or false", key, v)
+	}
+	return b, nil
+}
+
+// check completes and validates the Admin UI configuration.
+func (a *AdminUIConfig) check(mode, addr string, getenv func(string) string) error {
+	switch mode {
+	case "development":
+	case "production":
+		a.Production = true
+	default:
+		return fmt.Errorf("invalid -admin-ui-mode %q: want development or production", mode)
+	}
+	if !a.Enabled {
+		return nil
+	}
+	if !strings.HasPrefix(a.Namespace, "/") || a.Namespace == "/" || a.Namespace == "/admin" {
+		return fmt.Errorf("invalid -admin-ui-namespace %q: want /NAME, not / nor the chat's /admin", a.Namespace)
+	}
+	if a.NoAuth {
+		if !loopbackAddr(addr) {
+			return errors.New("-admin-ui-no-auth needs a loopback -addr: anyone reaching the server could act on every socket")
+		}
+		return nil
+	}
+	if a.Username == "" {
+		return errors.New("-admin-ui-user must not be empty")
+	}
+	if h := strings.TrimSpace(getenv("CHATD_ADMIN_UI_PASSWORD_HASH")); h != "" {
+		if _, err := bcrypt.Cost([]byte(h)); err != nil {
+			return errors.New("CHATD_ADMIN_UI_PASSWORD_HASH is not a bcrypt hash")
+		}
+		a.PasswordHash = h
+		return nil
+	}
+	pw := getenv("CHATD_ADMIN_UI_PASSWORD")
+	if pw == "" {
+		return errors.New("-admin-ui needs CHATD_ADMIN_UI_PASSWORD_HASH (a bcrypt hash) or CHATD_ADMIN_UI_PASSWORD, or -admin-ui-no-auth")
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
+	if err != nil {
+		return fmt.Errorf("CHATD_ADMIN_UI_PASSWORD: %w", err)
+	}
+	a.PasswordHash = string(h)
+	return nil
 }
 
 // loopbackAddr reports whether the listen address addr names a loopback

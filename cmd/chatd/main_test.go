@@ -18,7 +18,9 @@ import (
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/internal/leakcheck"
 	"github.com/chatd/chatd/internal/testutil"
+	"github.com/chatd/chatd/socketio/socketiotest"
 	"github.com/chatd/chatd/store"
+	"golang.org/x/crypto/bcrypt"
 )
 
 func envMap(m map[string]string) func(string) string {
@@ -350,4 +352,72 @@ func TestAdminCommands(t *testing.T) {
 	if u, _ := db.FindUserByName(ctx, "yvonne"); u.Role != chat.RoleAdmin {
 		t.Errorf("yvonne's role = %s", u.Role)
 	}
+}
+
+func TestParseAdminUIConfig(t *testing.T) {
+	c, err := parseServeConfig(nil, envMap(nil), io.Discard)
+	if err != nil || c.AdminUI.Enabled {
+		t.Fatalf("the Admin UI is off by default: %+v, %v", c.AdminUI, err)
+	}
+	c, err = parseServeConfig([]string{"-admin-ui"}, envMap(map[string]string{"CHATD_ADMIN_UI_PASSWORD": "pw"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.AdminUI
+	if !a.Enabled || a.Namespace != "/socket.io-admin" || a.Username != "admin" || a.ReadOnly || a.Production || a.NoAuth {
+		t.Fatalf("defaults: %+v", a)
+	}
+	if bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte("pw")) != nil {
+		t.Fatal("the password was not hashed")
+	}
+	h, _ := bcrypt.GenerateFromPassword([]byte("pw2"), bcrypt.MinCost)
+	c, err = parseServeConfig([]string{"-admin-ui-namespace", "/ops", "-admin-ui-user", "ops", "-admin-ui-readonly", "-admin-ui-mode", "production"},
+		envMap(map[string]string{"CHATD_ADMIN_UI": "true", "CHATD_ADMIN_UI_PASSWORD_HASH": string(h)}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := c.AdminUI; !a.Enabled || a.Namespace != "/ops" || a.Username != "ops" || !a.ReadOnly || !a.Production || a.PasswordHash != string(h) {
+		t.Fatalf("flags: %+v", a)
+	}
+	pw := envMap(map[string]string{"CHATD_ADMIN_UI_PASSWORD": "pw"})
+	for _, args := range [][]string{
+		{"-admin-ui-namespace", "/admin"}, {"-admin-ui-namespace", "/"}, {"-admin-ui-namespace", "ops"},
+		{"-admin-ui-mode", "debug"}, {"-admin-ui-user", ""}, {"-admin-ui-no-auth", "-addr", "0.0.0.0:8080"},
+	} {
+		if _, err := parseServeConfig(append([]string{"-admin-ui"}, args...), pw, io.Discard); err == nil {
+			t.Errorf("parseServeConfig(%q) accepted", args)
+		}
+	}
+	if _, err := parseServeConfig([]string{"-admin-ui"}, envMap(nil), io.Discard); err == nil {
+		t.Error("-admin-ui without a password accepted")
+	}
+	if _, err := parseServeConfig([]string{"-admin-ui"}, envMap(map[string]string{"CHATD_ADMIN_UI_PASSWORD_HASH": "plain"}), io.Discard); err == nil {
+		t.Error("a password hash that is not bcrypt accepted")
+	}
+	if c, err := parseServeConfig([]string{"-admin-ui", "-admin-ui-no-auth", "-addr", "127.0.0.1:0"}, envMap(nil), io.Discard); err != nil || !c.AdminUI.NoAuth {
+		t.Errorf("-admin-ui-no-auth on loopback: %+v, %v", c.AdminUI, err)
+	}
+}
+
+func TestRunAdminUI(t *testing.T) {
+	before := runtime.NumGoroutine()
+	dbPath := filepath.Join(t.TempDir(), "run.db")
+	s := MustRunMain(t, []string{"-addr", "127.0.0.1:0", "-db", dbPath, "-admin-ui"}, map[string]string{"CHATD_ADMIN_UI_PASSWORD": "pw"})
+	client := &http.Client{Transport: &http.Transport{}}
+	if code, body := get(t, client, s.URL+"/admin-ui/"); code != 200 || !strings.Contains(body, "Socket.IO Admin UI") {
+		t.Errorf("GET /admin-ui/ = %d %.100q", code, body)
+	}
+	client.CloseIdleConnections()
+	c := socketiotest.Dial(t, s.URL+"/socket.io/", nil)
+	c.Send(`40/socket.io-admin,{"username":"admin","password":"nope"}`)
+	c.Expect(`44/socket.io-admin,{"message":"invalid credentials"}`)
+	c.Connect("/socket.io-admin", map[string]string{"username": "admin", "password": "pw"})
+	c.ExpectEvent("/socket.io-admin", "all_sockets")
+	_ = c.WS.Close()
+	if err := s.Stop(t); err != nil {
+		t.Fatalf("run returned %v\nstderr:\n%s", err, s.Stderr)
+	}
+	testutil.Eventually(t, 5*time.Second, "goroutines to return to the baseline", func() bool {
+		return runtime.NumGoroutine() <= before
+	})
 }

@@ -244,6 +244,17 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	router.Use(middleware.Recoverer)
 	router.Use(requestLog(logger))
 	router.Handle("/socket.io/*", sio)
+	stopAdminUI := func() {}
+	if cfg.AdminUI.Enabled {
+		stop, err := setupAdminUI(cfg.AdminUI, sio, router, logger)
+		if err != nil {
+			return err
+		}
+		// Before the Socket.IO server is closed (a deferred call runs
+		// before those deferred earlier; the shutdown calls it first).
+		defer stop()
+		stopAdminUI = stop
+	}
 	router.Mount("/", pages)
 
 	// No TCP keep-alive probes: Engine.IO's heartbeat finds dead peers of
@@ -301,6 +312,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	// The chat's users leave their rooms first, while the adapter still
 	// reaches the other nodes, which then show the new counts.
 	chatSrv.Shutdown()
+	stopAdminUI()
 	if err := sio.Close(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("closing Socket.IO server: %w", err))
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // Memory is the in-memory, single-node Adapter: a room index (room to
@@ -29,6 +30,72 @@ type Memory struct {
 	sids map[string]roomSet
 
 	rec recovery
+
+	// roomHooks are the OnRoomChange listeners, nil without any.
+	roomHooks atomic.Pointer[[]*roomHook]
+	hookMu    sync.Mutex // serializes the changes of roomHooks
+}
+
+// roomHook wraps an OnRoomChange listener so that it can be removed.
+type roomHook struct{ fn func(RoomChange) }
+
+// RoomChange is a socket joining or leaving a room, as reported to the
+// OnRoomChange listeners.
+type RoomChange struct {
+	// Room is the room joined or left.
+	Room string
+	// ID is the socket id.
+	ID string
+	// Joined is true for a join, false for a leave.
+	Joined bool
+}
+
+// OnRoomChange adds a listener called each time a socket of this node
+// joins a room it was not in or leaves a room it was in (the reference
+// adapter's "join-room" and "leave-room" events), including the rooms
+// left when a socket disconnects and those changed by AddSockets and
+// DelSockets. The room named after the socket's own id is not reported.
+// The listener is called after the change, without the adapter's lock
+// held, on the goroutine that made it: it must return quickly, and
+// changes made at the same time on different goroutines may reach it in
+// either order. It returns the function that removes the listener.
+// Adapters that embed Memory inherit it.
+func (m *Memory) OnRoomChange(fn func(RoomChange)) (remove func()) {
+	h := &roomHook{fn: fn}
+	m.hookMu.Lock()
+	var next []*roomHook
+	if cur := m.roomHooks.Load(); cur != nil {
+		next = append(next, *cur...)
+	}
+	next = append(next, h)
+	m.roomHooks.Store(&next)
+	m.hookMu.Unlock()
+	return func() {
+		m.hookMu.Lock()
+		defer m.hookMu.Unlock()
+		cur := m.roomHooks.Load()
+		if cur == nil {
+			return
+		}
+		next := slices.DeleteFunc(slices.Clone(*cur), func(x *roomHook) bool { return x == h })
+		if len(next) == 0 {
+			m.roomHooks.Store(nil)
+			return
+		}
+		m.roomHooks.Store(&next)
+	}
+}
+
+// notifyRooms tells the listeners hs of the changes (m.mu not held).
+func notifyRooms(hs *[]*roomHook, changes []RoomChange) {
+	if hs == nil {
+		return
+	}
+	for _, c := range changes {
+		for _, h := range *hs {
+			h.fn(c)
+		}
+	}
 }
 
 // roomSet is the set of rooms of one socket.
@@ -121,32 +188,42 @@ func (m *Memory) RoomCount() int {
 // Add implements Adapter.
 func (m *Memory) Add(id, room string) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	rs := m.sids[id]
-	m.addLocked(&rs, id, room, 1)
+	added := m.addLocked(&rs, id, room, 1)
 	m.sids[id] = rs
+	m.mu.Unlock()
+	if hs := m.roomHooks.Load(); hs != nil && added && room != id {
+		notifyRooms(hs, []RoomChange{{Room: room, ID: id, Joined: true}})
+	}
 }
 
 // AddAll implements Adapter.
 func (m *Memory) AddAll(id string, rooms ...string) {
+	hs := m.roomHooks.Load()
+	var changes []RoomChange
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	rs := m.sids[id]
 	for _, r := range rooms {
-		m.addLocked(&rs, id, r, len(rooms))
+		if m.addLocked(&rs, id, r, len(rooms)) && hs != nil && r != id {
+			changes = append(changes, RoomChange{Room: r, ID: id, Joined: true})
+		}
 	}
 	m.sids[id] = rs
+	m.mu.Unlock()
+	notifyRooms(hs, changes)
 }
 
 // addLocked adds socket id, whose rooms are rs, to room r; joining is the
-// number of rooms being joined, to size a new list. m.mu must be held.
-func (m *Memory) addLocked(rs *roomSet, id, r string, joining int) {
+// number of rooms being joined, to size a new list. It reports whether
+// the socket was not in the room. m.mu must be held.
+func (m *Memory) addLocked(rs *roomSet, id, r string, joining int) bool {
 	if r == id {
+		added := !rs.self
 		rs.self = true
-		return
+		return added
 	}
 	if rs.has(r) {
-		return
+		return false
 	}
 	if rs.list == nil {
 		// Room for a second one without growing: most sockets
@@ -160,30 +237,38 @@ func (m *Memory) addLocked(rs *roomSet, id, r string, joining int) {
 		m.rooms[r] = members
 	}
 	members[id] = struct{}{}
+	return true
 }
 
 // Del implements Adapter.
 func (m *Memory) Del(id, room string) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.delLocked(id, room)
+	left := m.delLocked(id, room)
+	m.mu.Unlock()
+	if hs := m.roomHooks.Load(); hs != nil && left && room != id {
+		notifyRooms(hs, []RoomChange{{Room: room, ID: id}})
+	}
 }
 
-func (m *Memory) delLocked(id, room string) {
+// delLocked removes socket id from room and reports whether it was in
+// it. m.mu must be held.
+func (m *Memory) delLocked(id, room string) bool {
 	rs, ok := m.sids[id]
 	if !ok {
-		return
+		return false
 	}
 	if room == id {
+		left := rs.self
 		rs.self = false
 		m.sids[id] = rs
-		return
+		return left
 	}
 	if !rs.del(room) {
-		return
+		return false
 	}
 	m.sids[id] = rs
 	m.leaveLocked(id, room)
+	return true
 }
 
 // leaveLocked removes id from the members of room (not named after id).
@@ -198,12 +283,18 @@ func (m *Memory) leaveLocked(id, room string) {
 
 // DelAll implements Adapter.
 func (m *Memory) DelAll(id string) {
+	hs := m.roomHooks.Load()
+	var changes []RoomChange
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	for _, r := range m.sids[id].list {
 		m.leaveLocked(id, r)
+		if hs != nil {
+			changes = append(changes, RoomChange{Room: r, ID: id})
+		}
 	}
 	delete(m.sids, id)
+	m.mu.Unlock()
+	notifyRooms(hs, changes)
 }
 
 // SocketRooms implements Adapter. The socket's own id comes first, then
@@ -398,13 +489,18 @@ func (m *Memory) AddSockets(_ context.Context, opts BroadcastOptions, rooms []st
 // DelSockets implements Adapter.
 func (m *Memory) DelSockets(_ context.Context, opts BroadcastOptions, rooms []string) error {
 	ids := m.selectLocal(nil, opts)
+	hs := m.roomHooks.Load()
+	var changes []RoomChange
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	for _, id := range ids {
 		for _, r := range rooms {
-			m.delLocked(id, r)
+			if m.delLocked(id, r) && hs != nil && r != id {
+				changes = append(changes, RoomChange{Room: r, ID: id})
+			}
 		}
 	}
+	m.mu.Unlock()
+	notifyRooms(hs, changes)
 	return nil
 }
 

@@ -137,3 +137,45 @@ func heapInUse() uint64 {
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
 }
+
+func TestMemoryOnRoomChange(t *testing.T) {
+	e := adaptertest.NewEmitter("/")
+	for _, id := range []string{"a", "b"} {
+		e.AddSocket(id, nil)
+	}
+	m := adapter.NewMemory(e)
+	m.AddAll("a", "a") // before any listener: not reported
+	var got []string
+	remove := m.OnRoomChange(func(c adapter.RoomChange) {
+		op := "-"
+		if c.Joined {
+			op = "+"
+		}
+		got = append(got, op+c.ID+":"+c.Room)
+	})
+	m.Add("a", "r1")
+	m.Add("a", "r1") // already in it
+	m.AddAll("a", "a", "r2", "r3")
+	m.AddAll("b", "b", "r1")
+	m.Del("a", "r2")
+	m.Del("a", "r2") // not in it
+	m.Del("a", "a")  // its own room: not reported
+	ctx := context.Background()
+	if err := m.AddSockets(ctx, adapter.BroadcastOptions{Rooms: []string{"r3"}}, []string{"r4"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.DelSockets(ctx, adapter.BroadcastOptions{Rooms: []string{"b"}}, []string{"r1", "r4"}); err != nil {
+		t.Fatal(err)
+	}
+	m.DelAll("a")
+	want := []string{"+a:r1", "+a:r2", "+a:r3", "+b:r1", "-a:r2", "+a:r4", "-b:r1", "-a:r1", "-a:r3", "-a:r4"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("changes:\n got %v\nwant %v", got, want)
+	}
+	remove()
+	got = nil
+	m.Add("b", "r5")
+	if len(got) != 0 {
+		t.Fatalf("after remove: %v", got)
+	}
+}
