@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/chatd/chatd/socketio/adapter"
+	"github.com/chatd/chatd/socketio/internal/clusterwire"
 	"github.com/chatd/chatd/socketio/internal/jsvalue"
 )
 
@@ -122,8 +123,8 @@ func encodeSession(s adapter.RecoverySession) (string, error) {
 	o := &jsvalue.Object{}
 	o.Set("sid", s.SID)
 	o.Set("pid", s.PID)
-	o.Set("rooms", nonNil(s.Rooms))
-	data, err := jsonTree(s.Data)
+	o.Set("rooms", clusterwire.NonNil(s.Rooms))
+	data, err := clusterwire.JSONTree(s.Data)
 	if err != nil {
 		return "", err
 	}
@@ -155,9 +156,9 @@ func (a *Adapter) decodeSession(value string) (*adapter.RecoverySession, error) 
 	if s.SID == "" {
 		return nil, errors.New("redisstreams: session without sid")
 	}
-	s.Rooms = stringList(o, "rooms")
+	s.Rooms = clusterwire.StringList(o, "rooms")
 	if d, ok := o.Get("data"); ok && d != nil {
-		raw, err := treeJSON(d)
+		raw, err := clusterwire.TreeJSON(d)
 		if err != nil {
 			return nil, err
 		}
@@ -248,12 +249,12 @@ func (a *Adapter) missedPacket(id streamID, values map[string]any, rooms []strin
 		return adapter.StoredPacket{}, false
 	}
 	o, _ := m.data.Get("opts")
-	opts := treeOpts(o)
+	opts := clusterwire.TreeOpts(o)
 	if opts.Flags.Volatile || !includes(rooms, opts) {
 		return adapter.StoredPacket{}, false
 	}
 	p, _ := m.data.Get("packet")
-	pkt, err := treePacket(p, m.nsp)
+	pkt, err := clusterwire.TreePacket(p, m.nsp)
 	if err != nil {
 		return adapter.StoredPacket{}, false
 	}

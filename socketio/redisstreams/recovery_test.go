@@ -15,6 +15,7 @@ import (
 	"github.com/chatd/chatd/socketio"
 	"github.com/chatd/chatd/socketio/adapter"
 	"github.com/chatd/chatd/socketio/adapter/adaptertest"
+	"github.com/chatd/chatd/socketio/internal/clusterwire"
 	"github.com/chatd/chatd/socketio/socketiotest"
 )
 
@@ -249,7 +250,7 @@ func TestRestoreFence(t *testing.T) {
 	a := newTestAdapter(t, e, rdb, testOptions(t, rdb))
 	_ = a.EnableRecovery(time.Minute)
 	addSocket(e, a, "s", nil, "r")
-	d, err := broadcastData(event("/", `["m"]`), adapter.BroadcastOptions{Rooms: []string{"r"}}, "")
+	d, err := clusterwire.BroadcastData(event("/", `["m"]`), adapter.BroadcastOptions{Rooms: []string{"r"}}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

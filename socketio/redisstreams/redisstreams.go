@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/chatd/chatd/socketio/adapter"
+	"github.com/chatd/chatd/socketio/internal/clusterwire"
 	"github.com/chatd/chatd/socketio/internal/jsvalue"
 	"github.com/chatd/chatd/socketio/parser"
 	"github.com/chatd/chatd/socketio/redisadapter"
@@ -242,7 +243,7 @@ func (a *Adapter) Broadcast(ctx context.Context, pkt *adapter.Packet, opts adapt
 		a.BroadcastLocal(pkt, opts)
 		return nil
 	}
-	data, err := broadcastData(pkt, opts, "")
+	data, err := clusterwire.BroadcastData(pkt, opts, "")
 	if err != nil {
 		return err
 	}
@@ -363,13 +364,13 @@ func (a *Adapter) onEntry(id streamID, m *message) {
 			return // acknowledged broadcasts go over the channels
 		}
 		p, _ := m.data.Get("packet")
-		pkt, err := treePacket(p, m.nsp)
+		pkt, err := clusterwire.TreePacket(p, m.nsp)
 		if err != nil {
 			a.log.Debug("redisstreams: ignoring malformed broadcast", "id", id.String(), "err", err)
 			return
 		}
 		o, _ := m.data.Get("opts")
-		opts := treeOpts(o)
+		opts := clusterwire.TreeOpts(o)
 		if withRecovery && !opts.Flags.Volatile {
 			pkt.Data = appendOffset(pkt.Data, id.String())
 		}
@@ -385,14 +386,14 @@ func (a *Adapter) onEntry(id streamID, m *message) {
 			return
 		}
 		o, _ := m.data.Get("opts")
-		opts := treeOpts(o)
+		opts := clusterwire.TreeOpts(o)
 		switch m.typ {
 		case typeSocketsJoin:
-			_ = a.Memory.AddSockets(ctx, opts, stringList(m.data, "rooms"))
+			_ = a.Memory.AddSockets(ctx, opts, clusterwire.StringList(m.data, "rooms"))
 		case typeSocketsLeave:
-			_ = a.Memory.DelSockets(ctx, opts, stringList(m.data, "rooms"))
+			_ = a.Memory.DelSockets(ctx, opts, clusterwire.StringList(m.data, "rooms"))
 		default:
-			_ = a.Memory.DisconnectSockets(ctx, opts, truthy(m.data, "close"))
+			_ = a.Memory.DisconnectSockets(ctx, opts, clusterwire.Truthy(m.data, "close"))
 		}
 	}
 }
@@ -442,13 +443,13 @@ func (a *Adapter) onChannelMessage(_ string, payload []byte) {
 // stream. A failure to add it to the stream is returned.
 func (a *Adapter) AddSockets(ctx context.Context, opts adapter.BroadcastOptions, rooms []string) error {
 	_ = a.Memory.AddSockets(ctx, opts, rooms)
-	return a.addRequest(ctx, typeSocketsJoin, opts, "rooms", nonNil(rooms))
+	return a.addRequest(ctx, typeSocketsJoin, opts, "rooms", clusterwire.NonNil(rooms))
 }
 
 // DelSockets implements adapter.Adapter, as AddSockets.
 func (a *Adapter) DelSockets(ctx context.Context, opts adapter.BroadcastOptions, rooms []string) error {
 	_ = a.Memory.DelSockets(ctx, opts, rooms)
-	return a.addRequest(ctx, typeSocketsLeave, opts, "rooms", nonNil(rooms))
+	return a.addRequest(ctx, typeSocketsLeave, opts, "rooms", clusterwire.NonNil(rooms))
 }
 
 // DisconnectSockets implements adapter.Adapter, as AddSockets.
@@ -467,7 +468,7 @@ func (a *Adapter) addRequest(ctx context.Context, typ int, opts adapter.Broadcas
 		return adapter.ErrClosed
 	}
 	d := &jsvalue.Object{}
-	d.Set("opts", optsTree(opts))
+	d.Set("opts", clusterwire.OptsTree(opts))
 	d.Set(key, v)
 	fields, err := entryFields(&message{uid: a.uid, nsp: a.nsp, typ: typ, data: d})
 	if err != nil {
@@ -547,7 +548,7 @@ func (r *rateLimited) log(l *slog.Logger, msg string, err error) {
 
 // splitArgs splits the JSON array of a value tree.
 func splitArgs(v any) ([]json.RawMessage, error) {
-	text, err := treeJSON(v)
+	text, err := clusterwire.TreeJSON(v)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/socketio/adapter"
+	"github.com/chatd/chatd/socketio/internal/clusterwire"
 	"github.com/chatd/chatd/socketio/internal/jsvalue"
 	"github.com/chatd/chatd/socketio/parser"
 )
@@ -130,7 +131,7 @@ func (a *Adapter) FetchSockets(ctx context.Context, opts adapter.BroadcastOption
 	}
 	id := newID()
 	d := &jsvalue.Object{}
-	d.Set("opts", optsTree(opts))
+	d.Set("opts", clusterwire.OptsTree(opts))
 	d.Set("requestId", id)
 	timeout := opts.Flags.Timeout
 	if timeout <= 0 {
@@ -147,14 +148,14 @@ func (a *Adapter) FetchSockets(ctx context.Context, opts adapter.BroadcastOption
 func (a *Adapter) onFetchSockets(m *message) {
 	id, _ := m.data.GetString("requestId")
 	o, _ := m.data.Get("opts")
-	opts := treeOpts(o)
+	opts := clusterwire.TreeOpts(o)
 	opts.Flags = adapter.Flags{}
 	infos := a.FetchLocal(opts)
 	sockets := make([]any, 0, len(infos))
 	for _, in := range infos {
-		w := wireSocket{ID: in.ID, Handshake: toWireHandshake(in.Handshake), Rooms: nonNil(a.SocketRooms(in.ID))}
+		w := clusterwire.Socket{ID: in.ID, Handshake: clusterwire.ToHandshake(in.Handshake), Rooms: clusterwire.NonNil(a.SocketRooms(in.ID))}
 		if len(w.Rooms) == 0 {
-			w.Rooms = nonNil(in.Rooms)
+			w.Rooms = clusterwire.NonNil(in.Rooms)
 		}
 		if in.Data != nil {
 			data, err := json.Marshal(in.Data)
@@ -164,7 +165,7 @@ func (a *Adapter) onFetchSockets(m *message) {
 				w.Data = data
 			}
 		}
-		tree, err := jsonTree(w)
+		tree, err := clusterwire.JSONTree(w)
 		if err != nil {
 			continue
 		}
@@ -222,7 +223,7 @@ func serverSidePacket(args []any) (any, error) {
 	if _, ok := args[0].(string); !ok {
 		return nil, fmt.Errorf("redisstreams: ServerSideEmit: event name is a %T, not a string", args[0])
 	}
-	tree, err := jsonTree(args)
+	tree, err := clusterwire.JSONTree(args)
 	if err != nil {
 		return nil, fmt.Errorf("redisstreams: ServerSideEmit arguments: %w", err)
 	}
@@ -241,7 +242,7 @@ func (a *Adapter) onServerSideEmit(m *message) {
 		var once sync.Once
 		ack = func(v any) {
 			once.Do(func() {
-				tree, err := jsonTree(v)
+				tree, err := clusterwire.JSONTree(v)
 				if err != nil {
 					a.log.Warn("redisstreams: cannot encode server-side ack", "err", err)
 					return
@@ -274,7 +275,7 @@ type ackRequest struct {
 func (a *Adapter) BroadcastWithAck(ctx context.Context, pkt *adapter.Packet, opts adapter.BroadcastOptions, onClientCount func(n int), onAck func(ack adapter.Ack)) error {
 	if !opts.Flags.Local {
 		id := newID()
-		d, err := broadcastData(pkt, opts, id)
+		d, err := clusterwire.BroadcastData(pkt, opts, id)
 		if err != nil {
 			return err
 		}
@@ -309,13 +310,13 @@ func (a *Adapter) onAckBroadcast(m *message) {
 		return
 	}
 	p, _ := m.data.Get("packet")
-	pkt, err := treePacket(p, m.nsp)
+	pkt, err := clusterwire.TreePacket(p, m.nsp)
 	if err != nil {
 		a.log.Debug("redisstreams: ignoring malformed broadcast", "err", err)
 		return
 	}
 	o, _ := m.data.Get("opts")
-	opts := treeOpts(o)
+	opts := clusterwire.TreeOpts(o)
 	opts.Flags.Local = true
 	n := a.BroadcastLocalWithAck(pkt, opts, func(ack adapter.Ack) {
 		var first any
@@ -351,7 +352,7 @@ func (a *Adapter) onResponse(m *message) {
 	case typeBroadcastClientCount:
 		if ar != nil {
 			v, _ := m.data.Get("clientCount")
-			if n, ok := integer(v); ok {
+			if n, ok := clusterwire.Integer(v); ok {
 				ar.onClientCount(int(n))
 			}
 		}
@@ -376,11 +377,11 @@ func (a *Adapter) onResponse(m *message) {
 	)
 	switch m.typ {
 	case typeFetchSocketsResponse:
-		list, _ := get[[]any](m.data, "sockets")
+		list, _ := clusterwire.Get[[]any](m.data, "sockets")
 		sockets = a.remoteSockets(list)
 	case typeServerSideEmitResponse:
 		v, _ := m.data.Get("packet")
-		resp, _ = treeJSON(v)
+		resp, _ = clusterwire.TreeJSON(v)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -413,16 +414,16 @@ func requestOf(resp int) int {
 func (a *Adapter) remoteSockets(list []any) []adapter.SocketInfo {
 	out := make([]adapter.SocketInfo, 0, len(list))
 	for _, el := range list {
-		text, err := treeJSON(el)
+		text, err := clusterwire.TreeJSON(el)
 		if err != nil {
 			continue
 		}
-		var w wireSocket
+		var w clusterwire.Socket
 		if err := json.Unmarshal(text, &w); err != nil {
 			a.log.Debug("redisstreams: malformed socket in a fetchSockets response", "err", err)
 			continue
 		}
-		info := adapter.SocketInfo{ID: w.ID, Handshake: w.Handshake.handshake(), Rooms: w.Rooms}
+		info := adapter.SocketInfo{ID: w.ID, Handshake: w.Handshake.Adapter(), Rooms: w.Rooms}
 		if len(w.Data) > 0 && string(w.Data) != "null" {
 			data, err := a.opts.DecodeData(w.Data)
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/chatd/chatd/socketio/adapter"
+	"github.com/chatd/chatd/socketio/internal/clusterwire"
 	"github.com/chatd/chatd/socketio/internal/jsvalue"
 )
 
@@ -32,12 +33,12 @@ func TestDecodeNodeEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, _ := m.data.Get("packet")
-	pkt, err := treePacket(p, "/")
+	pkt, err := clusterwire.TreePacket(p, "/")
 	if err != nil || string(pkt.Data) != `["ev",1,{"a":null}]` || len(pkt.Attachments) != 0 {
 		t.Fatalf("packet %s %v", pkt.Data, err)
 	}
 	o, _ := m.data.Get("opts")
-	if opts := treeOpts(o); !slices.Equal(opts.Rooms, []string{"r"}) || opts.Flags.Timeout.Milliseconds() != 1500 {
+	if opts := clusterwire.TreeOpts(o); !slices.Equal(opts.Rooms, []string{"r"}) || opts.Flags.Timeout.Milliseconds() != 1500 {
 		t.Fatalf("opts %+v", opts)
 	}
 
@@ -47,12 +48,12 @@ func TestDecodeNodeEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, _ = m.data.Get("packet")
-	pkt, err = treePacket(p, "/")
+	pkt, err = clusterwire.TreePacket(p, "/")
 	if err != nil || string(pkt.Data) != `["bin",{"_placeholder":true,"num":0},{"k":"v"}]` || string(pkt.Attachments[0]) != "\x01\x02\x03" {
 		t.Fatalf("packet %s %v %v", pkt.Data, pkt.Attachments, err)
 	}
 	o, _ = m.data.Get("opts")
-	if opts := treeOpts(o); !opts.Flags.Volatile || !slices.Equal(opts.Except, []string{"x"}) {
+	if opts := clusterwire.TreeOpts(o); !opts.Flags.Volatile || !slices.Equal(opts.Except, []string{"x"}) {
 		t.Fatalf("opts %+v", opts)
 	}
 
@@ -78,7 +79,7 @@ func TestDecodeNodeEntries(t *testing.T) {
 func TestEncodeEntries(t *testing.T) {
 	// Without binary values the data is JSON, as the reference writes it.
 	pkt := event("/", `["ev","x"]`)
-	d, err := broadcastData(pkt, adapter.BroadcastOptions{Rooms: []string{"r"}}, "")
+	d, err := clusterwire.BroadcastData(pkt, adapter.BroadcastOptions{Rooms: []string{"r"}}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +95,7 @@ func TestEncodeEntries(t *testing.T) {
 	// With them, base64 MessagePack, byte for byte the reference's.
 	bin := event("/", `["bin",{"_placeholder":true,"num":0},{"k":"v"}]`)
 	bin.Attachments = [][]byte{{1, 2, 3}}
-	d, err = broadcastData(bin, adapter.BroadcastOptions{Rooms: []string{"r1"}, Except: []string{"x"}, Flags: adapter.Flags{Volatile: true}}, "")
+	d, err = clusterwire.BroadcastData(bin, adapter.BroadcastOptions{Rooms: []string{"r1"}, Except: []string{"x"}, Flags: adapter.Flags{Volatile: true}}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,10 +177,10 @@ func FuzzDecodeEntry(f *testing.F) {
 			return
 		}
 		o, _ := m.data.Get("opts")
-		_ = treeOpts(o)
-		_ = stringList(m.data, "rooms")
+		_ = clusterwire.TreeOpts(o)
+		_ = clusterwire.StringList(m.data, "rooms")
 		p, _ := m.data.Get("packet")
-		pkt, err := treePacket(p, "/")
+		pkt, err := clusterwire.TreePacket(p, "/")
 		if err != nil {
 			return
 		}
