@@ -176,8 +176,7 @@ func TestRunMetrics(t *testing.T) {
 	// bob never reads, and asks for history pages until the server gives
 	// up on him.
 	slow := socketiotest.Dial(t, s.URL+"/socket.io/", http.Header{"Cookie": {bob}})
-	slow.Send(`40/user,`)
-	slow.ExpectMatch(`40/user,\{"sid":"[^"]+"\}`)
+	slow.Connect("/user", nil)
 	slow.Send(`42/user,1["joinRoom","chat"]`)
 	for {
 		if strings.HasPrefix(slow.ReadText(), `43/user,1[`) {
