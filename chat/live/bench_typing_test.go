@@ -23,11 +23,14 @@ import (
 const (
 	typingMembers = 1000 // members of the room, each a user of their own
 	typingSenders = 10   // of them, the ones posting the messages
-	// typingEvery is about how often each other member sends typing: true
-	// while the typing phase runs: a client typing without a pause,
-	// repeating at every few keystrokes (the server forwards one per
-	// user per 2 s).
-	typingEvery = 500 * time.Millisecond
+	// typingEvery is how often each other member sends typing: true
+	// while the typing phase runs, by default: a member typing without
+	// pause on the chat page, which repeats typing: true every 2 s
+	// (web/static/app.js, TYPING_REPEAT). typingEveryEnv changes it
+	// (a Go duration), e.g. to 500ms for clients that repeat at every few
+	// keystrokes.
+	typingEvery    = 2 * time.Second
+	typingEveryEnv = "CHATD_TYPING_EVERY"
 	// typingClientsEnv names the server and the cookie file to the
 	// client process of BenchmarkTypingFanout.
 	typingClientsEnv = "CHATD_TYPING_CLIENTS"
@@ -44,9 +47,10 @@ func cpuTime() time.Duration {
 // BenchmarkTypingFanout measures the server's CPU time per delivered chat
 // message in a room of 1,000 members on WebSocket, first while nobody
 // types, then while every member that is not posting sends typing: true
-// about every 550 ms (typingEvery, rounded to whole events per 5 ms
-// tick), which the server forwards, volatile, at most once per user per
-// 2 s, to the 999 others. The clients run in a process of their own (this
+// every 2 s (typingEvery; CHATD_TYPING_EVERY sets another interval), which
+// the server forwards, volatile, at most once per user per 2 s and for at
+// most 5 typists of the room at a time (live.Options.MaxTypists), to the
+// 999 others. The clients run in a process of their own (this
 // test binary again, TestTypingFanoutClients), so the CPU time measured
 // is the server's alone. b.N messages are posted in each phase by 10 of
 // the members, one after the other, each waiting for its ack; a phase
@@ -242,18 +246,28 @@ func TestTypingFanoutClients(t *testing.T) {
 				// len(members)-typingSenders events per typingEvery,
 				// sent in ticks of 5 ms.
 				const tick = 5 * time.Millisecond
+				every := typingEvery
+				if v := os.Getenv(typingEveryEnv); v != "" {
+					d, err := time.ParseDuration(v)
+					if err != nil || d <= 0 {
+						t.Errorf("%s=%q: want a positive duration", typingEveryEnv, v)
+						return
+					}
+					every = d
+				}
 				others := len(members) - typingSenders
-				perTick := others * int(tick) / int(typingEvery)
+				perTick := float64(others) * float64(tick) / float64(every)
 				tk := time.NewTicker(tick)
 				defer tk.Stop()
-				next := 0
+				next, due := 0, 0.0
 				for {
 					select {
 					case <-stop:
 						return
 					case <-tk.C:
 					}
-					for range perTick {
+					due += perTick
+					for ; due >= 1; due-- {
 						members[typingSenders+next].send(t, `42/user,["typing",{"typing":true}]`)
 						next = (next + 1) % others
 					}
