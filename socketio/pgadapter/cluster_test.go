@@ -2,11 +2,9 @@ package pgadapter
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/chatd/chatd/internal/testutil"
 	"github.com/chatd/chatd/socketio/adapter"
 	"github.com/chatd/chatd/socketio/adapter/adaptertest"
+	"github.com/chatd/chatd/socketio/internal/adaptertest/clustertest"
 )
 
 // pair is two nodes of one cluster, each with the namespace "/" and its
@@ -31,10 +30,7 @@ func newPair(t *testing.T) (*pair, *pgxpool.Pool, Options) {
 	p := &pair{ea: adaptertest.NewEmitter("/"), eb: adaptertest.NewEmitter("/")}
 	p.a = newTestAdapter(t, p.ea, pool, opts)
 	p.b = newTestAdapter(t, p.eb, pool, opts)
-	addSocket(p.ea, p.a, "a1", map[string]any{"n": 1}, "r1", "r2")
-	addSocket(p.ea, p.a, "a2", nil, "r1")
-	addSocket(p.eb, p.b, "b1", "b-data", "r1")
-	addSocket(p.eb, p.b, "b2", nil, "r3")
+	clustertest.AddPairSockets(clustertest.Pair{EA: p.ea, EB: p.eb, A: p.a, B: p.b})
 	waitServerCount(t, p.a, 2)
 	waitServerCount(t, p.b, 2)
 	return p, pool, opts
@@ -46,131 +42,7 @@ func TestCluster(t *testing.T) {
 	p, pool, opts := newPair(t)
 	ctx := context.Background()
 
-	t.Run("Broadcast", func(t *testing.T) {
-		if err := p.a.Broadcast(ctx, event("/", `["to-r1",1]`), adapter.BroadcastOptions{Rooms: []string{"r1"}, Except: []string{"r2"}}); err != nil {
-			t.Fatal(err)
-		}
-		testutil.Eventually(t, 10*time.Second, "b1 receives", func() bool { return len(p.eb.Delivered("b1")) == 1 })
-		if got := p.eb.Delivered("b1"); got[0] != `["to-r1",1]` {
-			t.Fatalf("b1 got %v", got)
-		}
-		if len(p.ea.Delivered("a1")) != 0 || len(p.ea.Delivered("a2")) != 1 || len(p.eb.Delivered("b2")) != 0 {
-			t.Fatalf("a1 %v a2 %v b2 %v", p.ea.Delivered("a1"), p.ea.Delivered("a2"), p.eb.Delivered("b2"))
-		}
-		// Binary, from B to everyone.
-		bin := event("/", `["bin",{"_placeholder":true,"num":0}]`)
-		bin.Attachments = [][]byte{{1, 2, 3}}
-		bin.Type, bin.Packet.Attachments = 5, 1
-		if err := p.b.Broadcast(ctx, bin, adapter.BroadcastOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		testutil.Eventually(t, 10*time.Second, "a1 receives the binary event", func() bool { return len(p.ea.Packets("a1")) == 1 })
-		got := p.ea.Packets("a1")[0]
-		if string(got.Data) != `["bin",{"_placeholder":true,"num":0}]` || len(got.Attachments) != 1 || string(got.Attachments[0]) != "\x01\x02\x03" {
-			t.Fatalf("a1 got %s %v", got.Data, got.Attachments)
-		}
-		// Local: not across.
-		_ = p.a.Broadcast(ctx, event("/", `["local"]`), adapter.BroadcastOptions{Rooms: []string{"r1"}, Flags: adapter.Flags{Local: true}})
-		_ = p.a.Broadcast(ctx, event("/", `["marker"]`), adapter.BroadcastOptions{Rooms: []string{"r1"}})
-		testutil.Eventually(t, 10*time.Second, "b1 receives the marker", func() bool { return len(p.eb.Delivered("b1")) == 3 })
-		if got := p.eb.Delivered("b1"); got[2] != `["marker"]` {
-			t.Fatalf("b1 got %v", got)
-		}
-	})
-
-	t.Run("FetchSockets", func(t *testing.T) {
-		infos, err := p.a.FetchSockets(ctx, adapter.BroadcastOptions{Rooms: []string{"r1"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ids []string
-		for _, in := range infos {
-			ids = append(ids, in.ID)
-			if in.ID == "b1" {
-				if in.Local || in.Data != "b-data" || !slices.Equal(sorted(in.Rooms), []string{"b1", "r1"}) ||
-					in.Handshake == nil || in.Handshake.Headers.Get("User-Agent") != "test" || string(in.Handshake.Auth) != `{"token":"t"}` {
-					t.Fatalf("b1 seen from A: %+v %+v", in, in.Handshake)
-				}
-			}
-		}
-		if !slices.Equal(sorted(ids), []string{"a1", "a2", "b1"}) {
-			t.Fatalf("ids %v", ids)
-		}
-		all, err := p.b.Sockets(ctx, adapter.BroadcastOptions{Except: []string{"r2"}})
-		if err != nil || !slices.Equal(sorted(all), []string{"a2", "b1", "b2"}) {
-			t.Fatalf("Sockets %v %v", all, err)
-		}
-	})
-
-	t.Run("AddDelDisconnect", func(t *testing.T) {
-		if err := p.a.AddSockets(ctx, adapter.BroadcastOptions{Rooms: []string{"r3"}}, []string{"joined"}); err != nil {
-			t.Fatal(err)
-		}
-		testutil.Eventually(t, 10*time.Second, "b2 joins", func() bool { return slices.Contains(p.b.SocketRooms("b2"), "joined") })
-		if err := p.b.DelSockets(ctx, adapter.BroadcastOptions{}, []string{"joined"}); err != nil {
-			t.Fatal(err)
-		}
-		if slices.Contains(p.b.SocketRooms("b2"), "joined") {
-			t.Fatal("b2 still in the room on its own node")
-		}
-		if err := p.b.DisconnectSockets(ctx, adapter.BroadcastOptions{Rooms: []string{"r2"}}, true); err != nil {
-			t.Fatal(err)
-		}
-		testutil.Eventually(t, 10*time.Second, "a1 disconnected", func() bool { return p.ea.Disconnected("a1") })
-		if p.ea.Disconnected("a2") {
-			t.Fatal("a2 disconnected too")
-		}
-	})
-
-	t.Run("ServerSideEmit", func(t *testing.T) {
-		p.eb.OnServerSide(func(args []json.RawMessage, ack func(any)) {
-			if ack != nil {
-				ack(map[string]any{"from": "b", "got": args[1]})
-			}
-		})
-		if err := p.a.ServerSideEmit(ctx, "plain", 1); err != nil {
-			t.Fatal(err)
-		}
-		resps, err := p.a.ServerSideEmitWithAck(ctx, "ask", "x")
-		if err != nil || len(resps) != 1 || string(resps[0]) != `{"from":"b","got":"x"}` {
-			t.Fatalf("answers %s, %v", resps, err)
-		}
-		evs := p.eb.ServerSideEvents()
-		if len(evs) != 2 || string(evs[0][0]) != `"plain"` || string(evs[0][1]) != "1" {
-			t.Fatalf("events on B %s", evs)
-		}
-		if len(p.ea.ServerSideEvents()) != 0 {
-			t.Fatal("A received its own events")
-		}
-	})
-
-	t.Run("BroadcastWithAck", func(t *testing.T) {
-		p.eb.AutoAck(func(sid string) adapter.Ack { return adapter.Ack{Args: []byte(`["ok-` + sid + `",2]`)} })
-		defer p.eb.WaitAcks()
-		var (
-			mu     sync.Mutex
-			counts []int
-			acks   []string
-		)
-		err := p.a.BroadcastWithAck(ctx, event("/", `["q"]`), adapter.BroadcastOptions{Rooms: []string{"r1"}, Flags: adapter.Flags{Timeout: 3 * time.Second}},
-			func(n int) { mu.Lock(); counts = append(counts, n); mu.Unlock() },
-			func(a adapter.Ack) { mu.Lock(); acks = append(acks, string(a.Args)); mu.Unlock() })
-		if err != nil {
-			t.Fatal(err)
-		}
-		p.ea.Acknowledge("a2", adapter.Ack{Args: []byte(`["ok-a2"]`)})
-		testutil.Eventually(t, 10*time.Second, "two counts and two acks", func() bool {
-			mu.Lock()
-			defer mu.Unlock()
-			return len(counts) == 2 && len(acks) == 2
-		})
-		mu.Lock()
-		defer mu.Unlock()
-		// B relays the first argument only, as the reference.
-		if !slices.Equal(sorted(acks), []string{`["ok-a2"]`, `["ok-b1"]`}) || counts[0]+counts[1] != 3 { // a1, a2 and b1
-			t.Fatalf("counts %v acks %v", counts, acks)
-		}
-	})
+	clustertest.RunPair(t, clustertest.Pair{EA: p.ea, EB: p.eb, A: p.a, B: p.b})
 
 	t.Run("LargePayload", func(t *testing.T) {
 		big := `["big","` + strings.Repeat("x", 9000) + `"]`

@@ -38,9 +38,9 @@ func TestNodeInterop(t *testing.T) {
 
 	waitServerCount(t, g.ad, 2)
 	testutil.Eventually(t, 10*time.Second, "Node.js server count", func() bool {
-		return string(node.call(map[string]any{"cmd": "serverCount"})["count"]) == "2"
+		return string(node.Call(map[string]any{"cmd": "serverCount"})["count"]) == "2"
 	})
-	n1 := str(t, node.call(map[string]any{"cmd": "client", "name": "n1", "auth": map[string]any{"rooms": []string{"r1"}, "data": map[string]any{"user": "nina"}}})["sid"])
+	n1 := str(t, node.Call(map[string]any{"cmd": "client", "name": "n1", "auth": map[string]any{"rooms": []string{"r1"}, "data": map[string]any{"user": "nina"}}})["sid"])
 	g1c, g1 := connect(t, g.URL, map[string]any{"rooms": []string{"r1"}, "data": map[string]any{"user": "gus"}})
 	g.inRoom(t, g1, "r1")
 
@@ -49,21 +49,21 @@ func TestNodeInterop(t *testing.T) {
 		must(t, g.srv.To("r1").Emit("fromGo", "hi", map[string]any{"k": []any{true, nil}}))
 		g1c.ExpectMatch(`^42\["fromGo","hi",\{"k":\[true,null\]\}\]$`)
 		var args json.RawMessage
-		node.poll("n1 fromGo", eventOf("n1", "fromGo", &args))
+		node.Poll("n1 fromGo", eventOf("n1", "fromGo", &args))
 		if string(args) != `["hi",{"k":[true,null]}]` {
 			t.Fatalf("n1 args %s", args)
 		}
 		must(t, g.srv.To("r1").Emit("goBin", []byte{1, 2, 3}))
 		g1c.ExpectMatch(`^451-\["goBin",\{"_placeholder":true,"num":0\}\]$`)
 		g1c.ExpectBinary([]byte{1, 2, 3})
-		node.poll("n1 goBin", eventOf("n1", "goBin", &args))
+		node.Poll("n1 goBin", eventOf("n1", "goBin", &args))
 		if string(args) != `[{"$bin":"AQID"}]` {
 			t.Fatalf("n1 binary args %s", args)
 		}
 		big := strings.Repeat("y", 10000)
 		must(t, g.srv.To("r1").Emit("goBig", big))
 		g1c.ExpectMatch(`^42\["goBig","y+"\]$`)
-		node.poll("n1 goBig", eventOf("n1", "goBig", &args))
+		node.Poll("n1 goBig", eventOf("n1", "goBig", &args))
 		if string(args) != `["`+big+`"]` {
 			t.Fatalf("n1 large args: %d bytes", len(args))
 		}
@@ -71,15 +71,15 @@ func TestNodeInterop(t *testing.T) {
 
 	{
 		t.Log("step: broadcasts from Node.js")
-		node.call(map[string]any{"cmd": "broadcast", "rooms": []string{"r1"}, "event": "fromNode", "args": []any{"yo"}})
+		node.Call(map[string]any{"cmd": "broadcast", "rooms": []string{"r1"}, "event": "fromNode", "args": []any{"yo"}})
 		g1c.ExpectMatch(`^42\["fromNode","yo"\]$`)
-		node.call(map[string]any{"cmd": "broadcast", "rooms": []string{"r1"}, "event": "nodeBin", "args": []any{map[string]any{"$bin": "BAUG"}}})
+		node.Call(map[string]any{"cmd": "broadcast", "rooms": []string{"r1"}, "event": "nodeBin", "args": []any{map[string]any{"$bin": "BAUG"}}})
 		g1c.ExpectMatch(`^451-\["nodeBin",\{"_placeholder":true,"num":0\}\]$`)
 		g1c.ExpectBinary([]byte{4, 5, 6})
 		big := strings.Repeat("z", 10000)
-		node.call(map[string]any{"cmd": "broadcast", "rooms": []string{"r1"}, "event": "nodeBig", "args": []any{big}})
+		node.Call(map[string]any{"cmd": "broadcast", "rooms": []string{"r1"}, "event": "nodeBig", "args": []any{big}})
 		g1c.ExpectMatch(`^42\["nodeBig","z+"\]$`)
-		node.call(map[string]any{"cmd": "broadcast", "except": []string{"r1"}, "event": "notR1"})
+		node.Call(map[string]any{"cmd": "broadcast", "except": []string{"r1"}, "event": "notR1"})
 		must(t, g.srv.To("r1").Emit("marker", "m"))
 		g1c.ExpectMatch(`^42\["marker","m"\]$`)
 	}
@@ -89,7 +89,7 @@ func TestNodeInterop(t *testing.T) {
 			ID   string          `json:"id"`
 			Data json.RawMessage `json:"data"`
 		}
-		if err := json.Unmarshal(node.call(map[string]any{"cmd": "fetch", "rooms": []string{"r1"}})["sockets"], &sockets); err != nil {
+		if err := json.Unmarshal(node.Call(map[string]any{"cmd": "fetch", "rooms": []string{"r1"}})["sockets"], &sockets); err != nil {
 			t.Fatal(err)
 		}
 		var ids []string
@@ -122,12 +122,12 @@ func TestNodeInterop(t *testing.T) {
 
 	{
 		t.Log("step: socketsJoin both ways")
-		node.call(map[string]any{"cmd": "join", "rooms": []string{g1}, "join": []string{"byNode"}})
+		node.Call(map[string]any{"cmd": "join", "rooms": []string{g1}, "join": []string{"byNode"}})
 		g.inRoom(t, g1, "byNode")
 		must(t, g.srv.In(n1).SocketsJoin(ctx, "byGo"))
 		testutil.Eventually(t, 10*time.Second, "Node.js socket joined", func() bool {
 			var sockets []struct{ ID string }
-			_ = json.Unmarshal(node.call(map[string]any{"cmd": "fetch", "rooms": []string{"byGo"}})["sockets"], &sockets)
+			_ = json.Unmarshal(node.Call(map[string]any{"cmd": "fetch", "rooms": []string{"byGo"}})["sockets"], &sockets)
 			return len(sockets) == 1 && sockets[0].ID == n1
 		})
 	}
@@ -138,7 +138,7 @@ func TestNodeInterop(t *testing.T) {
 		if err != nil || len(resps) != 1 || string(resps[0]) != `"node-ack"` {
 			t.Fatalf("answers %s, %v", resps, err)
 		}
-		ans := node.call(map[string]any{"cmd": "serverSideEmit", "event": "hello", "args": []any{"from-node"}, "ack": true})
+		ans := node.Call(map[string]any{"cmd": "serverSideEmit", "event": "hello", "args": []any{"from-node"}, "ack": true})
 		if string(ans["err"]) != "null" || string(ans["responses"]) != `["go-ack"]` {
 			t.Fatalf("Node.js answer err=%s responses=%s", ans["err"], ans["responses"])
 		}
@@ -148,7 +148,7 @@ func TestNodeInterop(t *testing.T) {
 		t.Log("step: broadcast with acknowledgements from Node.js")
 		answers := make(chan map[string]json.RawMessage, 1)
 		go func() {
-			answers <- node.call(map[string]any{"cmd": "broadcastWithAck", "rooms": []string{"r1"}, "timeout": 3000, "event": "question"})
+			answers <- node.Call(map[string]any{"cmd": "broadcastWithAck", "rooms": []string{"r1"}, "timeout": 3000, "event": "question"})
 		}()
 		ev, _ := g1c.ExpectEvent("/", "question")
 		g1c.Send("43" + strconv.FormatInt(ev.ID, 10) + `["ack-from-g1"]`)

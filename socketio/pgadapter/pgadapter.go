@@ -2,9 +2,6 @@ package pgadapter
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,9 +10,9 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/socketio/adapter"
+	"github.com/chatd/chatd/socketio/internal/clusterreq"
 	cw "github.com/chatd/chatd/socketio/internal/clusterwire"
 	"github.com/chatd/chatd/socketio/internal/jsvalue"
-	"github.com/chatd/chatd/socketio/parser"
 )
 
 // ErrTimeout is wrapped by the error of a request whose answers did not all
@@ -50,10 +47,9 @@ type Adapter struct {
 	dmu    sync.RWMutex // held (read) while a message is handled
 	closed atomic.Bool
 
-	mu       sync.Mutex
-	nodes    map[string]time.Time   // other nodes, by uid: last message
-	requests map[string]*pending    // by request id
-	acks     map[string]*ackRequest // by request id
+	mu    sync.Mutex           // guards nodes and the state of req
+	nodes map[string]time.Time // other nodes, by uid: last message
+	req   *clusterreq.Core
 }
 
 var _ adapter.Adapter = (*Adapter)(nil)
@@ -61,21 +57,20 @@ var _ adapter.Adapter = (*Adapter)(nil)
 func (c *cluster) newAdapter(e adapter.Emitter) *Adapter {
 	nsp := e.Name()
 	a := &Adapter{
-		Memory:   adapter.NewMemory(e),
-		c:        c,
-		opts:     c.opts,
-		log:      c.opts.Logger.With("nsp", nsp),
-		uid:      newID(),
-		nsp:      nsp,
-		channel:  c.opts.channelOf(nsp),
-		ready:    make(chan struct{}),
-		kick:     make(chan struct{}, 1),
-		beatNow:  make(chan struct{}, 1),
-		runDone:  make(chan struct{}),
-		nodes:    make(map[string]time.Time),
-		requests: make(map[string]*pending),
-		acks:     make(map[string]*ackRequest),
+		Memory:  adapter.NewMemory(e),
+		c:       c,
+		opts:    c.opts,
+		log:     c.opts.Logger.With("nsp", nsp),
+		uid:     newID(),
+		nsp:     nsp,
+		channel: c.opts.channelOf(nsp),
+		ready:   make(chan struct{}),
+		kick:    make(chan struct{}, 1),
+		beatNow: make(chan struct{}, 1),
+		runDone: make(chan struct{}),
+		nodes:   make(map[string]time.Time),
 	}
+	a.req = a.newRequests()
 	a.ctx, a.stop = context.WithCancel(context.Background())
 	go a.run()
 	c.join(a)
@@ -83,11 +78,7 @@ func (c *cluster) newAdapter(e adapter.Emitter) *Adapter {
 }
 
 // newID returns a random id for nodes and requests, as the reference's.
-func newID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+var newID = clusterreq.NewID
 
 // UID returns the id of this node's adapter in the messages it sends.
 func (a *Adapter) UID() string { return a.uid }
@@ -166,15 +157,9 @@ func (a *Adapter) pruneNodes() {
 // alone.
 func (a *Adapter) removeNode(uid string) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	delete(a.nodes, uid)
-	for id, p := range a.requests {
-		delete(p.missing, uid)
-		if len(p.missing) == 0 {
-			delete(a.requests, id)
-			close(p.done)
-		}
-	}
+	a.mu.Unlock()
+	a.req.NodeGone(uid)
 }
 
 // publish sends a message of this adapter.
@@ -236,7 +221,7 @@ func (a *Adapter) onMessage(m *message) {
 		opts := cw.TreeOpts(o)
 		opts.Flags.Local = true
 		if id, ok := m.data.GetString("requestId"); ok {
-			a.onAckBroadcast(id, pkt, opts)
+			a.req.OnAckBroadcast(m.uid, id, pkt, opts)
 			return
 		}
 		a.BroadcastLocal(pkt, opts)
@@ -250,11 +235,11 @@ func (a *Adapter) onMessage(m *message) {
 		o, _ := m.data.Get("opts")
 		_ = a.Memory.DisconnectSockets(ctx, cw.TreeOpts(o), cw.Truthy(m.data, "close"))
 	case cw.TypeFetchSockets:
-		a.onFetchSockets(m)
+		a.req.OnFetchSockets(m.uid, m.data)
 	case cw.TypeServerSideEmit:
-		a.onServerSideEmit(m)
+		a.req.OnServerSideEmit(m.uid, m.data)
 	case cw.TypeFetchSocketsResponse, cw.TypeServerSideEmitResponse, cw.TypeBroadcastClientCount, cw.TypeBroadcastAck:
-		a.onResponse(m)
+		a.req.OnResponse(m.uid, m.typ, m.data)
 	}
 }
 
@@ -337,28 +322,9 @@ func (a *Adapter) Close() error {
 	cancel()
 	a.stop()
 	<-a.runDone
-	a.mu.Lock()
-	for id, p := range a.requests {
-		delete(a.requests, id)
-		p.err = adapter.ErrClosed
-		close(p.done)
-	}
-	for id, ar := range a.acks {
-		delete(a.acks, id)
-		ar.timer.Stop()
-	}
-	a.mu.Unlock()
+	a.req.Close()
 	a.dmu.Lock()
 	a.dmu.Unlock() //nolint:staticcheck // waits for the handlers under way
 	a.c.leave(a)
 	return nil
-}
-
-// splitArgs splits the JSON array of a value tree.
-func splitArgs(v any) ([]json.RawMessage, error) {
-	text, err := cw.TreeJSON(v)
-	if err != nil {
-		return nil, err
-	}
-	return parser.SplitArray(text)
 }

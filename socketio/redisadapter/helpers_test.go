@@ -3,8 +3,6 @@ package redisadapter
 import (
 	"context"
 	"os"
-	"slices"
-	"sort"
 	"testing"
 	"time"
 
@@ -12,8 +10,7 @@ import (
 
 	"github.com/chatd/chatd/internal/leakcheck"
 	"github.com/chatd/chatd/internal/testutil/redistest"
-	"github.com/chatd/chatd/socketio/adapter"
-	"github.com/chatd/chatd/socketio/adapter/adaptertest"
+	"github.com/chatd/chatd/socketio/internal/adaptertest/clustertest"
 )
 
 // redisAddr is the Redis server the tests use.
@@ -30,30 +27,10 @@ func testKey() string { return "chatd-test-" + newID() }
 // running once it is over (see internal/leakcheck).
 func checkGoroutines(t *testing.T) { leakcheck.Check(t) }
 
-// addSocket declares a local socket of e, with a handshake, and makes it
-// join its own room and rooms on a.
-func addSocket(e *adaptertest.Emitter, a adapter.Adapter, id string, data any, rooms ...string) {
-	e.AddSocketInfo(adapter.SocketInfo{
-		ID:   id,
-		Data: data,
-		Handshake: &adapter.Handshake{
-			Headers: map[string][]string{"User-Agent": {"test"}},
-			Query:   map[string][]string{"EIO": {"4"}},
-			Address: "127.0.0.1",
-			Auth:    []byte(`{"token":"t"}`),
-			Issued:  1700000000000,
-		},
-		Local: true,
-	})
-	a.AddAll(id, append([]string{id}, rooms...)...)
-}
-
-// sorted returns a sorted copy.
-func sorted(s []string) []string {
-	s = slices.Clone(s)
-	sort.Strings(s)
-	return s
-}
+var (
+	addSocket = clustertest.AddSocket
+	sorted    = clustertest.Sorted
+)
 
 // waitReady waits for the subscriptions of the adapters.
 func waitReady(t *testing.T, as ...*Adapter) {

@@ -90,13 +90,13 @@ func TestNodeInterop(t *testing.T) {
 	ctx := context.Background()
 
 	waitServerCount(t, g.ad, 2)
-	if got := string(node.call(map[string]any{"cmd": "serverCount"})["count"]); got != "2" {
+	if got := string(node.Call(map[string]any{"cmd": "serverCount"})["count"]); got != "2" {
 		t.Fatalf("Node.js server count %s", got)
 	}
 
 	// Clients: n1, n2 on the Node.js server; g1, g2 on the Go one.
-	n1 := str(t, node.call(map[string]any{"cmd": "client", "name": "n1", "auth": map[string]any{"rooms": []string{"r1"}, "data": map[string]any{"user": "nina"}}})["sid"])
-	n2 := str(t, node.call(map[string]any{"cmd": "client", "name": "n2", "auth": map[string]any{"rooms": []string{"r2"}}})["sid"])
+	n1 := str(t, node.Call(map[string]any{"cmd": "client", "name": "n1", "auth": map[string]any{"rooms": []string{"r1"}, "data": map[string]any{"user": "nina"}}})["sid"])
+	n2 := str(t, node.Call(map[string]any{"cmd": "client", "name": "n2", "auth": map[string]any{"rooms": []string{"r2"}}})["sid"])
 	g1c := socketiotest.Dial(t, g.URL, nil)
 	g1 := g1c.Connect("/", map[string]any{"rooms": []string{"r1"}, "data": map[string]any{"user": "gus"}})
 	g2c := socketiotest.Dial(t, g.URL, nil)
@@ -117,7 +117,7 @@ func TestNodeInterop(t *testing.T) {
 			t.Fatalf("g1 args %s", ev.Args)
 		}
 		var args json.RawMessage
-		node.poll("n1 fromGo", eventOf("n1", "fromGo", &args))
+		node.Poll("n1 fromGo", eventOf("n1", "fromGo", &args))
 		if string(args) != `["hi",1,{"k":[true,null]}]` {
 			t.Fatalf("n1 args %s", args)
 		}
@@ -125,32 +125,32 @@ func TestNodeInterop(t *testing.T) {
 		if err := g.srv.To("r2").Emit("goBin", []byte{1, 2, 3}, "after"); err != nil {
 			t.Fatal(err)
 		}
-		node.poll("n2 goBin", eventOf("n2", "goBin", &args))
+		node.Poll("n2 goBin", eventOf("n2", "goBin", &args))
 		if string(args) != `[{"$bin":"AQID"},"after"]` {
 			t.Fatalf("n2 args %s", args)
 		}
 		g2c.ExpectMatch(`451-\["goBin",\{"_placeholder":true,"num":0\},"after"\]`)
 		g2c.ExpectBinary([]byte{1, 2, 3})
-		if node.find(eventOf("n2", "fromGo", nil)) {
+		if node.Find(eventOf("n2", "fromGo", nil)) {
 			t.Fatal("n2, outside r1, received fromGo")
 		}
 	}
 
 	{
 		t.Log("step: broadcast from Node.js")
-		node.call(map[string]any{"cmd": "broadcast", "rooms": []string{"r1"}, "event": "fromNode", "args": []any{"yo", map[string]any{"n": 2.5}}})
+		node.Call(map[string]any{"cmd": "broadcast", "rooms": []string{"r1"}, "event": "fromNode", "args": []any{"yo", map[string]any{"n": 2.5}}})
 		ev, _ := g1c.ExpectEvent("/", "fromNode")
 		if len(ev.Args) != 2 || string(ev.Args[0]) != `"yo"` || string(ev.Args[1]) != `{"n":2.5}` {
 			t.Fatalf("g1 args %s", ev.Args)
 		}
-		node.poll("n1 fromNode", eventOf("n1", "fromNode", nil))
+		node.Poll("n1 fromNode", eventOf("n1", "fromNode", nil))
 
-		node.call(map[string]any{"cmd": "broadcast", "rooms": []string{"r2"}, "event": "nodeBin", "args": []any{map[string]any{"$bin": "BAUG"}}})
+		node.Call(map[string]any{"cmd": "broadcast", "rooms": []string{"r2"}, "event": "nodeBin", "args": []any{map[string]any{"$bin": "BAUG"}}})
 		g2c.ExpectMatch(`451-\["nodeBin",\{"_placeholder":true,"num":0\}\]`)
 		g2c.ExpectBinary([]byte{4, 5, 6})
 
 		// Everyone except r2.
-		node.call(map[string]any{"cmd": "broadcast", "except": []string{"r2"}, "event": "notR2"})
+		node.Call(map[string]any{"cmd": "broadcast", "except": []string{"r2"}, "event": "notR2"})
 		g1c.ExpectEvent("/", "notR2")
 		if err := g.srv.To("r2").Emit("marker"); err != nil {
 			t.Fatal(err)
@@ -173,7 +173,7 @@ func TestNodeInterop(t *testing.T) {
 				Headers map[string]json.RawMessage `json:"headers"`
 			} `json:"handshake"`
 		}
-		if err := json.Unmarshal(node.call(map[string]any{"cmd": "fetch", "rooms": []string{"r1"}})["sockets"], &sockets); err != nil {
+		if err := json.Unmarshal(node.Call(map[string]any{"cmd": "fetch", "rooms": []string{"r1"}})["sockets"], &sockets); err != nil {
 			t.Fatal(err)
 		}
 		var ids []string
@@ -223,7 +223,7 @@ func TestNodeInterop(t *testing.T) {
 
 	{
 		t.Log("step: socketsJoin across")
-		node.call(map[string]any{"cmd": "join", "rooms": []string{g2}, "join": []string{"joinedByNode"}})
+		node.Call(map[string]any{"cmd": "join", "rooms": []string{g2}, "join": []string{"joinedByNode"}})
 		testutil.Eventually(t, 10*time.Second, "Go socket joined", func() bool { return g.ad.RoomSize("joinedByNode") == 1 })
 
 		if err := g.srv.In(n2).SocketsJoin(ctx, "joinedByGo"); err != nil {
@@ -231,20 +231,20 @@ func TestNodeInterop(t *testing.T) {
 		}
 		testutil.Eventually(t, 10*time.Second, "Node.js socket joined", func() bool {
 			var sockets []struct{ ID string }
-			_ = json.Unmarshal(node.call(map[string]any{"cmd": "fetch", "rooms": []string{"joinedByGo"}})["sockets"], &sockets)
+			_ = json.Unmarshal(node.Call(map[string]any{"cmd": "fetch", "rooms": []string{"joinedByGo"}})["sockets"], &sockets)
 			return len(sockets) == 1 && sockets[0].ID == n2
 		})
 		if err := g.srv.To("joinedByGo").Emit("viaJoin"); err != nil {
 			t.Fatal(err)
 		}
-		node.poll("n2 viaJoin", eventOf("n2", "viaJoin", nil))
+		node.Poll("n2 viaJoin", eventOf("n2", "viaJoin", nil))
 	}
 
 	{
 		t.Log("step: broadcast with acks from Node.js")
 		answers := make(chan map[string]json.RawMessage, 1)
 		go func() {
-			answers <- node.call(map[string]any{"cmd": "broadcastWithAck", "rooms": []string{"r1"}, "timeout": 3000, "event": "question"})
+			answers <- node.Call(map[string]any{"cmd": "broadcastWithAck", "rooms": []string{"r1"}, "timeout": 3000, "event": "question"})
 		}()
 		// The Go node delivers the event with an ack id of its own; its
 		// client's answer travels back to the Node.js side.
@@ -268,10 +268,10 @@ func TestNodeInterop(t *testing.T) {
 		if err != nil || len(resps) != 1 || string(resps[0]) != `"node-ack"` {
 			t.Fatalf("answers %s, %v", resps, err)
 		}
-		node.poll("server-side event", func(m map[string]json.RawMessage) bool {
+		node.Poll("server-side event", func(m map[string]json.RawMessage) bool {
 			return string(m["type"]) == `"serverSide"` && string(m["args"]) == `["from-go"]`
 		})
-		ans := node.call(map[string]any{"cmd": "serverSideEmit", "event": "hello", "args": []any{"from-node"}, "ack": true})
+		ans := node.Call(map[string]any{"cmd": "serverSideEmit", "event": "hello", "args": []any{"from-node"}, "ack": true})
 		if string(ans["err"]) != "null" || string(ans["responses"]) != `["go-ack"]` {
 			t.Fatalf("Node.js answer err=%s responses=%s", ans["err"], ans["responses"])
 		}
@@ -299,13 +299,13 @@ func TestNodeInterop(t *testing.T) {
 		waitReady(t, x)
 		waitServerCount(t, x, 3)
 		testutil.Eventually(t, 10*time.Second, "Node.js sees three servers", func() bool {
-			return string(node.call(map[string]any{"cmd": "serverCount"})["count"]) == "3"
+			return string(node.Call(map[string]any{"cmd": "serverCount"})["count"]) == "3"
 		})
 
 		// From Node.js: the Go node relays x1's acknowledgement.
 		answers := make(chan map[string]json.RawMessage, 1)
 		go func() {
-			answers <- node.call(map[string]any{"cmd": "broadcastWithAck", "rooms": []string{"r1"}, "timeout": 3000, "event": "question2"})
+			answers <- node.Call(map[string]any{"cmd": "broadcastWithAck", "rooms": []string{"r1"}, "timeout": 3000, "event": "question2"})
 		}()
 		ev, _ := g1c.ExpectEvent("/", "question2")
 		g1c.Send("43" + strconv.FormatInt(ev.ID, 10) + `["ack-from-g1"]`)
@@ -341,7 +341,7 @@ func TestNodeInterop(t *testing.T) {
 	}
 	{
 		t.Log("step: disconnect from Node.js")
-		node.call(map[string]any{"cmd": "disconnect", "rooms": []string{g2}})
+		node.Call(map[string]any{"cmd": "disconnect", "rooms": []string{g2}})
 		testutil.Eventually(t, 10*time.Second, "Go socket disconnected", func() bool { return g.srv.Sockets().Socket(g2) == nil })
 		if g.srv.Sockets().Socket(g1) == nil {
 			t.Fatal("g1 was disconnected too")

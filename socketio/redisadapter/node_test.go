@@ -1,22 +1,14 @@
 package redisadapter
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chatd/chatd/internal/testutil"
+	"github.com/chatd/chatd/socketio/internal/adaptertest/nodepeer"
 )
 
 // nodeDir is the folder of the Node.js helper scripts.
@@ -29,186 +21,26 @@ var nodeModules = []string{"@socket.io/redis-adapter", "redis", "socket.io", "so
 // node can be found.
 func needNode(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node is not installed")
-	}
-	var js strings.Builder
-	for _, m := range nodeModules {
-		js.WriteString("require.resolve(" + strconv.Quote(m) + ");")
-	}
-	cmd := exec.Command("node", "-e", js.String())
-	cmd.Dir = nodeDir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Skipf("the Node.js node needs the npm packages %s (with e2e/package.json: @socket.io/redis-adapter 8.3.0, redis 4.7.1): %s",
-			strings.Join(nodeModules, ", "), firstLine(out))
-	}
-}
-
-// firstLine returns the line of node's output that names the missing
-// module, or its first line.
-func firstLine(b []byte) string {
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	for _, l := range lines {
-		if strings.Contains(l, "Cannot find module") {
-			return strings.TrimSpace(l)
-		}
-	}
-	return lines[0]
+	nodepeer.Need(t, nodeDir, nodeModules, "@socket.io/redis-adapter 8.3.0, redis 4.7.1")
 }
 
 // nodeProc is a running e2e/redis/node-node.js.
-type nodeProc struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	URL    string
-	stderr *lockedBuffer
-
-	mu     sync.Mutex
-	lines  []map[string]json.RawMessage
-	nextID int
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type nodeProc = nodepeer.Proc
 
 // startNode starts the Node.js node on Redis at redisAddr with channel
 // prefix key, and waits until it listens.
 func startNode(t *testing.T, redisAddr, key string) *nodeProc {
 	t.Helper()
-	cmd := exec.Command("node", "node-node.js")
-	cmd.Dir = nodeDir
-	cmd.Env = append(os.Environ(), "REDIS_URL=redis://"+redisAddr, "ADAPTER_KEY="+key, "REQUESTS_TIMEOUT=3000")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &nodeProc{t: t, cmd: cmd, stdin: stdin, stderr: &lockedBuffer{}}
-	cmd.Stderr = p.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	listening := make(chan string, 1)
-	readDone := make(chan struct{})
-	go func() {
-		defer close(readDone)
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			if rest, ok := strings.CutPrefix(line, "listening on "); ok {
-				listening <- rest
-				continue
-			}
-			var m map[string]json.RawMessage
-			if json.Unmarshal([]byte(line), &m) != nil {
-				continue
-			}
-			p.mu.Lock()
-			p.lines = append(p.lines, m)
-			p.mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = stdin.Close() // the node shuts down when its input ends
-		exited := make(chan error, 1)
-		go func() { <-readDone; exited <- cmd.Wait() }()
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("node stderr:\n%s", p.stderr.String())
-		}
-	})
-	select {
-	case p.URL = <-listening:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("node did not start; stderr:\n%s", p.stderr.String())
-	}
-	return p
+	return nodepeer.Start(t, nodeDir, "node-node.js", "REDIS_URL=redis://"+redisAddr, "ADAPTER_KEY="+key, "REQUESTS_TIMEOUT=3000")
 }
 
-// call sends a command and returns its answer.
-func (p *nodeProc) call(cmd map[string]any) map[string]json.RawMessage {
-	p.t.Helper()
-	p.mu.Lock()
-	p.nextID++
-	id := p.nextID
-	p.mu.Unlock()
-	cmd["id"] = id
-	b, _ := json.Marshal(cmd)
-	if _, err := p.stdin.Write(append(b, '\n')); err != nil {
-		p.t.Fatal(err)
-	}
-	want := strconv.Itoa(id)
-	var answer map[string]json.RawMessage
-	p.poll("answer to "+string(b), func(m map[string]json.RawMessage) bool {
-		if string(m["id"]) == want {
-			answer = m
-			return true
-		}
-		return false
-	})
-	if e, ok := answer["error"]; ok {
-		p.t.Fatalf("node: %s: %s", b, e)
-	}
-	return answer
-}
+var (
+	eventOf = nodepeer.EventOf
+	str     = nodepeer.Str
+)
 
-// poll waits for an output line satisfying match.
-func (p *nodeProc) poll(what string, match func(map[string]json.RawMessage) bool) {
-	p.t.Helper()
-	testutil.Eventually(p.t, 10*time.Second, "node: "+what, func() bool { return p.find(match) })
-}
-
-func (p *nodeProc) find(match func(map[string]json.RawMessage) bool) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return slices.ContainsFunc(p.lines, match)
-}
-
-// eventOf matches the report of event received by client.
-func eventOf(client, event string, args *json.RawMessage) func(map[string]json.RawMessage) bool {
-	return func(m map[string]json.RawMessage) bool {
-		if string(m["type"]) != `"event"` || string(m["client"]) != strconv.Quote(client) || string(m["event"]) != strconv.Quote(event) {
-			return false
-		}
-		if args != nil {
-			*args = m["args"]
-		}
-		return true
-	}
-}
-
-func str(t *testing.T, raw json.RawMessage) string {
-	t.Helper()
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		t.Fatalf("%s: %v", raw, err)
-	}
-	return s
-}
+// lockedBuffer is a bytes.Buffer safe for concurrent use.
+type lockedBuffer = nodepeer.LockedBuffer
 
 // waitServerCount polls until the adapter counts n servers.
 func waitServerCount(t *testing.T, a *Adapter, n int) {

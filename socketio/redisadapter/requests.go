@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/socketio/adapter"
+	"github.com/chatd/chatd/socketio/internal/clusterwire"
 	"github.com/chatd/chatd/socketio/parser"
 )
 
@@ -167,7 +168,7 @@ func (a *Adapter) describe(in adapter.SocketInfo) map[string]any {
 	}
 	m := map[string]any{
 		"id":        in.ID,
-		"handshake": toWireHandshake(in.Handshake),
+		"handshake": clusterwire.ToHandshake(in.Handshake),
 		"rooms":     nonNil(rooms),
 	}
 	if in.Data != nil {
@@ -262,14 +263,14 @@ func (a *Adapter) onResponse(payload []byte) {
 
 // remoteSockets decodes the sockets of a fetch-sockets response.
 func (a *Adapter) remoteSockets(raw json.RawMessage) []adapter.SocketInfo {
-	var ws []wireSocket
+	var ws []clusterwire.Socket
 	if err := json.Unmarshal(raw, &ws); err != nil {
 		a.log.Debug("redisadapter: malformed fetch-sockets response", "err", err)
 		return nil
 	}
 	out := make([]adapter.SocketInfo, 0, len(ws))
 	for _, w := range ws {
-		info := adapter.SocketInfo{ID: w.ID, Handshake: w.Handshake.handshake(), Rooms: w.Rooms}
+		info := adapter.SocketInfo{ID: w.ID, Handshake: w.Handshake.Adapter(), Rooms: w.Rooms}
 		if len(w.Data) > 0 && string(w.Data) != "null" {
 			data, err := a.opts.DecodeData(w.Data)
 			if err != nil {

@@ -6,13 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/http"
-	"strings"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/chatd/chatd/socketio/adapter"
+	"github.com/chatd/chatd/socketio/internal/clusterwire"
 	"github.com/chatd/chatd/socketio/internal/jsvalue"
 	"github.com/chatd/chatd/socketio/parser"
 )
@@ -72,12 +71,7 @@ func (w *wireOpts) options() adapter.BroadcastOptions {
 	return adapter.BroadcastOptions{Rooms: w.Rooms, Except: w.Except}
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
+var nonNil = clusterwire.NonNil
 
 // request is a JSON request between nodes. Fields are used according to
 // Type.
@@ -155,26 +149,7 @@ func packetTree(pkt *adapter.Packet) (*jsvalue.Object, error) {
 }
 
 // optsTree converts broadcast options to the reference's opts object.
-func optsTree(o adapter.BroadcastOptions) *jsvalue.Object {
-	flags := &jsvalue.Object{}
-	if o.Flags.Volatile {
-		flags.Set("volatile", true)
-	}
-	if o.Flags.NoCompress {
-		flags.Set("compress", false)
-	}
-	if o.Flags.Local {
-		flags.Set("local", true)
-	}
-	if o.Flags.Timeout > 0 {
-		flags.Set("timeout", o.Flags.Timeout.Milliseconds())
-	}
-	opts := &jsvalue.Object{}
-	opts.Set("rooms", nonNil(o.Rooms))
-	opts.Set("except", nonNil(o.Except))
-	opts.Set("flags", flags)
-	return opts
-}
+var optsTree = clusterwire.OptsTree
 
 // decodeBroadcast decodes a broadcast message.
 func decodeBroadcast(b []byte) (uid string, pkt *adapter.Packet, opts adapter.BroadcastOptions, err error) {
@@ -272,11 +247,7 @@ func stringList(o *jsvalue.Object, key string) []string {
 	return out
 }
 
-func truthy(o *jsvalue.Object, key string) bool {
-	v, _ := o.Get(key)
-	b, _ := v.(bool)
-	return b
-}
+var truthy = clusterwire.Truthy
 
 func millis(v any) time.Duration {
 	switch x := v.(type) {
@@ -356,8 +327,8 @@ func decodeRequest(b []byte) (*request, error) {
 		return nil, errors.New("redisadapter: request is not an object")
 	}
 	r := &request{}
-	r.UID, _ = getString(o, "uid")
-	r.RequestID, _ = getString(o, "requestId")
+	r.UID, _ = o.GetString("uid")
+	r.RequestID, _ = o.GetString("requestId")
 	t, _ := o.Get("type")
 	n, ok := t.(int64)
 	if !ok {
@@ -404,7 +375,7 @@ func decodeResponse(b []byte) (*response, error) {
 		return nil, errors.New("redisadapter: response is not an object")
 	}
 	r := &response{}
-	r.RequestID, _ = getString(o, "requestId")
+	r.RequestID, _ = o.GetString("requestId")
 	if t, ok := o.Get("type"); ok {
 		if n, ok := t.(int64); ok {
 			typ := int(n)
@@ -423,111 +394,4 @@ func decodeResponse(b []byte) (*response, error) {
 		r.ack = ack
 	}
 	return r, nil
-}
-
-func getString(o *jsvalue.Object, key string) (string, bool) {
-	v, _ := o.Get(key)
-	s, ok := v.(string)
-	return s, ok
-}
-
-// wireSocket describes a socket in a fetch-sockets response.
-type wireSocket struct {
-	ID        string          `json:"id"`
-	Handshake *wireHandshake  `json:"handshake"`
-	Rooms     []string        `json:"rooms"`
-	Data      json.RawMessage `json:"data,omitempty"`
-}
-
-// wireHandshake is the handshake as the reference server describes it:
-// lower-case header names, and a string for each header or query
-// parameter with one value (an array when there are several).
-type wireHandshake struct {
-	Headers map[string]json.RawMessage `json:"headers"`
-	Time    string                     `json:"time"`
-	Address string                     `json:"address"`
-	XDomain bool                       `json:"xdomain"`
-	Secure  bool                       `json:"secure"`
-	Issued  float64                    `json:"issued"`
-	URL     string                     `json:"url"`
-	Query   map[string]json.RawMessage `json:"query"`
-	Auth    json.RawMessage            `json:"auth"`
-}
-
-func toWireHandshake(h *adapter.Handshake) *wireHandshake {
-	if h == nil {
-		h = &adapter.Handshake{}
-	}
-	w := &wireHandshake{
-		Headers: multiMap(h.Headers, strings.ToLower),
-		Time:    h.Time,
-		Address: h.Address,
-		XDomain: h.XDomain,
-		Secure:  h.Secure,
-		Issued:  float64(h.Issued),
-		URL:     h.URL,
-		Query:   multiMap(h.Query, nil),
-		Auth:    h.Auth,
-	}
-	if len(w.Auth) == 0 || !json.Valid(w.Auth) {
-		w.Auth = json.RawMessage("{}")
-	}
-	return w
-}
-
-func (w *wireHandshake) handshake() *adapter.Handshake {
-	if w == nil {
-		return nil
-	}
-	h := &adapter.Handshake{
-		Headers: fromMultiMap(w.Headers, http.CanonicalHeaderKey),
-		Time:    w.Time,
-		Address: w.Address,
-		XDomain: w.XDomain,
-		Secure:  w.Secure,
-		Issued:  int64(w.Issued),
-		URL:     w.URL,
-		Query:   fromMultiMap(w.Query, nil),
-		Auth:    w.Auth,
-	}
-	return h
-}
-
-func multiMap(m map[string][]string, key func(string) string) map[string]json.RawMessage {
-	out := make(map[string]json.RawMessage, len(m))
-	for k, vs := range m {
-		if key != nil {
-			k = key(k)
-		}
-		var b []byte
-		if len(vs) == 1 {
-			b, _ = json.Marshal(vs[0])
-		} else {
-			b, _ = json.Marshal(nonNil(vs))
-		}
-		out[k] = b
-	}
-	return out
-}
-
-func fromMultiMap(m map[string]json.RawMessage, key func(string) string) map[string][]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string][]string, len(m))
-	for k, raw := range m {
-		if key != nil {
-			k = key(k)
-		}
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			out[k] = append(out[k], s)
-			continue
-		}
-		var ss []string
-		if json.Unmarshal(raw, &ss) == nil {
-			out[k] = append(out[k], ss...)
-		}
-	}
-	return out
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/chatd/chatd/socketio/adapter"
+	"github.com/chatd/chatd/socketio/internal/clusterwire"
 	"github.com/chatd/chatd/socketio/parser"
 )
 
@@ -205,7 +206,7 @@ func TestHandshakeWire(t *testing.T) {
 		Secure:  true,
 		XDomain: true,
 	}
-	b, err := json.Marshal(toWireHandshake(h))
+	b, err := json.Marshal(clusterwire.ToHandshake(h))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,11 +222,11 @@ func TestHandshakeWire(t *testing.T) {
 	if string(mustJSON(m["auth"])) != "{}" || m["issued"] != 1704067200000.0 {
 		t.Fatalf("auth %v issued %v", m["auth"], m["issued"])
 	}
-	var w wireHandshake
+	var w clusterwire.Handshake
 	if err := json.Unmarshal(b, &w); err != nil {
 		t.Fatal(err)
 	}
-	back := w.handshake()
+	back := w.Adapter()
 	if back.Headers["User-Agent"][0] != "ua" || !slices.Equal(back.Headers["Set-Cookie"], []string{"a=1", "b=2"}) ||
 		!slices.Equal(back.Query["x"], []string{"1", "2"}) || back.Issued != h.Issued || !back.Secure || !back.XDomain ||
 		back.URL != h.URL || back.Time != h.Time || back.Address != h.Address {

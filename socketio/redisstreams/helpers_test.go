@@ -3,19 +3,15 @@ package redisstreams
 import (
 	"context"
 	"os"
-	"slices"
-	"sort"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/chatd/chatd/internal/leakcheck"
-	"github.com/chatd/chatd/internal/testutil"
 	"github.com/chatd/chatd/internal/testutil/redistest"
 	"github.com/chatd/chatd/socketio/adapter"
-	"github.com/chatd/chatd/socketio/adapter/adaptertest"
-	"github.com/chatd/chatd/socketio/parser"
+	"github.com/chatd/chatd/socketio/internal/adaptertest/clustertest"
 )
 
 // needRedis returns a client of the test Redis server, skipping the test
@@ -65,44 +61,12 @@ func waitReady(t *testing.T, as ...*Adapter) {
 	}
 }
 
-// waitServerCount waits until the adapter counts n servers.
-func waitServerCount(t *testing.T, a *Adapter, n int) {
-	t.Helper()
-	testutil.Eventually(t, 10*time.Second, "server count", func() bool {
-		got, err := a.ServerCount(context.Background())
-		return err == nil && got == n
-	})
-}
-
-// addSocket declares a local socket of e, with a handshake, and makes it
-// join its own room and rooms on a.
-func addSocket(e *adaptertest.Emitter, a adapter.Adapter, id string, data any, rooms ...string) {
-	e.AddSocketInfo(adapter.SocketInfo{
-		ID:   id,
-		Data: data,
-		Handshake: &adapter.Handshake{
-			Headers: map[string][]string{"User-Agent": {"test"}},
-			Query:   map[string][]string{"EIO": {"4"}},
-			Address: "127.0.0.1",
-			Auth:    []byte(`{"token":"t"}`),
-			Issued:  1700000000000,
-		},
-		Local: true,
-	})
-	a.AddAll(id, append([]string{id}, rooms...)...)
-}
-
-// event returns an event packet of namespace nsp.
-func event(nsp, data string) *adapter.Packet {
-	return &adapter.Packet{Packet: parser.Packet{Type: parser.Event, Namespace: nsp, Data: []byte(data)}}
-}
-
-// sorted returns a sorted copy.
-func sorted(s []string) []string {
-	s = slices.Clone(s)
-	sort.Strings(s)
-	return s
-}
+var (
+	waitServerCount = clustertest.WaitServerCount
+	addSocket       = clustertest.AddSocket
+	event           = clustertest.Event
+	sorted          = clustertest.Sorted
+)
 
 // checkGoroutines fails the test if goroutines it started are still
 // running once it is over.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/chatd/chatd/internal/testutil"
 	"github.com/chatd/chatd/internal/testutil/redistest"
+	"github.com/chatd/chatd/socketio/internal/adaptertest/nodepeer"
 )
 
 // TestNodeInterop runs a cluster of one Node.js Socket.IO server with the
@@ -34,10 +35,10 @@ func TestNodeInterop(t *testing.T) {
 	ctx := context.Background()
 
 	waitServerCount(t, g.ad, 2)
-	if got := string(node.call(map[string]any{"cmd": "serverCount"})["count"]); got != "2" {
+	if got := string(node.Call(map[string]any{"cmd": "serverCount"})["count"]); got != "2" {
 		t.Fatalf("Node.js server count %s", got)
 	}
-	n1 := str(t, node.call(map[string]any{"cmd": "client", "name": "n1", "auth": map[string]any{"rooms": []string{"r1"}, "data": map[string]any{"user": "nina"}}})["sid"])
+	n1 := str(t, node.Call(map[string]any{"cmd": "client", "name": "n1", "auth": map[string]any{"rooms": []string{"r1"}, "data": map[string]any{"user": "nina"}}})["sid"])
 	g1c, g1, _ := connect(t, g.URL, map[string]any{"rooms": []string{"r1"}, "data": map[string]any{"user": "gus"}})
 	g.inRoom(t, g1, "r1")
 
@@ -46,7 +47,7 @@ func TestNodeInterop(t *testing.T) {
 		must(t, g.srv.To("r1").Emit("fromGo", "hi", map[string]any{"k": []any{true, nil}}))
 		expectEvents(t, g1c, "fromGo:hi") // checks the offset too
 		var args json.RawMessage
-		node.poll("n1 fromGo", eventOf("n1", "fromGo", &args))
+		node.Poll("n1 fromGo", eventOf("n1", "fromGo", &args))
 		var got []json.RawMessage
 		_ = json.Unmarshal(args, &got)
 		if len(got) != 3 || string(got[0]) != `"hi"` || string(got[1]) != `{"k":[true,null]}` {
@@ -56,7 +57,7 @@ func TestNodeInterop(t *testing.T) {
 			t.Fatalf("n1 offset %s", got[2])
 		}
 		must(t, g.srv.To("r1").Emit("goBin", []byte{1, 2, 3}))
-		node.poll("n1 goBin", eventOf("n1", "goBin", &args))
+		node.Poll("n1 goBin", eventOf("n1", "goBin", &args))
 		if _ = json.Unmarshal(args, &got); len(got) != 2 || string(got[0]) != `{"$bin":"AQID"}` {
 			t.Fatalf("n1 binary args %s", args)
 		}
@@ -66,12 +67,12 @@ func TestNodeInterop(t *testing.T) {
 
 	{
 		t.Log("step: broadcasts from Node.js")
-		node.call(map[string]any{"cmd": "broadcast", "rooms": []string{"r1"}, "event": "fromNode", "args": []any{"yo"}})
+		node.Call(map[string]any{"cmd": "broadcast", "rooms": []string{"r1"}, "event": "fromNode", "args": []any{"yo"}})
 		expectEvents(t, g1c, "fromNode:yo")
-		node.call(map[string]any{"cmd": "broadcast", "rooms": []string{"r1"}, "event": "nodeBin", "args": []any{map[string]any{"$bin": "BAUG"}}})
+		node.Call(map[string]any{"cmd": "broadcast", "rooms": []string{"r1"}, "event": "nodeBin", "args": []any{map[string]any{"$bin": "BAUG"}}})
 		g1c.ExpectMatch(`451-\["nodeBin",\{"_placeholder":true,"num":0\},"[0-9]+-[0-9]+"\]`)
 		g1c.ExpectBinary([]byte{4, 5, 6})
-		node.call(map[string]any{"cmd": "broadcast", "except": []string{"r1"}, "event": "notR1"})
+		node.Call(map[string]any{"cmd": "broadcast", "except": []string{"r1"}, "event": "notR1"})
 		must(t, g.srv.To("r1").Emit("marker", "m"))
 		expectEvents(t, g1c, "marker:m")
 	}
@@ -82,7 +83,7 @@ func TestNodeInterop(t *testing.T) {
 			ID   string          `json:"id"`
 			Data json.RawMessage `json:"data"`
 		}
-		if err := json.Unmarshal(node.call(map[string]any{"cmd": "fetch", "rooms": []string{"r1"}})["sockets"], &sockets); err != nil {
+		if err := json.Unmarshal(node.Call(map[string]any{"cmd": "fetch", "rooms": []string{"r1"}})["sockets"], &sockets); err != nil {
 			t.Fatal(err)
 		}
 		var ids []string
@@ -115,12 +116,12 @@ func TestNodeInterop(t *testing.T) {
 
 	{
 		t.Log("step: socketsJoin both ways")
-		node.call(map[string]any{"cmd": "join", "rooms": []string{g1}, "join": []string{"byNode"}})
+		node.Call(map[string]any{"cmd": "join", "rooms": []string{g1}, "join": []string{"byNode"}})
 		g.inRoom(t, g1, "byNode")
 		must(t, g.srv.In(n1).SocketsJoin(ctx, "byGo"))
 		testutil.Eventually(t, 10*time.Second, "Node.js socket joined", func() bool {
 			var sockets []struct{ ID string }
-			_ = json.Unmarshal(node.call(map[string]any{"cmd": "fetch", "rooms": []string{"byGo"}})["sockets"], &sockets)
+			_ = json.Unmarshal(node.Call(map[string]any{"cmd": "fetch", "rooms": []string{"byGo"}})["sockets"], &sockets)
 			return len(sockets) == 1 && sockets[0].ID == n1
 		})
 	}
@@ -131,7 +132,7 @@ func TestNodeInterop(t *testing.T) {
 		if err != nil || len(resps) != 1 || string(resps[0]) != `"node-ack"` {
 			t.Fatalf("answers %s, %v", resps, err)
 		}
-		ans := node.call(map[string]any{"cmd": "serverSideEmit", "event": "hello", "args": []any{"from-node"}, "ack": true})
+		ans := node.Call(map[string]any{"cmd": "serverSideEmit", "event": "hello", "args": []any{"from-node"}, "ack": true})
 		if string(ans["err"]) != "null" || string(ans["responses"]) != `["go-ack"]` {
 			t.Fatalf("Node.js answer err=%s responses=%s", ans["err"], ans["responses"])
 		}
@@ -141,7 +142,7 @@ func TestNodeInterop(t *testing.T) {
 		t.Log("step: broadcast with acknowledgements from Node.js")
 		answers := make(chan map[string]json.RawMessage, 1)
 		go func() {
-			answers <- node.call(map[string]any{"cmd": "broadcastWithAck", "rooms": []string{"r1"}, "timeout": 3000, "event": "question"})
+			answers <- node.Call(map[string]any{"cmd": "broadcastWithAck", "rooms": []string{"r1"}, "timeout": 3000, "event": "question"})
 		}()
 		ev, _ := g1c.ExpectEvent("/", "question")
 		g1c.Send("43" + strconv.FormatInt(ev.ID, 10) + `["ack-from-g1"]`)
@@ -159,42 +160,42 @@ func TestNodeInterop(t *testing.T) {
 
 	{
 		t.Log("step: recovery from the Node.js server to the Go one")
-		sid := str(t, node.call(map[string]any{"cmd": "recoveryClient", "name": "rc", "url": "http://" + p.Addr(), "auth": map[string]any{"rooms": []string{"rr"}}})["sid"])
+		sid := str(t, node.Call(map[string]any{"cmd": "recoveryClient", "name": "rc", "url": "http://" + p.Addr(), "auth": map[string]any{"rooms": []string{"rr"}}})["sid"])
 		must(t, g.srv.To("rr").Emit("k", "1"))
-		node.poll("rc k1", eventArg("rc", "k", "1"))
+		node.Poll("rc k1", nodepeer.EventArg("rc", "k", "1"))
 		p.SwitchTo("") // the client is cut off, and cannot reconnect
 		waitSessionOf(t, rdb, opts, 1)
 		must(t, g.srv.To("rr").Emit("k", "2"))
-		node.call(map[string]any{"cmd": "broadcast", "rooms": []string{"rr"}, "event": "k", "args": []any{"3"}})
+		node.Call(map[string]any{"cmd": "broadcast", "rooms": []string{"rr"}, "event": "k", "args": []any{"3"}})
 		must(t, g.srv.To("elsewhere").Emit("k", "not-for-rr"))
 		p.SwitchTo(goAddr)
-		node.poll("rc back, recovered, on the Go server", func(m map[string]json.RawMessage) bool {
+		node.Poll("rc back, recovered, on the Go server", func(m map[string]json.RawMessage) bool {
 			return string(m["type"]) == `"connect"` && string(m["sid"]) == strconv.Quote(sid) && string(m["recovered"]) == "true"
 		})
 		if s := g.srv.Sockets().Socket(sid); s == nil || !s.Recovered() || !slices.Contains(s.Rooms(), "rr") {
 			t.Fatalf("socket on the Go server: %v", s)
 		}
-		node.call(map[string]any{"cmd": "broadcast", "rooms": []string{"rr"}, "event": "k", "args": []any{"4"}})
-		node.poll("rc k4", eventArg("rc", "k", "4"))
-		if got := node.argsOf("rc", "k"); !slices.Equal(got, []string{"1", "2", "3", "4"}) {
+		node.Call(map[string]any{"cmd": "broadcast", "rooms": []string{"rr"}, "event": "k", "args": []any{"4"}})
+		node.Poll("rc k4", nodepeer.EventArg("rc", "k", "4"))
+		if got := node.ArgsOf("rc", "k"); !slices.Equal(got, []string{"1", "2", "3", "4"}) {
 			t.Fatalf("rc received %v, want 1 2 3 4", got)
 		}
 
 		t.Log("step: recovery from the Go server to the Node.js one")
 		p.SwitchTo("")
 		waitSessionOf(t, rdb, opts, 1)
-		node.call(map[string]any{"cmd": "broadcast", "rooms": []string{"rr"}, "event": "k", "args": []any{"5"}})
+		node.Call(map[string]any{"cmd": "broadcast", "rooms": []string{"rr"}, "event": "k", "args": []any{"5"}})
 		must(t, g.srv.To("rr").Emit("k", "6"))
 		p.SwitchTo(nodeAddr)
-		node.poll("rc k6", eventArg("rc", "k", "6"))
+		node.Poll("rc k6", nodepeer.EventArg("rc", "k", "6"))
 		testutil.Eventually(t, 10*time.Second, "socket gone from the Go server", func() bool { return g.srv.Sockets().Socket(sid) == nil })
 		must(t, g.srv.To("rr").Emit("k", "7"))
-		node.poll("rc k7", eventArg("rc", "k", "7"))
-		if got := node.argsOf("rc", "k"); !slices.Equal(got, []string{"1", "2", "3", "4", "5", "6", "7"}) {
+		node.Poll("rc k7", nodepeer.EventArg("rc", "k", "7"))
+		if got := node.ArgsOf("rc", "k"); !slices.Equal(got, []string{"1", "2", "3", "4", "5", "6", "7"}) {
 			t.Fatalf("rc received %v, want 1 to 7", got)
 		}
 		n := 0
-		node.find(func(m map[string]json.RawMessage) bool {
+		node.Find(func(m map[string]json.RawMessage) bool {
 			if string(m["type"]) == `"connect"` && string(m["sid"]) == strconv.Quote(sid) && string(m["recovered"]) == "true" {
 				n++
 			}
@@ -204,32 +205,6 @@ func TestNodeInterop(t *testing.T) {
 			t.Fatalf("%d recovered connections, want 2", n)
 		}
 	}
-}
-
-// eventArg matches the report of event received by client with first
-// argument arg.
-func eventArg(client, event, arg string) func(map[string]json.RawMessage) bool {
-	return func(m map[string]json.RawMessage) bool {
-		var args []json.RawMessage
-		if !eventOf(client, event, nil)(m) || json.Unmarshal(m["args"], &args) != nil || len(args) == 0 {
-			return false
-		}
-		return string(args[0]) == strconv.Quote(arg)
-	}
-}
-
-// argsOf returns the first arguments of the events named event that
-// client received, in order.
-func (p *nodeProc) argsOf(client, event string) []string {
-	var out []string
-	p.find(func(m map[string]json.RawMessage) bool {
-		var args []string
-		if eventOf(client, event, nil)(m) && json.Unmarshal(m["args"], &args) == nil && len(args) > 0 {
-			out = append(out, args[0])
-		}
-		return false
-	})
-	return out
 }
 
 // waitSessionOf waits until n sessions are stored.

@@ -1,14 +1,12 @@
 package redisstreams
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -113,24 +111,6 @@ func testReaderResumes(t *testing.T, maxRetries int) {
 	if got := eb.Delivered("b1"); len(got) != len(want)+1 || got[len(want)] != `["last"]` {
 		t.Fatalf("after the outages: %v", got[len(want):])
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent use.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // TestRedisUnreachable checks that local delivery does not depend on

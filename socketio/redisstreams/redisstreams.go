@@ -2,9 +2,6 @@ package redisstreams
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,9 +12,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/chatd/chatd/socketio/adapter"
+	"github.com/chatd/chatd/socketio/internal/clusterreq"
 	"github.com/chatd/chatd/socketio/internal/clusterwire"
 	"github.com/chatd/chatd/socketio/internal/jsvalue"
-	"github.com/chatd/chatd/socketio/parser"
 	"github.com/chatd/chatd/socketio/redisadapter"
 )
 
@@ -131,12 +128,11 @@ type Adapter struct {
 	dmu    sync.RWMutex
 	closed atomic.Bool
 
-	mu       sync.Mutex
-	requests map[string]*pending    // by request id
-	acks     map[string]*ackRequest // by request id
-	window   time.Duration          // connection state recovery; 0: off
-	offsets  map[string]struct{}    // offsets of StorePacket awaiting their Broadcast
-	fences   map[string]streamID    // restored socket -> last entry replayed to it
+	mu      sync.Mutex          // guards what follows and the state of req
+	req     *clusterreq.Core    // fetchSockets, serverSideEmit, broadcasts with acks
+	window  time.Duration       // connection state recovery; 0: off
+	offsets map[string]struct{} // offsets of StorePacket awaiting their Broadcast
+	fences  map[string]streamID // restored socket -> last entry replayed to it
 
 	// directMu is held while a broadcast that this node delivers itself
 	// (its reader not reading) is added to the stream, and by the reader
@@ -161,9 +157,8 @@ func (c *cluster) newAdapter(e adapter.Emitter) *Adapter {
 		nsp:           nsp,
 		stream:        c.opts.streamOf(nsp),
 		publicChannel: c.opts.ChannelPrefix + "#" + nsp + "#",
-		requests:      make(map[string]*pending),
-		acks:          make(map[string]*ackRequest),
 	}
+	a.req = a.newRequests()
 	a.privateChannel = a.publicChannel + a.uid + "#"
 	a.ready = make(chan struct{})
 	a.ctx, a.stop = context.WithCancel(context.Background())
@@ -203,11 +198,7 @@ func (a *Adapter) Stream() string { return a.stream }
 func (a *Adapter) Ready() <-chan struct{} { return a.ready }
 
 // newID returns a random id for nodes and requests, as the reference's.
-func newID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+var newID = clusterreq.NewID
 
 func (a *Adapter) isClosed() bool { return a.closed.Load() }
 
@@ -430,11 +421,11 @@ func (a *Adapter) onChannelMessage(_ string, payload []byte) {
 	case typeBroadcast:
 		a.onAckBroadcast(m)
 	case typeFetchSockets:
-		a.onFetchSockets(m)
+		a.req.OnFetchSockets(m.uid, m.data)
 	case typeServerSideEmit:
-		a.onServerSideEmit(m)
+		a.req.OnServerSideEmit(m.uid, m.data)
 	case typeFetchSocketsResponse, typeServerSideEmitResponse, typeBroadcastClientCount, typeBroadcastAck:
-		a.onResponse(m)
+		a.req.OnResponse(m.uid, m.typ, m.data)
 	}
 }
 
@@ -502,17 +493,7 @@ func (a *Adapter) Close() error {
 		return nil
 	}
 	a.stop()
-	a.mu.Lock()
-	for id, p := range a.requests {
-		delete(a.requests, id)
-		p.err = adapter.ErrClosed
-		close(p.done)
-	}
-	for id, ar := range a.acks {
-		delete(a.acks, id)
-		ar.timer.Stop()
-	}
-	a.mu.Unlock()
+	a.req.Close()
 	a.waitHandlers()
 	a.c.leave(a)
 	return a.sub.Close()
@@ -544,13 +525,4 @@ func (r *rateLimited) log(l *slog.Logger, msg string, err error) {
 	}
 	l.Warn(msg, "err", err, "suppressed", r.suppressed)
 	r.last, r.suppressed = now, 0
-}
-
-// splitArgs splits the JSON array of a value tree.
-func splitArgs(v any) ([]json.RawMessage, error) {
-	text, err := clusterwire.TreeJSON(v)
-	if err != nil {
-		return nil, err
-	}
-	return parser.SplitArray(text)
 }
