@@ -20,10 +20,17 @@ test.use({
   },
 });
 
-// talk runs in the page: connects with opts, exchanges events with acks
-// (text and binary) and reports the transports seen by both sides.
-async function talk(page, { url, opts }) {
-  return page.evaluate(async ({ url, opts }) => {
+// talk runs in the page: connects to url with opts (a certHash, when
+// given, becomes the WebTransport serverCertificateHashes), exchanges
+// events with acks (text and binary) and reports the transport seen by
+// both sides.
+async function talk(page, { url, opts, certHash }) {
+  return page.evaluate(async ({ url, opts, certHash }) => {
+    if (certHash) {
+      opts.transportOptions = {
+        webtransport: { serverCertificateHashes: [{ algorithm: 'sha-256', value: new Uint8Array(certHash) }] },
+      };
+    }
     const socket = window.io(url, opts);
     const welcome = await new Promise((resolve, reject) => {
       socket.once('welcome', resolve);
@@ -45,7 +52,7 @@ async function talk(page, { url, opts }) {
       serverTransport,
       transport,
     };
-  }, { url, opts });
+  }, { url, opts, certHash });
 }
 
 test.describe('with an HTTP/3 listener', () => {
@@ -56,54 +63,23 @@ test.describe('with an HTTP/3 listener', () => {
   test('socket.io.min.js connects over WebTransport and exchanges events, acks and binary', async ({ page }) => {
     await page.goto(server.url + '/');
     await page.addScriptTag({ url: server.url + '/socket.io/socket.io.min.js' });
+    expect(await page.evaluate(() => typeof WebTransport)).toBe('function');
     const info = await (await page.request.get(server.url + '/webtransport.json')).json();
-    const hash = Array.from(Buffer.from(info.certHash, 'base64'));
-    const result = await page.evaluate(() => typeof WebTransport);
-    expect(result).toBe('function');
-    // The HTTP/3 listener has a port of its own: the client dials the
-    // URL's host and port for WebTransport, so the page names it.
-    const r = await page.evaluate(async ({ url, hash }) => {
-      window.wtOpts = {
-        transports: ['webtransport'],
-        transportOptions: {
-          webtransport: { serverCertificateHashes: [{ algorithm: 'sha-256', value: new Uint8Array(hash) }] },
-        },
-      };
-      return url;
-    }, { url: info.url, hash });
-    const out = await page.evaluate(() => 0).then(() => talkWT(page, info.url));
+    // The HTTP/3 listener has a UDP port of its own, and the client dials
+    // its URL's host and port for WebTransport: the page names that port.
+    const out = await talk(page, {
+      url: info.url,
+      opts: { transports: ['webtransport'] },
+      certHash: Array.from(Buffer.from(info.certHash, 'base64')),
+    });
     expect(out.welcome.nsp).toBe('/');
     expect(out.ack).toBe('text');
     expect(out.binAck).toEqual([1, 2, 3, 254, 255]);
     expect(out.binEcho).toEqual([1, 2, 3, 254, 255]);
     expect(out.transport).toBe('webtransport');
     expect(out.serverTransport).toBe('webtransport');
-    expect(r).toBe(info.url);
   });
 });
-
-async function talkWT(page, url) {
-  return page.evaluate(async (url) => {
-    const socket = window.io(url, window.wtOpts);
-    const welcome = await new Promise((resolve, reject) => {
-      socket.once('welcome', resolve);
-      socket.once('connect_error', (err) => reject(new Error('connect_error: ' + err.message)));
-    });
-    const ack = await socket.timeout(5000).emitWithAck('echo', 'text', 7);
-    const bytes = new Uint8Array([1, 2, 3, 254, 255]).buffer;
-    const echoed = new Promise((resolve) => socket.once('echo', (...args) => resolve(args)));
-    const binAck = await socket.timeout(5000).emitWithAck('echo', bytes);
-    const [binEcho] = await echoed;
-    const serverTransport = await socket.timeout(5000).emitWithAck('transport');
-    const transport = socket.io.engine.transport.name;
-    socket.disconnect();
-    return {
-      welcome, ack, serverTransport, transport,
-      binAck: Array.from(new Uint8Array(binAck)),
-      binEcho: Array.from(new Uint8Array(binEcho)),
-    };
-  }, url);
-}
 
 test.describe('without an HTTP/3 listener', () => {
   let server;
