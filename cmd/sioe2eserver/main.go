@@ -86,6 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	threshold := fs.Int("deflate-threshold", 1024, "smallest WebSocket message compressed, in bytes (with -per-message-deflate)")
 	verbose := fs.Bool("v", false, "log debug messages")
 	parserName := fs.String("parser", "json", "Socket.IO parser: json or msgpack")
+	wt := fs.Bool("webtransport", false, "offer WebTransport: an HTTP/3 listener on a free UDP port of the same host, with a fresh self-signed certificate; GET /webtransport.json gives its URL and certificate hash")
 	eio3 := fs.Bool("eio3", false, "accept Engine.IO v3 / Socket.IO v4-protocol clients (socket.io-client 2.x, AllowEIO3)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -102,6 +103,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		CORS:         &engine.CORS{Origins: []string{"*"}},
 		Logger:       logger,
 	}, Logger: logger, AllowEIO3: *eio3}
+	if *wt {
+		opts.Engine.Transports = []string{engine.TransportPolling, engine.TransportWebSocket, engine.TransportWebTransport}
+	}
 	if *recovery {
 		opts.ConnectionStateRecovery = &socketio.RecoveryOptions{}
 	}
@@ -126,7 +130,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return serve.Run(ctx, ln, mux, stdout, sio.Close)
+	closeAll := sio.Close
+	if *wt {
+		stopH3, err := serveWebTransport(sio, ln.Addr().(*net.TCPAddr).IP, mux, logger)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		closeAll = func(ctx context.Context) error {
+			err := sio.Close(ctx)
+			stopH3()
+			return err
+		}
+	}
+	return serve.Run(ctx, ln, mux, stdout, closeAll)
 }
 
 // testPage is an empty page on the server's origin for browser tests.
@@ -175,6 +192,7 @@ func newServer(opts socketio.Options) *socketio.Server {
 		})
 		s.On("disconnect-me", func(close bool) { s.Disconnect(close) })
 		s.On("rooms", func(ack socketio.Ack) { _ = ack(s.Rooms()) })
+		s.On("transport", func(ack socketio.Ack) { _ = ack(s.Transport()) })
 		s.On("last-reason", func(ack socketio.Ack) {
 			mu.Lock()
 			r := lastReason[nsp]

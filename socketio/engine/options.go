@@ -16,6 +16,11 @@ const (
 	TransportPolling = "polling"
 	// TransportWebSocket is WebSocket.
 	TransportWebSocket = "websocket"
+	// TransportWebTransport is WebTransport over HTTP/3: one bidirectional
+	// stream of a WebTransport session carries the packets, framed with a
+	// length header (see Server.ServeWebTransport). The HTTP/3 listener is
+	// not part of the engine (package socketio/h3 provides one).
+	TransportWebTransport = "webtransport"
 )
 
 // Options configure a Server. The zero value gives the defaults of the
@@ -43,12 +48,16 @@ type Options struct {
 	// not completed within WriteTimeout/2 to WriteTimeout (the deadline is
 	// renewed once less than half of it is left). Defaults to 10s.
 	WriteTimeout time.Duration
-	// Transports lists the allowed transports, TransportPolling and/or
-	// TransportWebSocket (in any order; a name may repeat). Defaults to
-	// both when nil. Any other name (such as "webtransport", which the
-	// engine does not implement) or an empty non-nil list makes NewServer
-	// panic: a request for a transport the server cannot serve is refused
-	// with ErrorUnknownTransport in any case.
+	// Transports lists the allowed transports: TransportPolling,
+	// TransportWebSocket and/or TransportWebTransport (in any order; a
+	// name may repeat). Defaults to polling and WebSocket when nil.
+	// WebTransport is opt-in, as in the reference: when listed, polling
+	// sessions advertise it as an upgrade (after "websocket") and
+	// ServeWebTransport accepts sessions; it still needs an HTTP/3
+	// listener in front (package socketio/h3). Any other name or an empty
+	// non-nil list makes NewServer panic: a request for a transport the
+	// server cannot serve is refused with ErrorUnknownTransport in any
+	// case.
 	Transports []string
 	// DisableUpgrades stops the server from offering and accepting upgrades
 	// from polling to WebSocket (allowUpgrades=false). Defaults to false.
@@ -213,15 +222,16 @@ func checkTransports(ts []string) error {
 		return errors.New("engine: Options.Transports lists no transport (nil means both)")
 	}
 	for _, t := range ts {
-		if t != TransportPolling && t != TransportWebSocket {
-			return fmt.Errorf("engine: unknown transport %q in Options.Transports (want %q or %q)", t, TransportPolling, TransportWebSocket)
+		if t != TransportPolling && t != TransportWebSocket && t != TransportWebTransport {
+			return fmt.Errorf("engine: unknown transport %q in Options.Transports (want %q, %q or %q)", t, TransportPolling, TransportWebSocket, TransportWebTransport)
 		}
 	}
 	return nil
 }
 
-// allows reports whether transport is one the server implements and the
-// options allow.
+// allows reports whether transport is one the server serves over HTTP/1.1
+// and the options allow. WebTransport sessions do not come through
+// ServeHTTP: a request naming it is refused as an unknown transport.
 func (o *Options) allows(transport string) bool {
 	return (transport == TransportPolling || transport == TransportWebSocket) && slices.Contains(o.Transports, transport)
 }

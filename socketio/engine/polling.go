@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,8 +31,13 @@ func (s *Server) servePollingHandshake(w http.ResponseWriter, r *http.Request, q
 	s.obs().InitialHeaders(w.Header(), r)
 	s.obs().Headers(w.Header(), r)
 	var upgrades []string
-	if !s.opts.DisableUpgrades && s.opts.allows(TransportWebSocket) {
-		upgrades = []string{TransportWebSocket}
+	if !s.opts.DisableUpgrades {
+		if s.opts.allows(TransportWebSocket) {
+			upgrades = append(upgrades, TransportWebSocket)
+		}
+		if slices.Contains(s.opts.Transports, TransportWebTransport) {
+			upgrades = append(upgrades, TransportWebTransport)
+		}
 	}
 	if !s.open(sess, upgrades) {
 		s.fail(w, r, ErrorBadRequest, "")

@@ -635,9 +635,10 @@ func TestTransportOptions(t *testing.T) {
 // Options.Transports naming a transport the engine does not implement, or
 // none, makes NewServer panic with a message naming the option; a valid
 // list may be in any order and repeat a name. A request for a transport
-// the engine does not implement is refused whatever the options say.
+// the engine does not serve over HTTP/1.1 (WebTransport included) is
+// refused whatever the options say.
 func TestTransportsValidated(t *testing.T) {
-	for _, ts := range [][]string{{"webtransport"}, {"polling", "webtransport"}, {"Polling"}, {""}, {}} {
+	for _, ts := range [][]string{{"WebTransport"}, {"polling", "quic"}, {"Polling"}, {""}, {}} {
 		func() {
 			defer func() {
 				msg, _ := recover().(string)
@@ -648,7 +649,7 @@ func TestTransportsValidated(t *testing.T) {
 			NewServer(newEcho(), &Options{Transports: ts})
 		}()
 	}
-	e := newEnv(t, &Options{Transports: []string{"websocket", "polling", "websocket"}, PingInterval: 20 * time.Second})
+	e := newEnv(t, &Options{Transports: []string{"websocket", "polling", "websocket", "webtransport"}, PingInterval: 20 * time.Second})
 	if r := e.do(t, "GET", e.url("EIO=4&transport=polling"), "", nil); r.status != 200 {
 		t.Errorf("polling: %d %s", r.status, r.body)
 	}

@@ -107,7 +107,8 @@ func (s *Session) Protocol() int {
 	return 4
 }
 
-// Transport is the current transport, "polling" or "websocket".
+// Transport is the current transport: "polling", "websocket" or
+// "webtransport".
 func (s *Session) Transport() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -66,6 +66,12 @@ type wsConn struct {
 
 	deadline time.Time // the write deadline last set; used by the writer only
 
+	// wt marks a WebTransport stream (webtransport.go) rather than a
+	// WebSocket: packets are written with the WebTransport framing, no
+	// control frame is sent, and the reader is wtReadLoop. Set before the
+	// connection is used.
+	wt bool
+
 	// deflate is the server's compression configuration when the
 	// connection negotiated permessage-deflate, else nil. Set before the
 	// connection is used.
@@ -619,7 +625,7 @@ func (c *wsConn) onPacket(p Packet) bool {
 			s.upgTimer.Stop()
 		}
 		s.ws = c
-		s.transport = TransportWebSocket
+		s.transport = c.transportName()
 		s.wakePollLocked(nil) // a GET still pending gets 400, as after the upgrade
 		c.kickLocked()
 		s.mu.Unlock()
@@ -784,7 +790,15 @@ func (c *wsConn) writeLoop() {
 		}
 		add := func(op byte, payload []byte) {
 			start := len(hdr)
-			hdr = appendFrameHeader(hdr, op, len(payload), false)
+			if c.wt {
+				// No control frames (the close frame) on WebTransport.
+				if op != opText && op != opBinary {
+					return
+				}
+				hdr = appendWTHeader(hdr, len(payload), op == opBinary)
+			} else {
+				hdr = appendFrameHeader(hdr, op, len(payload), false)
+			}
 			bufs = append(bufs, hdr[start:len(hdr):len(hdr)])
 			if len(payload) > 0 {
 				bufs = append(bufs, payload)
@@ -878,6 +892,9 @@ var joinPool = sync.Pool{New: func() any { return new([]byte) }}
 // connection, or one joined buffer on any other connection (TLS). Only the
 // writer goroutine calls it.
 func (c *wsConn) write(bufs net.Buffers, timeout time.Duration, sc *writeScratch) error {
+	if len(bufs) == 0 { // the end of a WebTransport stream: nothing to write
+		return nil
+	}
 	// Renewing the deadline costs a timer update; renew it only when less
 	// than half of the timeout is left, so a write gets at least half.
 	if now := time.Now(); c.deadline.Sub(now) < timeout/2 {
