@@ -177,7 +177,7 @@ func TestRunMetrics(t *testing.T) {
 	// up on him.
 	slow := socketiotest.Dial(t, s.URL+"/socket.io/", http.Header{"Cookie": {bob}})
 	slow.Send(`40/user,`)
-	slow.ExpectMatch(`40/user,\{"sid":"[^"]+"\}`)
+	slow.ExpectMatch(`40/user,\{"sid":"[^"]+"(,"pid":"[^"]+")?\}`) // a pid with connection state recovery
 	slow.Send(`42/user,1["joinRoom","chat"]`)
 	for {
 		if strings.HasPrefix(slow.ReadText(), `43/user,1[`) {
