@@ -155,7 +155,11 @@ func (s *Server) Close() {
 // Close does. Call it before socketio.Server.Close when the node stops:
 // the members on other nodes then see this node's users leave. Sockets
 // stay connected (their connections end with the server's Close) but
-// join nothing any more.
+// join nothing any more. They stay in their Socket.IO rooms, so that they
+// get the room's messages until their connections end and the sessions
+// the server stores for connection state recovery keep the room: a client
+// that resumes its session on another node (or on this one restarted) is
+// back in its room with the messages it missed.
 func (s *Server) Shutdown() {
 	s.mu.Lock()
 	socks := make([]*chatSocket, 0, len(s.socks))
@@ -165,7 +169,7 @@ func (s *Server) Shutdown() {
 	s.mu.Unlock()
 	for _, c := range socks {
 		c.mu.Lock()
-		c.leave()
+		c.leaveRoom(false)
 		c.done = true
 		c.mu.Unlock()
 	}
@@ -484,13 +488,19 @@ func (c *chatSocket) resume() {
 
 // leave takes the socket out of its current room, in the adapter and in
 // the presence. c.mu is held.
-func (c *chatSocket) leave() {
+func (c *chatSocket) leave() { c.leaveRoom(true) }
+
+// leaveRoom takes the socket out of its current room in the presence, and
+// in the adapter when adapterToo is set. c.mu is held.
+func (c *chatSocket) leaveRoom(adapterToo bool) {
 	if c.room == "" {
 		return
 	}
 	c.stopTyping()
 	id := c.roomID(c.room)
-	c.so.Leave(c.room)
+	if adapterToo {
+		c.so.Leave(c.room)
+	}
 	c.room = ""
 	ctx, cancel := context.WithTimeout(context.Background(), c.s.opts.Timeout)
 	defer cancel()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -314,17 +315,34 @@ func runAdminForTest(ctx context.Context, args []string, password string) (strin
 // Redis (with a channel prefix of their own): an account made on one node
 // logs in on the other, clients of both nodes in one room see each other's
 // messages and the same member counts, and history written through one node
-// is read through the other.
+// is read through the other; on either cluster adapter (the default,
+// Redis Streams, and pub/sub).
 func TestRunTwoNodes(t *testing.T) {
+	for _, name := range []string{"", redisAdapterPubSub} {
+		t.Run("adapter="+cmp.Or(name, "default"), func(t *testing.T) { testRunTwoNodes(t, name) })
+	}
+}
+
+func testRunTwoNodes(t *testing.T, adapterName string) {
 	redisURL := requireRedis(t)
 	dsn := storetest.PostgresURL(t)
 	before := runtime.NumGoroutine()
 	prefix := uniquePrefix()
 	args := []string{"-db", dsn, "-redis", redisURL, "-redis-prefix", prefix, "-addr", "127.0.0.1:0", "-msg-rate", "0", "-metrics-addr", "127.0.0.1:0"}
+	if adapterName != "" {
+		args = append(args, "-redis-adapter", adapterName)
+	}
 	a := MustRunMain(t, args, nil)
 	b := MustRunMain(t, args, nil)
 	if !strings.Contains(a.Stderr.String(), "prefix "+prefix) {
 		t.Errorf("start-up log does not show the Redis prefix:\n%s", a.Stderr)
+	}
+	wantAdapter, wantRecovery := "adapter streams", "recovery=2m0s"
+	if adapterName == redisAdapterPubSub {
+		wantAdapter, wantRecovery = "adapter pubsub", "recovery=off"
+	}
+	if log := a.Stderr.String(); !strings.Contains(log, wantAdapter) || !strings.Contains(log, wantRecovery) {
+		t.Errorf("start-up log does not show %q and %q:\n%s", wantAdapter, wantRecovery, log)
 	}
 
 	alice := account(t, a.URL, "/signup", "alice", "alice-password")
@@ -383,11 +401,10 @@ func TestRunTwoNodes(t *testing.T) {
 		t.Fatalf("the logged-out session on the other node: %v, want unauthorized", err)
 	}
 	// The log-out asked the other node to forget the session: a request
-	// of the adapter, measured.
-	m := scrapeMetrics(t, metricsURL(t, b))
-	if m[`socketio_adapter_requests_total{kind="serverSideEmit"}`] < 1 ||
+	// of the adapter, measured (the pub/sub adapter reports its requests).
+	if m := scrapeMetrics(t, metricsURL(t, b)); adapterName == redisAdapterPubSub && (m[`socketio_adapter_requests_total{kind="serverSideEmit"}`] < 1 ||
 		m[`socketio_adapter_request_duration_seconds_count{kind="serverSideEmit"}`] < 1 ||
-		m[`socketio_adapter_request_errors_total{error="timeout",kind="serverSideEmit"}`] != 0 {
+		m[`socketio_adapter_request_errors_total{error="timeout",kind="serverSideEmit"}`] != 0) {
 		t.Errorf("adapter requests of node B: %v", m)
 	}
 	// Node B's presence holds bob's and alice's second socket in "chat"
@@ -450,4 +467,39 @@ func TestRunRedisDown(t *testing.T) {
 	}
 	noRedirects.CloseIdleConnections()
 	testutil.Eventually(t, 10*time.Second, "goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
+}
+
+// TestParseServeConfigAdapter reads -redis-adapter and -recovery-window:
+// Streams and two minutes by default, the environment, the flags, and the
+// errors; recovery is on alone or on the Streams adapter only.
+func TestParseServeConfigAdapter(t *testing.T) {
+	c, err := parseServeConfig(nil, envMap(nil), io.Discard)
+	if err != nil || c.RedisAdapter != "streams" || c.RecoveryWindow != 2*time.Minute || !recoveryOn(c) {
+		t.Fatalf("defaults: adapter %q window %v (%v), recovery %v", c.RedisAdapter, c.RecoveryWindow, err, recoveryOn(c))
+	}
+	c, err = parseServeConfig([]string{"-redis", "redis://127.0.0.1:6379/0"}, envMap(map[string]string{
+		"CHATD_REDIS_ADAPTER": "pubsub", "CHATD_RECOVERY_WINDOW": "30s",
+	}), io.Discard)
+	if err != nil || c.RedisAdapter != "pubsub" || c.RecoveryWindow != 30*time.Second || recoveryOn(c) {
+		t.Fatalf("environment: adapter %q window %v (%v), recovery %v", c.RedisAdapter, c.RecoveryWindow, err, recoveryOn(c))
+	}
+	c, err = parseServeConfig([]string{"-redis", "redis://127.0.0.1:6379/0", "-redis-adapter", "streams", "-recovery-window", "5s"},
+		envMap(map[string]string{"CHATD_REDIS_ADAPTER": "pubsub"}), io.Discard)
+	if err != nil || c.RedisAdapter != "streams" || c.RecoveryWindow != 5*time.Second || !recoveryOn(c) {
+		t.Fatalf("flags: adapter %q window %v (%v), recovery %v", c.RedisAdapter, c.RecoveryWindow, err, recoveryOn(c))
+	}
+	if c, err = parseServeConfig([]string{"-recovery-window", "0"}, envMap(nil), io.Discard); err != nil || recoveryOn(c) {
+		t.Fatalf("-recovery-window 0: %v, recovery %v", err, recoveryOn(c))
+	}
+	for _, args := range [][]string{{"-redis-adapter", "kafka"}, {"-recovery-window", "soon"}, {"-recovery-window", "-1s"}} {
+		if _, err := parseServeConfig(args, envMap(nil), io.Discard); err == nil {
+			t.Errorf("%q accepted", args)
+		}
+	}
+	if got := sessionKeyPrefix(defaultRedisPrefix); got != "" {
+		t.Errorf("session keys with the default prefix: %q, want the adapter's default", got)
+	}
+	if got := sessionKeyPrefix("chat-a"); got != "chat-a:session:" {
+		t.Errorf("session keys of chat-a: %q", got)
+	}
 }

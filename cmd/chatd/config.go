@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
@@ -18,13 +19,21 @@ import (
 // Config is the server configuration. It is read from flags and the
 // environment here and nowhere else.
 type Config struct {
-	Addr        string     // listen address; port 0 picks a free port
-	DB          string     // SQLite database file, or a postgres:// URL
-	Redis       string     // Redis URL; empty runs a single node (no adapter)
-	RedisPrefix string     // prefix of the Redis channels of the adapter
-	Origins     []string   // extra allowed origins (scheme://host[:port])
-	MsgRate     float64    // messages per user per second; 0 turns the limit off
-	LogLevel    slog.Level // lowest level logged
+	Addr        string // listen address; port 0 picks a free port
+	DB          string // SQLite database file, or a postgres:// URL
+	Redis       string // Redis URL; empty runs a single node (no adapter)
+	RedisPrefix string // prefix of the Redis channels of the adapter
+	// RedisAdapter is the cluster adapter: "streams" (Redis Streams,
+	// with connection state recovery across nodes) or "pubsub" (Redis
+	// pub/sub, as @socket.io/redis-adapter, without recovery).
+	RedisAdapter string
+	// RecoveryWindow is how long after a dropped connection a client may
+	// resume its sockets (connection state recovery); 0 turns recovery
+	// off. Recovery is off in a cluster on the pub/sub adapter.
+	RecoveryWindow time.Duration
+	Origins        []string   // extra allowed origins (scheme://host[:port])
+	MsgRate        float64    // messages per user per second; 0 turns the limit off
+	LogLevel       slog.Level // lowest level logged
 	// SecureCookie marks the session cookie Secure even on plain HTTP,
 	// for chatd behind a proxy that terminates TLS.
 	SecureCookie bool
@@ -68,6 +77,17 @@ const (
 	// defaultRedisPrefix is the channel prefix of the reference Socket.IO
 	// Redis adapter, so Node.js servers with default options can join.
 	defaultRedisPrefix = "socket.io"
+	// defaultRedisAdapter is the cluster adapter: Redis Streams keep what
+	// every node sent, so clients resume their sessions on any node.
+	defaultRedisAdapter = redisAdapterStreams
+	// defaultRecoveryWindow is the default of -recovery-window.
+	defaultRecoveryWindow = 2 * time.Minute
+)
+
+// The values of -redis-adapter.
+const (
+	redisAdapterStreams = "streams"
+	redisAdapterPubSub  = "pubsub"
 )
 
 // dbUsage is the help text of the -db flag.
@@ -92,7 +112,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 		fs.PrintDefaults()
 	}
 	var c Config
-	var origins, rate, level, adminMode string
+	var origins, rate, level, adminMode, window string
 	secureDefault := false
 	if v := strings.TrimSpace(getenv("CHATD_SECURE_COOKIE")); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -105,6 +125,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&c.DB, "db", envOr(getenv, "CHATD_DB", defaultDB), dbUsage)
 	fs.StringVar(&c.Redis, "redis", getenv("CHATD_REDIS"), "Redis URL (redis://[:PASSWORD@]HOST:PORT/DB or rediss://...) of the cluster's Socket.IO adapter; empty = single node (env CHATD_REDIS)")
 	fs.StringVar(&c.RedisPrefix, "redis-prefix", envOr(getenv, "CHATD_REDIS_PREFIX", defaultRedisPrefix), "prefix of the Redis channels; every node of a cluster uses the same (env CHATD_REDIS_PREFIX)")
+	fs.StringVar(&c.RedisAdapter, "redis-adapter", envOr(getenv, "CHATD_REDIS_ADAPTER", defaultRedisAdapter), "cluster adapter with -redis: streams (Redis Streams: clients resume their sessions on any node) or pubsub (Redis pub/sub, as @socket.io/redis-adapter: no recovery) (env CHATD_REDIS_ADAPTER)")
+	fs.StringVar(&window, "recovery-window", envOr(getenv, "CHATD_RECOVERY_WINDOW", defaultRecoveryWindow.String()), "how long a client whose connection dropped may resume its sockets and get the events it missed (connection state recovery); 0 = off; off with -redis-adapter pubsub (env CHATD_RECOVERY_WINDOW)")
 	fs.StringVar(&origins, "origins", getenv("CHATD_ORIGINS"), "extra allowed origins, comma separated (env CHATD_ORIGINS)")
 	fs.StringVar(&rate, "msg-rate", envOr(getenv, "CHATD_MSG_RATE", strconv.Itoa(defaultMsgRate)), "messages per user per second (bursts of 20), 0 = no limit (env CHATD_MSG_RATE)")
 	fs.BoolVar(&c.SecureCookie, "secure-cookie", secureDefault, "mark the session cookie Secure even on plain HTTP: set it behind a proxy that terminates TLS (env CHATD_SECURE_COOKIE)")
@@ -149,6 +171,14 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	}
 	if strings.TrimSpace(c.RedisPrefix) == "" {
 		return c, errors.New("-redis-prefix must not be empty")
+	}
+	switch c.RedisAdapter = strings.TrimSpace(c.RedisAdapter); c.RedisAdapter {
+	case redisAdapterStreams, redisAdapterPubSub:
+	default:
+		return c, fmt.Errorf("invalid -redis-adapter %q: want streams or pubsub", c.RedisAdapter)
+	}
+	if c.RecoveryWindow, err = time.ParseDuration(strings.TrimSpace(window)); err != nil || c.RecoveryWindow < 0 {
+		return c, fmt.Errorf("invalid -recovery-window %q: want a duration such as 2m or 30s, or 0 (off)", window)
 	}
 	if c.PprofAddr != "" && !c.PprofPublic && !loopbackAddr(c.PprofAddr) {
 		return c, fmt.Errorf("-pprof-addr %q is not a loopback address (127.0.0.1:PORT, [::1]:PORT or localhost:PORT); add -pprof-public to serve profiles there", c.PprofAddr)

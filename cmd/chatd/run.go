@@ -17,8 +17,10 @@ import (
 	"github.com/chatd/chatd/chat/redispresence"
 	httpserve "github.com/chatd/chatd/internal/serve"
 	"github.com/chatd/chatd/socketio"
+	"github.com/chatd/chatd/socketio/adapter"
 	"github.com/chatd/chatd/socketio/engine"
 	"github.com/chatd/chatd/socketio/redisadapter"
+	"github.com/chatd/chatd/socketio/redisstreams"
 	"github.com/chatd/chatd/store"
 	"github.com/chatd/chatd/web"
 	"github.com/go-chi/chi/v5"
@@ -28,10 +30,6 @@ import (
 
 // shutdownTimeout bounds the graceful shutdown.
 const shutdownTimeout = 10 * time.Second
-
-// recoveryWindow is how long after a dropped connection a client of a
-// single node may resume its sockets (connection state recovery).
-const recoveryWindow = 2 * time.Minute
 
 // clusterAuthCacheTTL is how long a node of a cluster keeps an
 // authenticated session (chat.AccountsOptions.AuthCacheTTL).
@@ -152,22 +150,27 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		Logger: logger,
 		Engine: engine.Options{AllowRequest: live.OriginChecker(cfg.Origins)},
 	}
-	if cfg.Redis == "" {
-		// One node: a client back within two minutes of a dropped
-		// connection resumes its sockets (same ids, rooms) and gets the
-		// events it missed instead of joining and reloading the history
-		// again. The middlewares run again: a session logged out
-		// meanwhile is refused. (The cluster adapter cannot promise
-		// the packets other nodes sent, so a cluster starts anew.)
+	if recoveryOn(cfg) {
+		// A client back within the window of a dropped connection
+		// resumes its sockets (same ids, rooms) and gets the events it
+		// missed instead of joining and reloading the history again; in
+		// a cluster on the Streams adapter it may come back to any node
+		// (the sessions and the packets of every node are in Redis, so
+		// they outlive the restart of the node it was on). The
+		// middlewares run again: a session logged out meanwhile is
+		// refused.
 		sioOpts.ConnectionStateRecovery = &socketio.RecoveryOptions{
-			MaxDisconnectionDuration: recoveryWindow,
+			MaxDisconnectionDuration: cfg.RecoveryWindow,
 			RunMiddlewares:           true,
 		}
-	} else {
+	}
+	if cfg.Redis != "" {
 		// The cluster adapter: rooms, broadcasts and member counts span
 		// every node on this Redis. The client is closed after the
 		// Socket.IO server: this deferred call runs after every later
-		// one, and after the explicit sio.Close of the shutdown.
+		// one, and after the explicit sio.Close of the shutdown, which
+		// stores the sessions of the sockets it ends (reason "server
+		// shutting down") through the adapter, on this client.
 		rdb, err := newRedisClient(cfg.Redis)
 		if err != nil {
 			return err
@@ -177,10 +180,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 				logger.Warn("closing Redis client", "err", err)
 			}
 		}()
-		sioOpts.Adapter = redisadapter.NewRedis(rdb, redisadapter.Options{
-			Key:    cfg.RedisPrefix,
-			Logger: logger,
-		})
+		sioOpts.Adapter = clusterAdapter(cfg, rdb, logger)
 		// Presence on the same Redis: every node counts every room's
 		// users, and the users of a node that dies leave the counts
 		// within seconds (the rooms then hear the new count). Deferred
@@ -296,6 +296,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 
 	addr := ln.Addr().String()
 	logger.Info("listening", "addr", addr, "db", store.Redact(cfg.DB), "redis", redisLogValue(cfg),
+		"recovery", recoveryLogValue(cfg),
 		"msg_rate", cfg.MsgRate, "origins", cfg.Origins)
 	fmt.Fprintf(stdout, "listening on http://%s\n", addr)
 
@@ -326,6 +327,42 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	return errors.Join(errs...)
 }
 
+// recoveryOn reports whether cfg turns connection state recovery on: a
+// window is set, and the node is alone or on the Streams adapter (the
+// pub/sub adapter cannot promise the packets other nodes sent).
+func recoveryOn(cfg Config) bool {
+	return cfg.RecoveryWindow > 0 && (cfg.Redis == "" || cfg.RedisAdapter == redisAdapterStreams)
+}
+
+// clusterAdapter returns the Socket.IO adapter of a cluster node on rdb:
+// the Redis Streams adapter (stream and channels named by the prefix) or
+// the pub/sub one (channels named by the prefix).
+func clusterAdapter(cfg Config, rdb *redis.Client, logger *slog.Logger) adapter.Factory {
+	if cfg.RedisAdapter == redisAdapterPubSub {
+		return redisadapter.NewRedis(rdb, redisadapter.Options{
+			Key:    cfg.RedisPrefix,
+			Logger: logger,
+		})
+	}
+	return redisstreams.New(rdb, redisstreams.Options{
+		StreamName:       cfg.RedisPrefix,
+		ChannelPrefix:    cfg.RedisPrefix,
+		SessionKeyPrefix: sessionKeyPrefix(cfg.RedisPrefix),
+		Logger:           logger,
+	})
+}
+
+// sessionKeyPrefix is the prefix of the Redis keys of the recoverable
+// sessions: that of @socket.io/redis-streams-adapter with the default
+// prefix (so Node servers with default options can share the sessions),
+// "<prefix>:session:" with another.
+func sessionKeyPrefix(prefix string) string {
+	if prefix == defaultRedisPrefix {
+		return "" // the adapter's default, "sio:session:"
+	}
+	return prefix + ":session:"
+}
+
 // newRedisClient returns a go-redis client for the Redis URL u (already
 // checked by parseServeConfig). The URL's query may set go-redis options
 // (dial_timeout, max_retries, pool_size, ...). Unless it sets max_retries,
@@ -349,7 +386,16 @@ func redisLogValue(cfg Config) string {
 	if cfg.Redis == "" {
 		return "off (single node)"
 	}
-	return redactRedisURL(cfg.Redis) + " prefix " + cfg.RedisPrefix
+	return redactRedisURL(cfg.Redis) + " prefix " + cfg.RedisPrefix + " adapter " + cfg.RedisAdapter
+}
+
+// recoveryLogValue describes connection state recovery for the start-up
+// log.
+func recoveryLogValue(cfg Config) string {
+	if !recoveryOn(cfg) {
+		return "off"
+	}
+	return cfg.RecoveryWindow.String()
 }
 
 // requestLog logs each request at debug level (Socket.IO traffic included).

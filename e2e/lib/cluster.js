@@ -116,9 +116,24 @@ async function startCluster({ n = 2, args = [], env = {} } = {}) {
   const common = ['-db', db, '-redis', redisURL(), '-redis-prefix', prefix, ...args];
   const nodes = [];
   const stop = async () => {
-    await Promise.all(nodes.map((node) => node.stop()));
+    await Promise.all(nodes.map((node) => node && node.stop()));
     await dropSchema(schema);
+    await deleteKeys(prefix);
   };
+  // stopNode(i) stops node i gracefully (SIGTERM); startNode(i) starts it
+  // again, on a new port (nodes[i] and urls[i] then name the new process).
+  const stopNode = async (i) => {
+    const node = nodes[i];
+    nodes[i] = null;
+    if (node) await node.stop();
+  };
+  const startNode = async (i) => {
+    if (nodes[i]) throw new Error(`node ${i} is running`);
+    nodes[i] = await startServer('chatd', common, env);
+    urls[i] = nodes[i].url;
+    return nodes[i];
+  };
+  const urls = [];
   // The nodes start together, as after a deployment: the migrations must
   // be applied once all the same.
   const started = await Promise.allSettled(
@@ -129,7 +144,8 @@ async function startCluster({ n = 2, args = [], env = {} } = {}) {
     await stop();
     throw failed.reason;
   }
-  return { nodes, urls: nodes.map((node) => node.url), db, schema, prefix, stop };
+  urls.push(...nodes.map((node) => node.url));
+  return { nodes, urls, db, schema, prefix, stop, stopNode, startNode };
 }
 
 /**
@@ -152,6 +168,19 @@ async function startClusterWithAccounts(names, opts) {
     throw err;
   }
   return { c, cookies };
+}
+
+// deleteKeys deletes the Redis keys of a test cluster's prefix (the
+// stream, the recoverable sessions, the presence).
+async function deleteKeys(prefix) {
+  const client = createClient({ url: redisURL() });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    for await (const key of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 100 })) await client.del(key);
+  } catch { /* best effort */ } finally {
+    client.disconnect().catch(() => {});
+  }
 }
 
 /** The nginx binary on PATH (or in /usr/sbin), or null. */
