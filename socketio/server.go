@@ -3,6 +3,8 @@ package socketio
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -382,4 +384,73 @@ func (s *Server) Namespaces() []*Namespace {
 	s.mu.RUnlock()
 	slices.SortFunc(out, func(a, b *Namespace) int { return strings.Compare(a.name, b.name) })
 	return out
+}
+
+// recoveryKeeper is an adapter that keeps its connection state recovery
+// state in the process and can encode it (adapter.Memory).
+type recoveryKeeper interface {
+	MarshalRecovery() ([]byte, error)
+	UnmarshalRecovery([]byte) error
+}
+
+// SaveRecovery encodes what connection state recovery keeps in memory, in
+// every namespace (the sessions of disconnected sockets and the packets of
+// the window), so that a single node can keep it across a restart: call it
+// after Close, which keeps the sessions of the sockets it closes ("server
+// shutting down" is a recoverable reason), store the result where the
+// application likes, and give it to LoadRecovery of the next process
+// before it serves. Sessions hold the private ids clients resume with:
+// keep the result as private as the server's own state. A socket's data
+// must encode as JSON (it comes back as a json.RawMessage; run the
+// middlewares again, RecoveryOptions.RunMiddlewares, to set it anew). It
+// returns nil when recovery is off, and an error wrapping
+// adapter.ErrRecoveryUnsupported for an adapter that keeps its sessions
+// elsewhere (redisstreams keeps them in Redis, across restarts already).
+func (s *Server) SaveRecovery() ([]byte, error) {
+	if s.opts.ConnectionStateRecovery == nil {
+		return nil, nil
+	}
+	out := map[string]json.RawMessage{}
+	for _, ns := range s.Namespaces() {
+		k, ok := ns.adapter.(recoveryKeeper)
+		if !ok {
+			return nil, fmt.Errorf("socketio: namespace %s: %w: its adapter keeps no state in the process", ns.name, adapter.ErrRecoveryUnsupported)
+		}
+		b, err := k.MarshalRecovery()
+		if err != nil {
+			return nil, fmt.Errorf("socketio: namespace %s: %w", ns.name, err)
+		}
+		out[ns.name] = b
+	}
+	return json.Marshal(out)
+}
+
+// LoadRecovery restores what SaveRecovery returned in an earlier process,
+// into the namespaces of this server that exist (create them first, as
+// the application does before serving); state of other namespaces is
+// dropped. Clients of the earlier process then resume their sessions
+// within MaxDisconnectionDuration of their disconnection, as after a
+// short drop.
+func (s *Server) LoadRecovery(b []byte) error {
+	if s.opts.ConnectionStateRecovery == nil {
+		return errors.New("socketio: LoadRecovery without ConnectionStateRecovery")
+	}
+	var in map[string]json.RawMessage
+	if err := json.Unmarshal(b, &in); err != nil {
+		return fmt.Errorf("socketio: recovery state: %w", err)
+	}
+	for _, ns := range s.Namespaces() {
+		state, ok := in[ns.name]
+		if !ok {
+			continue
+		}
+		k, ok := ns.adapter.(recoveryKeeper)
+		if !ok {
+			return fmt.Errorf("socketio: namespace %s: %w: its adapter keeps no state in the process", ns.name, adapter.ErrRecoveryUnsupported)
+		}
+		if err := k.UnmarshalRecovery(state); err != nil {
+			return fmt.Errorf("socketio: namespace %s: %w", ns.name, err)
+		}
+	}
+	return nil
 }

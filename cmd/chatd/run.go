@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -240,6 +242,12 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if err := chatSrv.Register(ctx, sio); err != nil {
 		return err
 	}
+	recoveryFile := recoveryFileOf(cfg)
+	if recoveryFile != "" {
+		if err := loadRecovery(sio, recoveryFile, logger); err != nil {
+			return err
+		}
+	}
 	router := chi.NewRouter()
 	router.Use(middleware.Recoverer)
 	router.Use(requestLog(logger))
@@ -317,6 +325,11 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if err := sio.Close(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("closing Socket.IO server: %w", err))
 	}
+	if recoveryFile != "" {
+		if err := saveRecovery(sio, recoveryFile); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("shutting down HTTP server: %w", err))
 	}
@@ -325,6 +338,58 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 	logger.Info("stopped")
 	return errors.Join(errs...)
+}
+
+// recoveryFileOf is where a single node on a SQLite database keeps the
+// state of connection state recovery across a restart (beside the
+// database: "<db>.recovery"), so that its clients resume after it, as
+// after a short drop; "" when it keeps none (recovery off, a cluster, whose
+// Streams adapter keeps it in Redis, or PostgreSQL).
+func recoveryFileOf(cfg Config) string {
+	if !recoveryOn(cfg) || cfg.Redis != "" || store.IsPostgresURL(cfg.DB) {
+		return ""
+	}
+	return cfg.DB + ".recovery"
+}
+
+// loadRecovery restores the recovery state the last process saved in
+// path, then removes the file (a later crash must not restore it again).
+func loadRecovery(sio *socketio.Server, path string, logger *slog.Logger) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the recovery state: %w", err)
+	}
+	if err := sio.LoadRecovery(b); err != nil {
+		// Not fatal: the clients reconnect anew, as without it.
+		logger.Warn("dropping the recovery state of the last run", "file", path, "err", err)
+	} else {
+		logger.Info("clients of the last run may resume their sessions", "file", path)
+	}
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("removing the recovery state: %w", err)
+	}
+	return nil
+}
+
+// saveRecovery writes the recovery state (the sessions of the sockets the
+// shutdown closed, and the packets of the window) to path, readable by
+// its owner only: it holds the private ids clients resume with.
+func saveRecovery(sio *socketio.Server, path string) error {
+	b, err := sio.SaveRecovery()
+	if err != nil || b == nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("saving the recovery state: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("saving the recovery state: %w", err)
+	}
+	return nil
 }
 
 // recoveryOn reports whether cfg turns connection state recovery on: a

@@ -1,7 +1,10 @@
 package adapter
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -155,4 +158,76 @@ func includes(rooms []string, opts BroadcastOptions) bool {
 		}
 	}
 	return in
+}
+
+// savedRecovery is the encoding of Memory's recovery state
+// (MarshalRecovery).
+type savedRecovery struct {
+	Sessions []savedSession `json:"sessions"`
+	Packets  []StoredPacket `json:"packets"`
+}
+
+type savedSession struct {
+	SID          string          `json:"sid"`
+	PID          string          `json:"pid"`
+	Rooms        []string        `json:"rooms"`
+	Data         json.RawMessage `json:"data,omitempty"`
+	Disconnected time.Time       `json:"disconnected"`
+}
+
+// MarshalRecovery encodes what Memory keeps for connection state recovery
+// (the sessions of disconnected sockets and the packets sent within the
+// window), so that a single node can keep it across a restart
+// (socketio.Server.SaveRecovery). A session's Data is encoded as JSON; a
+// value JSON cannot encode fails the call.
+func (m *Memory) MarshalRecovery() ([]byte, error) {
+	r := &m.rec
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pruneLocked(time.Now())
+	out := savedRecovery{Sessions: make([]savedSession, 0, len(r.sessions)), Packets: r.packets}
+	for _, s := range r.sessions {
+		ss := savedSession{SID: s.SID, PID: s.PID, Rooms: s.Rooms, Disconnected: s.disconnected}
+		if s.Data != nil {
+			b, err := json.Marshal(s.Data)
+			if err != nil {
+				return nil, fmt.Errorf("adapter: the data of socket %s: %w", s.SID, err)
+			}
+			ss.Data = b
+		}
+		out.Sessions = append(out.Sessions, ss)
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalRecovery adds what MarshalRecovery encoded (on this node before
+// a restart) to Memory's recovery state. A restored session's Data is the
+// JSON it was encoded to, as a json.RawMessage (nil when there was none).
+// Sessions and packets older than the window are dropped.
+func (m *Memory) UnmarshalRecovery(b []byte) error {
+	var in savedRecovery
+	if err := json.Unmarshal(b, &in); err != nil {
+		return fmt.Errorf("adapter: recovery state: %w", err)
+	}
+	r := &m.rec
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sessions == nil {
+		r.sessions = make(map[string]RecoverySession)
+	}
+	for _, ss := range in.Sessions {
+		if ss.PID == "" || ss.SID == "" {
+			return errors.New("adapter: recovery state: a session without sid or pid")
+		}
+		s := RecoverySession{SID: ss.SID, PID: ss.PID, Rooms: ss.Rooms, disconnected: ss.Disconnected}
+		if len(ss.Data) > 0 && string(ss.Data) != "null" {
+			s.Data = ss.Data
+		}
+		r.sessions[s.PID] = s
+	}
+	packets := append(in.Packets, r.packets...)
+	slices.SortStableFunc(packets, func(a, b StoredPacket) int { return a.At.Compare(b.At) })
+	r.packets = packets
+	r.pruneLocked(time.Now())
+	return nil
 }

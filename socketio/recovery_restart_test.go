@@ -1,0 +1,104 @@
+package socketio_test
+
+import (
+	"context"
+	"encoding/json"
+	"regexp"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/chatd/chatd/internal/testutil"
+	"github.com/chatd/chatd/socketio"
+)
+
+// SaveRecovery after Close and LoadRecovery in the next server carry the
+// sessions of the sockets the first one closed, and the packets they
+// missed, across a restart: the client resumes on the new server with its
+// id, rooms and data and gets what was broadcast after its offset.
+func TestRecoveryAcrossRestart(t *testing.T) {
+	checkGoroutines(t)
+	newServer := func() (*socketio.Server, chan *socketio.Socket) {
+		srv := socketio.NewServer(&socketio.Options{ConnectionStateRecovery: &socketio.RecoveryOptions{}})
+		ready := make(chan *socketio.Socket, 1)
+		srv.OnConnection(func(s *socketio.Socket) {
+			if !s.Recovered() {
+				s.Join("room")
+				s.SetData(map[string]string{"user": "ann"})
+			}
+			ready <- s
+		})
+		srv.Of("/other") // a namespace of both servers with nothing to keep
+		return srv, ready
+	}
+	offsetRe := regexp.MustCompile(`^42\["[a-z]+","([^"]+)"\]$`)
+	offsetOf := func(frame string) string {
+		t.Helper()
+		m := offsetRe.FindStringSubmatch(frame)
+		if m == nil {
+			t.Fatalf("frame %q carries no offset", frame)
+		}
+		return m[1]
+	}
+
+	first, ready := newServer()
+	base := startServer(t, first)
+	c := dialWire(t, base)
+	c.Send("40")
+	var reply struct{ SID, PID string }
+	if err := json.Unmarshal([]byte(c.ExpectMatch(`40\{"sid":"[^"]+","pid":"[^"]+"\}`)[2:]), &reply); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, ready)
+	_ = first.To("room").Emit("hello")
+	offset := offsetOf(c.ReadText())
+	_ = c.WS.Close() // a drop: the client misses what follows
+	testutil.Eventually(t, 5*time.Second, "the socket is gone", func() bool { return first.Sockets().Socket(reply.SID) == nil })
+	_ = first.To("room").Emit("missed")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := first.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	state, err := first.SaveRecovery()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	second, ready2 := newServer()
+	if err := second.LoadRecovery(state); err != nil {
+		t.Fatal(err)
+	}
+	base2 := startServer(t, second)
+	c2 := dialWire(t, base2)
+	auth, _ := json.Marshal(map[string]string{"pid": reply.PID, "offset": offset})
+	c2.Send("40" + string(auth))
+	c2.Expect(`40{"sid":"` + reply.SID + `","pid":"` + reply.PID + `"}`)
+	s := recv(t, ready2)
+	if !s.Recovered() || !slices.Contains(s.Rooms(), "room") {
+		t.Fatalf("recovered %v, rooms %v", s.Recovered(), s.Rooms())
+	}
+	if data, _ := s.Data().(json.RawMessage); string(data) != `{"user":"ann"}` {
+		t.Fatalf("data %#v", s.Data())
+	}
+	if got := c2.ReadText(); offsetOf(got) == "" || got[:len(`42["missed"`)] != `42["missed"` {
+		t.Fatalf("replayed %q, want the missed event", got)
+	}
+
+	// Broken state is an error; without recovery SaveRecovery keeps nothing.
+	third, _ := newServer()
+	if err := third.LoadRecovery([]byte(`{"/":{"sessions":[{"sid":""}]}}`)); err == nil {
+		t.Error("LoadRecovery accepted a session without ids")
+	}
+	if err := third.LoadRecovery([]byte(`not json`)); err == nil {
+		t.Error("LoadRecovery accepted text that is not JSON")
+	}
+	plain := socketio.NewServer(nil)
+	if b, err := plain.SaveRecovery(); b != nil || err != nil {
+		t.Errorf("SaveRecovery without recovery: %q, %v", b, err)
+	}
+	ctx3, cancel3 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel3()
+	_ = third.Close(ctx3)
+	_ = plain.Close(ctx3)
+}
