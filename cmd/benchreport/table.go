@@ -224,7 +224,7 @@ func productTable(res results) *table {
 		t.rows = append(t.rows, r)
 	}
 	if skipped := res[clusterSkipped]; skipped != nil {
-		t.rows = append(t.rows, row{scenario: "two nodes on Redis + PostgreSQL", ours: "not run: " + skipped.Error, met: "n/a"})
+		t.rows = append(t.rows, row{scenario: "two nodes on Redis + PostgreSQL", ours: "not run: " + short(skipped.Error), met: "n/a"})
 	}
 
 	// Reconnect storm.
@@ -374,11 +374,16 @@ func errCell(r *report) string {
 	if r == nil {
 		return ""
 	}
-	msg := r.Error
-	if len(msg) > 80 {
-		msg = msg[:77] + "..."
+	return "failed: " + short(r.Error)
+}
+
+// short cuts an error message for a table cell.
+func short(msg string) string {
+	msg = strings.Join(strings.Fields(msg), " ")
+	if r := []rune(msg); len(r) > 100 {
+		return string(r[:97]) + "..."
 	}
-	return "failed: " + msg
+	return msg
 }
 
 func kbCell(r *report, v float64, ok bool) string {
