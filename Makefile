@@ -8,6 +8,8 @@
 #   make fmt / vet       gofmt -w / go vet
 #   make fuzz            every fuzz target in FUZZPKGS for FUZZTIME (default 10s)
 #   make bench           go benchmarks
+#   make bench-report    rerun docs/performance.md's load runs, print the tables
+#                        (BENCH_QUICK=1 for a smoke run; not part of make test)
 #   make vendor-client   refresh the vendored socket.io-client files
 #   make vendor-admin-ui refresh the vendored Socket.IO Admin UI dashboard
 #
@@ -47,7 +49,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 .NOTPARALLEL:
 
 .PHONY: test check gofmt-check vet-check templ-check go-test build run fmt vet \
-	fuzz bench vendor-client vendor-admin-ui deps chromium e2e-deps e2e e2e-node e2e-playwright clean
+	fuzz bench bench-report vendor-client vendor-admin-ui deps chromium e2e-deps e2e e2e-node e2e-playwright clean
 
 ## test: everything, in order. Installs, static checks and the build stop at
 ## the first failure; the end-to-end suites and the Go tests all run even if
@@ -124,6 +126,18 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+## bench-report: chatd against the Node chat server, then the library
+## against Node socket.io, as in docs/performance.md; each server started on
+## a loopback port of its own, servers and load on different CPUs. Settings
+## from the environment: BENCH_CONNS (10000), BENCH_QUICK=1, BENCH_ACCOUNTS,
+## BENCH_PARTS, BENCH_CLUSTER=0, BENCH_TIMEOUT, BENCH_OUT, BENCH_PIN (see
+## go doc ./cmd/benchreport). Raw JSON lines in bin/bench-results.jsonl.
+bench-report: e2e-deps
+	@echo "==> go build -o bin/ ./cmd/chatd ./cmd/chatbench ./cmd/benchserver ./cmd/benchreport"
+	@mkdir -p bin
+	$(GO) build -o bin/ ./cmd/chatd ./cmd/chatbench ./cmd/benchserver ./cmd/benchreport
+	bin/benchreport
 
 ## vendor-client: refresh CLIENT_DIR from the npm package socket.io-client.
 vendor-client:

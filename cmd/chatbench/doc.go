@@ -98,6 +98,11 @@
 //	taskset -c 1 bin/chatbench -mode fanout -n 1000 -rate 1000 \
 //		-server-cmd "taskset -c 0 bin/benchserver"
 //
+// -json adds, after the text report, one line of JSON with the same
+// figures in plain units (bytes, seconds, milliseconds, shares of a core)
+// and the run's error, if any; -label names the line. cmd/benchreport
+// runs chatbench this way and builds its tables from those lines.
+//
 // Every run is bounded: connections are opened within -connect-timeout,
 // sending lasts -warmup plus -duration, and the wait for outstanding
 // deliveries at most -drain. A server started with -server-cmd is stopped

@@ -47,6 +47,8 @@ type config struct {
 	room           string
 	connectTimeout time.Duration
 	cpuProfile     string
+	json           bool   // -json: a JSON line after the text report
+	label          string // -label: the JSON line's label
 
 	// The chat protocol (-proto chat).
 	proto         string
@@ -85,6 +87,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.room, "room", "bench", `room name ("chat" by default with -proto chat)`)
 	fs.DurationVar(&c.connectTimeout, "connect-timeout", 60*time.Second, "longest time for opening all connections")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write the load generator's own CPU profile to this file")
+	fs.BoolVar(&c.json, "json", false, "after the text report, print the result as one line of JSON (see cmd/benchreport)")
+	fs.StringVar(&c.label, "label", "", "with -json: a label for the JSON line, to tell runs apart")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -213,6 +217,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	r, err := execute(ctx, cfg, target)
 	if r != nil {
 		r.print(stdout)
+	}
+	if cfg.json {
+		writeJSON(stdout, cfg.label, cfg, r, err)
 	}
 	return err
 }

@@ -1,0 +1,530 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// report is the JSON line chatbench -json prints for one run (the fields
+// the tables use; see cmd/chatbench's jsonReport).
+type report struct {
+	Label    string `json:"label"`
+	Mode     string `json:"mode"`
+	Proto    string `json:"proto"`
+	Error    string `json:"error"`
+	N        int    `json:"n"`
+	Accounts int    `json:"accounts"`
+
+	Opened      int      `json:"opened"`
+	ConnsPerSec float64  `json:"connsPerSec"`
+	RSSPerConn  *float64 `json:"rssPerConn"`
+	ServerCPU   *float64 `json:"serverCPU"`
+	LoadCPU     float64  `json:"loadCPU"`
+	OtherCPU    *float64 `json:"otherCPU"`
+
+	Senders          int      `json:"senders"`
+	Polling          int      `json:"polling"`
+	Rate             float64  `json:"rate"`
+	Sent             int64    `json:"sent"`
+	Lost             *int64   `json:"lost"`
+	AcksMissing      *int64   `json:"acksMissing"`
+	AckErrors        int64    `json:"ackErrors"`
+	DeliveriesPerSec float64  `json:"deliveriesPerSec"`
+	ServerCPUPer1k   *float64 `json:"serverCPUPer1000"`
+	P50Ms            *float64 `json:"p50Ms"`
+	P99Ms            *float64 `json:"p99Ms"`
+
+	Back           int     `json:"back"`
+	AllBackSeconds float64 `json:"allBackSeconds"`
+}
+
+// ok reports whether the run completed without an error.
+func (r *report) ok() bool { return r != nil && r.Error == "" }
+
+// results are the reports of a bench-report run by label; a label that
+// ran more than once keeps its last report.
+type results map[string]*report
+
+// parseResults reads chatbench's JSON lines (other lines are skipped).
+func parseResults(rd io.Reader) (results, error) {
+	res := results{}
+	sc := bufio.NewScanner(rd)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimSpace(sc.Text())
+		if !strings.HasPrefix(text, "{") {
+			continue
+		}
+		var r report
+		if err := json.Unmarshal([]byte(text), &r); err != nil {
+			return nil, fmt.Errorf("line %d: %w", line, err)
+		}
+		if r.Label == "" {
+			return nil, fmt.Errorf("line %d: a JSON line without a label", line)
+		}
+		res[r.Label] = &r
+	}
+	return res, sc.Err()
+}
+
+// Labels of the runs (see scenarios.go).
+const (
+	lChatIdle         = "chat-idle-" // + chatd, node
+	lChatIdleSmall    = "chat-idle-small-chatd"
+	lChatAccounts     = "chat-accounts-" // + chatd, node
+	lChatFanout       = "chat-fanout-"   // + chatd, node
+	lChatPolling      = "chat-polling-"  // + chatd, node
+	lChatCluster      = "chat-cluster-chatd"
+	lChatStorm        = "chat-storm-" // + chatd, node
+	lLibIdle          = "lib-idle-"   // + go, node
+	lLibFanout        = "lib-fanout-" // + go, node
+	lLibFanoutHighest = "lib-fanout-high-go"
+)
+
+// row is one line of a table; the met column is computed.
+type row struct {
+	scenario, ours, node, ratio, target, met string
+}
+
+// table is a Markdown table with a title.
+type table struct {
+	title   string
+	columns [2]string // headers of the two servers' columns
+	rows    []row
+	notes   []string
+}
+
+// markdown writes t as Markdown.
+func (t *table) markdown(w io.Writer) {
+	fmt.Fprintf(w, "### %s\n\n", t.title)
+	fmt.Fprintf(w, "| scenario | %s | %s | ratio | target | met? |\n", t.columns[0], t.columns[1])
+	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	for _, r := range t.rows {
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n",
+			cell(r.scenario), cell(r.ours), cell(r.node), cell(r.ratio), cell(r.target), cell(r.met))
+	}
+	for i, n := range t.notes {
+		if i == 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "- %s\n", n)
+	}
+	fmt.Fprintln(w)
+}
+
+// cell makes s safe in a Markdown table cell.
+func cell(s string) string {
+	if s == "" {
+		return " "
+	}
+	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}
+
+// productTable is the table of chatd against the Node chat server.
+func productTable(res results) *table {
+	t := &table{title: "chatd against the Node chat server", columns: [2]string{"chatd", "Node chat"}}
+	idleC, idleN := res[lChatIdle+"chatd"], res[lChatIdle+"node"]
+	small := res[lChatIdleSmall]
+
+	// Memory per idle connection.
+	if idleC != nil || idleN != nil {
+		r := row{scenario: fmt.Sprintf("memory per idle connection, %s connections (RSS growth / N)", count(nOf(idleC, idleN))),
+			target: "≤ 8 KB"}
+		c, cok := rssPerConn(idleC)
+		n, nok := rssPerConn(idleN)
+		r.ours, r.node = kbCell(idleC, c, cok), kbCell(idleN, n, nok)
+		if cok && nok {
+			r.ratio = ratio(c / n)
+		}
+		r.met = metIf(cok, c <= 8*1024, "")
+		t.rows = append(t.rows, r)
+	}
+
+	// Connections per second, one account.
+	if idleC != nil || idleN != nil {
+		t.rows = append(t.rows, connRateRow(
+			fmt.Sprintf("connections/s, %s connecting and joining, one account", count(nOf(idleC, idleN))), idleC, idleN, 3))
+	}
+	if small != nil {
+		r := row{scenario: fmt.Sprintf("the same at %s connections", count(small.N)), ours: rateCell(small)}
+		if idleC != nil {
+			r.target = fmt.Sprintf("%s within 20%% of %s", count(idleC.N), count(small.N))
+		}
+		if idleC.ok() && small.ok() && small.ConnsPerSec > 0 {
+			q := idleC.ConnsPerSec / small.ConnsPerSec
+			r.met = metIf(true, q >= 0.8, ratio(q))
+		} else {
+			r.met = metIf(false, false, "")
+		}
+		t.rows = append(t.rows, r)
+	}
+	accC, accN := res[lChatAccounts+"chatd"], res[lChatAccounts+"node"]
+	if accC != nil || accN != nil {
+		acc := 0
+		for _, r := range []*report{accC, accN} {
+			if r != nil {
+				acc = r.Accounts
+			}
+		}
+		t.rows = append(t.rows, connRateRow(fmt.Sprintf("the same with %s distinct accounts", count(acc)), accC, accN, 3))
+	}
+
+	// Fan-out.
+	fc, fn := res[lChatFanout+"chatd"], res[lChatFanout+"node"]
+	if fc != nil || fn != nil {
+		ref := first(fc, fn)
+		r := row{scenario: fmt.Sprintf("fan-out to a room of %s, %d senders, acked and stored%s", count(ref.N), ref.Senders, rates(fc, fn)),
+			ours: fanoutCell(fc), node: fanoutCell(fn), target: "≥ 10× Node, p99 ≤ 250 ms, nothing lost"}
+		if fc.ok() && fn.ok() && fn.DeliveriesPerSec > 0 {
+			q := fc.DeliveriesPerSec / fn.DeliveriesPerSec
+			r.ratio = ratio(q)
+			r.target = fmt.Sprintf("≥ 10× Node (%s/s), p99 ≤ 250 ms, nothing lost", count(int(math.Round(10*fn.DeliveriesPerSec))))
+			r.met = metIf(true, q >= 10 && p99(fc) <= 250 && nothingLost(fc), "")
+		} else {
+			r.met = metIf(false, false, "")
+		}
+		t.rows = append(t.rows, r)
+	}
+
+	// Long-polling members: server CPU per 1,000 deliveries.
+	pc, pn := res[lChatPolling+"chatd"], res[lChatPolling+"node"]
+	if pc != nil || pn != nil {
+		ref := first(pc, pn)
+		r := row{scenario: fmt.Sprintf("the same with %d members on long-polling: server CPU per 1,000 deliveries%s", ref.Polling, rates(pc, pn)),
+			ours: cpuCell(pc), node: cpuCell(pn), target: "≤ ⅓ of Node's"}
+		if pc.ok() && pn.ok() && pc.ServerCPUPer1k != nil && pn.ServerCPUPer1k != nil && *pn.ServerCPUPer1k > 0 {
+			q := *pc.ServerCPUPer1k / *pn.ServerCPUPer1k
+			r.ratio = ratio(q)
+			r.met = metIf(true, q <= 1.0/3 && nothingLost(pc), "")
+		} else {
+			r.met = metIf(false, false, "")
+		}
+		t.rows = append(t.rows, r)
+	}
+
+	// Two nodes.
+	if cl := res[lChatCluster]; cl != nil {
+		r := row{scenario: fmt.Sprintf("two nodes on Redis + PostgreSQL: connections/s on one node, %s connections", count(cl.N)),
+			ours: rateCell(cl), target: "≥ 0.7× one SQLite node and ≥ 2× Node"}
+		if cl.ok() && idleC.ok() && idleN.ok() && idleN.ConnsPerSec > 0 && idleC.ConnsPerSec > 0 {
+			vsNode, vsOne := cl.ConnsPerSec/idleN.ConnsPerSec, cl.ConnsPerSec/idleC.ConnsPerSec
+			r.ratio = ratio(vsNode)
+			r.target = fmt.Sprintf("≥ 0.7× one SQLite node (%s) and ≥ 2× Node (%s)",
+				count(int(math.Round(0.7*idleC.ConnsPerSec))), count(int(math.Round(2*idleN.ConnsPerSec))))
+			r.met = metIf(true, vsNode >= 2 && vsOne >= 0.7, fmt.Sprintf("%s of one node", ratio(vsOne)))
+		} else {
+			r.met = metIf(false, false, "")
+		}
+		t.rows = append(t.rows, r)
+	}
+	if skipped := res[clusterSkipped]; skipped != nil {
+		t.rows = append(t.rows, row{scenario: "two nodes on Redis + PostgreSQL", ours: "not run: " + short(skipped.Error), met: "n/a"})
+	}
+
+	// Reconnect storm.
+	sc, sn := res[lChatStorm+"chatd"], res[lChatStorm+"node"]
+	if sc != nil || sn != nil {
+		r := row{scenario: fmt.Sprintf("reconnect storm: %s clients, the server restarted", count(nOf(sc, sn))),
+			ours: stormCell(sc), node: stormCell(sn), target: "≤ 5 s"}
+		if sc.ok() && sn.ok() && sn.AllBackSeconds > 0 {
+			r.ratio = ratio(sc.AllBackSeconds / sn.AllBackSeconds)
+		}
+		r.met = metIf(sc.ok(), sc.ok() && sc.Back == sc.N && sc.AllBackSeconds <= 5, "")
+		t.rows = append(t.rows, r)
+	}
+	t.notes = disturbed(res, "chat-")
+	return t
+}
+
+// libraryTable is the table of cmd/benchserver against nodeserver.js.
+func libraryTable(res results) *table {
+	t := &table{title: "the socketio library (cmd/benchserver) against Node socket.io", columns: [2]string{"benchserver", "Node socket.io"}}
+	ig, in := res[lLibIdle+"go"], res[lLibIdle+"node"]
+	if ig != nil || in != nil {
+		r := row{scenario: fmt.Sprintf("memory per idle WebSocket connection at %s connections (RSS growth / N)", count(nOf(ig, in))),
+			target: "≤ 8 KB"}
+		g, gok := rssPerConn(ig)
+		n, nok := rssPerConn(in)
+		r.ours, r.node = kbCell(ig, g, gok), kbCell(in, n, nok)
+		if gok && nok {
+			r.ratio = ratio(g / n)
+		}
+		r.met = metIf(gok, g <= 8*1024, "")
+		t.rows = append(t.rows, r)
+
+		r = row{scenario: fmt.Sprintf("connections/s while connecting %s that each join a room", count(nOf(ig, in))),
+			ours: rateCell(ig), node: rateCell(in), target: "≥ 6,000"}
+		if ig.ok() && in.ok() && in.ConnsPerSec > 0 {
+			r.ratio = ratio(ig.ConnsPerSec / in.ConnsPerSec)
+		}
+		r.met = metIf(ig.ok(), ig.ok() && ig.ConnsPerSec >= 6000, "")
+		t.rows = append(t.rows, r)
+	}
+	fg, fn := res[lLibFanout+"go"], res[lLibFanout+"node"]
+	if fg != nil || fn != nil {
+		ref := first(fg, fn)
+		r := row{scenario: fmt.Sprintf("fan-out to %s members%s", count(ref.N), offered(fg, fn)),
+			ours: fanoutCell(fg), node: fanoutCell(fn), target: "p99 < 250 ms, nothing lost"}
+		if fg.ok() && fn.ok() && fn.DeliveriesPerSec > 0 {
+			r.ratio = ratio(fg.DeliveriesPerSec / fn.DeliveriesPerSec)
+		}
+		r.met = metIf(fg.ok(), fg.ok() && p99(fg) < 250 && nothingLost(fg), "")
+		t.rows = append(t.rows, r)
+	}
+	if fh := res[lLibFanoutHighest]; fh != nil {
+		r := row{scenario: fmt.Sprintf("fan-out to %s members%s", count(fh.N), offered(fh, nil)),
+			ours: fanoutCell(fh), target: "≥ 800,000 deliveries/s"}
+		r.met = metIf(fh.ok(), fh.ok() && fh.DeliveriesPerSec >= 800000, "")
+		t.rows = append(t.rows, r)
+	}
+	t.notes = disturbed(res, "lib-")
+	return t
+}
+
+// connRateRow compares the connection rates of two idle runs against a
+// target of at least want times Node's.
+func connRateRow(scenario string, c, n *report, want float64) row {
+	r := row{scenario: scenario, ours: rateCell(c), node: rateCell(n), target: fmt.Sprintf("≥ %g× Node", want)}
+	if c.ok() && n.ok() && n.ConnsPerSec > 0 {
+		q := c.ConnsPerSec / n.ConnsPerSec
+		r.ratio = ratio(q)
+		r.target = fmt.Sprintf("≥ %g× Node (%s)", want, count(int(math.Round(want*n.ConnsPerSec))))
+		r.met = metIf(true, q >= want, "")
+	} else {
+		r.met = metIf(false, false, "")
+	}
+	return r
+}
+
+// disturbed notes the runs (of labels with prefix) during which other
+// processes used 0.10 of a core or more, the bound beyond which
+// docs/performance.md discards a run.
+func disturbed(res results, prefix string) []string {
+	var runs []string
+	for _, label := range sortedLabels(res) {
+		r := res[label]
+		if strings.HasPrefix(label, prefix) && r.OtherCPU != nil && *r.OtherCPU >= 0.10 {
+			runs = append(runs, fmt.Sprintf("%s %.2f", label, *r.OtherCPU))
+		}
+	}
+	if len(runs) == 0 {
+		return nil
+	}
+	return []string{"other processes used 0.10 of a core or more during " + strings.Join(runs, ", ") +
+		" (cores); such runs are noisy and docs/performance.md discards them"}
+}
+
+// first returns the first non-nil report.
+func first(rs ...*report) *report {
+	for _, r := range rs {
+		if r != nil {
+			return r
+		}
+	}
+	return &report{}
+}
+
+// nOf is the connection count of the first report present.
+func nOf(rs ...*report) int { return first(rs...).N }
+
+func rssPerConn(r *report) (float64, bool) {
+	if !r.ok() || r.RSSPerConn == nil {
+		return 0, false
+	}
+	return *r.RSSPerConn, true
+}
+
+func p99(r *report) float64 {
+	if r.P99Ms == nil {
+		return math.Inf(1)
+	}
+	return *r.P99Ms
+}
+
+// nothingLost reports whether every delivery arrived and, in the chat,
+// every message was acknowledged with an id.
+func nothingLost(r *report) bool {
+	return r.Lost != nil && *r.Lost == 0 && (r.AcksMissing == nil || *r.AcksMissing == 0) && r.AckErrors == 0
+}
+
+// metIf is the met column: "yes" or "no" with an optional detail, or
+// "no (failed)" when the figures are missing.
+func metIf(have, met bool, detail string) string {
+	s := "no"
+	switch {
+	case !have:
+		return "no (not measured)"
+	case met:
+		s = "yes"
+	}
+	if detail != "" {
+		s += " (" + detail + ")"
+	}
+	return s
+}
+
+// errCell is the cell of a failed or missing run.
+func errCell(r *report) string {
+	if r == nil {
+		return ""
+	}
+	return "failed: " + short(r.Error)
+}
+
+// short cuts an error message for a table cell.
+func short(msg string) string {
+	msg = strings.Join(strings.Fields(msg), " ")
+	if r := []rune(msg); len(r) > 100 {
+		return string(r[:97]) + "..."
+	}
+	return msg
+}
+
+func kbCell(r *report, v float64, ok bool) string {
+	if !ok {
+		if r.ok() {
+			return "n/a"
+		}
+		return errCell(r)
+	}
+	return fmt.Sprintf("%.1f KB", v/1024)
+}
+
+func rateCell(r *report) string {
+	if !r.ok() {
+		return errCell(r)
+	}
+	return count(int(math.Round(r.ConnsPerSec)))
+}
+
+func fanoutCell(r *report) string {
+	if !r.ok() {
+		return errCell(r)
+	}
+	return fmt.Sprintf("%s deliveries/s, p99 %s, %s", count(int(math.Round(r.DeliveriesPerSec))), msCell(r.P99Ms), lostCell(r))
+}
+
+func cpuCell(r *report) string {
+	if !r.ok() {
+		return errCell(r)
+	}
+	if r.ServerCPUPer1k == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.4f s (p99 %s, %s)", *r.ServerCPUPer1k, msCell(r.P99Ms), lostCell(r))
+}
+
+func stormCell(r *report) string {
+	if !r.ok() {
+		return errCell(r)
+	}
+	return fmt.Sprintf("%d of %d back %.2f s after it listens again (p50 %s, p99 %s)",
+		r.Back, r.N, r.AllBackSeconds, msCell(r.P50Ms), msCell(r.P99Ms))
+}
+
+func lostCell(r *report) string {
+	if nothingLost(r) {
+		return "nothing lost"
+	}
+	var parts []string
+	if r.Lost != nil && *r.Lost != 0 {
+		parts = append(parts, fmt.Sprintf("%s lost", count(int(*r.Lost))))
+	}
+	if r.AcksMissing != nil && *r.AcksMissing != 0 {
+		parts = append(parts, fmt.Sprintf("%d acks missing", *r.AcksMissing))
+	}
+	if r.AckErrors != 0 {
+		parts = append(parts, fmt.Sprintf("%d acked with an error", r.AckErrors))
+	}
+	if len(parts) == 0 {
+		return "losses unknown"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// rates describes the message rates of two chat fan-out runs.
+func rates(c, n *report) string {
+	var parts []string
+	if c != nil {
+		parts = append(parts, fmt.Sprintf("chatd at %s msg/s", count(int(math.Round(c.Rate)))))
+	}
+	if n != nil {
+		parts = append(parts, fmt.Sprintf("Node at %s", count(int(math.Round(n.Rate)))))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// offered describes the deliveries offered per second of library fan-out
+// runs (rate × members).
+func offered(g, n *report) string {
+	var parts []string
+	if g != nil {
+		parts = append(parts, fmt.Sprintf("%s deliveries/s offered", count(int(math.Round(g.Rate*float64(g.N))))))
+	}
+	if n != nil {
+		parts = append(parts, fmt.Sprintf("Node %s", count(int(math.Round(n.Rate*float64(n.N))))))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " at " + strings.Join(parts, ", ")
+}
+
+func msCell(v *float64) string {
+	if v == nil {
+		return "n/a"
+	}
+	if *v >= 10 {
+		return fmt.Sprintf("%.0f ms", *v)
+	}
+	return fmt.Sprintf("%.1f ms", *v)
+}
+
+// ratio formats a ratio of chatd's (or benchserver's) figure to Node's.
+func ratio(q float64) string {
+	switch {
+	case math.IsInf(q, 0) || math.IsNaN(q):
+		return "n/a"
+	case q >= 10:
+		return fmt.Sprintf("%.0f×", q)
+	default:
+		return fmt.Sprintf("%.2f×", q)
+	}
+}
+
+// count formats n with thousands separators.
+func count(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// sortedLabels returns the labels of res in order.
+func sortedLabels(res results) []string {
+	labels := make([]string, 0, len(res))
+	for l := range res {
+		labels = append(labels, l)
+	}
+	slices.Sort(labels)
+	return labels
+}
