@@ -102,3 +102,42 @@ func TestRecoveryAcrossRestart(t *testing.T) {
 	_ = third.Close(ctx3)
 	_ = plain.Close(ctx3)
 }
+
+// A transient event is delivered without an offset and is not replayed to
+// a resuming client; ordinary events around it are.
+func TestTransientNotKeptForRecovery(t *testing.T) {
+	srv := socketio.NewServer(&socketio.Options{ConnectionStateRecovery: &socketio.RecoveryOptions{}})
+	ready := make(chan *socketio.Socket, 1)
+	srv.OnConnection(func(s *socketio.Socket) { ready <- s })
+	base := startServer(t, srv)
+	c := dialWire(t, base)
+	c.Send("40")
+	var reply struct{ SID, PID string }
+	if err := json.Unmarshal([]byte(c.ExpectMatch(`40\{"sid":"[^"]+","pid":"[^"]+"\}`)[2:]), &reply); err != nil {
+		t.Fatal(err)
+	}
+	s := recv(t, ready)
+	_ = s.Emit("first")
+	m := regexp.MustCompile(`^42\["first","([^"]+)"\]$`).FindStringSubmatch(c.ReadText())
+	if m == nil {
+		t.Fatal("first event without an offset")
+	}
+	if err := s.Transient().Emit("state", 1); err != nil {
+		t.Fatal(err)
+	}
+	c.Expect(`42["state",1]`)
+	_ = s.Transient().Emit("state", 2)
+	_ = s.Emit("second")
+	c.ReadText()
+	c.ReadText()
+	_ = c.WS.Close()
+	testutil.Eventually(t, 5*time.Second, "the socket is gone", func() bool { return srv.Sockets().Socket(reply.SID) == nil })
+	c2 := dialWire(t, base)
+	auth, _ := json.Marshal(map[string]string{"pid": reply.PID, "offset": m[1]})
+	c2.Send("40" + string(auth))
+	c2.Expect(`40{"sid":"` + reply.SID + `","pid":"` + reply.PID + `"}`)
+	recv(t, ready)
+	if got := c2.ReadText(); !regexp.MustCompile(`^42\["second","[^"]+"\]$`).MatchString(got) {
+		t.Fatalf("replayed %q, want only the second event", got)
+	}
+}

@@ -516,6 +516,7 @@ func (s *Socket) deleteAckLocked(id uint64) {
 type emitOpts struct {
 	volatile   bool // neither kept for recovery nor given an offset
 	noCompress bool // Compress(false)
+	transient  bool // delivered, but neither kept for recovery nor given an offset (Transient)
 }
 
 // emit sends an event to the socket, with an ack id when hasID. A
@@ -528,7 +529,7 @@ func (s *Socket) emit(event string, args []any, id uint64, hasID bool, o emitOpt
 	if !s.connected.Load() {
 		return ErrDisconnected
 	}
-	if !hasID && !o.volatile && s.ns.sessionStore() != nil {
+	if !hasID && !o.volatile && !o.transient && s.ns.sessionStore() != nil {
 		// Kept for recovery, with an offset: through the room of the
 		// socket's own id.
 		return s.ns.op().To(s.id).Compress(!o.noCompress).emitTo(context.Background(), s.ns, event, args)

@@ -225,6 +225,7 @@ type SocketEmitter struct {
 	s          *Socket
 	volatile   bool
 	noCompress bool
+	transient  bool
 	timeout    time.Duration
 }
 
@@ -234,6 +235,16 @@ func (s *Socket) Volatile() SocketEmitter { return SocketEmitter{s: s, volatile:
 
 // Timeout returns an emitter whose EmitWithAck gives up after d.
 func (s *Socket) Timeout(d time.Duration) SocketEmitter { return SocketEmitter{s: s, timeout: d} }
+
+// Transient returns an emitter whose events are delivered as usual but,
+// with connection state recovery, carry no offset and are not kept for a
+// resuming client: a client that resumes its session after missing one
+// does not get it again. Use it for state the server sends anew on every
+// connection, recovered or not (a list of rooms, counters): recovery would
+// replay an outdated copy, after keeping it in memory for the whole
+// window. Not a feature of the reference server (where only volatile
+// events are not kept); without recovery it changes nothing.
+func (s *Socket) Transient() SocketEmitter { return SocketEmitter{s: s, transient: true} }
 
 // Compress returns an emitter with the compress flag (the reference's
 // socket.compress): with false, its events are sent without WebSocket
@@ -246,6 +257,9 @@ func (s *Socket) Compress(on bool) SocketEmitter { return SocketEmitter{s: s, no
 // Volatile sets the volatile flag.
 func (e SocketEmitter) Volatile() SocketEmitter { e.volatile = true; return e }
 
+// Transient sets the transient flag (see Socket.Transient).
+func (e SocketEmitter) Transient() SocketEmitter { e.transient = true; return e }
+
 // Timeout sets the acknowledgement timeout.
 func (e SocketEmitter) Timeout(d time.Duration) SocketEmitter { e.timeout = d; return e }
 
@@ -256,7 +270,7 @@ func (e SocketEmitter) Compress(on bool) SocketEmitter { e.noCompress = !on; ret
 // written right away is dropped without error, and with connection state
 // recovery it carries no offset and is not kept for a resuming client.
 func (e SocketEmitter) Emit(event string, args ...any) error {
-	o := emitOpts{volatile: e.volatile, noCompress: e.noCompress}
+	o := emitOpts{volatile: e.volatile, noCompress: e.noCompress, transient: e.transient}
 	if !e.volatile {
 		return e.s.emit(event, args, 0, false, o)
 	}

@@ -337,7 +337,7 @@ func (s *Server) onDiscovery(so *socketio.Socket) {
 	if list == nil {
 		list = []chat.Namespace{}
 	}
-	_ = so.Emit("data", list)
+	_ = so.Transient().Emit("data", list) // sent anew on every connection: not kept for recovery
 }
 
 // chatSocket is the state of one socket in a chat namespace. Its handlers
@@ -363,7 +363,7 @@ func (s *Server) onChat(ns chat.Namespace, so *socketio.Socket) {
 		s.opts.Logger.Error("chat: listing rooms", "namespace", ns.Endpoint, "error", err)
 		rooms = json.RawMessage("[]")
 	}
-	_ = so.Emit("nsRoomLoad", rooms)
+	_ = so.Transient().Emit("nsRoomLoad", rooms) // as "unread": sent anew on every connection, recovered or not
 	c.sendUnread(so.Context())
 	so.Join(userRoom(c.m.UserID))
 	if so.Recovered() {

@@ -25,7 +25,7 @@ func (c *chatSocket) sendUnread(ctx context.Context) {
 		c.s.opts.Logger.Error("chat: counting unread messages", "namespace", c.ns.Endpoint, "error", err)
 		return
 	}
-	_ = c.so.Emit("unread", struct {
+	_ = c.so.Transient().Emit("unread", struct {
 		Counts map[string]int `json:"counts"`
 	}{counts})
 }
