@@ -242,13 +242,25 @@ type Handshake struct {
 	Auth    json.RawMessage            `json:"auth"`
 }
 
-// ToHandshake returns the reference's description of a handshake.
+// secretHeaders are the request headers a handshake sent to other nodes
+// leaves out (lower case): they carry the client's credentials (session
+// cookies, tokens), which must not cross Redis or PostgreSQL. The
+// reference sends every header; a node of this module reads a remote
+// socket's handshake without them.
+var secretHeaders = []string{"cookie", "authorization", "proxy-authorization"}
+
+// ToHandshake returns the reference's description of a handshake, without
+// the credential headers (secretHeaders).
 func ToHandshake(h *adapter.Handshake) *Handshake {
 	if h == nil {
 		h = &adapter.Handshake{}
 	}
+	headers := multiMap(h.Headers, strings.ToLower)
+	for _, k := range secretHeaders {
+		delete(headers, k)
+	}
 	w := &Handshake{
-		Headers: multiMap(h.Headers, strings.ToLower),
+		Headers: headers,
 		Time:    h.Time,
 		Address: h.Address,
 		XDomain: h.XDomain,
