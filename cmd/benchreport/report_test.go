@@ -119,7 +119,7 @@ func TestQuickReport(t *testing.T) {
 	s.cluster = cluster == "1"
 	for _, br := range s.runs() {
 		r := res[br.label]
-		if r == nil || !r.ok() {
+		if r == nil || !r.OK() {
 			t.Errorf("%s: %+v", br.label, r)
 			continue
 		}

@@ -218,7 +218,7 @@ func (r *runner) runAll(ctx context.Context, stdout io.Writer) error {
 			continue
 		}
 		r.res[br.label] = rep
-		if !rep.ok() {
+		if !rep.OK() {
 			failed = append(failed, br.label)
 		}
 	}

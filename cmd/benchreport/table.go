@@ -9,43 +9,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/chatd/chatd/internal/benchresult"
 )
 
-// report is the JSON line chatbench -json prints for one run (the fields
-// the tables use; see cmd/chatbench's jsonReport).
-type report struct {
-	Label    string `json:"label"`
-	Mode     string `json:"mode"`
-	Proto    string `json:"proto"`
-	Error    string `json:"error"`
-	N        int    `json:"n"`
-	Accounts int    `json:"accounts"`
-
-	Opened      int      `json:"opened"`
-	ConnsPerSec float64  `json:"connsPerSec"`
-	RSSPerConn  *float64 `json:"rssPerConn"`
-	ServerCPU   *float64 `json:"serverCPU"`
-	LoadCPU     float64  `json:"loadCPU"`
-	OtherCPU    *float64 `json:"otherCPU"`
-
-	Senders          int      `json:"senders"`
-	Polling          int      `json:"polling"`
-	Rate             float64  `json:"rate"`
-	Sent             int64    `json:"sent"`
-	Lost             *int64   `json:"lost"`
-	AcksMissing      *int64   `json:"acksMissing"`
-	AckErrors        int64    `json:"ackErrors"`
-	DeliveriesPerSec float64  `json:"deliveriesPerSec"`
-	ServerCPUPer1k   *float64 `json:"serverCPUPer1000"`
-	P50Ms            *float64 `json:"p50Ms"`
-	P99Ms            *float64 `json:"p99Ms"`
-
-	Back           int     `json:"back"`
-	AllBackSeconds float64 `json:"allBackSeconds"`
-}
-
-// ok reports whether the run completed without an error.
-func (r *report) ok() bool { return r != nil && r.Error == "" }
+// report is the JSON line chatbench -json prints for one run.
+type report = benchresult.Report
 
 // results are the reports of a bench-report run by label; a label that
 // ran more than once keeps its last report.
@@ -156,7 +125,7 @@ func productTable(res results) *table {
 		if idleC != nil {
 			r.target = fmt.Sprintf("%s within 20%% of %s", count(idleC.N), count(small.N))
 		}
-		if idleC.ok() && small.ok() && small.ConnsPerSec > 0 {
+		if idleC.OK() && small.OK() && small.ConnsPerSec > 0 {
 			q := idleC.ConnsPerSec / small.ConnsPerSec
 			r.met = metIf(true, q >= 0.8, ratio(q))
 		} else {
@@ -181,7 +150,7 @@ func productTable(res results) *table {
 		ref := first(fc, fn)
 		r := row{scenario: fmt.Sprintf("fan-out to a room of %s, %d senders, acked and stored%s", count(ref.N), ref.Senders, rates(fc, fn)),
 			ours: fanoutCell(fc), node: fanoutCell(fn), target: "≥ 10× Node, p99 ≤ 250 ms, nothing lost"}
-		if fc.ok() && fn.ok() && fn.DeliveriesPerSec > 0 {
+		if fc.OK() && fn.OK() && fn.DeliveriesPerSec > 0 {
 			q := fc.DeliveriesPerSec / fn.DeliveriesPerSec
 			r.ratio = ratio(q)
 			r.target = fmt.Sprintf("≥ 10× Node (%s/s), p99 ≤ 250 ms, nothing lost", count(int(math.Round(10*fn.DeliveriesPerSec))))
@@ -198,7 +167,7 @@ func productTable(res results) *table {
 		ref := first(pc, pn)
 		r := row{scenario: fmt.Sprintf("the same with %d members on long-polling: server CPU per 1,000 deliveries%s", ref.Polling, rates(pc, pn)),
 			ours: cpuCell(pc), node: cpuCell(pn), target: "≤ ⅓ of Node's"}
-		if pc.ok() && pn.ok() && pc.ServerCPUPer1k != nil && pn.ServerCPUPer1k != nil && *pn.ServerCPUPer1k > 0 {
+		if pc.OK() && pn.OK() && pc.ServerCPUPer1k != nil && pn.ServerCPUPer1k != nil && *pn.ServerCPUPer1k > 0 {
 			q := *pc.ServerCPUPer1k / *pn.ServerCPUPer1k
 			r.ratio = ratio(q)
 			r.met = metIf(true, q <= 1.0/3 && nothingLost(pc), "")
@@ -212,7 +181,7 @@ func productTable(res results) *table {
 	if cl := res[lChatCluster]; cl != nil {
 		r := row{scenario: fmt.Sprintf("two nodes on Redis + PostgreSQL: connections/s on one node, %s connections", count(cl.N)),
 			ours: rateCell(cl), target: "≥ 0.7× one SQLite node and ≥ 2× Node"}
-		if cl.ok() && idleC.ok() && idleN.ok() && idleN.ConnsPerSec > 0 && idleC.ConnsPerSec > 0 {
+		if cl.OK() && idleC.OK() && idleN.OK() && idleN.ConnsPerSec > 0 && idleC.ConnsPerSec > 0 {
 			vsNode, vsOne := cl.ConnsPerSec/idleN.ConnsPerSec, cl.ConnsPerSec/idleC.ConnsPerSec
 			r.ratio = ratio(vsNode)
 			r.target = fmt.Sprintf("≥ 0.7× one SQLite node (%s) and ≥ 2× Node (%s)",
@@ -232,10 +201,10 @@ func productTable(res results) *table {
 	if sc != nil || sn != nil {
 		r := row{scenario: fmt.Sprintf("reconnect storm: %s clients, the server restarted", count(nOf(sc, sn))),
 			ours: stormCell(sc), node: stormCell(sn), target: "≤ 5 s"}
-		if sc.ok() && sn.ok() && sn.AllBackSeconds > 0 {
+		if sc.OK() && sn.OK() && sn.AllBackSeconds > 0 {
 			r.ratio = ratio(sc.AllBackSeconds / sn.AllBackSeconds)
 		}
-		r.met = metIf(sc.ok(), sc.ok() && sc.Back == sc.N && sc.AllBackSeconds <= 5, "")
+		r.met = metIf(sc.OK(), sc.OK() && sc.Back == sc.N && sc.AllBackSeconds <= 5, "")
 		t.rows = append(t.rows, r)
 	}
 	t.notes = disturbed(res, "chat-")
@@ -260,10 +229,10 @@ func libraryTable(res results) *table {
 
 		r = row{scenario: fmt.Sprintf("connections/s while connecting %s that each join a room", count(nOf(ig, in))),
 			ours: rateCell(ig), node: rateCell(in), target: "≥ 6,000"}
-		if ig.ok() && in.ok() && in.ConnsPerSec > 0 {
+		if ig.OK() && in.OK() && in.ConnsPerSec > 0 {
 			r.ratio = ratio(ig.ConnsPerSec / in.ConnsPerSec)
 		}
-		r.met = metIf(ig.ok(), ig.ok() && ig.ConnsPerSec >= 6000, "")
+		r.met = metIf(ig.OK(), ig.OK() && ig.ConnsPerSec >= 6000, "")
 		t.rows = append(t.rows, r)
 	}
 	fg, fn := res[lLibFanout+"go"], res[lLibFanout+"node"]
@@ -271,16 +240,16 @@ func libraryTable(res results) *table {
 		ref := first(fg, fn)
 		r := row{scenario: fmt.Sprintf("fan-out to %s members%s", count(ref.N), offered(fg, fn)),
 			ours: fanoutCell(fg), node: fanoutCell(fn), target: "p99 < 250 ms, nothing lost"}
-		if fg.ok() && fn.ok() && fn.DeliveriesPerSec > 0 {
+		if fg.OK() && fn.OK() && fn.DeliveriesPerSec > 0 {
 			r.ratio = ratio(fg.DeliveriesPerSec / fn.DeliveriesPerSec)
 		}
-		r.met = metIf(fg.ok(), fg.ok() && p99(fg) < 250 && nothingLost(fg), "")
+		r.met = metIf(fg.OK(), fg.OK() && p99(fg) < 250 && nothingLost(fg), "")
 		t.rows = append(t.rows, r)
 	}
 	if fh := res[lLibFanoutHighest]; fh != nil {
 		r := row{scenario: fmt.Sprintf("fan-out to %s members%s", count(fh.N), offered(fh, nil)),
 			ours: fanoutCell(fh), target: "≥ 800,000 deliveries/s"}
-		r.met = metIf(fh.ok(), fh.ok() && fh.DeliveriesPerSec >= 800000, "")
+		r.met = metIf(fh.OK(), fh.OK() && fh.DeliveriesPerSec >= 800000, "")
 		t.rows = append(t.rows, r)
 	}
 	t.notes = disturbed(res, "lib-")
@@ -291,7 +260,7 @@ func libraryTable(res results) *table {
 // target of at least want times Node's.
 func connRateRow(scenario string, c, n *report, want float64) row {
 	r := row{scenario: scenario, ours: rateCell(c), node: rateCell(n), target: fmt.Sprintf("≥ %g× Node", want)}
-	if c.ok() && n.ok() && n.ConnsPerSec > 0 {
+	if c.OK() && n.OK() && n.ConnsPerSec > 0 {
 		q := c.ConnsPerSec / n.ConnsPerSec
 		r.ratio = ratio(q)
 		r.target = fmt.Sprintf("≥ %g× Node (%s)", want, count(int(math.Round(want*n.ConnsPerSec))))
@@ -334,7 +303,7 @@ func first(rs ...*report) *report {
 func nOf(rs ...*report) int { return first(rs...).N }
 
 func rssPerConn(r *report) (float64, bool) {
-	if !r.ok() || r.RSSPerConn == nil {
+	if !r.OK() || r.RSSPerConn == nil {
 		return 0, false
 	}
 	return *r.RSSPerConn, true
@@ -388,7 +357,7 @@ func short(msg string) string {
 
 func kbCell(r *report, v float64, ok bool) string {
 	if !ok {
-		if r.ok() {
+		if r.OK() {
 			return "n/a"
 		}
 		return errCell(r)
@@ -397,21 +366,21 @@ func kbCell(r *report, v float64, ok bool) string {
 }
 
 func rateCell(r *report) string {
-	if !r.ok() {
+	if !r.OK() {
 		return errCell(r)
 	}
 	return count(int(math.Round(r.ConnsPerSec)))
 }
 
 func fanoutCell(r *report) string {
-	if !r.ok() {
+	if !r.OK() {
 		return errCell(r)
 	}
 	return fmt.Sprintf("%s deliveries/s, p99 %s, %s", count(int(math.Round(r.DeliveriesPerSec))), msCell(r.P99Ms), lostCell(r))
 }
 
 func cpuCell(r *report) string {
-	if !r.ok() {
+	if !r.OK() {
 		return errCell(r)
 	}
 	if r.ServerCPUPer1k == nil {
@@ -421,7 +390,7 @@ func cpuCell(r *report) string {
 }
 
 func stormCell(r *report) string {
-	if !r.ok() {
+	if !r.OK() {
 		return errCell(r)
 	}
 	return fmt.Sprintf("%d of %d back %.2f s after it listens again (p50 %s, p99 %s)",

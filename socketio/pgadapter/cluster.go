@@ -15,6 +15,7 @@ import (
 
 	"github.com/chatd/chatd/socketio/adapter"
 	"github.com/chatd/chatd/socketio/internal/jsvalue"
+	"github.com/chatd/chatd/socketio/internal/lograte"
 )
 
 // CreateTable creates the attachments table of the reference adapter if it
@@ -42,7 +43,7 @@ type cluster struct {
 	opts  Options
 	table string
 	log   *slog.Logger
-	errs  rateLimited
+	errs  lograte.Limiter
 
 	mu       sync.Mutex
 	adapters map[string]*Adapter // by namespace
@@ -144,7 +145,7 @@ func (c *cluster) listen(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		c.errs.log(c.log, "pgadapter: listening connection lost; connecting again", err)
+		c.errs.Warn(c.log, "pgadapter: listening connection lost; connecting again", err)
 		delay = min(max(2*delay, 100*time.Millisecond), 2*time.Second)
 	}
 }
@@ -320,7 +321,7 @@ func (c *cluster) publish(ctx context.Context, m *message) error {
 		}
 		var id int64
 		if err := c.pool.QueryRow(ctx, "INSERT INTO "+c.table+" (payload) VALUES ($1) RETURNING id", b).Scan(&id); err != nil {
-			c.errs.log(c.log, "pgadapter: cannot store a message", err)
+			c.errs.Warn(c.log, "pgadapter: cannot store a message", err)
 			return fmt.Errorf("pgadapter: storing a message: %w", err)
 		}
 		h := &jsvalue.Object{}
@@ -333,7 +334,7 @@ func (c *cluster) publish(ctx context.Context, m *message) error {
 		}
 	}
 	if _, err := c.pool.Exec(ctx, "SELECT pg_notify($1, $2)", channel, string(text)); err != nil {
-		c.errs.log(c.log, "pgadapter: cannot notify", err)
+		c.errs.Warn(c.log, "pgadapter: cannot notify", err)
 		return fmt.Errorf("pgadapter: notifying: %w", err)
 	}
 	return nil
@@ -351,28 +352,7 @@ func (c *cluster) cleanup(ctx context.Context) {
 		}
 		_, err := c.pool.Exec(ctx, "DELETE FROM "+c.table+" WHERE created_at < now() - $1 * interval '1 millisecond'", c.opts.CleanupInterval.Milliseconds())
 		if err != nil && ctx.Err() == nil {
-			c.errs.log(c.log, "pgadapter: cannot remove old attachments", err)
+			c.errs.Warn(c.log, "pgadapter: cannot remove old attachments", err)
 		}
 	}
-}
-
-// rateLimited logs an error at most once per period, counting the others.
-type rateLimited struct {
-	mu         sync.Mutex
-	last       time.Time
-	suppressed int
-}
-
-const logPeriod = 10 * time.Second
-
-func (r *rateLimited) log(l *slog.Logger, msg string, err error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	now := time.Now()
-	if !r.last.IsZero() && now.Sub(r.last) < logPeriod {
-		r.suppressed++
-		return
-	}
-	l.Warn(msg, "err", err, "suppressed", r.suppressed)
-	r.last, r.suppressed = now, 0
 }

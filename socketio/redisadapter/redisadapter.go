@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/chatd/chatd/socketio/adapter"
+	"github.com/chatd/chatd/socketio/internal/lograte"
 )
 
 // Adapter is the adapter of one namespace on one node of a cluster. It
@@ -42,7 +43,7 @@ type Adapter struct {
 	requests map[string]*pending    // by request id
 	acks     map[string]*ackRequest // by request id
 
-	publishErrors rateLimited
+	publishErrors lograte.Limiter
 	// publishDownUntil (Unix ns) is set after a failed broadcast publish:
 	// until then broadcasts are not published, so that while Redis is
 	// unreachable senders are not held up by connection attempts.
@@ -158,12 +159,12 @@ var errPublishPaused = errors.New("redisadapter: publishing paused after a failu
 // publishBroadcast publishes a broadcast, logging failures.
 func (a *Adapter) publishBroadcast(ctx context.Context, channel string, msg []byte) {
 	if until := a.publishDownUntil.Load(); until != 0 && time.Now().UnixNano() < until {
-		a.publishErrors.log(a.log, "redisadapter: broadcast not published to the other nodes", errPublishPaused)
+		a.publishErrors.Warn(a.log, "redisadapter: broadcast not published to the other nodes", errPublishPaused)
 		return
 	}
 	if err := a.ps.Publish(ctx, channel, msg); err != nil {
 		a.publishDownUntil.Store(time.Now().Add(publishDownPause).UnixNano())
-		a.publishErrors.log(a.log, "redisadapter: broadcast not published to the other nodes", err)
+		a.publishErrors.Warn(a.log, "redisadapter: broadcast not published to the other nodes", err)
 		return
 	}
 	a.publishDownUntil.Store(0)
@@ -437,25 +438,4 @@ func (a *Adapter) onBroadcast(channel string, payload []byte) {
 	}
 	opts.Flags.Local = true
 	a.BroadcastLocal(pkt, opts)
-}
-
-// rateLimited logs an error at most once per period, counting the others.
-type rateLimited struct {
-	mu         sync.Mutex
-	last       time.Time
-	suppressed int
-}
-
-const logPeriod = 10 * time.Second
-
-func (r *rateLimited) log(l *slog.Logger, msg string, err error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	now := time.Now()
-	if !r.last.IsZero() && now.Sub(r.last) < logPeriod {
-		r.suppressed++
-		return
-	}
-	l.Warn(msg, "err", err, "suppressed", r.suppressed)
-	r.last, r.suppressed = now, 0
 }

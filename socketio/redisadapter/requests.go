@@ -206,7 +206,7 @@ func (a *Adapter) publishAnswer(channel string, body []byte) {
 	ctx, cancel := context.WithTimeout(context.Background(), a.opts.RequestsTimeout)
 	defer cancel()
 	if err := a.ps.Publish(ctx, channel, body); err != nil {
-		a.publishErrors.log(a.log, "redisadapter: response not published", err)
+		a.publishErrors.Warn(a.log, "redisadapter: response not published", err)
 	}
 }
 

@@ -114,7 +114,7 @@ func (a *Adapter) PersistSession(s adapter.RecoverySession) {
 	ctx, cancel := context.WithTimeout(context.Background(), a.opts.RequestsTimeout)
 	defer cancel()
 	if err := a.c.rdb.Set(ctx, a.sessionKey(s.PID), value, window).Err(); err != nil {
-		a.errs.log(a.log, "redisstreams: cannot store a session", err)
+		a.errs.Warn(a.log, "redisstreams: cannot store a session", err)
 	}
 }
 
@@ -189,7 +189,7 @@ func (a *Adapter) RestoreSession(pid, offset string) *adapter.RecoverySession {
 	})
 	if err != nil {
 		if !errors.Is(err, redis.Nil) {
-			a.errs.log(a.log, "redisstreams: cannot read a session", err)
+			a.errs.Warn(a.log, "redisstreams: cannot read a session", err)
 		}
 		return nil
 	}
@@ -206,7 +206,7 @@ func (a *Adapter) RestoreSession(pid, offset string) *adapter.RecoverySession {
 	for range maxRestorePages {
 		entries, err := a.c.rdb.XRangeN(ctx, a.stream, last.next().String(), "+", restorePage).Result()
 		if err != nil {
-			a.errs.log(a.log, "redisstreams: cannot read the missed packets", err)
+			a.errs.Warn(a.log, "redisstreams: cannot read the missed packets", err)
 			return nil
 		}
 		for _, e := range entries {

@@ -15,6 +15,7 @@ import (
 	"github.com/chatd/chatd/socketio/internal/clusterreq"
 	"github.com/chatd/chatd/socketio/internal/clusterwire"
 	"github.com/chatd/chatd/socketio/internal/jsvalue"
+	"github.com/chatd/chatd/socketio/internal/lograte"
 	"github.com/chatd/chatd/socketio/redisadapter"
 )
 
@@ -141,7 +142,7 @@ type Adapter struct {
 	directMu sync.Mutex
 	direct   map[streamID]struct{}
 
-	errs rateLimited
+	errs lograte.Limiter
 }
 
 var _ adapter.Adapter = (*Adapter)(nil)
@@ -260,7 +261,7 @@ func (a *Adapter) Broadcast(ctx context.Context, pkt *adapter.Packet, opts adapt
 		return nil
 	}
 	if !a.r.waitHandled(ctx, a.opts.RequestsTimeout, id) && ctx.Err() == nil {
-		a.errs.log(a.log, "redisstreams: broadcast not read back from the stream in time; its local delivery will follow", errors.New("timeout"))
+		a.errs.Warn(a.log, "redisstreams: broadcast not read back from the stream in time; its local delivery will follow", errors.New("timeout"))
 	}
 	return nil
 }
@@ -302,7 +303,7 @@ func (a *Adapter) add(ctx context.Context, fields []any) (streamID, error) {
 		Values: fields,
 	}).Result()
 	if err != nil {
-		a.errs.log(a.log, "redisstreams: cannot add to the stream", err)
+		a.errs.Warn(a.log, "redisstreams: cannot add to the stream", err)
 		return streamID{}, fmt.Errorf("redisstreams: adding to the stream: %w", err)
 	}
 	id, ok := parseID(res)
@@ -319,7 +320,7 @@ func (a *Adapter) publish(ctx context.Context, channel string, m *message) error
 		return err
 	}
 	if err := a.c.ps.Publish(ctx, channel, b); err != nil {
-		a.errs.log(a.log, "redisstreams: cannot publish", err)
+		a.errs.Warn(a.log, "redisstreams: cannot publish", err)
 		return fmt.Errorf("redisstreams: publishing: %w", err)
 	}
 	return nil
@@ -504,25 +505,4 @@ func (a *Adapter) Close() error {
 func (a *Adapter) waitHandlers() {
 	a.dmu.Lock()
 	defer a.dmu.Unlock()
-}
-
-// rateLimited logs an error at most once per period, counting the others.
-type rateLimited struct {
-	mu         sync.Mutex
-	last       time.Time
-	suppressed int
-}
-
-const logPeriod = 10 * time.Second
-
-func (r *rateLimited) log(l *slog.Logger, msg string, err error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	now := time.Now()
-	if !r.last.IsZero() && now.Sub(r.last) < logPeriod {
-		r.suppressed++
-		return
-	}
-	l.Warn(msg, "err", err, "suppressed", r.suppressed)
-	r.last, r.suppressed = now, 0
 }
