@@ -2,8 +2,6 @@ package redisadapter
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/chatd/chatd/socketio/adapter"
+	"github.com/chatd/chatd/socketio/internal/clusterreq"
 	"github.com/chatd/chatd/socketio/internal/lograte"
 )
 
@@ -115,11 +114,7 @@ func (a *Adapter) UID() string { return a.uid }
 func (a *Adapter) Ready() <-chan struct{} { return a.sub.Ready() }
 
 // newID returns a random id for nodes and requests.
-func newID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+var newID = clusterreq.NewID
 
 // Broadcast implements adapter.Adapter. It delivers pkt to the selected
 // local sockets first, then publishes it for the other nodes unless
