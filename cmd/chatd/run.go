@@ -33,9 +33,9 @@ import (
 // shutdownTimeout bounds the graceful shutdown.
 const shutdownTimeout = 10 * time.Second
 
-// clusterAuthCacheTTL is how long a node of a cluster keeps an
-// authenticated session (chat.AccountsOptions.AuthCacheTTL).
-const clusterAuthCacheTTL = time.Second
+// authCacheTTL is how long chatd keeps an authenticated session in memory
+// (chat.AccountsOptions.AuthCacheTTL).
+const authCacheTTL = time.Second
 
 // clusterHistoryTTL is how long a node of a cluster uses a room's cached
 // history before reading it again from the database.
@@ -96,15 +96,16 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		logger.Info("removed expired sessions", "count", n)
 	}
 
-	// In a cluster every handshake would otherwise query the shared
-	// database for its session: sessions are kept for a second, and a
-	// log-out or role change through any node is told to the others at
-	// once (the chat server's UserChanged, once it exists); only a role
-	// set with `chatd admin` waits for that second.
+	// Every handshake would otherwise query the database for its session
+	// (a burst of connections of one user, or a reconnect storm, asks for
+	// the same sessions again and again): sessions are kept for a second.
+	// A log-out or role change through this process applies at once; in a
+	// cluster it is told to the other nodes at once (the chat server's
+	// UserChanged, once it exists); only a role set with `chatd admin`
+	// waits for that second.
 	var chatRef atomic.Pointer[live.Server]
-	accOpts := chat.AccountsOptions{}
+	accOpts := chat.AccountsOptions{AuthCacheTTL: authCacheTTL}
 	if cfg.Redis != "" {
-		accOpts.AuthCacheTTL = clusterAuthCacheTTL
 		accOpts.OnUserChanged = func(id int64) {
 			if cs := chatRef.Load(); cs != nil {
 				cs.UserChanged(id)
