@@ -84,14 +84,30 @@ func (s *Server) PresenceChanged(room chat.RoomID, joined, left []string) {
 	}
 }
 
+// PresenceListLimit is the most names a presence event carries in each of
+// its lists. When more users joined (or left) a room within one interval
+// (a reconnect wave, a big room filling up), the lists hold the first
+// ones in byte order and the event says "truncated": members then ask
+// roomUsers for the list. Without the limit every member of a room of N
+// would receive up to N names each interval: O(N²) bytes per wave.
+const PresenceListLimit = 100
+
 // sendPresence sends presence to a room.
 func (s *Server) sendPresence(room chat.RoomID, joined, left []string) {
+	truncated := len(joined) > PresenceListLimit || len(left) > PresenceListLimit
+	if len(joined) > PresenceListLimit {
+		joined = joined[:PresenceListLimit]
+	}
+	if len(left) > PresenceListLimit {
+		left = left[:PresenceListLimit]
+	}
 	s.broadcast(room.Namespace, func(nsp *socketio.Namespace) socketio.BroadcastOperator { return nsp.To(room.Room) },
 		"presence", struct {
-			Room   string   `json:"room"`
-			Joined []string `json:"joined"`
-			Left   []string `json:"left"`
-		}{room.Room, joined, left})
+			Room      string   `json:"room"`
+			Joined    []string `json:"joined"`
+			Left      []string `json:"left"`
+			Truncated bool     `json:"truncated,omitempty"`
+		}{room.Room, joined, left, truncated})
 }
 
 // roomUsers acks the first users of the current room, in byte order of

@@ -31,6 +31,7 @@ func roomUsers(t *testing.T, c *socketiotest.Conn, id int64) usersAck {
 type presenceEvent struct {
 	Room         string
 	Joined, Left []string
+	Truncated    bool
 }
 
 func nextPresence(t *testing.T, c *socketiotest.Conn) presenceEvent {
@@ -137,5 +138,58 @@ func TestPresenceEvents(t *testing.T) {
 	_ = c.WS.Close()
 	if p := nextPresence(t, a); !slices.Equal(p.Left, []string{"carol"}) || len(p.Joined) != 0 {
 		t.Fatalf("carol disconnected: %+v", p)
+	}
+}
+
+// When more users joined (or left) within one interval than a presence
+// event lists, the lists hold the first ones by name and the event says
+// so; updateMembers has the whole count. More than twice the limit join
+// (then leave), so that even when the wave is split over two intervals one
+// of the events has too many names.
+func TestPresenceTruncated(t *testing.T) {
+	e := newChatEnvWith(t, live.Options{MemberInterval: 2 * time.Second})
+	a := e.connectUser(e.user("alice", chat.RoleUser))
+	join(t, a, "/user", "chat", 1)
+	if p := nextPresence(t, a); p.Truncated || !slices.Equal(p.Joined, []string{"alice"}) {
+		t.Fatalf("presence of one join: %+v", p)
+	}
+	n := 2*live.PresenceListLimit + 10
+	names := make([]string, n)
+	conns := make([]*socketiotest.Conn, n)
+	for i := range n {
+		names[i] = fmt.Sprintf("u%03d", i)
+		conns[i] = e.connectUser(e.user(names[i], chat.RoleUser))
+	}
+	for _, c := range conns {
+		join(t, c, "/user", "chat", 1)
+	}
+	var joined []string
+	truncated := false
+	for len(joined) < live.PresenceListLimit && !truncated {
+		p := nextPresence(t, a)
+		if len(p.Joined) > live.PresenceListLimit || len(p.Left) != 0 {
+			t.Fatalf("presence lists %d joined, %d left", len(p.Joined), len(p.Left))
+		}
+		joined = append(joined, p.Joined...)
+		truncated = p.Truncated
+		if truncated && !slices.Equal(p.Joined, slices.Sorted(slices.Values(p.Joined))) {
+			t.Fatalf("truncated list not in order: %v", p.Joined)
+		}
+	}
+	if !truncated {
+		t.Fatalf("%d users joined within one interval: no presence said truncated (%d names)", n, len(joined))
+	}
+	for _, c := range conns {
+		_ = c.WS.Close()
+	}
+	var left []string
+	truncated = false
+	for !truncated && len(left) < n {
+		p := nextPresence(t, a)
+		left = append(left, p.Left...)
+		truncated = p.Truncated
+	}
+	if !truncated {
+		t.Fatalf("%d users left within one interval: no presence said truncated", n)
 	}
 }

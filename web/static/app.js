@@ -598,9 +598,12 @@
   }
 
   var usersRefresh = null;
+  // The wait grows with the room (up to 5 s more, at random), so that the
+  // members of a big room do not all ask at once after one presence event.
   function loadRoomUsersSoon() {
     if (usersRefresh) return;
-    usersRefresh = setTimeout(function () { usersRefresh = null; loadRoomUsers(); }, 250);
+    var spread = Math.min(5000, Math.max(0, Number(state.members) || 0));
+    usersRefresh = setTimeout(function () { usersRefresh = null; loadRoomUsers(); }, 250 + Math.random() * spread);
   }
 
   // loadOlder fetches the page before the oldest shown message; then runs
@@ -815,7 +818,8 @@
         if (!state.users.has(name)) { state.users.set(name, ''); unknown = true; }
       });
       renderMembers();
-      if (unknown) loadRoomUsersSoon(); // roles of the newcomers
+      // roles of the newcomers; all of the list when the event could not hold every name
+      if (unknown || p.truncated === true) loadRoomUsersSoon();
     });
     s.on('userTyping', function (t) {
       if (mine()) onUserTyping(t);
