@@ -131,8 +131,10 @@ bench:
 ## against Node socket.io, as in docs/performance.md; each server started on
 ## a loopback port of its own, servers and load on different CPUs. Settings
 ## from the environment: BENCH_CONNS (10000), BENCH_QUICK=1, BENCH_ACCOUNTS,
-## BENCH_PARTS, BENCH_CLUSTER=0, BENCH_TIMEOUT, BENCH_OUT, BENCH_PIN (see
-## go doc ./cmd/benchreport). Raw JSON lines in bin/bench-results.jsonl.
+## BENCH_PARTS, BENCH_CLUSTER=0, BENCH_TIMEOUT, BENCH_SEARCH_STEPS (8 runs of
+## each fan-out's rate search), BENCH_SEARCH_FACTOR (1.15), BENCH_OUT,
+## BENCH_PIN (see go doc ./cmd/benchreport). Raw JSON lines in
+## bin/bench-results.jsonl.
 bench-report: e2e-deps
 	@echo "==> go build -o bin/ ./cmd/chatd ./cmd/chatbench ./cmd/benchserver ./cmd/benchreport"
 	@mkdir -p bin

@@ -16,12 +16,22 @@
 // name with .md. A table can be printed again from a results file with
 // -from.
 //
+// The fan-out rows (the chat's fan-out, the same with long-polling
+// members, the library's fan-out) search each server's highest rate: from
+// the row's starting rate, raised by a factor (BENCH_SEARCH_FACTOR, 1.15)
+// while runs pass and lowered by it while they fail from the first, up to
+// BENCH_SEARCH_STEPS runs (8; at most 2 in a quick report; 0 or 1 for one
+// run); a run passes with a p99 of at most 250 ms, nothing lost, every
+// message acknowledged and no error. The row shows each server's passing
+// run of the highest rate; every run's JSON line is kept, labelled with
+// its step ("chat-fanout-chatd#2"), and -from chooses the same runs.
+//
 // Settings come from flags or, for each, the environment variable named
 // in its help: BENCH_CONNS (10,000 connections by default), BENCH_QUICK=1
 // (a smoke run of 50 connections and small rooms, whose figures are not
 // measurements), BENCH_ACCOUNTS, BENCH_PARTS (product, library or both),
 // BENCH_CLUSTER=0 (no two-node row), BENCH_TIMEOUT (the longest one
-// chatbench run may take), BENCH_OUT, BENCH_PIN (auto, off, or two CPU
+// chatbench run may take), BENCH_SEARCH_STEPS, BENCH_SEARCH_FACTOR, BENCH_OUT, BENCH_PIN (auto, off, or two CPU
 // numbers "SERVER,LOAD"), and DATABASE_URL and REDIS_URL for the two-node
 // row.
 //

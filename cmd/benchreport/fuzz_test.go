@@ -13,6 +13,8 @@ func FuzzParseResults(f *testing.F) {
 		f.Add(line)
 	}
 	f.Add(sampleLines)
+	f.Add(searchLines)
+	f.Add(sampleLines + searchLines)
 	f.Add(`{"label":"chat-idle-chatd","n":0,"opened":0,"connsPerSec":-1,"rssPerConn":null}`)
 	f.Add(`{"label":"chat-fanout-node","deliveriesPerSec":0,"lost":-5,"p99Ms":1e308}`)
 	f.Fuzz(func(t *testing.T, in string) {

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -77,6 +78,25 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		}
 		return n
 	}
+	envFloat := func(name string, def float64) float64 {
+		v := env(name, "")
+		if v == "" {
+			return def
+		}
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(x > 1) || math.IsInf(x, 0) {
+			intErr = fmt.Errorf("%s must be a number above 1 such as 1.15, not %q", name, v)
+		}
+		return x
+	}
+	steps := s.searchSteps
+	if v := env("BENCH_SEARCH_STEPS", ""); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			intErr = fmt.Errorf("BENCH_SEARCH_STEPS must be 0 or more, not %q", v)
+		}
+		steps = n
+	}
 	envDur := func(name string, def time.Duration) time.Duration {
 		v := env(name, "")
 		if v == "" {
@@ -93,6 +113,10 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&parts, "parts", env("BENCH_PARTS", "product,library"), "tables to run: product, library or both, comma-separated (BENCH_PARTS)")
 	fs.StringVar(&clusterEnv, "cluster", env("BENCH_CLUSTER", "1"), "run the two-node row, on PostgreSQL and Redis (BENCH_CLUSTER)")
 	fs.DurationVar(&s.runTimeout, "timeout", envDur("BENCH_TIMEOUT", s.runTimeout), "the longest one chatbench run may take (BENCH_TIMEOUT)")
+	fs.IntVar(&s.searchSteps, "search-steps", steps,
+		fmt.Sprintf("the most runs of a fan-out's rate search, 0 or 1 for one run (at most %d with -quick) (BENCH_SEARCH_STEPS)", quickSearchSteps))
+	fs.Float64Var(&s.searchFactor, "search-factor", envFloat("BENCH_SEARCH_FACTOR", s.searchFactor),
+		"the factor between two rates of a fan-out's rate search (BENCH_SEARCH_FACTOR)")
 	fs.StringVar(&s.pgURL, "pg", env("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL of the two-node row (DATABASE_URL)")
 	fs.StringVar(&s.redisURL, "redis", env("REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis of the two-node row (REDIS_URL)")
 	fs.StringVar(&o.bin, "bin", env("BENCH_BIN", "bin"), "directory of the chatd, chatbench and benchserver binaries (BENCH_BIN)")
@@ -111,6 +135,15 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	}
 	if s.conns < 1 || s.accounts < 1 {
 		return nil, errors.New("-conns and -accounts must be at least 1")
+	}
+	if s.searchSteps < 0 {
+		return nil, errors.New("-search-steps must be 0 or more")
+	}
+	if !(s.searchFactor > 1) || math.IsInf(s.searchFactor, 0) {
+		return nil, errors.New("-search-factor must be above 1")
+	}
+	if s.quick {
+		s.searchSteps = min(s.searchSteps, quickSearchSteps)
 	}
 	s.product, s.library = false, false
 	for p := range strings.SplitSeq(parts, ",") {

@@ -75,8 +75,9 @@ func processesUnder(dir string) []string {
 
 // A quick bench report, end to end: every run of both tables (the
 // two-node row when PostgreSQL and Redis answer) against servers it
-// starts itself, 50 connections, a results file with a JSON line per run,
-// the tables, and no process left behind.
+// starts itself, 50 connections, the fan-out rows' rate searches of two
+// runs, a results file with a JSON line per run from which -from prints
+// the same tables, and no process left behind.
 func TestQuickReport(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a load run of about half a minute")
@@ -92,6 +93,8 @@ func TestQuickReport(t *testing.T) {
 		cluster = "0"
 	}
 	t.Setenv("BENCH_CONNS", "") // the quick defaults, whatever the environment
+	t.Setenv("BENCH_SEARCH_STEPS", "")
+	t.Setenv("BENCH_SEARCH_FACTOR", "")
 	before := runtime.NumGoroutine()
 	var stdout, progress bytes.Buffer
 	results := filepath.Join(out, "r.jsonl")
@@ -117,18 +120,33 @@ func TestQuickReport(t *testing.T) {
 	}
 	s := defaultSettings(true)
 	s.cluster = cluster == "1"
+	lines := 0
 	for _, br := range s.runs() {
-		r := res[br.label]
-		if r == nil || !r.OK() {
-			t.Errorf("%s: %+v", br.label, r)
-			continue
+		runs := res[br.label]
+		lines += len(runs)
+		for i, r := range runs {
+			if !r.OK() || (r.Mode == "idle" && r.Opened != r.N) || (r.Mode == "storm" && r.Back != r.N) || (r.Mode == "fanout" && !nothingLost(r)) {
+				t.Errorf("%s: %+v", r.Label, r)
+			}
+			if br.rate > 0 && r.Label != stepLabel(br.label, i+1) {
+				t.Errorf("run %d of the search %s is labelled %q", i+1, br.label, r.Label)
+			}
 		}
-		if (r.Mode == "idle" && r.Opened != r.N) || (r.Mode == "storm" && r.Back != r.N) || (r.Mode == "fanout" && !nothingLost(r)) {
-			t.Errorf("%s: %+v", br.label, r)
+		switch {
+		case len(runs) == 0:
+			t.Errorf("%s did not run", br.label)
+		case br.rate > 0 && (len(runs) > quickSearchSteps || runs[0].Rate != br.rate):
+			t.Errorf("the search %s: %d runs, the first at %g msg/s (want at most %d, from %g)",
+				br.label, len(runs), runs[0].Rate, quickSearchSteps, br.rate)
+		case br.rate == 0 && len(runs) != 1:
+			t.Errorf("%s: %d runs", br.label, len(runs))
 		}
 	}
 	if len(res) != len(s.runs()) {
-		t.Errorf("%d JSON lines for %d runs", len(res), len(s.runs()))
+		t.Errorf("%d labels for %d runs", len(res), len(s.runs()))
+	}
+	if raw, err := os.ReadFile(results); err != nil || strings.Count(string(raw), "\n") != lines {
+		t.Errorf("%d lines in the results file for %d runs (%v)", strings.Count(string(raw), "\n"), lines, err)
 	}
 	table := stdout.String()
 	for _, want := range []string{"### chatd against the Node chat server", "### the socketio library",
@@ -142,6 +160,10 @@ func TestQuickReport(t *testing.T) {
 	}
 	if lg, err := os.ReadFile(filepath.Join(out, "r.log")); err != nil || !strings.Contains(string(lg), "==> chat-idle-chatd") {
 		t.Errorf("r.log lacks the runs (%v)", err)
+	}
+	var replay bytes.Buffer
+	if err := run(ctx, []string{"-from", results}, &replay, &progress); err != nil || replay.Len() == 0 || !strings.HasSuffix(table, replay.String()) {
+		t.Errorf("-from (%v) printed\n%s\nnot the end of the tables printed", err, replay.String())
 	}
 	t.Log("\n" + table)
 }
@@ -167,17 +189,45 @@ func TestParseOptions(t *testing.T) {
 		t.Fatalf("BENCH_CONNS: %+v, %v", o, err)
 	}
 	for _, bad := range []map[string]string{{"BENCH_CONNS": "x"}, {"BENCH_CONNS": "0"}, {"BENCH_PARTS": "nope"},
-		{"BENCH_CLUSTER": "maybe"}, {"BENCH_TIMEOUT": "soon"}} {
+		{"BENCH_CLUSTER": "maybe"}, {"BENCH_TIMEOUT": "soon"}, {"BENCH_SEARCH_STEPS": "-1"}, {"BENCH_SEARCH_STEPS": "many"},
+		{"BENCH_SEARCH_FACTOR": "1"}, {"BENCH_SEARCH_FACTOR": "0.9"}, {"BENCH_SEARCH_FACTOR": "x"}} {
 		for k, v := range bad {
 			t.Setenv(k, v)
 		}
 		if _, err := parseOptions(nil, os.Stderr); err == nil {
 			t.Errorf("%v: no error", bad)
 		}
-		t.Setenv("BENCH_CONNS", "")
-		t.Setenv("BENCH_PARTS", "")
-		t.Setenv("BENCH_CLUSTER", "")
-		t.Setenv("BENCH_TIMEOUT", "")
+		for _, k := range []string{"BENCH_CONNS", "BENCH_PARTS", "BENCH_CLUSTER", "BENCH_TIMEOUT", "BENCH_SEARCH_STEPS", "BENCH_SEARCH_FACTOR"} {
+			t.Setenv(k, "")
+		}
+	}
+	if _, err := parseOptions([]string{"-search-factor", "1"}, os.Stderr); err == nil {
+		t.Error("-search-factor 1: no error")
+	}
+}
+
+func TestParseOptionsSearch(t *testing.T) {
+	t.Setenv("BENCH_QUICK", "")
+	t.Setenv("BENCH_SEARCH_STEPS", "")
+	t.Setenv("BENCH_SEARCH_FACTOR", "")
+	o, err := parseOptions(nil, os.Stderr)
+	if err != nil || o.s.searchSteps != 8 || o.s.searchFactor != 1.15 {
+		t.Fatalf("defaults: %+v, %v", o, err)
+	}
+	if o, err = parseOptions([]string{"-quick"}, os.Stderr); err != nil || o.s.searchSteps != quickSearchSteps {
+		t.Fatalf("quick: %+v, %v", o, err)
+	}
+	t.Setenv("BENCH_SEARCH_STEPS", "0")
+	t.Setenv("BENCH_SEARCH_FACTOR", "1.3")
+	if o, err = parseOptions(nil, os.Stderr); err != nil || o.s.searchSteps != 0 || o.s.searchFactor != 1.3 {
+		t.Fatalf("BENCH_SEARCH_STEPS=0, BENCH_SEARCH_FACTOR=1.3: %+v, %v", o, err)
+	}
+	t.Setenv("BENCH_SEARCH_STEPS", "5")
+	if o, err = parseOptions([]string{"-quick"}, os.Stderr); err != nil || o.s.searchSteps != quickSearchSteps {
+		t.Fatalf("quick with 5 steps: %+v, %v", o, err)
+	}
+	if o, err = parseOptions([]string{"-search-steps", "3"}, os.Stderr); err != nil || o.s.searchSteps != 3 {
+		t.Fatalf("-search-steps 3 over BENCH_SEARCH_STEPS: %+v, %v", o, err)
 	}
 }
 

@@ -213,11 +213,15 @@ func (r *runner) runAll(ctx context.Context, stdout io.Writer) error {
 		if ctx.Err() != nil {
 			break
 		}
+		if br.rate > 0 {
+			failed = append(failed, r.search(ctx, br)...)
+			continue
+		}
 		rep := r.runOne(ctx, br)
 		if rep == nil { // skipped
 			continue
 		}
-		r.res[br.label] = rep
+		r.res.add(rep)
 		if !rep.OK() {
 			failed = append(failed, br.label)
 		}
@@ -242,6 +246,41 @@ func (r *runner) runAll(ctx context.Context, stdout io.Writer) error {
 	return nil
 }
 
+// search runs the rate search of a fan-out (search.go), each run labelled
+// with its step, and returns the labels of the runs that failed to run.
+func (r *runner) search(ctx context.Context, br benchRun) (failed []string) {
+	s := r.o.s
+	rates, verdicts, best := rateSearch(br.rate, s.searchFactor, s.searchSteps, func(step int, rate float64) verdict {
+		if ctx.Err() != nil {
+			return broken
+		}
+		run := br
+		run.label = stepLabel(br.label, step)
+		run.args = append(append([]string{}, br.args...), "-rate", strconv.FormatFloat(rate, 'f', -1, 64))
+		rep := r.runOne(ctx, run)
+		if rep == nil { // skipped
+			return broken
+		}
+		r.res.add(rep)
+		v := judge(rep)
+		if !rep.OK() {
+			failed = append(failed, run.label)
+		}
+		fmt.Fprintf(r.out, "%s: %s at %s msg/s\n", run.label, v, rateText(rate))
+		return v
+	})
+	var steps []string
+	for i, rate := range rates {
+		steps = append(steps, fmt.Sprintf("%s %s", rateText(rate), verdicts[i]))
+	}
+	result := "none passed"
+	if best >= 0 {
+		result = "the highest passing " + rateText(rates[best]) + " msg/s"
+	}
+	fmt.Fprintf(r.out, "%s: rates %s: %s\n", br.label, strings.Join(steps, ", "), result)
+	return failed
+}
+
 // errSkip marks a run that cannot run on this machine, such as the
 // two-node row without PostgreSQL or Redis.
 type errSkip struct{ error }
@@ -259,7 +298,7 @@ func (r *runner) runOne(ctx context.Context, br benchRun) *report {
 	server, env, cleanup, err := r.serverCmd(ctx, br)
 	if skip := (errSkip{}); errors.As(err, &skip) {
 		fmt.Fprintf(r.out, "%s: skipped: %v\n", br.label, err)
-		r.res[clusterSkipped] = &report{Label: clusterSkipped, Error: err.Error()}
+		r.res.add(&report{Label: clusterSkipped, Error: err.Error()})
 		return nil
 	}
 	if err != nil {
@@ -330,7 +369,7 @@ func (r *runner) serverCmd(ctx context.Context, br benchRun) (string, []string, 
 	if pin != "" {
 		pin += " "
 	}
-	db := filepath.Join(r.tmp, br.label+".db")
+	db := filepath.Join(r.tmp, strings.ReplaceAll(br.label, "#", "-")+".db")
 	nodeEnv := []string{"NODE_PATH=" + r.nodeModules}
 	nothing := func() {}
 	switch br.server {

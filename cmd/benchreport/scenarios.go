@@ -14,13 +14,17 @@ type settings struct {
 	hold     time.Duration
 
 	chatMembers, chatSenders, chatPolling int
-	chatRate, chatNodeRate                float64 // fan-out, messages/s
+	chatRate, chatNodeRate                float64 // fan-out, messages/s: where the searches start
 	pollRate, pollNodeRate                float64 // with long-polling members
 	warmup, duration, drain               time.Duration
 
 	libMembers                        int
-	libRate, libNodeRate, libHighRate float64 // messages/s
+	libRate, libNodeRate, libHighRate float64 // messages/s (the first two start searches)
 	libWarmup, libDuration            time.Duration
+
+	// The rate searches of the fan-out rows (search.go).
+	searchSteps  int     // the most runs of a search; 0 and 1 are one run (BENCH_SEARCH_STEPS)
+	searchFactor float64 // between two rates of a search (BENCH_SEARCH_FACTOR)
 
 	product, library bool // which tables (BENCH_PARTS)
 	cluster          bool // the two-node row (BENCH_CLUSTER)
@@ -41,6 +45,7 @@ func defaultSettings(quick bool) settings {
 			warmup: 200 * time.Millisecond, duration: time.Second, drain: 3 * time.Second,
 			libMembers: 50, libRate: 20, libNodeRate: 20, libHighRate: 40,
 			libWarmup: 200 * time.Millisecond, libDuration: time.Second,
+			searchSteps: quickSearchSteps, searchFactor: 1.15,
 			cluster: true, product: true, library: true, nodeStorm: true,
 			runTimeout: 2 * time.Minute, connectTimeout: 30 * time.Second, stormRetryDelay: 20 * time.Millisecond}
 	}
@@ -50,9 +55,13 @@ func defaultSettings(quick bool) settings {
 		warmup: 2 * time.Second, duration: 8 * time.Second, drain: 10 * time.Second,
 		libMembers: 1000, libRate: 800, libNodeRate: 80, libHighRate: 1000,
 		libWarmup: time.Second, libDuration: 10 * time.Second,
+		searchSteps: 8, searchFactor: 1.15,
 		cluster: true, product: true, library: true, nodeStorm: true,
 		runTimeout: 10 * time.Minute, connectTimeout: 60 * time.Second, stormRetryDelay: 100 * time.Millisecond}
 }
+
+// quickSearchSteps is the most runs of a rate search in a quick report.
+const quickSearchSteps = 2
 
 // The servers a run may measure.
 const (
@@ -65,11 +74,14 @@ const (
 )
 
 // benchRun is one chatbench run: its label (see table.go), the server it
-// measures and chatbench's arguments (without -server-cmd and -json).
+// measures and chatbench's arguments (without -server-cmd and -json); or,
+// with a rate, the rate search of a fan-out (search.go) starting at that
+// rate, each of whose runs adds -rate to the arguments.
 type benchRun struct {
 	label  string
 	server string
 	args   []string
+	rate   float64 // > 0: a rate search starting here
 }
 
 // runs lists the chatbench runs of a report, in the order they run: each
@@ -83,6 +95,10 @@ func (s settings) runs() []benchRun {
 	add := func(label, server string, args ...string) {
 		rs = append(rs, benchRun{label: label, server: server, args: append(append([]string{}, common...), args...)})
 	}
+	search := func(label, server string, rate float64, args ...string) {
+		add(label, server, args...)
+		rs[len(rs)-1].rate = rate
+	}
 	if s.product {
 		idle := []string{"-proto", "chat", "-mode", "idle", "-n", i(s.conns), "-accounts", "1", "-hold", d(s.hold)}
 		add(lChatIdle+"chatd", srvChatd, idle...)
@@ -91,18 +107,18 @@ func (s settings) runs() []benchRun {
 		acc := []string{"-proto", "chat", "-mode", "idle", "-n", i(s.conns), "-accounts", i(s.accounts), "-hold", d(s.hold)}
 		add(lChatAccounts+"chatd", srvChatd, acc...)
 		add(lChatAccounts+"node", srvNodeChat, acc...)
-		fan := func(rate float64, polling int) []string {
+		fan := func(polling int) []string {
 			a := []string{"-proto", "chat", "-mode", "fanout", "-n", i(s.chatMembers), "-senders", i(s.chatSenders),
-				"-rate", f(rate), "-warmup", d(s.warmup), "-duration", d(s.duration), "-drain", d(s.drain)}
+				"-warmup", d(s.warmup), "-duration", d(s.duration), "-drain", d(s.drain)}
 			if polling > 0 {
 				a = append(a, "-polling", i(polling))
 			}
 			return a
 		}
-		add(lChatFanout+"chatd", srvChatd, fan(s.chatRate, 0)...)
-		add(lChatFanout+"node", srvNodeChat, fan(s.chatNodeRate, 0)...)
-		add(lChatPolling+"chatd", srvChatd, fan(s.pollRate, s.chatPolling)...)
-		add(lChatPolling+"node", srvNodeChat, fan(s.pollNodeRate, s.chatPolling)...)
+		search(lChatFanout+"chatd", srvChatd, s.chatRate, fan(0)...)
+		search(lChatFanout+"node", srvNodeChat, s.chatNodeRate, fan(0)...)
+		search(lChatPolling+"chatd", srvChatd, s.pollRate, fan(s.chatPolling)...)
+		search(lChatPolling+"node", srvNodeChat, s.pollNodeRate, fan(s.chatPolling)...)
 		if s.cluster {
 			add(lChatCluster, srvCluster, idle...)
 		}
@@ -116,13 +132,10 @@ func (s settings) runs() []benchRun {
 		idle := []string{"-mode", "idle", "-n", i(s.conns), "-hold", d(s.hold)}
 		add(lLibIdle+"go", srvBench, idle...)
 		add(lLibIdle+"node", srvNodeBench, idle...)
-		fan := func(rate float64) []string {
-			return []string{"-mode", "fanout", "-n", i(s.libMembers), "-rate", f(rate),
-				"-warmup", d(s.libWarmup), "-duration", d(s.libDuration)}
-		}
-		add(lLibFanout+"go", srvBench, fan(s.libRate)...)
-		add(lLibFanout+"node", srvNodeBench, fan(s.libNodeRate)...)
-		add(lLibFanoutHighest, srvBench, fan(s.libHighRate)...)
+		fan := []string{"-mode", "fanout", "-n", i(s.libMembers), "-warmup", d(s.libWarmup), "-duration", d(s.libDuration)}
+		search(lLibFanout+"go", srvBench, s.libRate, fan...)
+		search(lLibFanout+"node", srvNodeBench, s.libNodeRate, fan...)
+		add(lLibFanoutHighest, srvBench, append(fan, "-rate", f(s.libHighRate))...)
 	}
 	return rs
 }
@@ -138,6 +151,10 @@ func (s settings) describe() string {
 	if s.quick {
 		mode = "quick (a smoke run: its figures are not measurements)"
 	}
-	return fmt.Sprintf("mode %s; %d connections, %d accounts, chat fan-out to %d (%d senders), library fan-out to %d",
-		mode, s.conns, s.accounts, s.chatMembers, s.chatSenders, s.libMembers)
+	search := "one run at each fan-out's rate"
+	if s.searchSteps > 1 {
+		search = fmt.Sprintf("fan-out rates searched in up to %d runs, ×%g apart", s.searchSteps, s.searchFactor)
+	}
+	return fmt.Sprintf("mode %s; %d connections, %d accounts, chat fan-out to %d (%d senders), library fan-out to %d; %s",
+		mode, s.conns, s.accounts, s.chatMembers, s.chatSenders, s.libMembers, search)
 }
