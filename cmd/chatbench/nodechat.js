@@ -16,8 +16,15 @@
 //   - newMsg2Server ({ text }, ack): trims and checks the text, stores it
 //     (one transaction), sends comPeRoom to the room, then acks { id }; no
 //     rate limit (as chatd with -msg-rate 0);
-//   - updateMembers { room, members } coalesced per room: at most one per
-//     second, carrying the count at the time of sending.
+//   - updateMembers { room, members } when a room's count of distinct
+//     users changed, coalesced per room: at most one per second, carrying
+//     the count at the time of sending; with it presence { room, joined,
+//     left[, truncated] }: the users who joined and left since the last
+//     one (neither when they came and went within it), sorted, at most 100
+//     in each list;
+//   - unread { counts } on connect, right after nsRoomLoad: per room, the
+//     messages after the user's read marker (a read_markers table, 0 for
+//     a new account) written by others, at most 1000.
 //
 // SQLite runs as chatd's store does: WAL journal, synchronous=FULL, so
 // every message's commit waits for its fsync, here on the event loop
@@ -44,6 +51,8 @@ const COOKIE = "chatd_session";
 const NSP = "/user";
 const ROOMS = ["chat", "random", "help"];
 const HISTORY = 50;
+const UNREAD_CAP = 1000;
+const PRESENCE_LIST = 100;
 
 const db = new Database(process.argv[3] || "nodechat.db");
 db.pragma("journal_mode = WAL");
@@ -61,6 +70,9 @@ db.exec(`
     id INTEGER PRIMARY KEY AUTOINCREMENT, namespace TEXT NOT NULL, room TEXT NOT NULL,
     user_id INTEGER NOT NULL, username TEXT NOT NULL, text TEXT NOT NULL, time INTEGER NOT NULL);
   CREATE INDEX IF NOT EXISTS messages_room ON messages (namespace, room, id);
+  CREATE TABLE IF NOT EXISTS read_markers (
+    user_id INTEGER NOT NULL, namespace TEXT NOT NULL, room TEXT NOT NULL, last_id INTEGER NOT NULL,
+    PRIMARY KEY (user_id, namespace, room));
 `);
 const q = {
   insertUser: db.prepare("INSERT INTO users (name, salt, hash) VALUES (?, ?, ?)"),
@@ -69,6 +81,9 @@ const q = {
   session: db.prepare("SELECT u.id, u.name FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token = ?"),
   insertMessage: db.prepare("INSERT INTO messages (namespace, room, user_id, username, text, time) VALUES (?, ?, ?, ?, ?, ?)"),
   history: db.prepare("SELECT id, namespace, room, username, text, time FROM messages WHERE namespace = ? AND room = ? ORDER BY id DESC LIMIT ?"),
+  markers: db.prepare("SELECT room, last_id FROM read_markers WHERE user_id = ? AND namespace = ?"),
+  unread: db.prepare(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM messages
+    WHERE namespace = ? AND room = ? AND id > ? AND user_id != ? LIMIT ${UNREAD_CAP})`),
 };
 
 // sessions caches token -> { id, name }.
@@ -174,34 +189,66 @@ const nsp = io.of(NSP);
 
 // presence: room -> Map(userId -> sockets of that user in the room).
 const presence = new Map(ROOMS.map((r) => [r, new Map()]));
-// coalescing of updateMembers per room.
-const notify = new Map(ROOMS.map((r) => [r, { last: 0, timer: null }]));
+// coalescing of updateMembers and presence per room; diff: name -> true
+// (joined) or false (left) since the last send.
+const notify = new Map(ROOMS.map((r) => [r, { last: 0, timer: null, diff: new Map() }]));
 
 function count(room) {
   return presence.get(room).size;
 }
 
-function changed(room) {
+function byteOrder(a, b) {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// moved records that a user joined or left a room; the room hears the new
+// count and presence within a second.
+function moved(room, name, joined) {
   const st = notify.get(room);
+  if (st.diff.has(name) && st.diff.get(name) !== joined) st.diff.delete(name);
+  else st.diff.set(name, joined);
   if (st.timer) return;
   const wait = Math.max(0, st.last + 1000 - Date.now());
   st.timer = setTimeout(() => {
     st.timer = null;
     st.last = Date.now();
     nsp.to(room).emit("updateMembers", { room, members: count(room) });
+    const joinedList = [];
+    const leftList = [];
+    for (const [n, j] of st.diff) (j ? joinedList : leftList).push(n);
+    st.diff.clear();
+    if (joinedList.length === 0 && leftList.length === 0) return;
+    joinedList.sort(byteOrder);
+    leftList.sort(byteOrder);
+    const p = { room, joined: joinedList.slice(0, PRESENCE_LIST), left: leftList.slice(0, PRESENCE_LIST) };
+    if (joinedList.length > PRESENCE_LIST || leftList.length > PRESENCE_LIST) p.truncated = true;
+    nsp.to(room).emit("presence", p);
   }, wait);
 }
 
-function enter(room, userId) {
+function enter(room, user) {
   const m = presence.get(room);
-  m.set(userId, (m.get(userId) || 0) + 1);
+  const n = m.get(user.id) || 0;
+  m.set(user.id, n + 1);
+  if (n === 0) moved(room, user.name, true);
 }
 
-function leave(room, userId) {
+function leave(room, user) {
   const m = presence.get(room);
-  const n = (m.get(userId) || 0) - 1;
-  if (n > 0) m.set(userId, n);
-  else m.delete(userId);
+  const n = (m.get(user.id) || 0) - 1;
+  if (n > 0) {
+    m.set(user.id, n);
+    return;
+  }
+  m.delete(user.id);
+  moved(room, user.name, false);
+}
+
+function unreadCounts(user) {
+  const markers = new Map(q.markers.all(user.id, NSP).map((r) => [r.room, r.last_id]));
+  const counts = {};
+  for (const room of ROOMS) counts[room] = q.unread.get(NSP, room, markers.get(room) || 0, user.id).n;
+  return counts;
 }
 
 const roomList = ROOMS.map((title, i) => ({ roomId: i + 1, roomTitle: title, namespace: NSP, privateRoom: false }));
@@ -217,6 +264,7 @@ nsp.on("connection", (socket) => {
   const user = socket.data.user;
   let current = null;
   socket.emit("nsRoomLoad", roomList);
+  socket.emit("unread", { counts: unreadCounts(user) });
 
   socket.on("joinRoom", (title, ack) => {
     if (typeof ack !== "function") ack = () => {};
@@ -228,16 +276,14 @@ nsp.on("connection", (socket) => {
     if (current !== title) {
       if (current !== null) {
         socket.leave(current);
-        leave(current, user.id);
-        changed(current);
+        leave(current, user);
       }
       socket.join(title);
-      enter(title, user.id);
+      enter(title, user);
       current = title;
     }
     ack({ members: count(title) });
     socket.emit("historyUpdate", history);
-    changed(title);
   });
 
   socket.on("newMsg2Server", (body, ack) => {
@@ -263,10 +309,7 @@ nsp.on("connection", (socket) => {
   });
 
   socket.on("disconnect", () => {
-    if (current !== null) {
-      leave(current, user.id);
-      changed(current);
-    }
+    if (current !== null) leave(current, user);
   });
 });
 
