@@ -27,18 +27,40 @@ type chatEvent struct {
 func dialChat(t *testing.T, ctx context.Context, base, cookie string) (*client.Socket, *chatEvents) {
 	t.Helper()
 	ev := &chatEvents{ch: make(chan chatEvent, 256)}
-	s, err := client.Dial(ctx, base+"/user", &client.Options{
+	m, err := client.NewManager(base, &client.Options{
 		Transports:          []string{client.TransportWebSocket},
-		ForceNew:            true,
 		DisableReconnection: true,
 		Header:              http.Header{"Cookie": {cookie}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = m.Close() })
+	// The handlers are in place before the socket connects: the server
+	// sends unread right after the CONNECT, which may arrive before a
+	// Dial returns.
+	s := m.Socket("/user", &client.SocketOptions{NoAutoConnect: true})
 	s.OnAny(func(name string, args client.Args) {
 		ev.ch <- chatEvent{name, append(json.RawMessage(nil), args.Raw(0)...)}
 	})
+	connected := make(chan error, 1)
+	report := func(err error) {
+		select {
+		case connected <- err:
+		default:
+		}
+	}
+	s.OnConnect(func() { report(nil) })
+	s.OnConnectError(func(err *client.ConnectError) { report(err) })
+	s.Connect()
+	select {
+	case err := <-connected:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-ctx.Done():
+		t.Fatal(ctx.Err())
+	}
 	t.Cleanup(func() { _ = s.Close() })
 	return s, ev
 }

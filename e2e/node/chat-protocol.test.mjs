@@ -150,15 +150,22 @@ describe('namespace access', () => {
     }
   }
 
-  test('a changed role applies to the next connection of the same session', async () => {
+  // chatd keeps an authenticated session for a second (authCacheTTL in
+  // cmd/chatd): a role set around the server, with `chatd admin set-role`,
+  // applies to every connection made a second after it, the cached ones
+  // included.
+  const authCacheMs = 1000;
+  test('a role set with chatd admin applies to the connections of the same session a second later', async () => {
     const c = await chat.signup(server.url, 'dan', 'dan-password');
     assert.equal((await chat.connectError(connect('/creator', c))).message, 'forbidden');
     await chat.setRole(tmp.db, 'dan', 'creator');
+    await sleep(authCacheMs + 100);
     await chat.connected(connect('/creator', c));
     const d = connect('/', c);
     assert.deepEqual((await waitFor(() => events(d, 'data')[0], 5000, 'data')).map((n) => n.endpoint),
       ['/user', '/creator']);
     await chat.setRole(tmp.db, 'dan', 'user');
+    await sleep(authCacheMs + 100);
     assert.equal((await chat.connectError(connect('/creator', c))).message, 'forbidden');
   });
 
