@@ -105,13 +105,23 @@ func (r *reader) run(ctx context.Context) {
 			r.down.Store(false)
 		}
 		pause = retryFirst
+		// The waiters (waitHandled) hear of the position once per XREAD
+		// answer, not once per entry: with many broadcasts waiting, a
+		// wake-up per entry woke every one of them for each entry.
+		var last streamID
+		handled := false
 		for _, s := range res {
 			for _, m := range s.Messages {
 				if ctx.Err() != nil {
 					return
 				}
-				r.handle(m)
+				if id, ok := r.handle(m); ok {
+					last, handled = id, true
+				}
 			}
+		}
+		if handled {
+			r.advance(last, false)
 		}
 	}
 }
@@ -133,11 +143,13 @@ func (r *reader) tail(ctx context.Context) (streamID, error) {
 	return id, nil
 }
 
-// handle dispatches one entry to the adapters of its namespace.
-func (r *reader) handle(m redis.XMessage) {
+// handle dispatches one entry to the adapters of its namespace and
+// returns its id (false for an entry id it cannot parse); the caller
+// advances the position.
+func (r *reader) handle(m redis.XMessage) (streamID, bool) {
 	id, ok := parseID(m.ID)
 	if !ok {
-		return
+		return streamID{}, false
 	}
 	msg, err := decodeEntry(m.Values)
 	if err != nil {
@@ -147,7 +159,7 @@ func (r *reader) handle(m redis.XMessage) {
 			a.onEntry(id, msg)
 		}
 	}
-	r.advance(id, false)
+	return id, true
 }
 
 // advance records that the entries up to id were handled.

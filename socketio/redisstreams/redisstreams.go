@@ -29,6 +29,8 @@ type cluster struct {
 	mu       sync.Mutex
 	adapters map[string]map[*Adapter]struct{} // by namespace
 	readers  map[string]*reader               // by stream
+
+	adds addQueue // the XADDs of every adapter (xadd)
 }
 
 // New returns a Factory of adapters sharing rooms, broadcasts and sessions
@@ -296,12 +298,12 @@ func (a *Adapter) isDirect(id streamID) bool {
 // add appends an entry to the stream, trimming it to about MaxLen
 // entries, and returns its id. Failures are logged.
 func (a *Adapter) add(ctx context.Context, fields []any) (streamID, error) {
-	res, err := a.c.rdb.XAdd(ctx, &redis.XAddArgs{
+	res, err := a.c.xadd(ctx, &redis.XAddArgs{
 		Stream: a.stream,
 		MaxLen: a.opts.MaxLen,
 		Approx: true,
 		Values: fields,
-	}).Result()
+	})
 	if err != nil {
 		a.errs.Warn(a.log, "redisstreams: cannot add to the stream", err)
 		return streamID{}, fmt.Errorf("redisstreams: adding to the stream: %w", err)
