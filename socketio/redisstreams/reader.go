@@ -151,15 +151,45 @@ func (r *reader) handle(m redis.XMessage) (streamID, bool) {
 	if !ok {
 		return streamID{}, false
 	}
+	// A broadcast of this node's, still held by its Broadcast, is
+	// delivered from memory: its entry need not be decoded.
+	if typ, _ := m.Values["type"].(string); typ == typeBroadcastField {
+		nsp, _ := m.Values["nsp"].(string)
+		uid, _ := m.Values["uid"].(string)
+		text, _ := m.Values["data"].(string)
+		if nsp != "" && text != "" {
+			as := r.c.adaptersOf(r.stream, nsp)
+			rest := as[:0]
+			for _, a := range as {
+				if !a.onKnownBroadcast(id, uid, text) {
+					rest = append(rest, a)
+				}
+			}
+			if len(rest) == 0 {
+				return id, true
+			}
+			r.dispatch(id, m, rest)
+			return id, true
+		}
+	}
+	r.dispatch(id, m, nil)
+	return id, true
+}
+
+// dispatch decodes an entry and hands it to adapters (those of its
+// namespace when adapters is nil).
+func (r *reader) dispatch(id streamID, m redis.XMessage, adapters []*Adapter) {
 	msg, err := decodeEntry(m.Values)
 	if err != nil {
 		r.log.Debug("redisstreams: ignoring malformed entry", "id", m.ID, "err", err)
 	} else {
-		for _, a := range r.c.adaptersOf(r.stream, msg.nsp) {
+		if adapters == nil {
+			adapters = r.c.adaptersOf(r.stream, msg.nsp)
+		}
+		for _, a := range adapters {
 			a.onEntry(id, msg)
 		}
 	}
-	return id, true
 }
 
 // advance records that the entries up to id were handled.
