@@ -137,3 +137,22 @@ func (a *Adapter) deliver(id streamID, pkt *adapter.Packet, opts adapter.Broadca
 	}
 	a.BroadcastLocal(pkt, opts)
 }
+
+// skipBroadcast reports whether none of the adapter's sockets is selected
+// by a broadcast entry's opts; then it only does the bookkeeping onEntry
+// would (fences passed, a direct delivery's id).
+func (a *Adapter) skipBroadcast(id streamID, uid string, opts adapter.BroadcastOptions) bool {
+	a.dmu.RLock()
+	defer a.dmu.RUnlock()
+	if a.isClosed() {
+		return true
+	}
+	if a.Memory.Selects(opts) {
+		return false
+	}
+	a.fenced(id)
+	if uid == a.uid {
+		a.isDirect(id)
+	}
+	return true
+}

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/chatd/chatd/socketio/internal/clusterwire"
+	"github.com/chatd/chatd/socketio/internal/jsvalue"
 )
 
 // reader reads one stream for the adapters of a Factory: XREAD BLOCK from
@@ -165,7 +168,7 @@ func (r *reader) handle(m redis.XMessage) (streamID, bool) {
 					rest = append(rest, a)
 				}
 			}
-			if len(rest) == 0 {
+			if rest = skipUnselected(id, uid, text, rest); len(rest) == 0 {
 				return id, true
 			}
 			r.dispatch(id, m, rest)
@@ -247,4 +250,32 @@ func (r *reader) waitUntil(ctx context.Context, timeout time.Duration, cond func
 			return false
 		}
 	}
+}
+
+// skipUnselected returns the adapters of as that have a socket the
+// broadcast entry (uid, JSON data text) selects, reading only its opts:
+// the packet of a broadcast that no socket of this node gets (a packet
+// for another node's socket, or its room) is not decoded. An entry whose
+// opts cannot be read this way goes to every adapter, which decode it in
+// full.
+func skipUnselected(id streamID, uid, text string, as []*Adapter) []*Adapter {
+	if len(as) == 0 || text[0] != '{' {
+		return as
+	}
+	vals, ok := objectFields(text, "opts", "requestId")
+	if !ok || vals[0] == "" || vals[1] != "" {
+		return as
+	}
+	v, err := jsvalue.FromPlainJSON([]byte(vals[0]))
+	if err != nil {
+		return as
+	}
+	opts := clusterwire.TreeOpts(v)
+	keep := as[:0]
+	for _, a := range as {
+		if !a.skipBroadcast(id, uid, opts) {
+			keep = append(keep, a)
+		}
+	}
+	return keep
 }
