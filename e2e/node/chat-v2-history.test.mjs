@@ -312,14 +312,18 @@ describe('one node', () => {
     const marks = [a, b, cr, boss].map((s) => s.log.length);
     assert.deepEqual(await ackLogged(boss, 'deleteRoom', { title: 'dOOMED' }), { ok: true });
     const want = titles(events(cr, 'nsRoomLoad')[0]); // the list before the creation
-    const seen = (s, i) => since(s, marks[i]).map((e) => e.event).filter((e) => e !== 'comPeRoom');
+    // The room events in their order; messages and the membership events
+    // (a trailing presence or updateMembers of the joins above, up to a
+    // second late) may come in between and are not what is checked here.
+    const other = new Set(['comPeRoom', 'presence', 'updateMembers', 'roomActivity', 'userTyping']);
+    const seen = (s, i) => since(s, marks[i]).map((e) => e.event).filter((e) => !other.has(e));
     assert.deepEqual(seen(boss, 3), ['roomDeleted', 'nsRoomLoad', 'ack:deleteRoom']);
     for (const [s, i] of [[a, 0]]) {
-      await waitFor(() => seen(s, i).length === 2, 3000, 'roomDeleted and nsRoomLoad');
+      await waitFor(() => seen(s, i).length >= 2, 10_000, 'roomDeleted and nsRoomLoad');
       assert.deepEqual(seen(s, i), ['roomDeleted', 'nsRoomLoad']);
     }
     for (const [s, i] of [[b, 1], [cr, 2]]) {
-      await waitFor(() => seen(s, i).length === 1, 3000, 'nsRoomLoad');
+      await waitFor(() => seen(s, i).length >= 1, 10_000, 'nsRoomLoad');
       assert.deepEqual(seen(s, i), ['nsRoomLoad'], 'sockets not in the room hear only nsRoomLoad');
     }
     for (const s of [a, boss]) {
