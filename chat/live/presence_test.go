@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/chat/live"
-	"github.com/chatd/chatd/internal/leakcheck"
 	"github.com/chatd/chatd/socketio"
 	"github.com/chatd/chatd/socketio/engine"
 	"github.com/chatd/chatd/socketio/socketiotest"
@@ -153,14 +151,11 @@ func TestPresenceEvents(t *testing.T) {
 // (then leave), so that even when the wave is split over two intervals one
 // of the events has too many names.
 func TestPresenceTruncated(t *testing.T) {
-	leakcheck.Check(t)
 	// The connections are read only when the test needs them: long pings
 	// keep the idle ones open however slow the machine is.
 	sioOpts := &socketio.Options{Engine: engine.Options{PingInterval: 10 * time.Minute, PingTimeout: time.Minute}}
-	url, db, accounts := startChat(t, filepath.Join(t.TempDir(), "chat.db"), sioOpts, func(db *store.DB) *chat.Messages {
-		return chat.NewMessages(db, chat.MessagesOptions{CacheHistory: true})
-	}, live.Options{MemberInterval: 3 * time.Second})
-	e := &chatEnv{t: t, url: url, db: db, accounts: accounts}
+	e := newChatEnvOn(t, sioOpts, live.Options{MemberInterval: 3 * time.Second})
+	db := e.db
 	a := e.connectUser(e.user("alice", chat.RoleUser))
 	join(t, a, "/user", "chat", 1)
 	if p := nextPresence(t, a); p.Truncated || !slices.Equal(p.Joined, []string{"alice"}) {

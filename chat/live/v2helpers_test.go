@@ -9,6 +9,7 @@ import (
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/chat/live"
 	"github.com/chatd/chatd/internal/leakcheck"
+	"github.com/chatd/chatd/socketio"
 	"github.com/chatd/chatd/socketio/socketiotest"
 	"github.com/chatd/chatd/store"
 )
@@ -16,8 +17,14 @@ import (
 // newChatEnvWith is newChatEnv with live options (intervals).
 func newChatEnvWith(t *testing.T, opts live.Options) *chatEnv {
 	t.Helper()
+	return newChatEnvOn(t, nil, opts)
+}
+
+// newChatEnvOn is newChatEnvWith on a socketio server with sioOpts.
+func newChatEnvOn(t *testing.T, sioOpts *socketio.Options, opts live.Options) *chatEnv {
+	t.Helper()
 	leakcheck.Check(t)
-	url, db, accounts := startChat(t, filepath.Join(t.TempDir(), "chat.db"), nil, func(db *store.DB) *chat.Messages {
+	url, db, accounts := startChat(t, filepath.Join(t.TempDir(), "chat.db"), sioOpts, func(db *store.DB) *chat.Messages {
 		return chat.NewMessages(db, chat.MessagesOptions{CacheHistory: true})
 	}, opts)
 	return &chatEnv{t: t, url: url, db: db, accounts: accounts}
