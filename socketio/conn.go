@@ -372,7 +372,11 @@ func restoreSession(ns *Namespace, auth json.RawMessage) *adapter.RecoverySessio
 		return nil
 	}
 	sess := sa.RestoreSession(a.PID, a.Offset)
-	if sess == nil || ns.Socket(sess.SID) != nil {
+	if sess == nil {
+		return nil
+	}
+	if ns.Socket(sess.SID) != nil {
+		sa.ResumeSession(sess.SID, false)
 		return nil
 	}
 	return sess

@@ -3,6 +3,7 @@ package socketio_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"regexp"
 	"slices"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/chatd/chatd/internal/testutil"
 	"github.com/chatd/chatd/socketio"
+	"github.com/chatd/chatd/socketio/socketiotest"
 )
 
 // SaveRecovery after Close and LoadRecovery in the next server carry the
@@ -139,5 +141,103 @@ func TestTransientNotKeptForRecovery(t *testing.T) {
 	recv(t, ready)
 	if got := c2.ReadText(); !regexp.MustCompile(`^42\["second","[^"]+"\]$`).MatchString(got) {
 		t.Fatalf("replayed %q, want only the second event", got)
+	}
+}
+
+// A broadcast sent while a recovered socket runs its middlewares (after
+// the adapter read its missed packets, before it is connected) reaches
+// it once, after the missed ones and before the later ones; a socket the
+// middlewares refuse leaves nothing behind that would keep broadcasts
+// from a later socket.
+func TestRecoveryBroadcastDuringMiddlewares(t *testing.T) {
+	checkGoroutines(t)
+	srv := socketio.NewServer(&socketio.Options{ConnectionStateRecovery: &socketio.RecoveryOptions{RunMiddlewares: true}})
+	entered := make(chan struct{}, 1)
+	release := make(chan error, 1)
+	srv.Use(func(s *socketio.Socket) error {
+		if !s.Recovered() {
+			return nil
+		}
+		entered <- struct{}{}
+		return <-release
+	})
+	ready := make(chan *socketio.Socket, 1)
+	srv.OnConnection(func(s *socketio.Socket) {
+		if !s.Recovered() {
+			s.Join("room")
+		}
+		ready <- s
+	})
+	base := startServer(t, srv)
+	eventRe := regexp.MustCompile(`^42\["([a-z0-9]+)","([^"]+)"\]$`)
+	// next reads an event and returns its name and offset.
+	next := func(c interface{ ReadText() string }) (string, string) {
+		t.Helper()
+		got := c.ReadText()
+		m := eventRe.FindStringSubmatch(got)
+		if m == nil {
+			t.Fatalf("frame %q: want an event with an offset", got)
+		}
+		return m[1], m[2]
+	}
+	connect := func(auth string) (*socketiotest.Conn, string, string) {
+		c := dialWire(t, base)
+		c.Send("40" + auth)
+		var reply struct{ SID, PID string }
+		if err := json.Unmarshal([]byte(c.ExpectMatch(`40\{"sid":"[^"]+","pid":"[^"]+"\}`)[2:]), &reply); err != nil {
+			t.Fatal(err)
+		}
+		return c, reply.SID, reply.PID
+	}
+	// away connects, gets one event, drops and misses one.
+	away := func() (sid, pid, offset string) {
+		c, sid, pid := connect("")
+		recv(t, ready)
+		_ = srv.To("room").Emit("hello")
+		_, offset = next(c)
+		_ = c.WS.Close()
+		testutil.Eventually(t, 5*time.Second, "the socket is gone", func() bool { return srv.Sockets().Socket(sid) == nil })
+		_ = srv.To("room").Emit("missed")
+		return sid, pid, offset
+	}
+	resumeAuth := func(pid, offset string) string {
+		b, _ := json.Marshal(map[string]string{"pid": pid, "offset": offset})
+		return string(b)
+	}
+
+	sid, pid, offset := away()
+	c := dialWire(t, base)
+	c.Send("40" + resumeAuth(pid, offset))
+	recv(t, entered)
+	_ = srv.To("room").Emit("gap1")
+	_ = srv.Emit("gap2")
+	_ = srv.To("elsewhere").Emit("notforit")
+	release <- nil
+	c.Expect(`40{"sid":"` + sid + `","pid":"` + pid + `"}`)
+	if s := recv(t, ready); !s.Recovered() {
+		t.Fatal("not recovered")
+	}
+	_ = srv.To("room").Emit("after")
+	for _, want := range []string{"missed", "gap1", "gap2", "after"} {
+		if name, _ := next(c); name != want {
+			t.Fatalf("got %q, want %q", name, want)
+		}
+	}
+	_ = c.WS.Close()
+	testutil.Eventually(t, 5*time.Second, "the socket is gone", func() bool { return srv.Sockets().Socket(sid) == nil })
+
+	// Refused by the middleware: the client connects anew, and its new
+	// socket gets every broadcast.
+	_, pid2, offset2 := away()
+	c3 := dialWire(t, base)
+	c3.Send("40" + resumeAuth(pid2, offset2))
+	recv(t, entered)
+	release <- errors.New("no")
+	c3.ExpectMatch(`^44\{"message":"no"\}$`)
+	c4, _, _ := connect("")
+	recv(t, ready)
+	_ = srv.Emit("welcome")
+	if name, _ := next(c4); name != "welcome" {
+		t.Fatalf("got %q, want welcome", name)
 	}
 }

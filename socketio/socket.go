@@ -625,13 +625,14 @@ func (s *Socket) Disconnect(close bool) {
 // runConnect runs on the socket's goroutine: middlewares, then the CONNECT
 // reply, then the connection handlers.
 func (s *Socket) runConnect() {
+	restored := s.restored()
 	if s.ns.server.closed.Load() {
 		s.conn.forget(s)
 		s.ns.refuse()
+		s.notResumed()
 		return
 	}
 	middlewares := s.ns.middlewareChain()
-	restored := s.restored()
 	if restored != nil && !s.ns.server.opts.ConnectionStateRecovery.RunMiddlewares {
 		middlewares = nil
 	}
@@ -651,6 +652,7 @@ func (s *Socket) runConnect() {
 			s.conn.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: s.ns.name, Data: data}, nil)
 			s.ns.server.stats.connectErrs.Add(1)
 			s.ns.refuse()
+			s.notResumed()
 			return
 		}
 		if s.closing.Load() {
@@ -659,6 +661,7 @@ func (s *Socket) runConnect() {
 			s.conn.forget(s)
 			s.endContext()
 			s.ns.refuse()
+			s.notResumed()
 			return
 		}
 	}
@@ -678,16 +681,24 @@ func (s *Socket) runConnect() {
 	}
 	if restored != nil {
 		for _, p := range restored.MissedPackets {
-			pkt := parser.Packet{Type: parser.Event, Namespace: s.ns.name, Data: p.Data}
-			if len(p.Attachments) > 0 {
-				pkt.Type, pkt.Attachments = parser.BinaryEvent, len(p.Attachments)
-			}
-			s.conn.sendPacket(&pkt, p.Attachments)
+			pkt := p.Event(s.ns.name)
+			s.conn.sendPacket(&pkt.Packet, pkt.Attachments)
 		}
 		restored.MissedPackets = nil
+		// What was broadcast to its rooms since the adapter read the
+		// missed packets.
+		s.ns.adapter.ResumeSession(s.id, true)
 	}
 	for _, h := range s.ns.connectionHandlers() {
 		h(s)
+	}
+}
+
+// notResumed tells the adapter that the session this socket restored is
+// not resumed after all (the socket did not connect).
+func (s *Socket) notResumed() {
+	if s.restored() != nil {
+		s.ns.adapter.ResumeSession(s.id, false)
 	}
 }
 

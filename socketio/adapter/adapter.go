@@ -208,6 +208,18 @@ type Adapter interface {
 	// missed, or nil when the session is unknown, expired, or the offset
 	// is no longer known (the client then gets a new session).
 	RestoreSession(pid, offset string) *RecoverySession
+	// ResumeSession is called once for every session RestoreSession
+	// returned, on the socket's goroutine: with live true once the
+	// socket is connected, in its rooms, and its missed packets are
+	// queued (before its connection handlers run), or with live false
+	// when the socket does not connect after all (a middleware refused
+	// it, its connection ended, or its id is in use). Between the two
+	// calls the socket cannot receive broadcasts, so the adapter keeps
+	// those meant for it: on live it delivers to the socket the packets
+	// broadcast to its rooms since RestoreSession read its missed
+	// packets, in order, and from then on the socket receives every
+	// broadcast once.
+	ResumeSession(sid string, live bool)
 
 	// Close releases the adapter's resources.
 	Close() error

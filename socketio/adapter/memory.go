@@ -437,7 +437,18 @@ func (m *Memory) selectLocal(dst []string, opts BroadcastOptions) []string {
 
 // Broadcast implements Adapter. It never fails.
 func (m *Memory) Broadcast(_ context.Context, pkt *Packet, opts BroadcastOptions) error {
-	m.BroadcastLocal(pkt, opts)
+	if m.rec.pending.Load() == 0 {
+		m.BroadcastLocal(pkt, opts)
+		return nil
+	}
+	buf := idsPool.Get().(*[]string)
+	ids := m.rec.withoutResuming(m.selectLocal((*buf)[:0], opts), pkt.Data)
+	if len(ids) > 0 {
+		m.emitter.Deliver(pkt, ids, opts.Flags)
+	}
+	clear(ids)
+	*buf = ids[:0]
+	idsPool.Put(buf)
 	return nil
 }
 

@@ -1,12 +1,16 @@
 package adapter
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/chatd/chatd/socketio/parser"
 )
 
 // StoredPacket is a broadcast kept for connection state recovery.
@@ -49,7 +53,31 @@ type recovery struct {
 	packets   []StoredPacket
 	sessions  map[string]RecoverySession
 	lastSweep time.Time
+
+	// resuming holds the sockets between RestoreSession and
+	// ResumeSession, and for a while after it (see resume); pending is
+	// its size, read without the lock by Broadcast.
+	resuming map[string]*resume
+	pending  atomic.Int32
 }
+
+// resume is the state of a restored socket. Until ResumeSession, Broadcast
+// leaves the socket out (it cannot receive yet) and the packets stored
+// after after are for ResumeSession to deliver. caught holds the offsets
+// of the packets the socket was given (its missed packets, then those
+// ResumeSession delivered): a packet stored before that but whose
+// Broadcast runs after ResumeSession is not delivered again. The entry
+// goes once until has passed (a Broadcast follows its StorePacket at
+// once).
+type resume struct {
+	after  string // the offset of the last packet when RestoreSession ran
+	live   bool
+	caught map[string]struct{}
+	until  time.Time
+}
+
+// resumeLinger is how long a resumed socket's caught offsets are kept.
+const resumeLinger = 30 * time.Second
 
 // EnableRecovery implements Adapter. It never fails.
 func (m *Memory) EnableRecovery(d time.Duration) error {
@@ -135,7 +163,118 @@ func (m *Memory) RestoreSession(pid, offset string) *RecoverySession {
 			s.MissedPackets = append(s.MissedPackets, p)
 		}
 	}
+	if r.resuming == nil {
+		r.resuming = make(map[string]*resume)
+	}
+	if _, ok := r.resuming[s.SID]; !ok {
+		r.pending.Add(1)
+	}
+	st := &resume{after: r.packets[len(r.packets)-1].Offset}
+	if len(s.MissedPackets) > 0 {
+		// A missed packet may still be on its way to Broadcast.
+		st.caught = make(map[string]struct{}, len(s.MissedPackets))
+		for _, p := range s.MissedPackets {
+			st.caught[p.Offset] = struct{}{}
+		}
+	}
+	r.resuming[s.SID] = st
 	return &s
+}
+
+// ResumeSession implements Adapter: with live, it delivers to the socket
+// the packets stored since RestoreSession that its rooms select.
+func (m *Memory) ResumeSession(sid string, live bool) {
+	r := &m.rec
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := r.resuming[sid]
+	if st == nil || st.live {
+		return
+	}
+	if !live {
+		delete(r.resuming, sid)
+		r.pending.Add(-1)
+		return
+	}
+	// Packets are dropped oldest first: when after is gone, so is every
+	// packet before it.
+	start := 0
+	for i := len(r.packets) - 1; i >= 0; i-- {
+		if r.packets[i].Offset == st.after {
+			start = i + 1
+			break
+		}
+	}
+	st.live, st.until = true, time.Now().Add(resumeLinger)
+	if start == len(r.packets) {
+		return
+	}
+	rooms := m.SocketRooms(sid)
+	ids := []string{sid}
+	for _, p := range r.packets[start:] {
+		if p.Opts.Flags.Volatile || !includes(rooms, p.Opts) {
+			continue
+		}
+		if st.caught == nil {
+			st.caught = make(map[string]struct{})
+		}
+		st.caught[p.Offset] = struct{}{}
+		// Delivered under the lock: a later packet is stored, and so
+		// broadcast, only after these are queued.
+		m.emitter.Deliver(p.Event(m.emitter.Name()), ids, p.Opts.Flags)
+	}
+}
+
+// Event returns the event packet of the stored broadcast, of namespace
+// nsp.
+func (p StoredPacket) Event(nsp string) *Packet {
+	pkt := &Packet{Packet: parser.Packet{Type: parser.Event, Namespace: nsp, Data: p.Data}, Attachments: p.Attachments}
+	if len(p.Attachments) > 0 {
+		pkt.Type = parser.BinaryEvent
+		pkt.Packet.Attachments = len(p.Attachments)
+	}
+	return pkt
+}
+
+// withoutResuming removes from ids the sockets that must not get the
+// broadcast of data now: those awaiting ResumeSession, and those to which
+// ResumeSession delivered it.
+func (r *recovery) withoutResuming(ids []string, data []byte) []string {
+	off, _ := Offset(data)
+	now := time.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for sid, st := range r.resuming {
+		if st.live && now.After(st.until) {
+			delete(r.resuming, sid)
+			r.pending.Add(-1)
+		}
+	}
+	return slices.DeleteFunc(ids, func(id string) bool {
+		st := r.resuming[id]
+		if st == nil {
+			return false
+		}
+		if !st.live {
+			return true
+		}
+		_, ok := st.caught[off]
+		return ok && off != ""
+	})
+}
+
+// Offset returns the recovery offset of a broadcast's JSON payload, its
+// last element when that is a string following another element, and the
+// index of the comma before it; it returns "", -1 when there is none.
+func Offset(data []byte) (string, int) {
+	if len(data) < 5 || !bytes.HasSuffix(data, []byte(`"]`)) {
+		return "", -1
+	}
+	i := bytes.LastIndexByte(data[:len(data)-2], '"')
+	if i < 1 || data[i-1] != ',' {
+		return "", -1
+	}
+	return string(data[i+1 : len(data)-2]), i - 1
 }
 
 // includes reports whether a socket in rooms was a recipient of a

@@ -38,7 +38,9 @@
 // Adapter implements adapter.Adapter by embedding the *adapter.Memory that
 // keeps the local rooms; it overrides what crosses nodes, and implements
 // the recovery methods (EnableRecovery, StorePacket, PersistSession,
-// RestoreSession) on Redis. Without recovery, Broadcast delivers to the
+// RestoreSession, ResumeSession) on Redis: from RestoreSession to
+// ResumeSession the reader leaves the restored socket out, then the socket
+// gets the entries the reader handled in between, read back with XRANGE. Without recovery, Broadcast delivers to the
 // local sockets first, then appends to the stream. With recovery, the
 // local sockets receive the node's own broadcasts from the stream reader,
 // like those of the other nodes, so that every socket of the cluster sees

@@ -1,7 +1,6 @@
 package redisstreams
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -48,7 +47,7 @@ func (a *Adapter) EnableRecovery(d time.Duration) error {
 	a.window = d
 	if a.offsets == nil {
 		a.offsets = make(map[string]struct{})
-		a.fences = make(map[string]streamID)
+		a.fences = make(map[string]*fence)
 	}
 	return nil
 }
@@ -72,15 +71,10 @@ func (a *Adapter) StorePacket(p adapter.StoredPacket) {
 // takeOffset removes from pkt the offset that StorePacket was given for
 // it, if any: it is the last argument of the event.
 func (a *Adapter) takeOffset(pkt *adapter.Packet) *adapter.Packet {
-	data := pkt.Data
-	if len(data) < 5 || !bytes.HasSuffix(data, []byte(`"]`)) {
+	off, i := adapter.Offset(pkt.Data)
+	if i < 0 {
 		return pkt
 	}
-	i := bytes.LastIndexByte(data[:len(data)-2], '"')
-	if i < 1 || data[i-1] != ',' {
-		return pkt
-	}
-	off := string(data[i+1 : len(data)-2])
 	a.mu.Lock()
 	_, ok := a.offsets[off]
 	delete(a.offsets, off)
@@ -89,7 +83,7 @@ func (a *Adapter) takeOffset(pkt *adapter.Packet) *adapter.Packet {
 		return pkt
 	}
 	cp := *pkt
-	cp.Data = append(slices.Clip(data[:i-1]), ']')
+	cp.Data = append(slices.Clip(pkt.Data[:i]), ']')
 	return &cp
 }
 
@@ -227,14 +221,92 @@ func (a *Adapter) RestoreSession(pid, offset string) *adapter.RecoverySession {
 	if !done {
 		return nil // too many to replay: recovery cannot be complete
 	}
-	if pos, _, _ := a.r.position(); pos.less(last) {
-		// The reader has yet to deliver some of the entries replayed
-		// here: the restored socket must not get them twice.
+	// Until ResumeSession, the reader gives the socket nothing: the
+	// entries up to last are among its missed packets, and it cannot
+	// receive the later ones yet.
+	a.mu.Lock()
+	a.fences[s.SID] = &fence{after: last}
+	a.mu.Unlock()
+	return s
+}
+
+// fence keeps the reader from delivering to a restored socket: every
+// entry until ResumeSession, then those up to after (which the socket got
+// with its missed packets or from ResumeSession), until the reader passes
+// after.
+type fence struct {
+	after streamID
+	live  bool
+}
+
+// ResumeSession implements adapter.Adapter. With live, it delivers to the
+// socket the broadcasts the reader handled since RestoreSession (XRANGE
+// after the last entry the socket got, up to the last the reader chose
+// recipients for), then lets the reader deliver the later ones. When
+// they cannot be read, the socket is disconnected (its connection
+// closed), so that its client reconnects with a new session rather than
+// miss them silently.
+func (a *Adapter) ResumeSession(sid string, live bool) {
+	for {
 		a.mu.Lock()
-		a.fences[s.SID] = last
+		f := a.fences[sid]
+		if f == nil || f.live {
+			a.mu.Unlock()
+			return
+		}
+		if !live {
+			delete(a.fences, sid)
+			a.mu.Unlock()
+			return
+		}
+		after, upTo := f.after, a.seen
+		if !after.less(upTo) {
+			f.live = true
+			a.mu.Unlock()
+			return
+		}
+		a.mu.Unlock()
+		if err := a.catchUp(sid, after, upTo); err != nil {
+			a.errs.Warn(a.log, "redisstreams: cannot read the packets of a resumed socket; disconnecting it", err)
+			a.mu.Lock()
+			delete(a.fences, sid)
+			a.mu.Unlock()
+			a.Emitter().DisconnectSocket(sid, true)
+			return
+		}
+		a.mu.Lock()
+		f.after = upTo
 		a.mu.Unlock()
 	}
-	return s
+}
+
+// catchUp delivers to socket sid the broadcasts of the entries after
+// after, up to upTo, that its rooms select.
+func (a *Adapter) catchUp(sid string, after, upTo streamID) error {
+	ctx, cancel := context.WithTimeout(context.Background(), a.opts.RequestsTimeout)
+	defer cancel()
+	rooms := a.SocketRooms(sid)
+	ids := []string{sid}
+	for after.less(upTo) {
+		entries, err := a.c.rdb.XRangeN(ctx, a.stream, after.next().String(), upTo.String(), restorePage).Result()
+		if err != nil {
+			return err
+		}
+		if len(entries) == 0 {
+			return nil
+		}
+		for _, e := range entries {
+			id, ok := parseID(e.ID)
+			if !ok {
+				continue
+			}
+			after = id
+			if p, ok := a.missedPacket(id, e.Values, rooms); ok {
+				a.Emitter().Deliver(p.Event(a.nsp), ids, p.Opts.Flags)
+			}
+		}
+	}
+	return nil
 }
 
 // missedPacket returns the packet of a stream entry if it is a broadcast

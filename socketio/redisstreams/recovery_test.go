@@ -30,11 +30,22 @@ type goNode struct {
 // window when it is not 0. Its sockets join the rooms of auth.rooms.
 func startGoNode(t *testing.T, rdb redis.UniversalClient, opts Options, window time.Duration) *goNode {
 	t.Helper()
-	so := &socketio.Options{Adapter: New(rdb, opts)}
+	var rec *socketio.RecoveryOptions
 	if window > 0 {
-		so.ConnectionStateRecovery = &socketio.RecoveryOptions{MaxDisconnectionDuration: window}
+		rec = &socketio.RecoveryOptions{MaxDisconnectionDuration: window}
 	}
+	return startGoNodeWith(t, rdb, opts, rec, nil)
+}
+
+// startGoNodeWith is startGoNode with recovery options rec (nil: none) and
+// a middleware mw (when not nil).
+func startGoNodeWith(t *testing.T, rdb redis.UniversalClient, opts Options, rec *socketio.RecoveryOptions, mw socketio.Middleware) *goNode {
+	t.Helper()
+	so := &socketio.Options{Adapter: New(rdb, opts), ConnectionStateRecovery: rec}
 	g := &goNode{srv: socketio.NewServer(so)}
+	if mw != nil {
+		g.srv.Use(mw)
+	}
 	g.srv.OnConnection(func(s *socketio.Socket) {
 		var auth struct {
 			Rooms []string `json:"rooms"`
@@ -240,9 +251,9 @@ func must(t *testing.T, err error) {
 	}
 }
 
-// TestRestoreFence checks that a socket restored with packets its node's
-// reader has yet to deliver does not get them a second time from the
-// reader, and gets the later ones.
+// TestRestoreFence checks the reader's side of a restored socket: it gets
+// nothing while its fence is up (before ResumeSession), then not the
+// entries it got with its missed packets, then the later ones.
 func TestRestoreFence(t *testing.T) {
 	checkGoroutines(t)
 	rdb := needRedis(t)
@@ -256,7 +267,14 @@ func TestRestoreFence(t *testing.T) {
 	}
 	msg := &message{uid: "other-node", nsp: "/", typ: typeBroadcast, data: d}
 	a.mu.Lock()
-	a.fences["s"] = streamID{ms: 10, seq: 1}
+	a.fences["s"] = &fence{after: streamID{ms: 10, seq: 1}}
+	a.mu.Unlock()
+	a.onEntry(streamID{ms: 9, seq: 0}, msg)
+	if got := e.Delivered("s"); len(got) != 0 {
+		t.Fatalf("delivered before ResumeSession: %v", got)
+	}
+	a.mu.Lock()
+	a.fences["s"].live = true
 	a.mu.Unlock()
 	a.onEntry(streamID{ms: 10, seq: 0}, msg)
 	a.onEntry(streamID{ms: 10, seq: 1}, msg)
@@ -271,5 +289,62 @@ func TestRestoreFence(t *testing.T) {
 	defer a.mu.Unlock()
 	if len(a.fences) != 0 {
 		t.Fatalf("fence kept: %v", a.fences)
+	}
+}
+
+// TestRecoveryBroadcastDuringMiddlewares restores a client on node B while
+// its middlewares hold it: what both nodes broadcast meanwhile reaches it
+// once, after its missed packets and before the later ones.
+func TestRecoveryBroadcastDuringMiddlewares(t *testing.T) {
+	checkGoroutines(t)
+	rdb := needRedis(t)
+	opts := testOptions(t, rdb)
+	a := startGoNode(t, rdb, opts, time.Minute)
+	entered := make(chan struct{}, 1)
+	release := make(chan struct{})
+	b := startGoNodeWith(t, rdb, opts, &socketio.RecoveryOptions{MaxDisconnectionDuration: time.Minute, RunMiddlewares: true}, func(s *socketio.Socket) error {
+		if s.Recovered() {
+			entered <- struct{}{}
+			<-release
+		}
+		return nil
+	})
+	waitServerCount(t, a.ad, 2)
+
+	c, sid, pid := connect(t, a.URL, map[string]any{"rooms": []string{"r"}})
+	a.inRoom(t, sid, "r")
+	must(t, a.srv.To("r").Emit("m", "1"))
+	offset := expectEvents(t, c, "m:1")
+	_ = c.WS.Close()
+	waitSession(t, rdb, opts, pid)
+	testutil.Eventually(t, 10*time.Second, "socket gone from A", func() bool { return a.srv.Sockets().Socket(sid) == nil })
+	must(t, a.srv.To("r").Emit("m", "2"))
+
+	c2 := socketiotest.Dial(t, b.URL, nil)
+	auth, _ := json.Marshal(map[string]any{"pid": pid, "offset": offset})
+	c2.Send("40" + string(auth))
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the middleware did not run")
+	}
+	// Each Emit returns once its node's reader delivered it.
+	must(t, a.srv.To("r").Emit("m", "3"))
+	must(t, b.srv.To("r").Emit("m", "4"))
+	must(t, b.srv.To("elsewhere").Emit("m", "not-for-r"))
+	must(t, a.srv.Emit("m", "5"))
+	close(release)
+	c2.Expect(`40{"sid":"` + sid + `","pid":"` + pid + `"}`)
+	must(t, a.srv.To("r").Emit("m", "6"))
+	must(t, b.srv.To("r").Emit("m", "7"))
+	expectEvents(t, c2, "m:2", "m:3", "m:4", "m:5", "m:6", "m:7")
+	if s := b.srv.Sockets().Socket(sid); s == nil || !s.Recovered() {
+		t.Fatalf("socket on B: %v", s)
+	}
+	b.ad.mu.Lock()
+	n := len(b.ad.fences)
+	b.ad.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d fences left on B", n)
 	}
 }

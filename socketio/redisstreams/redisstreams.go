@@ -133,7 +133,8 @@ type Adapter struct {
 	req     *clusterreq.Core    // fetchSockets, serverSideEmit, broadcasts with acks
 	window  time.Duration       // connection state recovery; 0: off
 	offsets map[string]struct{} // offsets of StorePacket awaiting their Broadcast
-	fences  map[string]streamID // restored socket -> last entry replayed to it
+	fences  map[string]*fence   // restored sockets the reader must leave out
+	seen    streamID            // the last broadcast the reader chose recipients for
 
 	// directMu is held while a broadcast that this node delivers itself
 	// (its reader not reading) is added to the stream, and by the reader
@@ -339,9 +340,12 @@ func (a *Adapter) onEntry(id streamID, m *message) {
 	case typeBroadcast:
 		a.mu.Lock()
 		withRecovery := a.window > 0
+		if a.seen.less(id) {
+			a.seen = id
+		}
 		var fenced []string
-		for sid, last := range a.fences {
-			if id.less(last) || id == last {
+		for sid, f := range a.fences {
+			if !f.live || !f.after.less(id) {
 				fenced = append(fenced, sid)
 			} else {
 				delete(a.fences, sid)
