@@ -435,6 +435,41 @@ func (m *Memory) selectLocal(dst []string, opts BroadcastOptions) []string {
 	return dst
 }
 
+// Selects reports whether opts selects at least one local socket: a node
+// of a cluster asks it before decoding another node's broadcast.
+func (m *Memory) Selects(opts BroadcastOptions) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	excluded := func(id string) bool {
+		for _, e := range opts.Except {
+			if m.roomLocked(e).has(id) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(opts.Rooms) == 0 {
+		for id := range m.sids {
+			if !excluded(id) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, name := range opts.Rooms {
+		r := m.roomLocked(name)
+		if r.owner != "" && !excluded(r.owner) {
+			return true
+		}
+		for id := range r.members {
+			if !excluded(id) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Broadcast implements Adapter. It never fails.
 func (m *Memory) Broadcast(_ context.Context, pkt *Packet, opts BroadcastOptions) error {
 	if m.rec.pending.Load() == 0 {

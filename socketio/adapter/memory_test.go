@@ -179,3 +179,43 @@ func TestMemoryOnRoomChange(t *testing.T) {
 		t.Fatalf("after remove: %v", got)
 	}
 }
+
+// Selects tells whether a broadcast reaches any local socket, as the
+// selection itself does, for rooms, own rooms and exceptions.
+func TestMemorySelects(t *testing.T) {
+	e := adaptertest.NewEmitter("/")
+	for _, id := range []string{"a", "b", "c"} {
+		e.AddSocket(id, nil)
+	}
+	m := adapter.NewMemory(e)
+	m.AddAll("a", "a", "r1")
+	m.AddAll("b", "b", "r1", "r2")
+	m.AddAll("c", "c")
+	names := []string{"a", "b", "c", "r1", "r2", "none"}
+	var lists [][]string
+	lists = append(lists, nil)
+	for _, x := range names {
+		lists = append(lists, []string{x})
+		for _, y := range names {
+			if x < y {
+				lists = append(lists, []string{x, y})
+			}
+		}
+	}
+	lists = append(lists, []string{"a", "b", "c"})
+	for _, rooms := range lists {
+		for _, except := range lists {
+			opts := adapter.BroadcastOptions{Rooms: rooms, Except: except}
+			want := len(selected(t, m, opts)) > 0
+			if got := m.Selects(opts); got != want {
+				t.Errorf("Selects(rooms %v, except %v) = %v, the selection says %v", rooms, except, got, want)
+			}
+		}
+	}
+	m.DelAll("a")
+	m.DelAll("b")
+	m.DelAll("c")
+	if m.Selects(adapter.BroadcastOptions{}) {
+		t.Error("Selects with no sockets")
+	}
+}

@@ -33,6 +33,20 @@
 // answers go over Redis pub/sub, as in the reference: they are not kept.
 // ServerCount is the number of subscribers of the namespace's channel.
 //
+// The XADDs of concurrent callers share round trips: one goes at once, and
+// those that arrive while it is on its way go together in one pipeline
+// (up to 128), in the order they arrived. A wave of joins with connection
+// state recovery on, where every socket's first packets are broadcasts to
+// its own room, then costs a round trip per batch. The reader wakes the
+// broadcasts waiting for their entries once per XREAD answer.
+//
+// A broadcast's entry is written straight from the packet's JSON text (a
+// packet with binary attachments goes as base64 MessagePack, as in the
+// reference). The reader delivers the node's own broadcasts from memory,
+// without decoding their entries, and reads only the opts of another
+// node's broadcast first: its packet is decoded only when a socket of
+// this node is selected.
+//
 // # The adapter contract
 //
 // Adapter implements adapter.Adapter by embedding the *adapter.Memory that

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/chatd/chatd/socketio/internal/clusterwire"
+	"github.com/chatd/chatd/socketio/internal/jsvalue"
 )
 
 // reader reads one stream for the adapters of a Factory: XREAD BLOCK from
@@ -105,13 +108,23 @@ func (r *reader) run(ctx context.Context) {
 			r.down.Store(false)
 		}
 		pause = retryFirst
+		// The waiters (waitHandled) hear of the position once per XREAD
+		// answer, not once per entry: with many broadcasts waiting, a
+		// wake-up per entry woke every one of them for each entry.
+		var last streamID
+		handled := false
 		for _, s := range res {
 			for _, m := range s.Messages {
 				if ctx.Err() != nil {
 					return
 				}
-				r.handle(m)
+				if id, ok := r.handle(m); ok {
+					last, handled = id, true
+				}
 			}
+		}
+		if handled {
+			r.advance(last, false)
 		}
 	}
 }
@@ -133,21 +146,53 @@ func (r *reader) tail(ctx context.Context) (streamID, error) {
 	return id, nil
 }
 
-// handle dispatches one entry to the adapters of its namespace.
-func (r *reader) handle(m redis.XMessage) {
+// handle dispatches one entry to the adapters of its namespace and
+// returns its id (false for an entry id it cannot parse); the caller
+// advances the position.
+func (r *reader) handle(m redis.XMessage) (streamID, bool) {
 	id, ok := parseID(m.ID)
 	if !ok {
-		return
+		return streamID{}, false
 	}
+	// A broadcast of this node's, still held by its Broadcast, is
+	// delivered from memory: its entry need not be decoded.
+	if typ, _ := m.Values["type"].(string); typ == typeBroadcastField {
+		nsp, _ := m.Values["nsp"].(string)
+		uid, _ := m.Values["uid"].(string)
+		text, _ := m.Values["data"].(string)
+		if nsp != "" && text != "" {
+			as := r.c.adaptersOf(r.stream, nsp)
+			rest := as[:0]
+			for _, a := range as {
+				if !a.onKnownBroadcast(id, uid, text) {
+					rest = append(rest, a)
+				}
+			}
+			if rest = skipUnselected(id, uid, text, rest); len(rest) == 0 {
+				return id, true
+			}
+			r.dispatch(id, m, rest)
+			return id, true
+		}
+	}
+	r.dispatch(id, m, nil)
+	return id, true
+}
+
+// dispatch decodes an entry and hands it to adapters (those of its
+// namespace when adapters is nil).
+func (r *reader) dispatch(id streamID, m redis.XMessage, adapters []*Adapter) {
 	msg, err := decodeEntry(m.Values)
 	if err != nil {
 		r.log.Debug("redisstreams: ignoring malformed entry", "id", m.ID, "err", err)
 	} else {
-		for _, a := range r.c.adaptersOf(r.stream, msg.nsp) {
+		if adapters == nil {
+			adapters = r.c.adaptersOf(r.stream, msg.nsp)
+		}
+		for _, a := range adapters {
 			a.onEntry(id, msg)
 		}
 	}
-	r.advance(id, false)
 }
 
 // advance records that the entries up to id were handled.
@@ -205,4 +250,32 @@ func (r *reader) waitUntil(ctx context.Context, timeout time.Duration, cond func
 			return false
 		}
 	}
+}
+
+// skipUnselected returns the adapters of as that have a socket the
+// broadcast entry (uid, JSON data text) selects, reading only its opts:
+// the packet of a broadcast that no socket of this node gets (a packet
+// for another node's socket, or its room) is not decoded. An entry whose
+// opts cannot be read this way goes to every adapter, which decode it in
+// full.
+func skipUnselected(id streamID, uid, text string, as []*Adapter) []*Adapter {
+	if len(as) == 0 || text[0] != '{' {
+		return as
+	}
+	vals, ok := objectFields(text, "opts", "requestId")
+	if !ok || vals[0] == "" || vals[1] != "" {
+		return as
+	}
+	v, err := jsvalue.FromPlainJSON([]byte(vals[0]))
+	if err != nil {
+		return as
+	}
+	opts := clusterwire.TreeOpts(v)
+	keep := as[:0]
+	for _, a := range as {
+		if !a.skipBroadcast(id, uid, opts) {
+			keep = append(keep, a)
+		}
+	}
+	return keep
 }

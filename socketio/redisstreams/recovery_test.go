@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -346,5 +347,41 @@ func TestRecoveryBroadcastDuringMiddlewares(t *testing.T) {
 	b.ad.mu.Unlock()
 	if n != 0 {
 		t.Fatalf("%d fences left on B", n)
+	}
+}
+
+// A node's own broadcasts reach its sockets from memory (the reader does
+// not decode their entries), each once, with its own entry id as offset,
+// identical packets sent together included; nothing stays held after.
+func TestOwnBroadcastsFromMemory(t *testing.T) {
+	checkGoroutines(t)
+	rdb := needRedis(t)
+	opts := testOptions(t, rdb)
+	a := startGoNode(t, rdb, opts, time.Minute)
+	c, sid, _ := connect(t, a.URL, map[string]any{"rooms": []string{"r"}})
+	a.inRoom(t, sid, "r")
+
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() { defer wg.Done(); must(t, a.srv.To("r").Emit("m", "same")) }()
+	}
+	wg.Wait()
+	must(t, a.srv.To("r").Emit("m", "last"))
+	first := expectEvents(t, c, "m:same")
+	second := expectEvents(t, c, "m:same")
+	last := expectEvents(t, c, "m:last")
+	ids, err := rdb.XRange(context.Background(), opts.StreamName, "-", "+").Result()
+	if err != nil || len(ids) != 3 {
+		t.Fatalf("stream: %v, %v", ids, err)
+	}
+	if first != ids[0].ID || second != ids[1].ID || last != ids[2].ID {
+		t.Errorf("offsets %s %s %s, want the entry ids %s %s %s", first, second, last, ids[0].ID, ids[1].ID, ids[2].ID)
+	}
+	a.ad.ownMu.Lock()
+	held := len(a.ad.own)
+	a.ad.ownMu.Unlock()
+	if held != 0 {
+		t.Errorf("%d broadcasts still held after they were delivered", held)
 	}
 }

@@ -29,6 +29,8 @@ type cluster struct {
 	mu       sync.Mutex
 	adapters map[string]map[*Adapter]struct{} // by namespace
 	readers  map[string]*reader               // by stream
+
+	adds addQueue // the XADDs of every adapter (xadd)
 }
 
 // New returns a Factory of adapters sharing rooms, broadcasts and sessions
@@ -143,6 +145,11 @@ type Adapter struct {
 	directMu sync.Mutex
 	direct   map[streamID]struct{}
 
+	// ownMu guards own: the broadcasts of this adapter on their way
+	// through the stream, by the data text of their entries (holdOwn).
+	ownMu sync.Mutex
+	own   map[string]*ownBroadcast
+
 	errs lograte.Limiter
 }
 
@@ -236,13 +243,18 @@ func (a *Adapter) Broadcast(ctx context.Context, pkt *adapter.Packet, opts adapt
 		a.BroadcastLocal(pkt, opts)
 		return nil
 	}
-	data, err := clusterwire.BroadcastData(pkt, opts, "")
-	if err != nil {
-		return err
-	}
-	fields, err := entryFields(&message{uid: a.uid, nsp: a.nsp, typ: typeBroadcast, data: data})
-	if err != nil {
-		return err
+	text, fast := broadcastJSON(pkt, opts)
+	var fields []any
+	if fast {
+		fields = []any{"uid", a.uid, "nsp", a.nsp, "type", typeBroadcastField, "data", text}
+	} else {
+		data, err := clusterwire.BroadcastData(pkt, opts, "")
+		if err != nil {
+			return err
+		}
+		if fields, err = entryFields(&message{uid: a.uid, nsp: a.nsp, typ: typeBroadcast, data: data}); err != nil {
+			return err
+		}
 	}
 	if !withRecovery {
 		a.BroadcastLocal(pkt, opts)
@@ -255,6 +267,12 @@ func (a *Adapter) Broadcast(ctx context.Context, pkt *adapter.Packet, opts adapt
 		a.addDirect(ctx, fields)
 		a.BroadcastLocal(pkt, opts)
 		return nil
+	}
+	if fast {
+		// The reader delivers this packet as it is, without decoding
+		// its entry.
+		a.holdOwn(text, pkt, opts)
+		defer a.dropOwn(text)
 	}
 	id, err := a.add(ctx, fields)
 	if err != nil {
@@ -297,12 +315,12 @@ func (a *Adapter) isDirect(id streamID) bool {
 // add appends an entry to the stream, trimming it to about MaxLen
 // entries, and returns its id. Failures are logged.
 func (a *Adapter) add(ctx context.Context, fields []any) (streamID, error) {
-	res, err := a.c.rdb.XAdd(ctx, &redis.XAddArgs{
+	res, err := a.c.xadd(ctx, &redis.XAddArgs{
 		Stream: a.stream,
 		MaxLen: a.opts.MaxLen,
 		Approx: true,
 		Values: fields,
-	}).Result()
+	})
 	if err != nil {
 		a.errs.Warn(a.log, "redisstreams: cannot add to the stream", err)
 		return streamID{}, fmt.Errorf("redisstreams: adding to the stream: %w", err)
@@ -338,20 +356,7 @@ func (a *Adapter) onEntry(id streamID, m *message) {
 	ctx := context.Background()
 	switch m.typ {
 	case typeBroadcast:
-		a.mu.Lock()
-		withRecovery := a.window > 0
-		if a.seen.less(id) {
-			a.seen = id
-		}
-		var fenced []string
-		for sid, f := range a.fences {
-			if !f.live || !f.after.less(id) {
-				fenced = append(fenced, sid)
-			} else {
-				delete(a.fences, sid)
-			}
-		}
-		a.mu.Unlock()
+		fenced, withRecovery := a.fenced(id)
 		// Without recovery, this node delivered its broadcasts itself.
 		if (own && (!withRecovery || a.isDirect(id))) || m.data == nil {
 			return
@@ -366,17 +371,9 @@ func (a *Adapter) onEntry(id streamID, m *message) {
 			return
 		}
 		o, _ := m.data.Get("opts")
-		opts := clusterwire.TreeOpts(o)
-		if withRecovery && !opts.Flags.Volatile {
-			pkt.Data = appendOffset(pkt.Data, id.String())
-		}
-		opts.Flags.Local = true
-		if len(fenced) > 0 {
-			// Sockets that were just restored got this packet with
-			// their missed packets.
-			opts.Except = append(opts.Except, fenced...)
-		}
-		a.BroadcastLocal(pkt, opts)
+		// Sockets that were just restored (fenced) got this packet
+		// with their missed packets.
+		a.deliver(id, pkt, clusterwire.TreeOpts(o), fenced, withRecovery)
 	case typeSocketsJoin, typeSocketsLeave, typeDisconnectSockets:
 		if own || m.data == nil {
 			return

@@ -2,12 +2,16 @@ package redisstreams
 
 import (
 	"encoding/base64"
+	"encoding/json"
+	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/chatd/chatd/socketio/adapter"
 	"github.com/chatd/chatd/socketio/internal/clusterwire"
 	"github.com/chatd/chatd/socketio/internal/jsvalue"
+	"github.com/chatd/chatd/socketio/parser"
 )
 
 // Encodings made by the reference's MessagePack library (@msgpack/msgpack
@@ -191,4 +195,88 @@ func FuzzDecodeEntry(f *testing.F) {
 			t.Fatalf("appendOffset %q", got)
 		}
 	})
+}
+
+// broadcastJSON writes the same object as the tree of BroadcastData, for
+// the packets it takes; it leaves those with attachments to the tree.
+func TestBroadcastJSONMatchesTree(t *testing.T) {
+	pkts := []adapter.Packet{
+		{Packet: parser.Packet{Type: parser.Event, Namespace: "/", Data: []byte(`["hello"]`)}},
+		{Packet: parser.Packet{Type: parser.Event, Namespace: "/user", Data: []byte(`["historyUpdate",[{"id":1,"text":"a \"quote\" </script> \u2028 é","n":1.5e300}],null,true]`)}},
+		{Packet: parser.Packet{Type: parser.Event, Namespace: "/ns\"odd", Data: []byte(`["x",{"deep":{"a":[1,[2,[3]]]}}]`)}},
+	}
+	optss := []adapter.BroadcastOptions{
+		{},
+		{Rooms: []string{"r1", "sid\"x"}, Except: []string{"e"}},
+		{Rooms: []string{"a"}, Flags: adapter.Flags{Volatile: true, NoCompress: true, Timeout: 1500 * time.Millisecond}},
+	}
+	for _, pkt := range pkts {
+		for _, opts := range optss {
+			text, ok := broadcastJSON(&pkt, opts)
+			if !ok {
+				t.Fatalf("broadcastJSON refused %s", pkt.Data)
+			}
+			tree, err := clusterwire.BroadcastData(&pkt, opts, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _, err := jsvalue.JSON(tree)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got, exp any
+			if err := json.Unmarshal([]byte(text), &got); err != nil {
+				t.Fatalf("broadcastJSON wrote invalid JSON %s: %v", text, err)
+			}
+			if err := json.Unmarshal(want, &exp); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, exp) {
+				t.Errorf("broadcastJSON:\n%s\nthe tree:\n%s", text, want)
+			}
+			// And it decodes as an entry into the same packet and options.
+			m, err := decodeEntry(map[string]any{"uid": "u", "nsp": pkt.Namespace, "type": typeBroadcastField, "data": text})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, _ := m.data.Get("packet")
+			back, err := clusterwire.TreePacket(p, pkt.Namespace)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, _ := m.data.Get("opts")
+			if string(back.Data) != string(want2(t, pkt.Data)) || !reflect.DeepEqual(normOpts(clusterwire.TreeOpts(o)), normOpts(opts)) {
+				t.Errorf("decoded %s %+v, want %s %+v", back.Data, clusterwire.TreeOpts(o), pkt.Data, opts)
+			}
+		}
+	}
+	bin := adapter.Packet{Packet: parser.Packet{Type: parser.BinaryEvent, Namespace: "/", Data: []byte(`["b",{"_placeholder":true,"num":0}]`), Attachments: 1}, Attachments: [][]byte{{1, 2}}}
+	if _, ok := broadcastJSON(&bin, adapter.BroadcastOptions{}); ok {
+		t.Error("broadcastJSON took a packet with attachments")
+	}
+	bad := adapter.Packet{Packet: parser.Packet{Type: parser.Event, Namespace: "/", Data: []byte(`["x",`)}}
+	if _, ok := broadcastJSON(&bad, adapter.BroadcastOptions{}); ok {
+		t.Error("broadcastJSON took a packet whose data is not JSON")
+	}
+}
+
+// want2 is data as the tree writes it back (compact JSON).
+func want2(t *testing.T, data []byte) []byte {
+	t.Helper()
+	v, err := jsvalue.FromJSON(data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := jsvalue.JSON(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// normOpts is o with non-nil lists, to compare options.
+func normOpts(o adapter.BroadcastOptions) adapter.BroadcastOptions {
+	o.Rooms = clusterwire.NonNil(o.Rooms)
+	o.Except = clusterwire.NonNil(o.Except)
+	return o
 }
