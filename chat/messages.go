@@ -225,23 +225,34 @@ func (m *Messages) HistoryJSON(ctx context.Context, room RoomID) ([]byte, error)
 // cannot tell (CacheHistory is off, or messages after the id are older
 // than the tail): the caller then asks the store.
 func (m *Messages) CountAfter(ctx context.Context, room RoomID, after, userID int64, limit int) (n int, ok bool, err error) {
+	n, _, ok, err = m.countAfter(ctx, room, after, userID, limit)
+	return n, ok, err
+}
+
+// countAfter is CountAfter that also returns the id of the newest message
+// of the cached tail it counted from (0 for an empty room): every message
+// up to it is reflected in n.
+func (m *Messages) countAfter(ctx context.Context, room RoomID, after, userID int64, limit int) (n int, newest int64, ok bool, err error) {
 	if m.cache == nil {
-		return 0, false, nil
+		return 0, 0, false, nil
 	}
 	for range 2 {
 		m.mu.Lock()
 		if h := m.cache[room]; h != nil && m.fresh(h) {
 			n, ok = h.countAfter(after, userID, limit)
+			if len(h.msgs) > 0 {
+				newest = h.msgs[len(h.msgs)-1].ID
+			}
 			m.mu.Unlock()
-			return n, ok, nil
+			return n, newest, ok, nil
 		}
 		m.mu.Unlock()
 		// Not cached (or being loaded): load it, then count from it.
 		if _, err := m.History(ctx, room, HistorySize); err != nil {
-			return 0, false, err
+			return 0, 0, false, err
 		}
 	}
-	return 0, false, nil
+	return 0, 0, false, nil
 }
 
 // countAfter is CountAfter on one cached tail.

@@ -151,36 +151,47 @@ func (r *ReadMarkers) evictLocked(now time.Time) {
 // namespace), the number of messages after the user's marker that the
 // user did not write, at most UnreadCap each.
 func (r *ReadMarkers) Unread(ctx context.Context, user int64, namespace string, rooms []string) (map[string]int, error) {
+	counts, _, err := r.UnreadUpTo(ctx, user, namespace, rooms)
+	return counts, err
+}
+
+// UnreadUpTo is Unread that also returns, when the counts came from the
+// cached histories, the id of each room's newest message they reflect (0
+// for a room without messages): a client told of later activity up to
+// that id knows it is counted already. Counts read from the store come
+// without ids (nil).
+func (r *ReadMarkers) UnreadUpTo(ctx context.Context, user int64, namespace string, rooms []string) (map[string]int, map[string]int64, error) {
 	markers, err := r.markers(ctx, user, namespace)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make(map[string]int, len(rooms))
 	if r.msgs != nil {
+		last := make(map[string]int64, len(rooms))
 		for _, room := range rooms {
-			n, ok, err := r.msgs.CountAfter(ctx, RoomID{Namespace: namespace, Room: room}, markers[room], user, UnreadCap)
+			n, newest, ok, err := r.msgs.countAfter(ctx, RoomID{Namespace: namespace, Room: room}, markers[room], user, UnreadCap)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if !ok {
 				out = nil // a room older than its cached tail: ask the store
 				break
 			}
-			out[room] = n
+			out[room], last[room] = n, newest
 		}
 		if out != nil {
-			return out, nil
+			return out, last, nil
 		}
 	}
 	all, err := r.store.UnreadCounts(ctx, user, namespace, UnreadCap)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out = make(map[string]int, len(rooms))
 	for _, room := range rooms {
 		out[room] = all[room]
 	}
-	return out, nil
+	return out, nil, nil
 }
 
 // MarkRead moves the user's marker in room forward to id (at most to the

@@ -9,7 +9,8 @@ import (
 )
 
 // sendUnread sends unread: the unread count of every room of the
-// namespace for this user. Sent on connect, right after nsRoomLoad.
+// namespace for this user, and the newest message id each count reflects
+// when known. Sent on connect, right after nsRoomLoad.
 func (c *chatSocket) sendUnread(ctx context.Context) {
 	if c.s.opts.Reads == nil {
 		return
@@ -17,17 +18,23 @@ func (c *chatSocket) sendUnread(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, c.s.opts.Timeout)
 	defer cancel()
 	titles, err := c.s.rooms.titles(ctx, c.ns.Endpoint)
-	var counts map[string]int
+	var (
+		counts map[string]int
+		last   map[string]int64
+	)
 	if err == nil {
-		counts, err = c.s.opts.Reads.Unread(ctx, c.m.UserID, c.ns.Endpoint, titles)
+		counts, last, err = c.s.opts.Reads.UnreadUpTo(ctx, c.m.UserID, c.ns.Endpoint, titles)
 	}
 	if err != nil {
 		c.s.opts.Logger.Error("chat: counting unread messages", "namespace", c.ns.Endpoint, "error", err)
 		return
 	}
+	// lastIds lets the client ignore a roomActivity, sent within a
+	// second of its message, about messages these counts hold already.
 	_ = c.so.Transient().Emit("unread", struct {
-		Counts map[string]int `json:"counts"`
-	}{counts})
+		Counts  map[string]int   `json:"counts"`
+		LastIDs map[string]int64 `json:"lastIds,omitempty"`
+	}{counts, last})
 }
 
 // markRead: {room, id}, ack {ok: true}. The marker only moves forward;

@@ -151,3 +151,37 @@ func TestRoomActivity(t *testing.T) {
 		t.Fatalf("bob got roomActivity %+v, want only random's", got)
 	}
 }
+
+// unread also gives, for every room, the newest message id its count
+// holds (the user's own messages included, as they are in the room), so
+// that a client can tell a later roomActivity about them from news.
+func TestUnreadLastIDs(t *testing.T) {
+	e := newChatEnv(t, nil)
+	aliceH, bobH := e.user("alice", chat.RoleUser), e.user("bob", chat.RoleUser)
+	b := e.connectUser(bobH)
+	join(t, b, "/user", "chat", 1)
+	var last int64
+	for i := range 3 {
+		last = send(t, b, "/user", int64(2+i), fmt.Sprint("m", i)).ID
+	}
+	a := e.connectUser(aliceH)
+	join(t, a, "/user", "random", 1)
+	own := send(t, a, "/user", 2, "her own").ID
+
+	c := e.dial(aliceH)
+	c.Connect("/user", nil)
+	c.ExpectEvent("/user", "nsRoomLoad")
+	ev := c.ReadEvent()
+	if ev.Name != "unread" {
+		t.Fatalf("after nsRoomLoad: %q", ev.Name)
+	}
+	var body struct {
+		Counts  map[string]int
+		LastIDs map[string]int64 `json:"lastIds"`
+	}
+	ev.Decode(t, 0, &body)
+	wantCounts(t, body.Counts, map[string]int{"chat": 3, "random": 0, "help": 0})
+	if want := map[string]int64{"chat": last, "random": own, "help": 0}; !maps.Equal(body.LastIDs, want) {
+		t.Fatalf("lastIds %v, want %v", body.LastIDs, want)
+	}
+}

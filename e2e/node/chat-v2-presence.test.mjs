@@ -30,8 +30,16 @@ async function unreadAfterLoad(s) {
     return i >= 0 && i + 1;
   }, 5000, 'unread');
   assert.equal(s.log[at - 2] && s.log[at - 2].event, 'nsRoomLoad', 'unread right after nsRoomLoad');
-  const { counts } = s.log[at - 1].args[0];
-  assert.deepEqual(keys(s.log[at - 1].args[0]), ['counts']);
+  const { counts, lastIds } = s.log[at - 1].args[0];
+  // lastIds, when the counts came from the cached histories: for every
+  // counted room, the newest message id the count holds.
+  if (lastIds === undefined) {
+    assert.deepEqual(keys(s.log[at - 1].args[0]), ['counts']);
+  } else {
+    assert.deepEqual(keys(s.log[at - 1].args[0]), ['counts', 'lastIds']);
+    assert.deepEqual(keys(lastIds), keys(counts));
+    for (const id of Object.values(lastIds)) assert.ok(Number.isInteger(id) && id >= 0, `lastIds ${JSON.stringify(lastIds)}`);
+  }
   return counts;
 }
 

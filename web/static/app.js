@@ -827,9 +827,14 @@
     s.on('unread', function (u) {
       if (!mine() || !u || !u.counts || typeof u.counts !== 'object') return;
       state.unread = {};
+      // lastIds: the newest message each count holds; a roomActivity
+      // about those (sent within a second of them) adds no "+".
+      var last = u.lastIds && typeof u.lastIds === 'object' ? u.lastIds : {};
       Object.keys(u.counts).forEach(function (room) {
+        if (room === state.room) return;
         var n = Number(u.counts[room]) || 0;
-        if (room !== state.room && n > 0) state.unread[room] = { count: n, more: false };
+        var id = Number(last[room]) || 0;
+        if (n > 0 || id > 0) state.unread[room] = { count: n, more: false, lastId: id };
       });
       renderUnread();
     });
