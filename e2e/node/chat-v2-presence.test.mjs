@@ -201,7 +201,8 @@ describe('one node', () => {
     assert.deepEqual(await ackLogged(a2, 'typing', { typing: false }), OK);
     // Sending stops it: false before the message's comPeRoom.
     const { id } = await send(a1, 'typed');
-    await waitFor(() => events(b, 'comPeRoom').some((m) => m.id === id), 3000, 'the message');
+    // Each member's socket gets it in its own time: wait for both.
+    await waitFor(() => [b, c].every((s) => events(s, 'comPeRoom').some((m) => m.id === id)), 3000, 'the message');
     const falseAt = indexOf(b, (e) => e.event === 'userTyping' && !e.args[0].typing);
     const msgAt = indexOf(b, (e) => e.event === 'comPeRoom' && e.args[0].id === id);
     assert.ok(falseAt >= 0 && falseAt < msgAt, 'userTyping false before comPeRoom');
