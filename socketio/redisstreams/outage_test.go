@@ -19,8 +19,9 @@ import (
 )
 
 // killReader kills the connection of the stream reader among the
-// connections of the Redis clients named name (CLIENT KILL ID), and
-// returns once it did.
+// connections of the Redis clients named name (CLIENT KILL ID) while it is
+// blocked in XREAD (flag b: killed between two reads, the connection would
+// be replaced by the client's pool unseen), and returns once it did.
 func killReader(t *testing.T, admin *redis.Client, name string) {
 	t.Helper()
 	ctx := context.Background()
@@ -35,7 +36,7 @@ func killReader(t *testing.T, admin *redis.Client, name string) {
 				k, v, _ := strings.Cut(kv, "=")
 				f[k] = v
 			}
-			if f["name"] != name || f["cmd"] != "xread" {
+			if f["name"] != name || f["cmd"] != "xread" || !strings.Contains(f["flags"], "b") {
 				continue
 			}
 			id, err := strconv.ParseInt(f["id"], 10, 64)
