@@ -573,10 +573,15 @@ func (c *chatSocket) joinRoom(args socketio.Args, ack socketio.Ack) {
 			members = st.Users
 		}
 	}
+	// The ack and the history leave in one write: on a cluster the
+	// history comes back through the adapter's stream, after the ack.
+	conn := c.so.Conn()
+	conn.Hold()
 	_ = ack(struct {
 		Members int `json:"members"`
 	}{members})
 	_ = c.so.Emit("historyUpdate", json.RawMessage(history))
+	conn.Release()
 	// After the history, so that historyUpdate follows the ack directly
 	// on this socket. The count this ack told must match what the room
 	// hears next.
