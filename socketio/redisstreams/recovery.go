@@ -195,31 +195,16 @@ func (a *Adapter) RestoreSession(pid, offset string) *adapter.RecoverySession {
 	if at, err := a.c.rdb.XRange(ctx, a.stream, offset, offset).Result(); err != nil || len(at) == 0 {
 		return nil // the offset was trimmed away (or never was)
 	}
-	last := from
-	done := false
-	for range maxRestorePages {
-		entries, err := a.c.rdb.XRangeN(ctx, a.stream, last.next().String(), "+", restorePage).Result()
-		if err != nil {
+	last, err := a.scan(ctx, from, "+", func(id streamID, values map[string]any) {
+		if p, ok := a.missedPacket(id, values, s.Rooms); ok {
+			s.MissedPackets = append(s.MissedPackets, p)
+		}
+	})
+	if err != nil {
+		if !errors.Is(err, errTooMany) {
 			a.errs.Warn(a.log, "redisstreams: cannot read the missed packets", err)
-			return nil
 		}
-		for _, e := range entries {
-			id, ok := parseID(e.ID)
-			if !ok {
-				continue
-			}
-			last = id
-			if p, ok := a.missedPacket(id, e.Values, s.Rooms); ok {
-				s.MissedPackets = append(s.MissedPackets, p)
-			}
-		}
-		if len(entries) < restorePage {
-			done = true
-			break
-		}
-	}
-	if !done {
-		return nil // too many to replay: recovery cannot be complete
+		return nil // recovery cannot be complete
 	}
 	// Until ResumeSession, the reader gives the socket nothing: the
 	// entries up to last are among its missed packets, and it cannot
@@ -287,26 +272,38 @@ func (a *Adapter) catchUp(sid string, after, upTo streamID) error {
 	defer cancel()
 	rooms := a.SocketRooms(sid)
 	ids := []string{sid}
-	for after.less(upTo) {
-		entries, err := a.c.rdb.XRangeN(ctx, a.stream, after.next().String(), upTo.String(), restorePage).Result()
-		if err != nil {
-			return err
+	_, err := a.scan(ctx, after, upTo.String(), func(id streamID, values map[string]any) {
+		if p, ok := a.missedPacket(id, values, rooms); ok {
+			a.Emitter().Deliver(p.Event(a.nsp), ids, p.Opts.Flags)
 		}
-		if len(entries) == 0 {
-			return nil
+	})
+	return err
+}
+
+// errTooMany is scan's error when there are more than
+// maxRestorePages*restorePage entries to read.
+var errTooMany = errors.New("redisstreams: too many entries to replay")
+
+// scan calls fn for every entry of the stream after after, up to end (an
+// entry id, or "+" for the last), in order, with XRANGE page by page, and
+// returns the id of the last entry read (after when there is none).
+func (a *Adapter) scan(ctx context.Context, after streamID, end string, fn func(streamID, map[string]any)) (streamID, error) {
+	for range maxRestorePages {
+		entries, err := a.c.rdb.XRangeN(ctx, a.stream, after.next().String(), end, restorePage).Result()
+		if err != nil {
+			return after, err
 		}
 		for _, e := range entries {
-			id, ok := parseID(e.ID)
-			if !ok {
-				continue
-			}
-			after = id
-			if p, ok := a.missedPacket(id, e.Values, rooms); ok {
-				a.Emitter().Deliver(p.Event(a.nsp), ids, p.Opts.Flags)
+			if id, ok := parseID(e.ID); ok {
+				after = id
+				fn(id, e.Values)
 			}
 		}
+		if len(entries) < restorePage {
+			return after, nil
+		}
 	}
-	return nil
+	return after, errTooMany
 }
 
 // missedPacket returns the packet of a stream entry if it is a broadcast

@@ -119,6 +119,21 @@ func expectEvents(t *testing.T, c *socketiotest.Conn, want ...string) string {
 	return offset
 }
 
+// away connects a client of room r to node g, broadcasts m:1 to it and
+// drops its connection once it got it; it returns the socket id, the
+// private id and the offset the client would resume with, once the
+// session is stored.
+func away(t *testing.T, g *goNode, rdb *redis.Client, opts Options) (sid, pid, offset string) {
+	t.Helper()
+	c, sid, pid := connect(t, g.URL, map[string]any{"rooms": []string{"r"}})
+	g.inRoom(t, sid, "r")
+	must(t, g.srv.To("r").Emit("m", "1"))
+	offset = expectEvents(t, c, "m:1")
+	_ = c.WS.Close()
+	waitSession(t, rdb, opts, pid)
+	return sid, pid, offset
+}
+
 // waitSession waits until the session of pid is stored in Redis.
 func waitSession(t *testing.T, rdb *redis.Client, opts Options, pid string) {
 	t.Helper()
@@ -194,12 +209,7 @@ func TestRecoveryRefused(t *testing.T) {
 		opts := testOptions(t, rdb)
 		a := startGoNode(t, rdb, opts, time.Minute)
 		b := startGoNode(t, rdb, opts, time.Minute)
-		c, sid, pid := connect(t, a.URL, map[string]any{"rooms": []string{"r"}})
-		a.inRoom(t, sid, "r")
-		must(t, a.srv.To("r").Emit("m", "1"))
-		offset := expectEvents(t, c, "m:1")
-		_ = c.WS.Close()
-		waitSession(t, rdb, opts, pid)
+		sid, pid, offset := away(t, a, rdb, opts)
 		must(t, b.srv.To("r").Emit("m", "2"))
 		// What MaxLen does to a long stream: the entry of the offset
 		// is gone.
@@ -312,12 +322,7 @@ func TestRecoveryBroadcastDuringMiddlewares(t *testing.T) {
 	})
 	waitServerCount(t, a.ad, 2)
 
-	c, sid, pid := connect(t, a.URL, map[string]any{"rooms": []string{"r"}})
-	a.inRoom(t, sid, "r")
-	must(t, a.srv.To("r").Emit("m", "1"))
-	offset := expectEvents(t, c, "m:1")
-	_ = c.WS.Close()
-	waitSession(t, rdb, opts, pid)
+	sid, pid, offset := away(t, a, rdb, opts)
 	testutil.Eventually(t, 10*time.Second, "socket gone from A", func() bool { return a.srv.Sockets().Socket(sid) == nil })
 	must(t, a.srv.To("r").Emit("m", "2"))
 
