@@ -19,10 +19,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
@@ -111,81 +111,147 @@ func FromJSON(data []byte, atts [][]byte) (any, error) {
 func FromPlainJSON(data []byte) (any, error) { return fromJSON(data, nil, false) }
 
 func fromJSON(data []byte, atts [][]byte, substitute bool) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	p := jsonParser{dec: dec, atts: atts, substitute: substitute}
-	v, err := p.parse(0)
-	if err != nil {
-		return nil, err
+	// The text is checked first (json.Valid does not allocate), so that
+	// the scanner below only meets valid JSON and encoding/json keeps
+	// the last word on what JSON is.
+	if !json.Valid(data) {
+		var v any
+		if err := json.Unmarshal(data, &v); err != nil {
+			return nil, fmt.Errorf("jsvalue: %w", err)
+		}
+		return nil, errors.New("jsvalue: invalid JSON")
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("jsvalue: trailing data after JSON value")
-	}
-	return v, nil
+	p := jsonScanner{data: data, atts: atts, substitute: substitute}
+	p.space()
+	return p.value(0)
 }
 
-// jsonParser reads one JSON value as a value tree.
-type jsonParser struct {
-	dec        *json.Decoder
+// jsonScanner reads one value of valid JSON text as a value tree: a
+// scanner over the bytes, without encoding/json's per-token values.
+type jsonScanner struct {
+	data       []byte
+	i          int
 	atts       [][]byte
 	substitute bool // replace placeholders by attachments
 }
 
-func (p *jsonParser) parse(depth int) (any, error) {
-	dec := p.dec
+func (p *jsonScanner) space() {
+	for p.i < len(p.data) {
+		switch p.data[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+// value reads the value at p.i (no space before it) and the space after.
+func (p *jsonScanner) value(depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, errTooDeep
 	}
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '[':
-			arr := []any{}
-			for dec.More() {
-				v, err := p.parse(depth + 1)
-				if err != nil {
-					return nil, err
-				}
-				arr = append(arr, v)
-			}
-			if _, err := dec.Token(); err != nil {
+	var v any
+	switch c := p.data[p.i]; c {
+	case '[':
+		p.i++
+		p.space()
+		arr := []any{}
+		for p.data[p.i] != ']' {
+			e, err := p.value(depth + 1)
+			if err != nil {
 				return nil, err
 			}
-			return arr, nil
-		case '{':
-			obj := &Object{}
-			for dec.More() {
-				ktok, err := dec.Token()
-				if err != nil {
-					return nil, err
-				}
-				k, _ := ktok.(string)
-				v, err := p.parse(depth + 1)
-				if err != nil {
-					return nil, err
-				}
-				obj.Set(k, v)
+			arr = append(arr, e)
+			if p.data[p.i] == ',' {
+				p.i++
+				p.space()
 			}
-			if _, err := dec.Token(); err != nil {
-				return nil, err
-			}
-			if p.substitute {
-				if b, ok, err := placeholder(obj, p.atts); ok || err != nil {
-					return b, err
-				}
-			}
-			return obj, nil
 		}
-		return nil, fmt.Errorf("jsvalue: unexpected JSON delimiter %q", t)
-	case json.Number:
-		return number(t), nil
-	default: // string, bool, nil
-		return t, nil
+		p.i++
+		v = arr
+	case '{':
+		p.i++
+		p.space()
+		obj := &Object{}
+		for p.data[p.i] != '}' {
+			k := p.str()
+			p.space()
+			p.i++ // ':'
+			p.space()
+			e, err := p.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			obj.Set(k, e)
+			if p.data[p.i] == ',' {
+				p.i++
+				p.space()
+			}
+		}
+		p.i++
+		v = obj
+		if p.substitute {
+			if b, ok, err := placeholder(obj, p.atts); ok || err != nil {
+				if err != nil {
+					return nil, err
+				}
+				v = b
+			}
+		}
+	case '"':
+		v = p.str()
+	case 't':
+		p.i += 4
+		v = true
+	case 'f':
+		p.i += 5
+		v = false
+	case 'n':
+		p.i += 4
+	default:
+		start := p.i
+		for p.i < len(p.data) && isNumberByte(p.data[p.i]) {
+			p.i++
+		}
+		v = number(json.Number(p.data[start:p.i]))
 	}
+	p.space()
+	return v, nil
+}
+
+func isNumberByte(c byte) bool {
+	return c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'
+}
+
+// str reads the string at p.i. A string without escapes and of valid
+// UTF-8 is its bytes; any other is decoded by encoding/json (which
+// turns invalid UTF-8 into U+FFFD).
+func (p *jsonScanner) str() string {
+	start := p.i
+	p.i++
+	plain := true
+	for {
+		c := p.data[p.i]
+		if c == '"' {
+			break
+		}
+		if c == '\\' {
+			plain = false
+			p.i++ // the escaped byte cannot end the string
+		} else if c >= utf8.RuneSelf {
+			plain = false
+		}
+		p.i++
+	}
+	p.i++
+	text := p.data[start:p.i]
+	if plain || !bytes.ContainsRune(text, '\\') && utf8.Valid(text) {
+		return string(text[1 : len(text)-1])
+	}
+	var s string
+	_ = json.Unmarshal(text, &s) // valid JSON: a string
+	return s
 }
 
 // placeholder reports whether obj is a binary placeholder and returns the
