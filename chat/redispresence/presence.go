@@ -585,7 +585,7 @@ const maxBatch = 128
 // addBatched runs addScript for one socket, in a pipeline with the Adds
 // queued at the same time: like a group commit, a lone call goes at once,
 // and calls that arrive while a pipeline is on its way go together in the
-// next. The caller that finds no batch running runs them all.
+// next. The caller that finds no batch running sends them (sendBatches).
 func (p *Presence) addBatched(ctx context.Context, inc, renc, sid string, user chat.UserRef) ([]int64, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err // given up before it was sent
@@ -597,25 +597,51 @@ func (p *Presence) addBatched(ctx context.Context, inc, renc, sid string, user c
 	p.leading = true
 	p.bmu.Unlock()
 	if lead {
-		for {
-			p.bmu.Lock()
-			batch := p.bq
-			if len(batch) > maxBatch {
-				batch, p.bq = batch[:maxBatch:maxBatch], batch[maxBatch:]
-			} else {
-				p.bq = nil
-			}
-			if len(batch) == 0 {
-				p.leading = false
-				p.bmu.Unlock()
-				break
-			}
-			p.bmu.Unlock()
-			p.runAdds(batch)
-		}
+		p.sendBatches(r)
 	}
 	<-r.done
 	return r.res, r.err
+}
+
+// sendBatches sends the queued Adds, a pipeline at a time, until own
+// (the caller's Add) is answered; Adds queued meanwhile go on in a
+// goroutine of their own, so that under a steady flow of joins no caller
+// keeps sending the others'. With own nil it sends until none is left.
+func (p *Presence) sendBatches(own *addReq) {
+	for {
+		p.bmu.Lock()
+		batch := p.bq
+		if len(batch) > maxBatch {
+			batch, p.bq = batch[:maxBatch:maxBatch], batch[maxBatch:]
+		} else {
+			p.bq = nil
+		}
+		if len(batch) == 0 {
+			p.leading = false
+			p.bmu.Unlock()
+			return
+		}
+		p.bmu.Unlock()
+		p.runAdds(batch)
+		if own == nil {
+			continue
+		}
+		select {
+		case <-own.done:
+		default:
+			continue
+		}
+		p.bmu.Lock()
+		more := len(p.bq) > 0
+		if !more {
+			p.leading = false
+		}
+		p.bmu.Unlock()
+		if more {
+			go p.sendBatches(nil)
+		}
+		return
+	}
 }
 
 // runAdds sends the Adds of batch in one pipeline and hands each its

@@ -20,7 +20,7 @@ const maxAddBatch = 128
 type addQueue struct {
 	mu       sync.Mutex
 	pending  []*addReq
-	flushing bool // a goroutine is sending pending (flush)
+	flushing bool // a goroutine is sending pending (sendPending)
 }
 
 type addReq struct {
@@ -45,15 +45,18 @@ func (c *cluster) xadd(ctx context.Context, args *redis.XAddArgs) (string, error
 	q.flushing = true
 	q.mu.Unlock()
 	if start {
-		go c.flushAdds()
+		c.sendPending(r)
 	}
 	<-r.done
 	return r.id, r.err
 }
 
-// flushAdds sends the queued XADDs, a pipeline at a time, until none is
-// left.
-func (c *cluster) flushAdds() {
+// sendPending sends the queued XADDs, a pipeline at a time, on the
+// calling goroutine until own (the caller's request) is answered; XADDs
+// queued meanwhile are left to a goroutine of their own, so that under a
+// steady flow no caller keeps sending the others' entries. A lone XADD
+// thus costs no goroutine.
+func (c *cluster) sendPending(own *addReq) {
 	q := &c.adds
 	for {
 		q.mu.Lock()
@@ -70,6 +73,27 @@ func (c *cluster) flushAdds() {
 		}
 		q.mu.Unlock()
 		c.sendAdds(batch)
+		if own != nil && isDone(own.done) {
+			q.mu.Lock()
+			more := len(q.pending) > 0
+			if !more {
+				q.flushing = false
+			}
+			q.mu.Unlock()
+			if more {
+				go c.sendPending(nil)
+			}
+			return
+		}
+	}
+}
+
+func isDone(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
 

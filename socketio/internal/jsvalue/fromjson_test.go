@@ -93,7 +93,6 @@ func (p *referenceParser) parse(depth int) (any, error) {
 	}
 }
 
-
 // sameTree compares two value trees (NaN equal to NaN).
 func sameTree(a, b any) bool {
 	switch x := a.(type) {
@@ -195,4 +194,3 @@ func BenchmarkFromPlainJSON(b *testing.B) {
 		})
 	}
 }
-
