@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/chatd/chatd/internal/groupsend"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,11 +52,9 @@ type Presence struct {
 	closed  atomic.Bool
 	failing bool // the last background round failed; used by run only
 
-	// Adds of concurrent joins share one pipelined round trip: the first
-	// caller to find no batch running runs the queued ones (addBatched).
-	bmu     sync.Mutex
-	bq      []*addReq
-	leading bool
+	// Adds of concurrent joins share one pipelined round trip
+	// (addBatched).
+	adds groupsend.Queue[*addReq]
 
 	kick     chan struct{}
 	cancel   context.CancelFunc
@@ -92,6 +91,7 @@ func New(rdb redis.UniversalClient, opts Options) (*Presence, error) {
 		local: make(map[chat.RoomID]map[string]chat.UserRef),
 		kick:  make(chan struct{}, 1),
 	}
+	p.adds.Max, p.adds.Send = maxBatch, p.runAdds
 	p.inc = p.newIncarnation()
 	ctx, cancel := context.WithTimeout(context.Background(), opts.TTL)
 	defer cancel()
@@ -585,63 +585,15 @@ const maxBatch = 128
 // addBatched runs addScript for one socket, in a pipeline with the Adds
 // queued at the same time: like a group commit, a lone call goes at once,
 // and calls that arrive while a pipeline is on its way go together in the
-// next. The caller that finds no batch running sends them (sendBatches).
+// next (internal/groupsend).
 func (p *Presence) addBatched(ctx context.Context, inc, renc, sid string, user chat.UserRef) ([]int64, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err // given up before it was sent
 	}
 	r := &addReq{args: []any{p.pfx, inc, renc, sid, user.Name, string(user.Role)}, done: make(chan struct{})}
-	p.bmu.Lock()
-	p.bq = append(p.bq, r)
-	lead := !p.leading
-	p.leading = true
-	p.bmu.Unlock()
-	if lead {
-		p.sendBatches(r)
-	}
+	p.adds.Add(r)
 	<-r.done
 	return r.res, r.err
-}
-
-// sendBatches sends the queued Adds, a pipeline at a time, until own
-// (the caller's Add) is answered; Adds queued meanwhile go on in a
-// goroutine of their own, so that under a steady flow of joins no caller
-// keeps sending the others'. With own nil it sends until none is left.
-func (p *Presence) sendBatches(own *addReq) {
-	for {
-		p.bmu.Lock()
-		batch := p.bq
-		if len(batch) > maxBatch {
-			batch, p.bq = batch[:maxBatch:maxBatch], batch[maxBatch:]
-		} else {
-			p.bq = nil
-		}
-		if len(batch) == 0 {
-			p.leading = false
-			p.bmu.Unlock()
-			return
-		}
-		p.bmu.Unlock()
-		p.runAdds(batch)
-		if own == nil {
-			continue
-		}
-		select {
-		case <-own.done:
-		default:
-			continue
-		}
-		p.bmu.Lock()
-		more := len(p.bq) > 0
-		if !more {
-			p.leading = false
-		}
-		p.bmu.Unlock()
-		if more {
-			go p.sendBatches(nil)
-		}
-		return
-	}
 }
 
 // runAdds sends the Adds of batch in one pipeline and hands each its

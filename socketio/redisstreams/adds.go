@@ -2,26 +2,12 @@ package redisstreams
 
 import (
 	"context"
-	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
 
 // maxAddBatch bounds the XADDs of one pipeline.
 const maxAddBatch = 128
-
-// addQueue sends the XADDs of concurrent callers together: like a group
-// commit, a lone XADD goes at once, and those that arrive while a
-// pipeline is on its way go together in the next one, in the order they
-// arrived (which is then their order in the streams). A wave of
-// broadcasts (each joining socket's first packets, with connection state
-// recovery) then costs a round trip per batch instead of one each, and
-// holds one connection of the client's pool instead of one each.
-type addQueue struct {
-	mu       sync.Mutex
-	pending  []*addReq
-	flushing bool // a goroutine is sending pending (sendPending)
-}
 
 type addReq struct {
 	ctx  context.Context
@@ -32,69 +18,21 @@ type addReq struct {
 }
 
 // xadd appends an entry to a stream, in a pipeline with the other XADDs
-// queued at the same time, and returns its id.
+// queued at the same time (internal/groupsend), and returns its id: like
+// a group commit, a lone XADD goes at once, and those that arrive while a
+// pipeline is on its way go together in the next one, in the order they
+// arrived (which is then their order in the streams). A wave of
+// broadcasts (each joining socket's first packets, with connection state
+// recovery) then costs a round trip per batch instead of one each, and
+// holds one connection of the client's pool instead of one each.
 func (c *cluster) xadd(ctx context.Context, args *redis.XAddArgs) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
 	r := &addReq{ctx: ctx, args: args, done: make(chan struct{})}
-	q := &c.adds
-	q.mu.Lock()
-	q.pending = append(q.pending, r)
-	start := !q.flushing
-	q.flushing = true
-	q.mu.Unlock()
-	if start {
-		c.sendPending(r)
-	}
+	c.adds.Add(r)
 	<-r.done
 	return r.id, r.err
-}
-
-// sendPending sends the queued XADDs, a pipeline at a time, on the
-// calling goroutine until own (the caller's request) is answered; XADDs
-// queued meanwhile are left to a goroutine of their own, so that under a
-// steady flow no caller keeps sending the others' entries. A lone XADD
-// thus costs no goroutine.
-func (c *cluster) sendPending(own *addReq) {
-	q := &c.adds
-	for {
-		q.mu.Lock()
-		batch := q.pending
-		if len(batch) > maxAddBatch {
-			batch, q.pending = batch[:maxAddBatch:maxAddBatch], batch[maxAddBatch:]
-		} else {
-			q.pending = nil
-		}
-		if len(batch) == 0 {
-			q.flushing = false
-			q.mu.Unlock()
-			return
-		}
-		q.mu.Unlock()
-		c.sendAdds(batch)
-		if own != nil && isDone(own.done) {
-			q.mu.Lock()
-			more := len(q.pending) > 0
-			if !more {
-				q.flushing = false
-			}
-			q.mu.Unlock()
-			if more {
-				go c.sendPending(nil)
-			}
-			return
-		}
-	}
-}
-
-func isDone(ch chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
 }
 
 // sendAdds sends batch in one round trip and hands each caller its

@@ -55,6 +55,7 @@ func TestAddsShareRoundTrips(t *testing.T) {
 	rdb.AddHook(h)
 	opts := testOptions(t, base).withDefaults()
 	c := &cluster{rdb: rdb, opts: opts}
+	c.adds.Max, c.adds.Send = maxAddBatch, c.sendAdds // as New sets them
 	ctx := context.Background()
 	args := func(i int) *redis.XAddArgs {
 		return &redis.XAddArgs{Stream: opts.StreamName, Values: []any{"n", fmt.Sprint(i)}}
@@ -72,11 +73,7 @@ func TestAddsShareRoundTrips(t *testing.T) {
 		go func() { defer wg.Done(); ids[i], errs[i] = c.xadd(ctx, args(i)) }()
 	}
 	pending := func(k int) func() bool {
-		return func() bool {
-			c.adds.mu.Lock()
-			defer c.adds.mu.Unlock()
-			return len(c.adds.pending) == k
-		}
+		return func() bool { return c.adds.Pending() == k }
 	}
 	waitFor(t, pending(n-1))
 	// One more, last in the queue, given up while it waits.
@@ -116,12 +113,8 @@ func TestAddsShareRoundTrips(t *testing.T) {
 			t.Errorf("xadd %d answered %s, the id of entry %q", i, ids[i], got)
 		}
 	}
-	// The goroutine that sent them ends once nothing is left.
-	waitFor(t, func() bool {
-		c.adds.mu.Lock()
-		defer c.adds.mu.Unlock()
-		return !c.adds.flushing && len(c.adds.pending) == 0
-	})
+	// Whoever sent them stops once nothing is left.
+	waitFor(t, c.adds.Idle)
 }
 
 func waitFor(t *testing.T, cond func() bool) {

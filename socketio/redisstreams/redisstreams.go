@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/chatd/chatd/internal/groupsend"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -30,7 +31,7 @@ type cluster struct {
 	adapters map[string]map[*Adapter]struct{} // by namespace
 	readers  map[string]*reader               // by stream
 
-	adds addQueue // the XADDs of every adapter (xadd)
+	adds groupsend.Queue[*addReq] // the XADDs of every adapter (xadd)
 }
 
 // New returns a Factory of adapters sharing rooms, broadcasts and sessions
@@ -46,6 +47,7 @@ func New(rdb redis.UniversalClient, opts Options) adapter.Factory {
 		adapters: make(map[string]map[*Adapter]struct{}),
 		readers:  make(map[string]*reader),
 	}
+	c.adds.Max, c.adds.Send = maxAddBatch, c.sendAdds
 	return func(e adapter.Emitter) adapter.Adapter { return c.newAdapter(e) }
 }
 
