@@ -54,8 +54,7 @@ func TestAddsShareRoundTrips(t *testing.T) {
 	h := &holdFirst{release: make(chan struct{})}
 	rdb.AddHook(h)
 	opts := testOptions(t, base).withDefaults()
-	c := &cluster{rdb: rdb, opts: opts}
-	c.adds.Max, c.adds.Send = maxAddBatch, c.sendAdds // as New sets them
+	c := newCluster(rdb, opts)
 	ctx := context.Background()
 	args := func(i int) *redis.XAddArgs {
 		return &redis.XAddArgs{Stream: opts.StreamName, Values: []any{"n", fmt.Sprint(i)}}

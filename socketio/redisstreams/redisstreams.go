@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/chatd/chatd/internal/groupsend"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/chatd/chatd/internal/groupsend"
 	"github.com/chatd/chatd/socketio/adapter"
 	"github.com/chatd/chatd/socketio/internal/clusterreq"
 	"github.com/chatd/chatd/socketio/internal/clusterwire"
@@ -34,12 +34,8 @@ type cluster struct {
 	adds groupsend.Queue[*addReq] // the XADDs of every adapter (xadd)
 }
 
-// New returns a Factory of adapters sharing rooms, broadcasts and sessions
-// through the Redis Streams of rdb, for socketio.Options.Adapter. The
-// client stays the caller's: close it after the server. Give each server
-// a Factory of its own.
-func New(rdb redis.UniversalClient, opts Options) adapter.Factory {
-	opts = opts.withDefaults()
+// newCluster returns the state the adapters of one Factory share.
+func newCluster(rdb redis.UniversalClient, opts Options) *cluster {
 	c := &cluster{
 		rdb:      rdb,
 		opts:     opts,
@@ -48,6 +44,16 @@ func New(rdb redis.UniversalClient, opts Options) adapter.Factory {
 		readers:  make(map[string]*reader),
 	}
 	c.adds.Max, c.adds.Send = maxAddBatch, c.sendAdds
+	return c
+}
+
+// New returns a Factory of adapters sharing rooms, broadcasts and sessions
+// through the Redis Streams of rdb, for socketio.Options.Adapter. The
+// client stays the caller's: close it after the server. Give each server
+// a Factory of its own.
+func New(rdb redis.UniversalClient, opts Options) adapter.Factory {
+	opts = opts.withDefaults()
+	c := newCluster(rdb, opts)
 	return func(e adapter.Emitter) adapter.Adapter { return c.newAdapter(e) }
 }
 

@@ -192,10 +192,11 @@ func (p *jsonScanner) value(depth int) (any, error) {
 		p.i++
 		v = obj
 		if p.substitute {
-			if b, ok, err := placeholder(obj, p.atts); ok || err != nil {
-				if err != nil {
-					return nil, err
-				}
+			b, ok, err := placeholder(obj, p.atts)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
 				v = b
 			}
 		}
@@ -230,24 +231,24 @@ func isNumberByte(c byte) bool {
 func (p *jsonScanner) str() string {
 	start := p.i
 	p.i++
-	plain := true
+	escaped, ascii := false, true
 	for {
 		c := p.data[p.i]
 		if c == '"' {
 			break
 		}
 		if c == '\\' {
-			plain = false
+			escaped = true
 			p.i++ // the escaped byte cannot end the string
 		} else if c >= utf8.RuneSelf {
-			plain = false
+			ascii = false
 		}
 		p.i++
 	}
 	p.i++
 	text := p.data[start:p.i]
-	if plain || !bytes.ContainsRune(text, '\\') && utf8.Valid(text) {
-		return string(text[1 : len(text)-1])
+	if inner := text[1 : len(text)-1]; !escaped && (ascii || utf8.Valid(inner)) {
+		return string(inner)
 	}
 	var s string
 	_ = json.Unmarshal(text, &s) // valid JSON: a string
