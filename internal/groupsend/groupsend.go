@@ -2,9 +2,18 @@
 // a group commit does: a lone request goes at once, and those that arrive
 // while a batch is on its way go together in the next one, in the order
 // they arrived.
+//
+// Before taking each batch the sender yields its processor once
+// (runtime.Gosched), so that callers already runnable there, about to
+// queue a request, do so first and share the batch instead of waiting
+// for the next one. With nothing else runnable the yield returns at once:
+// a lone request is not delayed.
 package groupsend
 
-import "sync"
+import (
+	"runtime"
+	"sync"
+)
 
 // Queue holds the requests waiting for a batch. The caller that finds no
 // batch on its way sends the batches itself, on its own goroutine, until
@@ -42,6 +51,7 @@ func (q *Queue[T]) Add(req T) {
 // left.
 func (q *Queue[T]) run(own T, mine bool) {
 	for {
+		runtime.Gosched() // let runnable callers join this batch
 		q.mu.Lock()
 		batch := q.pending
 		if q.Max > 0 && len(batch) > q.Max {

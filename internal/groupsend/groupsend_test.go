@@ -158,3 +158,33 @@ func TestConcurrentRequestsSentOnce(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// On one processor, a caller made runnable just before another sends
+// runs during the sender's yield and shares its batch: without the yield
+// the sender would take its batch before the other caller ever ran.
+func TestRunnableCallersJoinTheBatch(t *testing.T) {
+	leakcheck.Check(t)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	const tries = 20
+	together := 0
+	for i := range tries {
+		rec := &recorder{}
+		q := &Queue[*req]{Send: rec.send}
+		other := newReq(2*i + 1)
+		joined := make(chan struct{})
+		go func() { q.Add(other); <-other.done; close(joined) }() // runnable, not yet run
+		q.Add(newReq(2 * i))
+		<-joined
+		rec.mu.Lock()
+		if len(rec.batches) == 1 {
+			together++
+		}
+		rec.mu.Unlock()
+	}
+	// The scheduler now and then takes the yielding goroutine back first
+	// (it looks at the global run queue every 61st time), so a few tries
+	// may go apart; without the yield every one does.
+	if together < tries/2 {
+		t.Errorf("%d of %d pairs of callers shared a batch, want most", together, tries)
+	}
+}
