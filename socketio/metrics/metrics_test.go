@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -69,6 +70,34 @@ func waitFor(t *testing.T, reg prometheus.Gatherer, key string, want float64) {
 	})
 	if got != want {
 		t.Fatalf("%s = %v, want %v", key, got, want)
+	}
+}
+
+// expectAll waits until every sample of want has its value in reg, and
+// reports those that have not within 10 s. The library counts a packet
+// once it is queued, so a client may read it before the count moves.
+func expectAll(t *testing.T, reg prometheus.Gatherer, what string, want map[string]float64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m := scrape(t, reg)
+		var wrong []string
+		for key, v := range want {
+			if got, ok := m[key]; !ok || got != v {
+				wrong = append(wrong, fmt.Sprintf("%s = %v (present %v), want %v", key, got, ok, v))
+			}
+		}
+		if len(wrong) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			sort.Strings(wrong)
+			for _, w := range wrong {
+				t.Errorf("%s: %s", what, w)
+			}
+			return
+		}
+		time.Sleep(testutil.Poll)
 	}
 }
 
@@ -141,8 +170,7 @@ func TestSessionMovesMetrics(t *testing.T) {
 	a.Expect(`431[]`)
 	a.Emit("/", 2, "ping", "hi")
 	a.Expect(`432["pong:hi"]`)
-	m := scrape(t, reg)
-	for key, want := range map[string]float64{
+	expectAll(t, reg, "after a join and a ping", map[string]float64{
 		`socketio_engine_sessions{transport="websocket"}`:                 1,
 		`socketio_engine_sessions{transport="polling"}`:                   0,
 		`socketio_engine_sessions_opened_total`:                           1,
@@ -157,22 +185,19 @@ func TestSessionMovesMetrics(t *testing.T) {
 		`socketio_engine_queued_bytes`:                                    0,
 		`socketio_broadcasts_total`:                                       0,
 		`socketio_engine_sessions_closed_total{reason="transport close"}`: 0,
-	} {
-		if got, ok := m[key]; !ok || got != want {
-			t.Errorf("%s = %v (present %v), want %v", key, got, ok, want)
-		}
-	}
+	})
 
 	// A broadcast to the room: once, one recipient.
 	if err := srv.To("lobby").Emit("news", "x"); err != nil {
 		t.Fatal(err)
 	}
 	a.Expect(`42["news","x"]`)
-	m = scrape(t, reg)
-	if m[`socketio_broadcasts_total`] != 1 || m[`socketio_broadcast_recipients_total`] != 1 ||
-		m[`socketio_packets_sent_total{type="event"}`] != 1 || m[`socketio_sent_bytes_total{type="event"}`] != float64(len(`2["news","x"]`)) {
-		t.Errorf("after a broadcast: %v", m)
-	}
+	expectAll(t, reg, "after a broadcast", map[string]float64{
+		`socketio_broadcasts_total`:                 1,
+		`socketio_broadcast_recipients_total`:       1,
+		`socketio_packets_sent_total{type="event"}`: 1,
+		`socketio_sent_bytes_total{type="event"}`:   float64(len(`2["news","x"]`)),
+	})
 
 	// Refused: an unknown sid, an unknown and a refusing namespace.
 	res, err := http.Get(base + "?EIO=4&transport=polling&sid=nope")
@@ -193,13 +218,11 @@ func TestSessionMovesMetrics(t *testing.T) {
 	} else if res.Body.Close(); res.StatusCode != http.StatusBadRequest {
 		t.Fatalf("a WebSocket handshake of version 12: %s", res.Status)
 	}
-	m = scrape(t, reg)
-	if m[`socketio_engine_websocket_handshake_failures_total`] != 1 {
-		t.Errorf("WebSocket handshake failures: %v", m[`socketio_engine_websocket_handshake_failures_total`])
-	}
-	if m[`socketio_engine_request_errors_total{code="1",message="Session ID unknown"}`] != 1 || m[`socketio_connect_errors_total`] != 2 {
-		t.Errorf("refusals: %v", m)
-	}
+	expectAll(t, reg, "after the refusals", map[string]float64{
+		`socketio_engine_websocket_handshake_failures_total`:                          1,
+		`socketio_engine_request_errors_total{code="1",message="Session ID unknown"}`: 1,
+		`socketio_connect_errors_total`:                                               2,
+	})
 
 	// An acknowledgement the client never sends.
 	a.Emit("/", -1, "ask")
@@ -234,10 +257,10 @@ func TestSessionMovesMetrics(t *testing.T) {
 	a.WS.Close()
 	waitFor(t, reg, `socketio_disconnects_total{reason="transport close"}`, 1)
 	waitFor(t, reg, `socketio_sockets{namespace="/"}`, 0)
-	m = scrape(t, reg)
-	if m[`socketio_engine_sessions{transport="websocket"}`] != 0 || m[`socketio_rooms{namespace="/"}`] != 0 {
-		t.Errorf("after the last disconnection: %v", m)
-	}
+	expectAll(t, reg, "after the last disconnection", map[string]float64{
+		`socketio_engine_sessions{transport="websocket"}`: 0,
+		`socketio_rooms{namespace="/"}`:                   0,
+	})
 }
 
 // upgrade opens a polling session, then upgrades it to WebSocket (or,
