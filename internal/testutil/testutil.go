@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Poll is how often Eventually evaluates its condition.
+// Poll is how often Eventually and Within evaluate their condition.
 const Poll = 5 * time.Millisecond
 
 // Eventually evaluates cond every Poll until it holds, and fails t with
@@ -20,13 +20,22 @@ const Poll = 5 * time.Millisecond
 // test's goroutine (it calls t.Fatalf).
 func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
+	if !Within(timeout, cond) {
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+// Within evaluates cond every Poll until it holds, and reports whether it
+// did before timeout passed: for a test that explains a failure itself.
+func Within(timeout time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			return false
 		}
 		time.Sleep(Poll)
 	}
+	return true
 }
 
 // Buffer is a bytes.Buffer safe for concurrent writers and readers: the

@@ -42,6 +42,20 @@ func TestEventuallyTimesOut(t *testing.T) {
 	}
 }
 
+func TestWithin(t *testing.T) {
+	calls := 0
+	if !Within(5*time.Second, func() bool { calls++; return calls == 3 }) || calls != 3 {
+		t.Errorf("Within a condition true on its third call: %d calls", calls)
+	}
+	start := time.Now()
+	if Within(20*time.Millisecond, func() bool { return false }) {
+		t.Error("Within a condition never true reported true")
+	}
+	if d := time.Since(start); d < 20*time.Millisecond {
+		t.Errorf("Within gave up after %v", d)
+	}
+}
+
 // Buffer takes writes from several goroutines while it is read.
 func TestBufferConcurrent(t *testing.T) {
 	var b Buffer

@@ -78,26 +78,22 @@ func waitFor(t *testing.T, reg prometheus.Gatherer, key string, want float64) {
 // once it is queued, so a client may read it before the count moves.
 func expectAll(t *testing.T, reg prometheus.Gatherer, what string, want map[string]float64) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var wrong []string
+	if testutil.Within(10*time.Second, func() bool {
 		m := scrape(t, reg)
-		var wrong []string
+		wrong = wrong[:0]
 		for key, v := range want {
 			if got, ok := m[key]; !ok || got != v {
 				wrong = append(wrong, fmt.Sprintf("%s = %v (present %v), want %v", key, got, ok, v))
 			}
 		}
-		if len(wrong) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			sort.Strings(wrong)
-			for _, w := range wrong {
-				t.Errorf("%s: %s", what, w)
-			}
-			return
-		}
-		time.Sleep(testutil.Poll)
+		return len(wrong) == 0
+	}) {
+		return
+	}
+	sort.Strings(wrong)
+	for _, w := range wrong {
+		t.Errorf("%s: %s", what, w)
 	}
 }
 
