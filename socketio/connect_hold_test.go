@@ -58,3 +58,32 @@ func TestConnectHandlerAwaitsAck(t *testing.T) {
 		t.Fatal("handler still waiting")
 	}
 }
+
+// A broadcast to the whole namespace made while a socket connects reaches
+// its client after the CONNECT answer, never before it.
+func TestConnectAnswerPrecedesBroadcasts(t *testing.T) {
+	checkGoroutines(t)
+	srv := socketio.NewServer(nil)
+	srv.OnConnection(func(*socketio.Socket) {})
+	base := startServer(t, srv)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				_ = srv.Emit("tick")
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	for range 100 {
+		c := dialWire(t, base)
+		c.Send("40")
+		c.ExpectMatch(`^40\{"sid":"[^"]+"\}$`)
+		c.WS.Close()
+	}
+}

@@ -665,13 +665,11 @@ func (s *Socket) runConnect() {
 			return
 		}
 	}
-	s.ns.add(s)
-	s.ns.adapter.Add(s.id, s.id)
-	s.connected.Store(true)
-	s.conn.hasJoined()
 	// The CONNECT answer leaves with what the connection handlers do
 	// (rooms joined, packets emitted): a client that sees itself connected
-	// is already in the rooms its handlers join.
+	// is already in the rooms its handlers join. It is queued before the
+	// socket joins the namespace, so that no broadcast to the namespace
+	// reaches the client before it.
 	s.holdConnect()
 	defer s.releaseConnect()
 	if s.conn.v3 {
@@ -679,6 +677,10 @@ func (s *Socket) runConnect() {
 	} else {
 		s.conn.sendText(connectReply(s.ns.name, s.id, s.pid()), nil)
 	}
+	s.ns.add(s)
+	s.ns.adapter.Add(s.id, s.id)
+	s.connected.Store(true)
+	s.conn.hasJoined()
 	if restored != nil {
 		for _, p := range restored.MissedPackets {
 			pkt := p.Event(s.ns.name)
