@@ -118,7 +118,9 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.Float64Var(&s.searchFactor, "search-factor", envFloat("BENCH_SEARCH_FACTOR", s.searchFactor),
 		"the factor between two rates of a fan-out's rate search (BENCH_SEARCH_FACTOR)")
 	fs.StringVar(&s.pgURL, "pg", env("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL of the two-node row (DATABASE_URL)")
-	fs.StringVar(&s.redisURL, "redis", env("REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis of the two-node row (REDIS_URL)")
+	fs.StringVar(&s.redisURL, "redis", env("REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis of the two-node row when it does not start its own (REDIS_URL)")
+	fs.StringVar(&s.redisServer, "redis-server", env("BENCH_REDIS_SERVER", "auto"),
+		"the two-node row's Redis: auto (a redis-server of its own on the load's CPU when installed, else REDIS_URL), off (REDIS_URL), or the path of redis-server (BENCH_REDIS_SERVER)")
 	fs.StringVar(&o.bin, "bin", env("BENCH_BIN", "bin"), "directory of the chatd, chatbench and benchserver binaries (BENCH_BIN)")
 	fs.StringVar(&o.root, "root", ".", "the repository's top directory")
 	fs.StringVar(&o.out, "out", env("BENCH_OUT", filepath.Join("bin", "bench-results.jsonl")), "results file of chatbench's JSON lines; the text goes to .log, the tables to .md (BENCH_OUT)")

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -106,6 +107,17 @@ func TestQuickReport(t *testing.T) {
 	}
 	if left := processesUnder(bin); len(left) > 0 {
 		t.Errorf("processes left running: %q", left)
+	}
+	if cluster == "1" {
+		// The two-node row's Redis is its own when redis-server is
+		// installed, and stopped with the row.
+		if m := regexp.MustCompile(`Redis \(PID (\d+)\) on 127\.0\.0\.1:\d+`).FindStringSubmatch(progress.String()); m != nil {
+			if _, err := os.Stat("/proc/" + m[1]); err == nil {
+				t.Errorf("the two-node row's Redis (PID %s) is still running", m[1])
+			}
+		} else if _, err := exec.LookPath("redis-server"); err == nil {
+			t.Errorf("redis-server is installed but the two-node row did not start its own:\n%s", progress.String())
+		}
 	}
 	leakcheck.After(t, before)
 

@@ -12,10 +12,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -388,8 +390,11 @@ func (r *runner) serverCmd(ctx context.Context, br benchRun) (string, []string, 
 }
 
 // startCluster makes a PostgreSQL schema name and a Redis prefix for this
-// run, starts node B of the cluster on them and returns the command of
-// node A; its cleanup stops node B and removes the schema and the keys.
+// run, starts the cluster's Redis (redis-server on the load's CPU, unless
+// -redis-server is off) and node B of the cluster on the load's CPU, and
+// returns the command of node A, on the servers' CPU: node A has its CPU
+// to itself, as the single node of the other rows has. Its cleanup stops
+// node B and that Redis and removes the schema and the keys.
 func (r *runner) startCluster(ctx context.Context) (string, []string, func(), error) {
 	s := r.o.s
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -399,13 +404,19 @@ func (r *runner) startCluster(ctx context.Context) (string, []string, func(), er
 		return "", nil, nil, errSkip{fmt.Errorf("PostgreSQL unreachable (DATABASE_URL; BENCH_CLUSTER=0 leaves the row out): %w", err)}
 	}
 	_ = pg.Close(context.Background())
-	ropts, err := redis.ParseURL(s.redisURL)
+	redisURL, stopRedis, err := r.clusterRedis(ctx)
 	if err != nil {
+		return "", nil, nil, err
+	}
+	ropts, err := redis.ParseURL(redisURL)
+	if err != nil {
+		stopRedis()
 		return "", nil, nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
 	rdb := redis.NewClient(ropts)
 	if err := rdb.Ping(cctx).Err(); err != nil {
 		_ = rdb.Close()
+		stopRedis()
 		return "", nil, nil, errSkip{fmt.Errorf("Redis unreachable (REDIS_URL; BENCH_CLUSTER=0 leaves the row out): %w", err)}
 	}
 	id := make([]byte, 6)
@@ -414,17 +425,14 @@ func (r *runner) startCluster(ctx context.Context) (string, []string, func(), er
 	u, err := url.Parse(s.pgURL)
 	if err != nil {
 		_ = rdb.Close()
+		stopRedis()
 		return "", nil, nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	q := u.Query()
 	q.Set("search_path", name)
 	u.RawQuery = q.Encode()
 	dbURL := u.String()
-	pin := strings.Join(r.pinServer, " ")
-	if pin != "" {
-		pin += " "
-	}
-	command := pin + filepath.Join(r.bin, "chatd") + " -addr 127.0.0.1:0 -db " + dbURL + " -redis " + s.redisURL +
+	node := filepath.Join(r.bin, "chatd") + " -addr 127.0.0.1:0 -db " + dbURL + " -redis " + redisURL +
 		" -redis-prefix " + name + " -msg-rate 0 -log-level warn"
 
 	cleanup := func() {
@@ -444,14 +452,140 @@ func (r *runner) startCluster(ctx context.Context) (string, []string, func(), er
 			fmt.Fprintf(r.out, "removing Redis keys of %s: %v\n", name, err)
 		}
 		_ = rdb.Close()
+		stopRedis()
 	}
-	nodeB, err := r.startNode(strings.Fields(command))
+	nodeB, err := r.startNode(append(slices.Clone(r.pinLoad), strings.Fields(node)...), "node B")
 	if err != nil {
 		cleanup()
 		return "", nil, nil, fmt.Errorf("node B: %w", err)
 	}
-	fmt.Fprintf(r.out, "node B (PID %d) on %s, schema and Redis prefix %s\n", nodeB.cmd.Process.Pid, nodeB.url, name)
-	return command, nil, func() { nodeB.stop(); cleanup() }, nil
+	fmt.Fprintf(r.out, "node B (PID %d) on %s%s, schema and Redis prefix %s\n", nodeB.cmd.Process.Pid, nodeB.url, onCPU(r.pinLoad), name)
+	pin := strings.Join(r.pinServer, " ")
+	if pin != "" {
+		pin += " "
+	}
+	return pin + node, nil, func() { nodeB.stop(); cleanup() }, nil
+}
+
+// onCPU describes a taskset prefix ("" when not pinned).
+func onCPU(pin []string) string {
+	if len(pin) == 0 {
+		return ""
+	}
+	return ", CPU " + pin[len(pin)-1]
+}
+
+// clusterRedis returns the URL of the two-node row's Redis, and a function
+// that stops it when benchreport started it. With -redis-server auto (and
+// redis-server installed) or a path, benchreport starts a Redis of its
+// own, without persistence, on a free loopback port and the load's CPU;
+// with off, or auto without redis-server, the row uses REDIS_URL.
+func (r *runner) clusterRedis(ctx context.Context) (string, func(), error) {
+	s := r.o.s
+	bin := s.redisServer
+	switch bin {
+	case "off":
+		return s.redisURL, func() {}, nil
+	case "auto", "":
+		p, err := exec.LookPath("redis-server")
+		if err != nil {
+			fmt.Fprintf(r.out, "redis-server not found: the two-node row uses %s, on no CPU of its own\n", s.redisURL)
+			return s.redisURL, func() {}, nil
+		}
+		bin = p
+	}
+	var lastErr error
+	for range 3 { // a free port can be taken before Redis binds it
+		port, err := freePort()
+		if err != nil {
+			return "", nil, err
+		}
+		srv, err := r.startRedis(ctx, bin, port)
+		if err == nil {
+			fmt.Fprintf(r.out, "Redis (PID %d) on 127.0.0.1:%d%s\n", srv.cmd.Process.Pid, port, onCPU(r.pinLoad))
+			return fmt.Sprintf("redis://127.0.0.1:%d/0", port), srv.stop, nil
+		}
+		lastErr = err
+	}
+	return "", nil, fmt.Errorf("starting %s: %w", bin, lastErr)
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// startRedis starts redis-server on the port and the load's CPU and waits
+// until it answers PING.
+func (r *runner) startRedis(ctx context.Context, bin string, port int) (*bgServer, error) {
+	args := append(slices.Clone(r.pinLoad), bin, "--bind", "127.0.0.1", "--port", strconv.Itoa(port),
+		"--save", "", "--appendonly", "no", "--protected-mode", "yes")
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.SysProcAttr = procAttr()
+	var tail lastLines
+	cmd.Stdout, cmd.Stderr = &tail, &tail
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	b := &bgServer{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		close(b.done)
+	}()
+	rdb := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), MaxRetries: -1})
+	defer rdb.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		err := rdb.Ping(pctx).Err()
+		cancel()
+		if err == nil {
+			return b, nil
+		}
+		select {
+		case <-b.done:
+			return nil, fmt.Errorf("exited (%v): %s", cmd.ProcessState, tail.String())
+		case <-ctx.Done():
+			b.stop()
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			b.stop()
+			return nil, fmt.Errorf("no answer to PING within 10 s: %v; %s", err, tail.String())
+		}
+	}
+}
+
+// lastLines keeps the last few lines written to it.
+type lastLines struct {
+	mu    sync.Mutex
+	lines []string
+	w     lineWriter
+}
+
+func (l *lastLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.w.fn == nil {
+		l.w.fn = func(line string) {
+			if l.lines = append(l.lines, line); len(l.lines) > 5 {
+				l.lines = l.lines[1:]
+			}
+		}
+	}
+	return l.w.Write(p)
+}
+
+func (l *lastLines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, " / ")
 }
 
 // bgServer is a server benchreport started itself.
@@ -463,10 +597,10 @@ type bgServer struct {
 
 // startNode starts a server command and waits until it prints
 // "listening on URL".
-func (r *runner) startNode(args []string) (*bgServer, error) {
+func (r *runner) startNode(args []string, what string) (*bgServer, error) {
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.SysProcAttr = procAttr()
-	cmd.Stderr = &lineWriter{fn: func(line string) { fmt.Fprintf(r.out, "  node B ! %s\n", line) }}
+	cmd.Stderr = &lineWriter{fn: func(line string) { fmt.Fprintf(r.out, "  %s ! %s\n", what, line) }}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

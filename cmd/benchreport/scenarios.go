@@ -30,6 +30,7 @@ type settings struct {
 	cluster          bool // the two-node row (BENCH_CLUSTER)
 	nodeStorm        bool // the reconnect storm against Node too
 	pgURL, redisURL  string
+	redisServer      string        // the two-node row's own Redis: auto, off or a redis-server path (BENCH_REDIS_SERVER)
 	runTimeout       time.Duration // the longest a single chatbench run may take
 	connectTimeout   time.Duration // chatbench -connect-timeout
 	stormRetryDelay  time.Duration
