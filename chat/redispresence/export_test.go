@@ -16,3 +16,8 @@ func (p *Presence) Incarnation() string {
 
 // Keys returns the liveness and sweep keys.
 func (p *Presence) Keys() (live, sweep string) { return p.keys[0], p.keys[1] }
+
+// ScriptHashes returns the hashes of the scripts New loads.
+func ScriptHashes() []string {
+	return []string{addScript.Hash(), removeScript.Hash(), statsScript.Hash(), usersScript.Hash()}
+}

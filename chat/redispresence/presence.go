@@ -52,8 +52,7 @@ type Presence struct {
 	closed  atomic.Bool
 	failing bool // the last background round failed; used by run only
 
-	// Adds of concurrent joins share one pipelined round trip
-	// (addBatched).
+	// Adds of concurrent joins share one script call (addBatched).
 	adds groupsend.Queue[*addReq]
 
 	kick     chan struct{}
@@ -101,9 +100,25 @@ func New(rdb redis.UniversalClient, opts Options) (*Presence, error) {
 		// reaches Redis, with every entry it holds by then.
 		p.failing = true
 		p.opts.Logger.Warn("redispresence: cannot register the node; retrying every interval", "node", p.inc, "err", err)
+	} else {
+		loadScripts(ctx, rdb)
 	}
 	p.start()
 	return p, nil
+}
+
+// loadScripts puts the scripts of joins and leaves in Redis' script
+// cache, so that the first wave of them (on a fresh Redis) does not send
+// each script's text once per call. A failure is harmless: a call whose
+// script is missing sends its text (Script.Run). Not in a pipeline:
+// Script.Load takes the hash from the answer at once, which a pipelined
+// command does not have yet.
+func loadScripts(ctx context.Context, rdb redis.UniversalClient) {
+	for _, sc := range []*redis.Script{addScript, removeScript, statsScript, usersScript} {
+		if sc.Load(ctx, rdb).Err() != nil {
+			return
+		}
+	}
 }
 
 // start starts the goroutine.
@@ -128,7 +143,7 @@ func (p *Presence) newIncarnation() string { return p.opts.NodeID + "-" + random
 
 // Add implements chat.Presence in one round trip (the counts come with
 // it), shared with the Adds made at the same time: they go to Redis in
-// one pipeline, bounded by Options.TTL; ctx is checked before the Add is
+// one script call, bounded by Options.TTL; ctx is checked before the Add is
 // queued, not while it is on its way. When Redis answers that
 // this node is not alive (it was declared dead, or Redis lost its data),
 // Add first registers the node again with all its entries, then adds.
@@ -573,53 +588,72 @@ func roomString(room chat.RoomID) string {
 
 // addReq is one Add waiting in a batch.
 type addReq struct {
-	args []any
+	inc  string // the node's incarnation when the Add was made
+	args [4]any // room, sid, user, role
 	res  []int64
 	err  error
 	done chan struct{}
 }
 
-// maxBatch bounds the Adds of one pipeline.
+// maxBatch bounds the Adds of one script call.
 const maxBatch = 128
 
-// addBatched runs addScript for one socket, in a pipeline with the Adds
+// addBatched runs addScript for one socket, in one call with the Adds
 // queued at the same time: like a group commit, a lone call goes at once,
-// and calls that arrive while a pipeline is on its way go together in the
+// and calls that arrive while a call is on its way go together in the
 // next (internal/groupsend).
 func (p *Presence) addBatched(ctx context.Context, inc, renc, sid string, user chat.UserRef) ([]int64, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err // given up before it was sent
 	}
-	r := &addReq{args: []any{p.pfx, inc, renc, sid, user.Name, string(user.Role)}, done: make(chan struct{})}
+	r := &addReq{inc: inc, args: [4]any{renc, sid, user.Name, string(user.Role)}, done: make(chan struct{})}
 	p.adds.Add(r)
 	<-r.done
 	return r.res, r.err
 }
 
-// runAdds sends the Adds of batch in one pipeline and hands each its
-// answer.
+// runAdds adds the sockets of batch in one call of addScript per
+// incarnation (one, unless the node registered again meanwhile) and hands
+// each Add its answer.
 func (p *Presence) runAdds(batch []*addReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), p.opts.TTL)
 	defer cancel()
-	var cmds []*redis.Cmd
-	for try := 0; try < 2; try++ {
-		pipe := p.rdb.Pipeline()
-		cmds = cmds[:0]
-		for _, r := range batch {
-			cmds = append(cmds, addScript.EvalSha(ctx, pipe, p.keys[:1], r.args...))
+	for len(batch) > 0 {
+		n := 1
+		for n < len(batch) && batch[n].inc == batch[0].inc {
+			n++
 		}
-		_, _ = pipe.Exec(ctx)
-		if try == 0 && redis.HasErrorPrefix(cmds[0].Err(), "NOSCRIPT") {
-			// The script is not in Redis' cache (the first use, or a
-			// restarted Redis): load it and send the batch again.
-			if addScript.Load(ctx, p.rdb).Err() == nil {
-				continue
-			}
-		}
-		break
+		p.addMany(ctx, batch[:n])
+		batch = batch[n:]
+	}
+}
+
+// addMany adds the sockets of batch, all of one incarnation, in one call
+// of addScript.
+func (p *Presence) addMany(ctx context.Context, batch []*addReq) {
+	args := make([]any, 0, 2+4*len(batch))
+	args = append(args, p.pfx, batch[0].inc)
+	for _, r := range batch {
+		args = append(args, r.args[:]...)
+	}
+	// EvalSha, then Eval when the script is not in Redis' cache (its
+	// first use, or a restarted Redis), which caches it.
+	res, err := addScript.Run(ctx, p.rdb, p.keys[:1], args...).Int64Slice()
+	switch {
+	case err == nil && len(res) == 1 && res[0] == -1:
+		// The node is not alive: every Add of the batch hears it.
+	case err == nil && len(res) != 3*len(batch):
+		err = fmt.Errorf("%d values in the answer for %d sockets", len(res), len(batch))
 	}
 	for i, r := range batch {
-		r.res, r.err = cmds[i].Int64Slice()
+		switch {
+		case err != nil:
+			r.err = err
+		case len(res) == 1:
+			r.res = res
+		default:
+			r.res = res[3*i : 3*i+3 : 3*i+3]
+		}
 		close(r.done)
 	}
 }

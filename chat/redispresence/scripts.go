@@ -81,14 +81,23 @@ local function removeEntry(pfx, room, sid, owner)
 end
 `
 
-// addScript: ARGV pfx, inc, room, sid, user, role. Returns {-1} when inc
-// is not alive (it was declared dead, or Redis lost it), else {addEntry's
-// result, the room's clients, its users}.
+// addScript: ARGV pfx, inc, then for each socket added, in order: room,
+// sid, user, role. Returns {-1} when inc is not alive (it was declared
+// dead, or Redis lost it), else, for each socket, addEntry's result, the
+// room's clients and its users after that socket's addition. One call
+// adds a whole batch (Presence.runAdds): Redis runs one script instead
+// of one per socket.
 var addScript = redis.NewScript(luaLib + `
 if not redis.call('ZSCORE', KEYS[1], ARGV[2]) then return {-1} end
-local res = addEntry(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
-local rk = ARGV[1] .. 'r:' .. ARGV[3]
-return {res, redis.call('HLEN', rk .. ':s'), redis.call('HLEN', rk .. ':u')}
+local out = {}
+for i = 3, #ARGV - 3, 4 do
+  local res = addEntry(ARGV[1], ARGV[2], ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
+  local rk = ARGV[1] .. 'r:' .. ARGV[i]
+  out[#out + 1] = res
+  out[#out + 1] = redis.call('HLEN', rk .. ':s')
+  out[#out + 1] = redis.call('HLEN', rk .. ':u')
+end
+return out
 `)
 
 // removeScript: ARGV pfx, room, sid. Returns {user, left}.
