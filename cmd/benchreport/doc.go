@@ -9,8 +9,11 @@
 // port of its own (-server-cmd, port 0), on a fresh SQLite file in a
 // temporary directory; the two-node row starts a second chatd node and
 // uses a PostgreSQL schema and a Redis key prefix made for the run and
-// removed after it. With at least two CPUs and taskset available, servers
-// run on one CPU and the load on another. The raw JSON lines of chatbench
+// removed after it, on a Redis of its own when redis-server is installed.
+// With at least two CPUs and taskset available, servers run on one CPU
+// and the load on another; in the two-node row, node A (the node measured)
+// has the servers' CPU to itself, and node B and the row's Redis run on
+// the load's. The raw JSON lines of chatbench
 // go to the results file (-out), its text output to the same name with
 // .log, and the tables, in Markdown, to standard output and to the same
 // name with .md. A table can be printed again from a results file with
@@ -32,8 +35,9 @@
 // measurements), BENCH_ACCOUNTS, BENCH_PARTS (product, library or both),
 // BENCH_CLUSTER=0 (no two-node row), BENCH_TIMEOUT (the longest one
 // chatbench run may take), BENCH_SEARCH_STEPS, BENCH_SEARCH_FACTOR, BENCH_OUT, BENCH_PIN (auto, off, or two CPU
-// numbers "SERVER,LOAD"), and DATABASE_URL and REDIS_URL for the two-node
-// row.
+// numbers "SERVER,LOAD"), and DATABASE_URL, REDIS_URL and
+// BENCH_REDIS_SERVER (auto, off, or the path of redis-server) for the
+// two-node row.
 //
 // The soft limit of open files is raised for the connections (to 20,000,
 // or what BENCH_CONNS needs if more) when the hard limit allows it;
