@@ -33,7 +33,9 @@
 // in its help: BENCH_CONNS (10,000 connections by default), BENCH_QUICK=1
 // (a smoke run of 50 connections and small rooms, whose figures are not
 // measurements), BENCH_ACCOUNTS, BENCH_PARTS (product, library or both),
-// BENCH_CLUSTER=0 (no two-node row), BENCH_TIMEOUT (the longest one
+// BENCH_CLUSTER=0 (no two-node row), BENCH_REPEAT (rounds of the
+// connection rows, each row then showing its median run and the range of
+// its rounds), BENCH_TIMEOUT (the longest one
 // chatbench run may take), BENCH_SEARCH_STEPS, BENCH_SEARCH_FACTOR, BENCH_OUT, BENCH_PIN (auto, off, or two CPU
 // numbers "SERVER,LOAD"), and DATABASE_URL, REDIS_URL and
 // BENCH_REDIS_SERVER (auto, off, or the path of redis-server) for the

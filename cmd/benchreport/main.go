@@ -110,6 +110,8 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	}
 	fs.IntVar(&s.conns, "conns", envInt("BENCH_CONNS", s.conns), "idle connections and storm clients (BENCH_CONNS)")
 	fs.IntVar(&s.accounts, "accounts", envInt("BENCH_ACCOUNTS", s.accounts), "distinct accounts of the accounts row (BENCH_ACCOUNTS)")
+	fs.IntVar(&s.repeat, "repeat", envInt("BENCH_REPEAT", 1),
+		"rounds of the connection rows (one account, 2,000 accounts, two nodes), each a run per server; a row shows its median (BENCH_REPEAT)")
 	fs.StringVar(&parts, "parts", env("BENCH_PARTS", "product,library"), "tables to run: product, library or both, comma-separated (BENCH_PARTS)")
 	fs.StringVar(&clusterEnv, "cluster", env("BENCH_CLUSTER", "1"), "run the two-node row, on PostgreSQL and Redis (BENCH_CLUSTER)")
 	fs.DurationVar(&s.runTimeout, "timeout", envDur("BENCH_TIMEOUT", s.runTimeout), "the longest one chatbench run may take (BENCH_TIMEOUT)")
@@ -140,6 +142,9 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	}
 	if s.searchSteps < 0 {
 		return nil, errors.New("-search-steps must be 0 or more")
+	}
+	if s.repeat < 1 {
+		return nil, errors.New("-repeat must be at least 1")
 	}
 	if !(s.searchFactor > 1) || math.IsInf(s.searchFactor, 0) {
 		return nil, errors.New("-search-factor must be above 1")

@@ -24,6 +24,7 @@ type settings struct {
 
 	// The rate searches of the fan-out rows (search.go).
 	searchSteps  int     // the most runs of a search; 0 and 1 are one run (BENCH_SEARCH_STEPS)
+	repeat       int     // rounds of the connection rows, each a run per server (BENCH_REPEAT)
 	searchFactor float64 // between two rates of a search (BENCH_SEARCH_FACTOR)
 
 	product, library bool // which tables (BENCH_PARTS)
@@ -102,12 +103,28 @@ func (s settings) runs() []benchRun {
 	}
 	if s.product {
 		idle := []string{"-proto", "chat", "-mode", "idle", "-n", i(s.conns), "-accounts", "1", "-hold", d(s.hold)}
-		add(lChatIdle+"chatd", srvChatd, idle...)
-		add(lChatIdle+"node", srvNodeChat, idle...)
-		add(lChatIdleSmall, srvChatd, "-proto", "chat", "-mode", "idle", "-n", i(max(1, s.conns/10)), "-accounts", "1", "-hold", d(s.hold))
 		acc := []string{"-proto", "chat", "-mode", "idle", "-n", i(s.conns), "-accounts", i(s.accounts), "-hold", d(s.hold)}
-		add(lChatAccounts+"chatd", srvChatd, acc...)
-		add(lChatAccounts+"node", srvNodeChat, acc...)
+		if s.repeat > 1 {
+			// Rounds: in each, every server's run of the connection
+			// rows, one after the other, so that a row's figures come
+			// from runs side by side in time (see results.get).
+			for k := 1; k <= s.repeat; k++ {
+				add(roundLabel(lChatIdle+"chatd", k), srvChatd, idle...)
+				add(roundLabel(lChatIdle+"node", k), srvNodeChat, idle...)
+				if s.cluster {
+					add(roundLabel(lChatCluster, k), srvCluster, idle...)
+				}
+				add(roundLabel(lChatAccounts+"chatd", k), srvChatd, acc...)
+				add(roundLabel(lChatAccounts+"node", k), srvNodeChat, acc...)
+			}
+			add(lChatIdleSmall, srvChatd, "-proto", "chat", "-mode", "idle", "-n", i(max(1, s.conns/10)), "-accounts", "1", "-hold", d(s.hold))
+		} else {
+			add(lChatIdle+"chatd", srvChatd, idle...)
+			add(lChatIdle+"node", srvNodeChat, idle...)
+			add(lChatIdleSmall, srvChatd, "-proto", "chat", "-mode", "idle", "-n", i(max(1, s.conns/10)), "-accounts", "1", "-hold", d(s.hold))
+			add(lChatAccounts+"chatd", srvChatd, acc...)
+			add(lChatAccounts+"node", srvNodeChat, acc...)
+		}
 		fan := func(polling int) []string {
 			a := []string{"-proto", "chat", "-mode", "fanout", "-n", i(s.chatMembers), "-senders", i(s.chatSenders),
 				"-warmup", d(s.warmup), "-duration", d(s.duration), "-drain", d(s.drain)}
@@ -120,7 +137,7 @@ func (s settings) runs() []benchRun {
 		search(lChatFanout+"node", srvNodeChat, s.chatNodeRate, fan(0)...)
 		search(lChatPolling+"chatd", srvChatd, s.pollRate, fan(s.chatPolling)...)
 		search(lChatPolling+"node", srvNodeChat, s.pollNodeRate, fan(s.chatPolling)...)
-		if s.cluster {
+		if s.cluster && s.repeat <= 1 {
 			add(lChatCluster, srvCluster, idle...)
 		}
 		storm := []string{"-proto", "chat", "-mode", "storm", "-n", i(s.conns), "-retry-delay", d(s.stormRetryDelay)}
@@ -155,6 +172,9 @@ func (s settings) describe() string {
 	search := "one run at each fan-out's rate"
 	if s.searchSteps > 1 {
 		search = fmt.Sprintf("fan-out rates searched in up to %d runs, ×%g apart", s.searchSteps, s.searchFactor)
+	}
+	if s.repeat > 1 {
+		search += fmt.Sprintf("; the connection rows in %d rounds (medians)", s.repeat)
 	}
 	return fmt.Sprintf("mode %s; %d connections, %d accounts, chat fan-out to %d (%d senders), library fan-out to %d; %s",
 		mode, s.conns, s.accounts, s.chatMembers, s.chatSenders, s.libMembers, search)

@@ -155,3 +155,85 @@ func TestCount(t *testing.T) {
 		}
 	}
 }
+
+// roundLines are the connection rows in three rounds (BENCH_REPEAT=3):
+// each row shows the run of its median rate, the range of its rounds,
+// and the two-node row how many rounds met both of its conditions, each
+// round against the single node and Node of the same round.
+const roundLines = `{"label":"chat-idle-chatd@1","mode":"idle","proto":"chat","n":10000,"accounts":1,"opened":10000,"connsPerSec":6000,"rssPerConn":7000}
+{"label":"chat-idle-node@1","mode":"idle","proto":"chat","n":10000,"accounts":1,"opened":10000,"connsPerSec":1800,"rssPerConn":17000}
+{"label":"chat-cluster-chatd@1","mode":"idle","proto":"chat","n":10000,"accounts":1,"opened":10000,"connsPerSec":4000,"rssPerConn":7000}
+{"label":"chat-idle-chatd@2","mode":"idle","proto":"chat","n":10000,"accounts":1,"opened":10000,"connsPerSec":5000,"rssPerConn":7100}
+{"label":"chat-idle-node@2","mode":"idle","proto":"chat","n":10000,"accounts":1,"opened":10000,"connsPerSec":1700,"rssPerConn":17000}
+{"label":"chat-cluster-chatd@2","mode":"idle","proto":"chat","n":10000,"accounts":1,"opened":10000,"connsPerSec":3000,"rssPerConn":7000}
+{"label":"chat-idle-chatd@3","mode":"idle","proto":"chat","n":10000,"accounts":1,"opened":10000,"connsPerSec":7000,"rssPerConn":7200}
+{"label":"chat-idle-node@3","mode":"idle","proto":"chat","error":"server exited","n":10000,"accounts":1}
+{"label":"chat-cluster-chatd@3","mode":"idle","proto":"chat","n":10000,"accounts":1,"opened":10000,"connsPerSec":5000,"rssPerConn":7000}
+`
+
+func TestRounds(t *testing.T) {
+	res, err := parseResults(strings.NewReader(roundLines))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(res[lChatIdle+"chatd"]); got != 3 {
+		t.Fatalf("%d rounds of chat-idle-chatd, want 3", got)
+	}
+	if r := res.get(lChatIdle + "chatd"); r.Label != "chat-idle-chatd@1" {
+		t.Errorf("chat-idle-chatd shows %s, want the median round (@1, 6,000/s)", r.Label)
+	}
+	if r := res.get(lChatIdle + "node"); r.Label != "chat-idle-node@2" {
+		t.Errorf("chat-idle-node shows %s, want the lower middle of its two rounds without an error (@2)", r.Label)
+	}
+	var b bytes.Buffer
+	productTable(res).markdown(&b)
+	table := b.String()
+	conn := rowOf(t, table, "connections/s, 10,000 connecting")
+	if conn[1] != "6,000 (median of 3 rounds, 5,000–7,000)" || conn[2] != "1,700 (median of 2 rounds, 1,700–1,800)" {
+		t.Errorf("connections/s row %q", conn)
+	}
+	// Node A's median (4,000) over one node's (6,000) is 0.67×; round 1
+	// (4,000 / 6,000) and round 2 (3,000 / 5,000) miss 0.7×, round 3 has
+	// no Node run.
+	cl := rowOf(t, table, "two nodes on Redis")
+	if cl[1] != "4,000 (median of 3 rounds, 3,000–5,000)" || !strings.HasPrefix(cl[5], "no (0.67× of one node; both in 0 of 2 rounds)") {
+		t.Errorf("two-node row %q", cl)
+	}
+	// One round passing both.
+	res[lChatCluster][1].ConnsPerSec = 3600 // round 2: 0.72× one node, 2.1× Node
+	b.Reset()
+	productTable(res).markdown(&b)
+	if cl := rowOf(t, b.String(), "two nodes on Redis"); !strings.Contains(cl[5], "both in 1 of 2 rounds") {
+		t.Errorf("two-node row %q", cl)
+	}
+}
+
+func TestRoundLabels(t *testing.T) {
+	for _, c := range []struct {
+		label, base string
+		k           int
+	}{
+		{"chat-idle-chatd@2", "chat-idle-chatd", 2},
+		{"chat-idle-chatd", "chat-idle-chatd", 0},
+		{"chat-idle-chatd@0", "chat-idle-chatd@0", 0},
+		{"chat-idle-chatd@x", "chat-idle-chatd@x", 0},
+		{"@3", "@3", 0},
+	} {
+		if base, k := splitRound(c.label); base != c.base || k != c.k {
+			t.Errorf("splitRound(%q) = %q, %d; want %q, %d", c.label, base, k, c.base, c.k)
+		}
+	}
+	s := defaultSettings(true)
+	s.repeat = 2
+	var rounds []string
+	for _, br := range s.runs() {
+		if _, k := splitRound(br.label); k > 0 {
+			rounds = append(rounds, br.label)
+		}
+	}
+	want := []string{"chat-idle-chatd@1", "chat-idle-node@1", "chat-cluster-chatd@1", "chat-accounts-chatd@1", "chat-accounts-node@1",
+		"chat-idle-chatd@2", "chat-idle-node@2", "chat-cluster-chatd@2", "chat-accounts-chatd@2", "chat-accounts-node@2"}
+	if strings.Join(rounds, " ") != strings.Join(want, " ") {
+		t.Errorf("rounds %q, want %q", rounds, want)
+	}
+}
