@@ -90,16 +90,20 @@ func stepLabel(label string, step int) string { return label + "#" + strconv.Ito
 
 // splitStep returns the label of the scenario and server and the step of
 // a run's label, or the label and 0 for a run outside a search.
-func splitStep(label string) (string, int) {
-	base, s, ok := strings.Cut(label, "#")
+func splitStep(label string) (string, int) { return splitNumbered(label, "#") }
+
+// splitNumbered splits a label ending in sep and a number from 1 up into
+// the rest and the number; another label is returned whole, with 0.
+func splitNumbered(label, sep string) (string, int) {
+	base, s, ok := strings.Cut(label, sep)
 	if !ok {
 		return label, 0
 	}
-	step, err := strconv.Atoi(s)
-	if err != nil || step < 1 || base == "" {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || base == "" {
 		return label, 0
 	}
-	return base, step
+	return base, n
 }
 
 // fanoutPasses reports whether a fan-out run meets the latency and loss

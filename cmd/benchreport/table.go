@@ -73,17 +73,7 @@ func roundLabel(label string, k int) string { return label + "@" + strconv.Itoa(
 
 // splitRound returns the label of the row and server and the round of a
 // run's label, or the label and 0 for a run outside rounds.
-func splitRound(label string) (string, int) {
-	base, s, ok := strings.Cut(label, "@")
-	if !ok {
-		return label, 0
-	}
-	k, err := strconv.Atoi(s)
-	if err != nil || k < 1 || base == "" {
-		return label, 0
-	}
-	return base, k
-}
+func splitRound(label string) (string, int) { return splitNumbered(label, "@") }
 
 // isRounds reports whether runs are the rounds of a row.
 func isRounds(runs []*report) bool {
