@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -525,18 +524,11 @@ func freePort() (int, error) {
 func (r *runner) startRedis(ctx context.Context, bin string, port int) (*bgServer, error) {
 	args := append(slices.Clone(r.pinLoad), bin, "--bind", "127.0.0.1", "--port", strconv.Itoa(port),
 		"--save", "", "--appendonly", "no", "--protected-mode", "yes")
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.SysProcAttr = procAttr()
-	var tail lastLines
-	cmd.Stdout, cmd.Stderr = &tail, &tail
-	if err := cmd.Start(); err != nil {
+	tail := newLastLines()
+	b, err := startBackground(args, tail, tail)
+	if err != nil {
 		return nil, err
 	}
-	b := &bgServer{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		close(b.done)
-	}()
 	rdb := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), MaxRetries: -1})
 	defer rdb.Close()
 	deadline := time.Now().Add(10 * time.Second)
@@ -549,7 +541,7 @@ func (r *runner) startRedis(ctx context.Context, bin string, port int) (*bgServe
 		}
 		select {
 		case <-b.done:
-			return nil, fmt.Errorf("exited (%v): %s", cmd.ProcessState, tail.String())
+			return nil, fmt.Errorf("exited (%v): %s", b.cmd.ProcessState, tail.String())
 		case <-ctx.Done():
 			b.stop()
 			return nil, ctx.Err()
@@ -562,24 +554,21 @@ func (r *runner) startRedis(ctx context.Context, bin string, port int) (*bgServe
 	}
 }
 
-// lastLines keeps the last few lines written to it.
+// lastLines keeps the last few lines written to it (under the
+// lineWriter's lock, which its fn runs with).
 type lastLines struct {
-	mu    sync.Mutex
+	lineWriter
 	lines []string
-	w     lineWriter
 }
 
-func (l *lastLines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.w.fn == nil {
-		l.w.fn = func(line string) {
-			if l.lines = append(l.lines, line); len(l.lines) > 5 {
-				l.lines = l.lines[1:]
-			}
+func newLastLines() *lastLines {
+	l := &lastLines{}
+	l.fn = func(line string) {
+		if l.lines = append(l.lines, line); len(l.lines) > 5 {
+			l.lines = l.lines[1:]
 		}
 	}
-	return l.w.Write(p)
+	return l
 }
 
 func (l *lastLines) String() string {
@@ -598,41 +587,47 @@ type bgServer struct {
 // startNode starts a server command and waits until it prints
 // "listening on URL".
 func (r *runner) startNode(args []string, what string) (*bgServer, error) {
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.SysProcAttr = procAttr()
-	cmd.Stderr = &lineWriter{fn: func(line string) { fmt.Fprintf(r.out, "  %s ! %s\n", what, line) }}
-	out, err := cmd.StdoutPipe()
+	found := make(chan string, 1)
+	stdout := &lineWriter{fn: func(line string) {
+		if _, u, ok := strings.Cut(line, "listening on "); ok {
+			select {
+			case found <- strings.TrimSpace(u):
+			default:
+			}
+		}
+	}}
+	stderr := &lineWriter{fn: func(line string) { fmt.Fprintf(r.out, "  %s ! %s\n", what, line) }}
+	b, err := startBackground(args, stdout, stderr)
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	b := &bgServer{cmd: cmd, done: make(chan struct{})}
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if _, u, ok := strings.Cut(sc.Text(), "listening on "); ok {
-				select {
-				case found <- strings.TrimSpace(u):
-				default:
-				}
-			}
-		}
-		_ = cmd.Wait()
-		close(b.done)
-	}()
 	select {
 	case b.url = <-found:
 		return b, nil
 	case <-b.done:
-		killGroup(cmd.Process.Pid)
-		return nil, fmt.Errorf("exited before listening: %v", cmd.ProcessState)
+		killGroup(b.cmd.Process.Pid)
+		return nil, fmt.Errorf("exited before listening: %v", b.cmd.ProcessState)
 	case <-time.After(30 * time.Second):
 		b.stop()
 		return nil, errors.New("did not print its address within 30 s")
 	}
+}
+
+// startBackground starts a command in a process group of its own, its
+// output going to stdout and stderr; done is closed when it has exited.
+func startBackground(args []string, stdout, stderr io.Writer) (*bgServer, error) {
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.SysProcAttr = procAttr()
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	b := &bgServer{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		close(b.done)
+	}()
+	return b, nil
 }
 
 // stop sends SIGTERM, then SIGKILL after 10 s, and waits for the exit.

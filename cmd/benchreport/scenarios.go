@@ -104,27 +104,26 @@ func (s settings) runs() []benchRun {
 	if s.product {
 		idle := []string{"-proto", "chat", "-mode", "idle", "-n", i(s.conns), "-accounts", "1", "-hold", d(s.hold)}
 		acc := []string{"-proto", "chat", "-mode", "idle", "-n", i(s.conns), "-accounts", i(s.accounts), "-hold", d(s.hold)}
-		if s.repeat > 1 {
-			// Rounds: in each, every server's run of the connection
-			// rows, one after the other, so that a row's figures come
-			// from runs side by side in time (see results.get).
-			for k := 1; k <= s.repeat; k++ {
-				add(roundLabel(lChatIdle+"chatd", k), srvChatd, idle...)
-				add(roundLabel(lChatIdle+"node", k), srvNodeChat, idle...)
-				if s.cluster {
-					add(roundLabel(lChatCluster, k), srvCluster, idle...)
-				}
-				add(roundLabel(lChatAccounts+"chatd", k), srvChatd, acc...)
-				add(roundLabel(lChatAccounts+"node", k), srvNodeChat, acc...)
+		// With BENCH_REPEAT, rounds: in each, every server's run of the
+		// connection rows, one after the other, so that a row's figures
+		// come from runs side by side in time (see results.get).
+		rounds := s.repeat > 1
+		round := func(label string, k int) string {
+			if rounds {
+				return roundLabel(label, k)
 			}
-			add(lChatIdleSmall, srvChatd, "-proto", "chat", "-mode", "idle", "-n", i(max(1, s.conns/10)), "-accounts", "1", "-hold", d(s.hold))
-		} else {
-			add(lChatIdle+"chatd", srvChatd, idle...)
-			add(lChatIdle+"node", srvNodeChat, idle...)
-			add(lChatIdleSmall, srvChatd, "-proto", "chat", "-mode", "idle", "-n", i(max(1, s.conns/10)), "-accounts", "1", "-hold", d(s.hold))
-			add(lChatAccounts+"chatd", srvChatd, acc...)
-			add(lChatAccounts+"node", srvNodeChat, acc...)
+			return label
 		}
+		for k := 1; k <= max(s.repeat, 1); k++ {
+			add(round(lChatIdle+"chatd", k), srvChatd, idle...)
+			add(round(lChatIdle+"node", k), srvNodeChat, idle...)
+			if s.cluster && rounds {
+				add(roundLabel(lChatCluster, k), srvCluster, idle...)
+			}
+			add(round(lChatAccounts+"chatd", k), srvChatd, acc...)
+			add(round(lChatAccounts+"node", k), srvNodeChat, acc...)
+		}
+		add(lChatIdleSmall, srvChatd, "-proto", "chat", "-mode", "idle", "-n", i(max(1, s.conns/10)), "-accounts", "1", "-hold", d(s.hold))
 		fan := func(polling int) []string {
 			a := []string{"-proto", "chat", "-mode", "fanout", "-n", i(s.chatMembers), "-senders", i(s.chatSenders),
 				"-warmup", d(s.warmup), "-duration", d(s.duration), "-drain", d(s.drain)}
@@ -137,7 +136,7 @@ func (s settings) runs() []benchRun {
 		search(lChatFanout+"node", srvNodeChat, s.chatNodeRate, fan(0)...)
 		search(lChatPolling+"chatd", srvChatd, s.pollRate, fan(s.chatPolling)...)
 		search(lChatPolling+"node", srvNodeChat, s.pollNodeRate, fan(s.chatPolling)...)
-		if s.cluster && s.repeat <= 1 {
+		if s.cluster && !rounds {
 			add(lChatCluster, srvCluster, idle...)
 		}
 		storm := []string{"-proto", "chat", "-mode", "storm", "-n", i(s.conns), "-retry-delay", d(s.stormRetryDelay)}

@@ -26,10 +26,7 @@ type results map[string][]*report
 
 // add adds one run's report.
 func (res results) add(r *report) {
-	base, step := splitStep(r.Label)
-	if step == 0 {
-		base, step = splitRound(r.Label)
-	}
+	base, step := splitRun(r.Label)
 	runs := res[base]
 	if step == 0 || len(runs) == 0 {
 		res[base] = []*report{r}
